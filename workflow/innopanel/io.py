@@ -1,0 +1,72 @@
+"""Atomic, deterministic file writing.
+
+Every output goes through :func:`atomic_path`: it is written to a temporary file in
+the destination's directory and renamed into place only when complete, so a
+failed step never leaves a partial file behind (rename is atomic on POSIX).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path next to ``destination``; move it into place on success."""
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent
+    )
+    os.close(handle)
+    temporary_path = Path(temporary)
+    try:
+        yield temporary_path
+        os.replace(temporary_path, destination)
+    finally:
+        temporary_path.unlink(missing_ok=True)
+
+
+def write_text(destination: str | os.PathLike[str], text: str) -> None:
+    """Write UTF-8 text with Unix newlines atomically."""
+    with atomic_path(destination) as temporary:
+        temporary.write_text(text, encoding="utf-8", newline="\n")
+
+
+def write_bytes(destination: str | os.PathLike[str], data: bytes) -> None:
+    """Write bytes atomically."""
+    with atomic_path(destination) as temporary:
+        temporary.write_bytes(data)
+
+
+def write_json(destination: str | os.PathLike[str], payload: Any) -> None:
+    """Write JSON with sorted keys and a trailing newline, so bytes are stable."""
+    write_text(
+        destination, json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    )
+
+
+def write_csv(destination: str | os.PathLike[str], frame: Any) -> None:
+    """Write a pandas DataFrame as CSV with a fixed float format and Unix newlines.
+
+    Twelve significant digits keep full statistical precision while absorbing
+    last-bit differences between BLAS builds.
+    """
+    with atomic_path(destination) as temporary:
+        frame.to_csv(temporary, index=False, float_format="%.12g", lineterminator="\n")
+
+
+def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
+    """Return the hex SHA256 digest of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
