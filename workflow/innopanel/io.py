@@ -29,9 +29,17 @@ def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
     temporary_path = Path(temporary)
     try:
         yield temporary_path
+        # mkstemp creates owner-only files; give outputs the usual umask-based mode.
+        os.chmod(temporary_path, 0o666 & ~_current_umask())
         os.replace(temporary_path, destination)
     finally:
         temporary_path.unlink(missing_ok=True)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text(destination: str | os.PathLike[str], text: str) -> None:
