@@ -17,8 +17,13 @@ from innopanel.cleaning import (
     split_header,
 )
 
-ECONOMY_HEADER = "城市,年份,地区生产总值(亿元),常住人口(万人),普通高等学校在校学生数(万人),第二产业增加值占GDP比重(%)"
-SCITECH_HEADER = "地区,年份,R&D经费内部支出({unit}),R&D人员(人),发明专利申请量(件),发明专利授权量(件)"
+ECONOMY_HEADER = (
+    "城市,年份,地区生产总值(亿元),常住人口(万人),普通高等学校在校学生数(万人),"
+    "第二产业增加值占GDP比重(%)"
+)
+SCITECH_HEADER = (
+    "地区,年份,R&D经费内部支出({unit}),R&D人员(人),发明专利申请量(件),发明专利授权量(件)"
+)
 PLATFORM_HEADER = (
     "City,Year,National key laboratories (count),National engineering research centres (count),"
     "National-level incubators (count)"
@@ -33,30 +38,50 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
 @pytest.fixture
 def messy_sources(tmp_path: Path, study_config: dict) -> tuple[dict, dict]:
     """Three tiny sources with every quirk, and a config restricted to 2019-2021."""
-    economy = write(tmp_path / "economy.csv", "\n".join([
-        ECONOMY_HEADER,
-        '成都市,2019,"17,012.7",1658.10,84.41,30.80',
-        '成都,2020,"17,716.7",2094.70,94.17,30.60',
-        '成都市,2021,"19,917.0",2119.20,—,30.70',
-        '成都市,2021,"19,917.0",2119.20,—,30.70',  # exact duplicate
-        '上海市,2020,"38,700.6",2487.09,54.10,26.60',
-        '上海,2018,"32,679.9",2475.40,51.78,29.80',  # outside the window
-    ]) + "\n", "utf-8-sig")
-    scitech = write(tmp_path / "scitech.csv", "\n".join([
-        SCITECH_HEADER.format(unit="万元"),
-        "成都,2019,4520000,100000,30000,10000",
-        SCITECH_HEADER.format(unit="亿元"),
-        "成都,2020,496.07,110000,..,12000",
-        "成都,2021,560.00,120000,36000,13000",
-        "上海,2020,1586.72,200000,70000,24000",
-    ]) + "\n", "gbk")
-    platforms = write(tmp_path / "platforms.csv", "\n".join([
-        PLATFORM_HEADER,
-        "Chengdu City,2019,3,3,2",
-        "Chengdu,2020,4,3,2",
-        "chengdu city,2021,4,3,..",
-        "Shanghai,2020,10,7,5",
-    ]) + "\n")
+    economy = write(
+        tmp_path / "economy.csv",
+        "\n".join(
+            [
+                ECONOMY_HEADER,
+                '成都市,2019,"17,012.7",1658.10,84.41,30.80',
+                '成都,2020,"17,716.7",2094.70,94.17,30.60',
+                '成都市,2021,"19,917.0",2119.20,—,30.70',
+                '成都市,2021,"19,917.0",2119.20,—,30.70',  # exact duplicate
+                '上海市,2020,"38,700.6",2487.09,54.10,26.60',
+                '上海,2018,"32,679.9",2475.40,51.78,29.80',  # outside the window
+            ]
+        )
+        + "\n",
+        "utf-8-sig",
+    )
+    scitech = write(
+        tmp_path / "scitech.csv",
+        "\n".join(
+            [
+                SCITECH_HEADER.format(unit="万元"),
+                "成都,2019,4520000,100000,30000,10000",
+                SCITECH_HEADER.format(unit="亿元"),
+                "成都,2020,496.07,110000,..,12000",
+                "成都,2021,560.00,120000,36000,13000",
+                "上海,2020,1586.72,200000,70000,24000",
+            ]
+        )
+        + "\n",
+        "gbk",
+    )
+    platforms = write(
+        tmp_path / "platforms.csv",
+        "\n".join(
+            [
+                PLATFORM_HEADER,
+                "Chengdu City,2019,3,3,2",
+                "Chengdu,2020,4,3,2",
+                "chengdu city,2021,4,3,..",
+                "Shanghai,2020,10,7,5",
+            ]
+        )
+        + "\n",
+    )
     config = study_config
     config["study"]["first_year"], config["study"]["last_year"] = 2019, 2021
     sources = config["data"]["sources"]
@@ -71,7 +96,10 @@ def city_year(panel: pd.DataFrame, city: str, year: int) -> pd.Series:
 def test_header_units_are_split_from_names() -> None:
     assert split_header("地区生产总值(亿元)") == ("地区生产总值", "亿元")
     assert split_header("地区生产总值（万元）") == ("地区生产总值", "万元")
-    assert split_header("National key laboratories (count)") == ("National key laboratories", "count")
+    assert split_header("National key laboratories (count)") == (
+        "National key laboratories",
+        "count",
+    )
     assert split_header("城市") == ("城市", None)
 
 
@@ -120,8 +148,14 @@ def test_clean_panel_handles_every_quirk(messy_sources: tuple[dict, dict]) -> No
 
     economy = next(s for s in quality["sources"] if s["name"] == "economy")
     reasons = sorted(d["reason"] for d in economy["rows_dropped"])
-    assert reasons == ["exact duplicate of an earlier row", "year outside the study window 2019-2021"]
-    assert [b["units"]["rd_expenditure"] for b in quality["sources"][1]["header_blocks"]] == ["万元", "亿元"]
+    assert reasons == [
+        "exact duplicate of an earlier row",
+        "year outside the study window 2019-2021",
+    ]
+    assert [b["units"]["rd_expenditure"] for b in quality["sources"][1]["header_blocks"]] == [
+        "万元",
+        "亿元",
+    ]
     assert quality["missing_cells"]["college_students"]["missing"] >= 1
     markdown = quality_markdown(quality)
     assert "Synthetic demo data" in markdown and "exact duplicate" in markdown

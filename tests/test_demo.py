@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+
 from innopanel import demo
 from innopanel.io import sha256_file
 

@@ -30,18 +30,34 @@ def linear_panel(n_cities: int = 80, n_years: int = 10, seed: int = 7) -> pd.Dat
     year = np.tile(np.arange(2011, 2011 + n_years), n_cities)
     x_rd = 0.8 * city_effect[city] + rng.normal(0, 1, city.size)
     x_talent = -0.5 * city_effect[city] + rng.normal(0, 1, city.size)
-    y = (city_effect[city] + year_effect[year - 2011] + TRUE_SLOPES["x_rd"] * x_rd
-         + TRUE_SLOPES["x_talent"] * x_talent + rng.normal(0, 0.3, city.size))
-    return pd.DataFrame({
-        "city_id": [f"c{i:03d}" for i in city], "year": year, "y": y,
-        "x_rd": x_rd, "x_talent": x_talent,
-    })
+    y = (
+        city_effect[city]
+        + year_effect[year - 2011]
+        + TRUE_SLOPES["x_rd"] * x_rd
+        + TRUE_SLOPES["x_talent"] * x_talent
+        + rng.normal(0, 0.3, city.size)
+    )
+    return pd.DataFrame(
+        {
+            "city_id": [f"c{i:03d}" for i in city],
+            "year": year,
+            "y": y,
+            "x_rd": x_rd,
+            "x_talent": x_talent,
+        }
+    )
 
 
 def spec(estimator: str, **extra: object) -> dict:
-    return {"label": estimator, "estimator": estimator, "outcome": "y",
-            "regressors": ["x_rd"], "controls": ["x_talent"],
-            "covariance": "clustered_city", **extra}
+    return {
+        "label": estimator,
+        "estimator": estimator,
+        "outcome": "y",
+        "regressors": ["x_rd"],
+        "controls": ["x_talent"],
+        "covariance": "clustered_city",
+        **extra,
+    }
 
 
 TWOWAY = spec("fixed_effects", entity_effects=True, time_effects=True)
@@ -72,8 +88,9 @@ def test_pooled_ols_is_biased_where_fe_is_not() -> None:
     assert pooled.loc["x_rd", "estimate"] > TRUE_SLOPES["x_rd"] + 0.1  # city effect leaks in
 
 
-@pytest.mark.parametrize("model_spec", [TWOWAY, CITY_FE, spec("pooled_ols")],
-                         ids=["twoway_fe", "city_fe", "pooled_ols"])
+@pytest.mark.parametrize(
+    "model_spec", [TWOWAY, CITY_FE, spec("pooled_ols")], ids=["twoway_fe", "city_fe", "pooled_ols"]
+)
 def test_linearmodels_agrees_with_statsmodels(model_spec: dict) -> None:
     panel = linear_panel()
     fitted = fit_model(panel, "m", model_spec)
@@ -134,8 +151,9 @@ def test_hausman_does_not_reject_when_effects_are_random() -> None:
     panel["x_rd"] = rng.normal(0, 1, len(panel))
     panel["x_talent"] = rng.normal(0, 1, len(panel))
     city_effect = panel.groupby("city_id")["y"].transform("mean")
-    panel["y"] = city_effect + 0.5 * panel["x_rd"] - 0.3 * panel["x_talent"] + rng.normal(
-        0, 0.3, len(panel))
+    panel["y"] = (
+        city_effect + 0.5 * panel["x_rd"] - 0.3 * panel["x_talent"] + rng.normal(0, 0.3, len(panel))
+    )
     result = hausman_test(panel, {"fe": CITY_FE, "re": spec("random_effects")}, "fe", "re")
     assert result.iloc[0]["p_value"] > 0.01
 
@@ -161,8 +179,9 @@ def test_two_way_fe_recovers_the_demo_dgp(study_config: dict) -> None:
     from innopanel.demo import DemoParameters, simulate_panel
 
     parameters = DemoParameters()
-    raw = simulate_panel([f"c{i:03d}" for i in range(400)], range(2011, 2023), seed=11,
-                         parameters=parameters)
+    raw = simulate_panel(
+        [f"c{i:03d}" for i in range(400)], range(2011, 2023), seed=11, parameters=parameters
+    )
     panel = derive_variables(raw, study_config["variables"])
     model = study_config["models"]["twoway_fe"]
     estimates = tidy(fit_model(panel, "twoway_fe", model)).set_index("term")

@@ -212,7 +212,11 @@ def _read_header_row(
                 f"({units[target]['dimension']}) for '{variable}'. Check the column mapping."
             )
         layout[variable] = (index, unit)
-    return layout, locate(spec["city_column"], "city_column"), locate(spec["year_column"], "year_column")
+    return (
+        layout,
+        locate(spec["city_column"], "city_column"),
+        locate(spec["year_column"], "year_column"),
+    )
 
 
 def unit_factor(unit: str | None, target: str, units: Mapping[str, Mapping[str, Any]]) -> float:
@@ -264,7 +268,10 @@ def city_alias_map(cities: pd.DataFrame, path: str | Path = "city table") -> dic
 
 
 def harmonise_cities(
-    frame: pd.DataFrame, aliases: Mapping[str, str], path: str | Path, city_column: str,
+    frame: pd.DataFrame,
+    aliases: Mapping[str, str],
+    path: str | Path,
+    city_column: str,
     city_table: str | Path,
 ) -> pd.DataFrame:
     """Replace raw city names with canonical ids; an unknown name is an error."""
@@ -284,16 +291,18 @@ def harmonise_cities(
     return out
 
 
-def drop_duplicates(
-    frame: pd.DataFrame, path: str | Path, report: SourceReport
-) -> pd.DataFrame:
+def drop_duplicates(frame: pd.DataFrame, path: str | Path, report: SourceReport) -> pd.DataFrame:
     """Drop exact duplicate city-years (reported); refuse conflicting ones."""
     values = [c for c in frame.columns if c not in ("source_row",)]
     exact = frame.duplicated(subset=values, keep="first")
     for row in frame.loc[exact].itertuples(index=False):
         report.dropped.append(
-            {"row": int(row.source_row), "city_id": row.city_id, "year": int(row.year),
-             "reason": "exact duplicate of an earlier row"}
+            {
+                "row": int(row.source_row),
+                "city_id": row.city_id,
+                "year": int(row.year),
+                "reason": "exact duplicate of an earlier row",
+            }
         )
     kept = frame.loc[~exact]
     clash = kept.duplicated(subset=["city_id", "year"], keep=False)
@@ -301,7 +310,8 @@ def drop_duplicates(
         rows = kept.loc[clash].sort_values(["city_id", "year", "source_row"])
         first, second = rows.iloc[0], rows.iloc[1]
         differing = [
-            c for c in values
+            c
+            for c in values
             if c not in ("city_id", "year")
             and not (pd.isna(first[c]) and pd.isna(second[c]))
             and first[c] != second[c]
@@ -334,16 +344,19 @@ DERIVATIONS: dict[str, tuple[tuple[str, ...], Callable[[pd.DataFrame], pd.Series
     "talent": (("rd_personnel", "population"), lambda p: p["rd_personnel"] / p["population"]),
     "log_talent": (("talent",), lambda p: _safe_log(p["talent"])),
     "college_students_per_10k": (
-        ("college_students", "population"), lambda p: p["college_students"] / p["population"]
+        ("college_students", "population"),
+        lambda p: p["college_students"] / p["population"],
     ),
     "open_platforms": (
-        ("key_laboratories", "engineering_research_centres", "incubators"), _open_platforms
+        ("key_laboratories", "engineering_research_centres", "incubators"),
+        _open_platforms,
     ),
     # GDP in 亿元 (1e8 CNY) over population in 万人 (1e4 persons) gives CNY per person / 1e4.
     "gdp_per_capita": (("gdp", "population"), lambda p: 1e4 * p["gdp"] / p["population"]),
     "log_gdp_per_capita": (("gdp_per_capita",), lambda p: _safe_log(p["gdp_per_capita"])),
     "log_patents_granted": (
-        ("invention_patents_granted",), lambda p: _safe_log(p["invention_patents_granted"])
+        ("invention_patents_granted",),
+        lambda p: _safe_log(p["invention_patents_granted"]),
     ),
     "patents_per_10k": (
         ("invention_patents_granted", "population"),
@@ -384,8 +397,10 @@ def derive_variables(
 
 
 def panel_schema(
-    variables: Mapping[str, Mapping[str, Any]], city_ids: Sequence[str],
-    first_year: int, last_year: int,
+    variables: Mapping[str, Mapping[str, Any]],
+    city_ids: Sequence[str],
+    first_year: int,
+    last_year: int,
 ) -> pa.DataFrameSchema:
     """The analysis panel's contract: unique city-years, known ids, types and ranges."""
     columns: dict[str, pa.Column] = {
@@ -416,11 +431,14 @@ def validate_panel(panel: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFr
             if case.index is not None and not pd.isna(case.index) and case.index in panel.index:
                 row = panel.loc[case.index]
                 where = f"city '{row['city_id']}' year {row['year']}, "
-            lines.append(f"{where}column '{case.column}': {case.check} failed (value {case.failure_case})")
+            lines.append(
+                f"{where}column '{case.column}': {case.check} failed (value {case.failure_case})"
+            )
         raise DataError(
             f"the cleaned panel fails {len(errors.failure_cases)} check(s):\n  - "
             + "\n  - ".join(lines)
-            + "\nCorrect the source values, or adjust min/max under variables in config/config.yaml."
+            + "\nCorrect the source values, or adjust min/max under variables in "
+            "config/config.yaml."
         ) from None
 
 
@@ -453,8 +471,12 @@ def clean_panel(
         outside = ~frame["year"].between(first_year, last_year)
         for row in frame.loc[outside].itertuples(index=False):
             report.dropped.append(
-                {"row": int(row.source_row), "city_id": row.city_id, "year": int(row.year),
-                 "reason": f"year outside the study window {first_year}-{last_year}"}
+                {
+                    "row": int(row.source_row),
+                    "city_id": row.city_id,
+                    "year": int(row.year),
+                    "reason": f"year outside the study window {first_year}-{last_year}",
+                }
             )
         frames.append(frame.loc[~outside].drop(columns="source_row"))
         reports.append(report)
@@ -482,8 +504,10 @@ def clean_panel(
     )
 
     missing = {
-        column: {"missing": int(panel[column].isna().sum()),
-                 "share": round(float(panel[column].isna().mean()), 6)}
+        column: {
+            "missing": int(panel[column].isna().sum()),
+            "share": round(float(panel[column].isna().mean()), 6),
+        }
         for column in value_columns
     }
     zero_outcomes = int((panel.get("invention_patents_granted", pd.Series(dtype=float)) == 0).sum())
@@ -501,13 +525,22 @@ def clean_panel(
             "zero_patent_counts_excluded_from_logs": zero_outcomes,
         },
         "sources": [
-            {"name": r.name, "path": r.path, "rows_read": r.rows_read,
-             "header_blocks": r.header_blocks, "rows_dropped": r.dropped}
+            {
+                "name": r.name,
+                "path": r.path,
+                "rows_read": r.rows_read,
+                "header_blocks": r.header_blocks,
+                "rows_dropped": r.dropped,
+            }
             for r in reports
         ],
         "missing_cells": missing,
     }
     return panel, quality
+
+
+def _markdown_row(cells: Sequence[Any]) -> str:
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
 
 
 def quality_markdown(quality: Mapping[str, Any]) -> str:
@@ -519,9 +552,13 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
     lines += [
         f"- Cities: {panel['cities']}; years {panel['years'][0]}–{panel['years'][1]}; "
         f"rows: {panel['rows']}.",
-        f"- City-years absent from every source: {len(panel['city_years_absent_from_every_source'])}.",
-        f"- Zero patent counts excluded from logs: {panel['zero_patent_counts_excluded_from_logs']}.",
-        "", "## Sources", "",
+        "- City-years absent from every source: "
+        f"{len(panel['city_years_absent_from_every_source'])}.",
+        "- Zero patent counts excluded from logs: "
+        f"{panel['zero_patent_counts_excluded_from_logs']}.",
+        "",
+        "## Sources",
+        "",
         "| source | rows read | header blocks (units) | rows dropped |",
         "|---|---:|---|---:|",
     ]
@@ -534,15 +571,29 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
         if more > 0:
             units += f"; … {more} more"
         lines.append(
-            f"| {source['name']} | {source['rows_read']} | {units} | {len(source['rows_dropped'])} |"
+            _markdown_row([source["name"], source["rows_read"], units, len(source["rows_dropped"])])
         )
-    lines += ["", "## Rows dropped", "", "| source | row | city | year | reason |", "|---|---:|---|---:|---|"]
+    lines += [
+        "",
+        "## Rows dropped",
+        "",
+        "| source | row | city | year | reason |",
+        "|---|---:|---|---:|---|",
+    ]
     for source in quality["sources"]:
         for drop in source["rows_dropped"]:
             lines.append(
-                f"| {source['name']} | {drop['row']} | {drop['city_id']} | {drop['year']} | {drop['reason']} |"
+                _markdown_row(
+                    [source["name"], drop["row"], drop["city_id"], drop["year"], drop["reason"]]
+                )
             )
-    lines += ["", "## Missing cells per variable", "", "| variable | missing | share |", "|---|---:|---:|"]
+    lines += [
+        "",
+        "## Missing cells per variable",
+        "",
+        "| variable | missing | share |",
+        "|---|---:|---:|",
+    ]
     for variable, count in quality["missing_cells"].items():
         lines.append(f"| {variable} | {count['missing']} | {count['share']:.2%} |")
     return "\n".join(lines) + "\n"

@@ -99,7 +99,9 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
         for variable in source["columns"]:
             key = f"data.sources.{source_name}.columns.{variable}"
             if variable not in variables:
-                problems.append(f"{key}: '{variable}' is not a variable." + _suggest(variable, variables))
+                problems.append(
+                    f"{key}: '{variable}' is not a variable." + _suggest(variable, variables)
+                )
             elif variables[variable]["kind"] != "source":
                 problems.append(f"{key}: '{variable}' is derived, so no source may provide it.")
             provided.add(variable)
@@ -116,7 +118,9 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
             terms = [value] if isinstance(value, str) else value
             for index, term in enumerate(terms):
                 if term not in known:
-                    where = f"models.{model_name}.{role}" + ("" if role == "outcome" else f"[{index}]")
+                    where = f"models.{model_name}.{role}" + (
+                        "" if role == "outcome" else f"[{index}]"
+                    )
                     problems.append(
                         f"{where} = '{term}' is not a known variable." + _suggest(term, known)
                     )
@@ -129,10 +133,15 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
             )
 
     hausman = config["hausman"]
-    for role, estimator in (("fixed_effects", "fixed_effects"), ("random_effects", "random_effects")):
+    for role, estimator in (
+        ("fixed_effects", "fixed_effects"),
+        ("random_effects", "random_effects"),
+    ):
         name = hausman[role]
         if name not in config["models"]:
-            problems.append(f"hausman.{role} = '{name}' is not a model." + _suggest(name, config["models"]))
+            problems.append(
+                f"hausman.{role} = '{name}' is not a model." + _suggest(name, config["models"])
+            )
         elif config["models"][name]["estimator"] != estimator:
             problems.append(f"hausman.{role} = '{name}' must be a {estimator} model.")
 
@@ -145,13 +154,18 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
             )
     stars = exhibits["regression_table"]["stars"]
     if sorted(stars, reverse=True) != list(stars):
-        problems.append("exhibits.regression_table.stars must be in decreasing order, e.g. [0.10, 0.05, 0.01].")
+        problems.append(
+            "exhibits.regression_table.stars must be in decreasing order, e.g. [0.10, 0.05, 0.01]."
+        )
     named_variables = [
         ("exhibits.coefficient_plot.terms", exhibits["coefficient_plot"]["terms"]),
         ("exhibits.focal_vs_peers.variables", exhibits["focal_vs_peers"]["variables"]),
         (
             "exhibits.within_relationship",
-            [exhibits["within_relationship"]["outcome"], exhibits["within_relationship"]["regressor"]],
+            [
+                exhibits["within_relationship"]["outcome"],
+                exhibits["within_relationship"]["regressor"],
+            ],
         ),
     ]
     for key, names in named_variables:

@@ -19,7 +19,9 @@ class SourceError(RuntimeError):
 
 
 def stage_source(
-    name: str, source_path: str | os.PathLike[str], expected_sha256: str,
+    name: str,
+    source_path: str | os.PathLike[str],
+    expected_sha256: str,
     destination: str | os.PathLike[str],
 ) -> str:
     """Copy ``source_path`` to ``destination`` if its SHA256 matches; return the digest."""

@@ -27,10 +27,29 @@ COVARIANCE_LABELS = {
     "clustered_city": "Clustered by city",
 }
 ESTIMATES_COLUMNS = [
-    "model", "model_label", "estimator", "outcome", "term", "estimate", "std_error",
-    "statistic", "p_value", "ci_lower", "ci_upper", "nobs", "n_entities", "n_periods",
-    "r2", "r2_within", "r2_overall", "r2_between", "entity_effects", "time_effects",
-    "cov_type", "cov_label", "small_sample_correction",
+    "model",
+    "model_label",
+    "estimator",
+    "outcome",
+    "term",
+    "estimate",
+    "std_error",
+    "statistic",
+    "p_value",
+    "ci_lower",
+    "ci_upper",
+    "nobs",
+    "n_entities",
+    "n_periods",
+    "r2",
+    "r2_within",
+    "r2_overall",
+    "r2_between",
+    "entity_effects",
+    "time_effects",
+    "cov_type",
+    "cov_label",
+    "small_sample_correction",
 ]
 
 
@@ -91,8 +110,9 @@ def _check_size(frame: pd.DataFrame, spec: Mapping[str, Any], name: str, n_terms
         )
 
 
-def _fit_arguments(spec: Mapping[str, Any], n_obs: int, n_entities: int, n_periods: int,
-                   n_terms: int) -> tuple[dict[str, Any], str]:
+def _fit_arguments(
+    spec: Mapping[str, Any], n_obs: int, n_entities: int, n_periods: int, n_terms: int
+) -> tuple[dict[str, Any], str]:
     """Return linearmodels fit options and a sentence saying the corrections they apply.
 
     Corrections are chosen explicitly rather than left to library defaults:
@@ -130,8 +150,9 @@ def _fit_arguments(spec: Mapping[str, Any], n_obs: int, n_entities: int, n_perio
     return options, "; ".join(parts)
 
 
-def fit_model(panel: pd.DataFrame, name: str, spec: Mapping[str, Any],
-              covariance: str | None = None) -> FittedModel:
+def fit_model(
+    panel: pd.DataFrame, name: str, spec: Mapping[str, Any], covariance: str | None = None
+) -> FittedModel:
     """Fit one configured model; ``covariance`` overrides the configured one."""
     if covariance is not None:
         spec = {**spec, "covariance": covariance}
@@ -153,7 +174,8 @@ def fit_model(panel: pd.DataFrame, name: str, spec: Mapping[str, Any],
         model = RandomEffects(dependent, exog)
     else:
         model = PanelOLS(
-            dependent, exog,
+            dependent,
+            exog,
             entity_effects=bool(spec.get("entity_effects")),
             time_effects=bool(spec.get("time_effects")),
         )
@@ -166,15 +188,17 @@ def tidy(fitted: FittedModel) -> pd.DataFrame:
     result, spec = fitted.result, fitted.spec
     interval = result.conf_int(level=CONFIDENCE)
     is_fixed = spec["estimator"] == "fixed_effects"
-    frame = pd.DataFrame({
-        "term": result.params.index.astype(str),
-        "estimate": result.params.to_numpy(),
-        "std_error": result.std_errors.to_numpy(),
-        "statistic": result.tstats.to_numpy(),
-        "p_value": result.pvalues.to_numpy(),
-        "ci_lower": interval["lower"].to_numpy(),
-        "ci_upper": interval["upper"].to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "term": result.params.index.astype(str),
+            "estimate": result.params.to_numpy(),
+            "std_error": result.std_errors.to_numpy(),
+            "statistic": result.tstats.to_numpy(),
+            "p_value": result.pvalues.to_numpy(),
+            "ci_lower": interval["lower"].to_numpy(),
+            "ci_upper": interval["upper"].to_numpy(),
+        }
+    )
     frame.insert(0, "model", fitted.name)
     frame.insert(1, "model_label", spec["label"])
     frame.insert(2, "estimator", spec["estimator"])
@@ -202,8 +226,12 @@ def estimate_models(panel: pd.DataFrame, models: Mapping[str, Mapping[str, Any]]
     return pd.concat(frames, ignore_index=True)
 
 
-def hausman_test(panel: pd.DataFrame, models: Mapping[str, Mapping[str, Any]],
-                 fixed_effects: str, random_effects: str) -> pd.DataFrame:
+def hausman_test(
+    panel: pd.DataFrame,
+    models: Mapping[str, Mapping[str, Any]],
+    fixed_effects: str,
+    random_effects: str,
+) -> pd.DataFrame:
     """Classical Hausman test of FE against RE on a common sample.
 
     H = (b_FE - b_RE)' [V_FE - V_RE]^+ (b_FE - b_RE) ~ chi2(rank), with classical
@@ -213,8 +241,9 @@ def hausman_test(panel: pd.DataFrame, models: Mapping[str, Mapping[str, Any]],
     V_FE - V_RE positive semi-definite; a generalised inverse and its rank are used.
     """
     fe_spec, re_spec = models[fixed_effects], models[random_effects]
-    needed = sorted({fe_spec["outcome"], re_spec["outcome"], *model_terms(fe_spec),
-                     *model_terms(re_spec)})
+    needed = sorted(
+        {fe_spec["outcome"], re_spec["outcome"], *model_terms(fe_spec), *model_terms(re_spec)}
+    )
     common = panel.dropna(subset=needed)
     fe = fit_model(common, fixed_effects, fe_spec, covariance="unadjusted").result
     re = fit_model(common, random_effects, re_spec, covariance="unadjusted").result
@@ -225,18 +254,22 @@ def hausman_test(panel: pd.DataFrame, models: Mapping[str, Mapping[str, Any]],
     eigenvalues = np.linalg.eigvalsh(variance)
     rank = int(np.linalg.matrix_rank(variance))
     statistic = float(difference @ np.linalg.pinv(variance) @ difference)
-    return pd.DataFrame([{
-        "test": "Hausman (FE vs RE)",
-        "fixed_effects_model": fixed_effects,
-        "random_effects_model": random_effects,
-        "terms": " ".join(terms),
-        "statistic": statistic,
-        "df": rank,
-        "p_value": float(stats.chi2.sf(statistic, rank)),
-        "nobs": int(fe.nobs),
-        "covariance": "classical for both models, RE idiosyncratic variance (sigmamore)",
-        "variance_difference_positive_definite": bool(eigenvalues.min() > 0),
-        "interpretation": "reject RE in favour of FE at 5%" if stats.chi2.sf(statistic, rank) < 0.05
-        else "RE not rejected at 5%",
-    }])
-
+    return pd.DataFrame(
+        [
+            {
+                "test": "Hausman (FE vs RE)",
+                "fixed_effects_model": fixed_effects,
+                "random_effects_model": random_effects,
+                "terms": " ".join(terms),
+                "statistic": statistic,
+                "df": rank,
+                "p_value": float(stats.chi2.sf(statistic, rank)),
+                "nobs": int(fe.nobs),
+                "covariance": "classical for both models, RE idiosyncratic variance (sigmamore)",
+                "variance_difference_positive_definite": bool(eigenvalues.min() > 0),
+                "interpretation": "reject RE in favour of FE at 5%"
+                if stats.chi2.sf(statistic, rank) < 0.05
+                else "RE not rejected at 5%",
+            }
+        ]
+    )

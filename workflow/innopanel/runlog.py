@@ -15,7 +15,9 @@ def log_to_file(path: str | Path) -> TextIO:
     stream = path.open("w", encoding="utf-8")
     sys.stderr = stream
     logging.basicConfig(
-        stream=stream, level=logging.INFO, force=True,
+        stream=stream,
+        level=logging.INFO,
+        force=True,
         format="%(levelname)s %(name)s: %(message)s",
     )
     return stream
