@@ -30,6 +30,7 @@ lint: setup
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/ruff check workflow tests
+	$(BIN)/ruff format --check workflow tests
 	$(BIN)/snakemake --dry-run --quiet
 
 test: lint

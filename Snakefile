@@ -1,0 +1,24 @@
+# innopanel: innovation output, R&D intensity, talent and open platforms in a city panel.
+# `snakemake --cores all` builds every exhibit; see README.md for the rule-to-exhibit map.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),
+
+
+include: "workflow/rules/fetch.smk"
+include: "workflow/rules/clean.smk"
+include: "workflow/rules/estimate.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/tables.smk"

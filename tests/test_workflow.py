@@ -1,0 +1,185 @@
+"""End to end: the Snakemake workflow on a small config in a temporary directory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.workflow
+
+FIGURES = ["focal_vs_peers", "within_relationship", "coefficients"]
+DETERMINISTIC = [
+    "data/processed/panel.csv",
+    "results/data_quality/report.json",
+    "results/data_quality/report.md",
+    "results/estimates/estimates.csv",
+    "results/estimates/hausman.csv",
+    "results/tables/regressions.tex",
+]
+OUTPUTS = DETERMINISTIC + [f"results/figures/{f}.{e}" for f in FIGURES for e in ("pdf", "png")]
+
+
+def snakemake(workdir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run snakemake in ``workdir`` with the repository's package importable."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            "2",
+            "--directory",
+            str(workdir),
+            "--snakefile",
+            str(workdir / "Snakefile"),
+            *arguments,
+        ],
+        cwd=workdir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def make_project(target: Path, edit_config=None) -> Path:
+    """Copy the workflow and the bundled demo data into ``target`` with a small config."""
+    for part in (
+        "Snakefile",
+        "config",
+        "workflow/rules",
+        "workflow/scripts",
+        "data/raw/demo",
+        "environment.yml",
+    ):
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (target / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / part)
+    config_path = target / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    # Small: six years instead of twelve (rows outside the window are dropped and reported).
+    config["study"]["first_year"] = 2015
+    config["study"]["last_year"] = 2020
+    if edit_config is not None:
+        edit_config(config)
+    config_path.write_text(
+        yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    return target
+
+
+def digests(workdir: Path, paths: list[str]) -> dict[str, str]:
+    return {p: hashlib.sha256((workdir / p).read_bytes()).hexdigest() for p in paths}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = make_project(tmp_path_factory.mktemp("innopanel"))
+    run = snakemake(workdir)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return workdir
+
+
+def test_every_output_is_built(built: Path) -> None:
+    for output in OUTPUTS:
+        assert (built / output).is_file() and (built / output).stat().st_size > 0, output
+    for log in ("clean_panel/clean_panel.log", "estimate_models/estimate_models.log"):
+        assert (built / "logs" / log).is_file()
+
+
+def test_outputs_have_the_expected_content(built: Path) -> None:
+    panel = pd.read_csv(built / "data/processed/panel.csv")
+    assert panel["year"].between(2015, 2020).all()
+    assert not panel.duplicated(["city_id", "year"]).any()
+    assert panel["city_id"].nunique() >= 60
+
+    estimates = pd.read_csv(built / "results/estimates/estimates.csv")
+    assert set(estimates["model"]) == {
+        "pooled_ols",
+        "city_fe",
+        "twoway_fe",
+        "twoway_fe_lag1",
+        "random_effects",
+    }
+    assert (
+        estimates[["estimate", "std_error", "p_value", "ci_lower", "ci_upper"]].notna().all().all()
+    )
+    assert (estimates["cov_type"] == "clustered_city").all()
+    hausman = pd.read_csv(built / "results/estimates/hausman.csv")
+    assert hausman.loc[0, "df"] >= 1
+
+    table = (built / "results/tables/regressions.tex").read_text(encoding="utf-8")
+    assert "\\toprule" in table and "Synthetic demo data" in table
+    report = (built / "results/data_quality/report.md").read_text(encoding="utf-8")
+    assert "Synthetic demo data" in report
+    assert "year outside the study window 2015-2020" in report
+
+
+def test_second_run_has_nothing_to_do(built: Path) -> None:
+    run = snakemake(built, "--dry-run")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Nothing to be done" in run.stdout + run.stderr
+
+
+def test_forced_rerun_is_byte_identical(built: Path) -> None:
+    before = digests(built, OUTPUTS)
+    run = snakemake(built, "--forceall")
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert digests(built, OUTPUTS) == before
+
+
+def test_deleting_one_figure_rebuilds_only_that_figure(built: Path) -> None:
+    (built / "results/figures/within_relationship.png").unlink()
+    run = snakemake(built, "--dry-run", "--quiet", "rules")
+    assert run.returncode == 0, run.stderr[-2000:]
+    planned = run.stdout + run.stderr
+    assert "plot_within_relationship" in planned
+    for other in (
+        "clean_panel",
+        "estimate_models",
+        "plot_focal_vs_peers",
+        "plot_coefficients",
+        "make_regression_table",
+        "fetch_source",
+    ):
+        assert other not in planned
+    assert snakemake(built).returncode == 0
+    assert (built / "results/figures/within_relationship.png").is_file()
+
+
+def test_config_typo_fails_at_start_up(tmp_path: Path) -> None:
+    def misspell(config: dict) -> None:
+        config["models"]["twoway_fe"]["regressors"] = ["rd_intensty", "log_talent"]
+
+    workdir = make_project(tmp_path, misspell)
+    run = snakemake(workdir, "--dry-run")
+    assert run.returncode != 0
+    assert "models.twoway_fe.regressors[0] = 'rd_intensty'" in run.stdout + run.stderr
+    assert not (workdir / "results").exists()
+
+
+def test_checksum_mismatch_stops_the_run_and_leaves_no_output(tmp_path: Path) -> None:
+    workdir = make_project(tmp_path)
+    raw = workdir / "data/raw/demo/open_platforms_registry.csv"
+    raw.write_bytes(raw.read_bytes() + b"Chengdu,2021,1,1,1\n")
+    before = raw.read_bytes()
+    run = snakemake(workdir)
+    assert run.returncode != 0
+    log = (workdir / "logs/fetch_source/open_platforms.log").read_text(encoding="utf-8")
+    assert "source 'open_platforms': SHA256 mismatch" in log
+    assert not (workdir / "data/staged/open_platforms.csv").exists()
+    assert not list((workdir / "data/staged").glob("*partial*"))
+    assert raw.read_bytes() == before

@@ -1,0 +1,16 @@
+rule clean_panel:
+    input:
+        unpack(staged_sources),
+        city_table=config["data"]["city_table"],
+    output:
+        panel="data/processed/panel.csv",
+        quality_json="results/data_quality/report.json",
+        quality_md="results/data_quality/report.md",
+    log:
+        "logs/clean_panel/clean_panel.log",
+    conda:
+        "../../environment.yml"
+    params:
+        config=cleaning_config(),
+    script:
+        "../scripts/clean_panel.py"
