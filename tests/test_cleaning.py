@@ -11,7 +11,7 @@ import pytest
 from innopanel.cleaning import (
     DataError,
     clean_panel,
-    normalise_city_name,
+    normalise_unit_name,
     parse_number,
     quality_markdown,
     split_header,
@@ -90,7 +90,7 @@ def messy_sources(tmp_path: Path, study_config: dict) -> tuple[dict, dict]:
 
 
 def city_year(panel: pd.DataFrame, city: str, year: int) -> pd.Series:
-    return panel.set_index(["city_id", "year"]).loc[(city, year)]
+    return panel.set_index(["unit_id", "year"]).loc[(city, year)]
 
 
 def test_header_units_are_split_from_names() -> None:
@@ -114,10 +114,10 @@ def test_missing_markers_and_thousands_separators() -> None:
 
 
 def test_city_names_in_chinese_and_english_reduce_to_one_key() -> None:
-    keys = {normalise_city_name(n) for n in ["成都市", "成都", " 成都 "]}
+    keys = {normalise_unit_name(n) for n in ["成都市", "成都", " 成都 "]}
     assert len(keys) == 1
-    assert normalise_city_name("Chengdu City") == normalise_city_name("chengdu")
-    assert normalise_city_name("Xi’an") == normalise_city_name("Xian")
+    assert normalise_unit_name("Chengdu City") == normalise_unit_name("chengdu")
+    assert normalise_unit_name("Xi’an") == normalise_unit_name("Xian")
 
 
 def test_clean_panel_handles_every_quirk(messy_sources: tuple[dict, dict]) -> None:
@@ -142,9 +142,9 @@ def test_clean_panel_handles_every_quirk(messy_sources: tuple[dict, dict]) -> No
     assert math.isnan(city_year(panel, "shanghai", 2020)["rd_intensity_lag1"])  # no 2019 row
 
     # One row per city and year of the study, every city of the city table.
-    assert not panel.duplicated(["city_id", "year"]).any()
+    assert not panel.duplicated(["unit_id", "year"]).any()
     assert set(panel["year"]) == {2019, 2020, 2021}
-    assert len(panel) == 3 * pd.read_csv(config["data"]["city_table"]).shape[0]
+    assert len(panel) == 3 * pd.read_csv(config["data"]["unit_table"]).shape[0]
 
     economy = next(s for s in quality["sources"] if s["name"] == "economy")
     reasons = sorted(d["reason"] for d in economy["rows_dropped"])
@@ -232,7 +232,7 @@ def test_implausible_derived_value_fails_validation(messy_sources: tuple[dict, d
     path.write_bytes(text.encode("gbk"))
     with pytest.raises(DataError) as error:
         clean_panel(staged, config)
-    assert "city 'shanghai' year 2020" in str(error.value)
+    assert "'shanghai' year 2020" in str(error.value)
     assert "rd_intensity" in str(error.value)
 
 

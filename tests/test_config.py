@@ -17,7 +17,7 @@ def test_bundled_config_is_valid(study_config: dict) -> None:
 
 
 def test_misspelled_key_is_refused_by_the_schema(study_config: dict) -> None:
-    study_config["study"]["focal_citty"] = study_config["study"].pop("focal_city")
+    study_config["study"]["focal_citty"] = study_config["study"].pop("focal_unit")
     with pytest.raises(WorkflowError, match="focal_citty"):
         validate(study_config, SCHEMA)
 
@@ -54,11 +54,11 @@ def test_lag_of_a_variable_without_lag_is_unknown(study_config: dict) -> None:
 
 
 def test_unknown_focal_city_and_reversed_years(study_config: dict) -> None:
-    study_config["study"]["focal_city"] = "chengdoo"
+    study_config["study"]["focal_unit"] = "chengdoo"
     study_config["study"]["first_year"] = 2030
     with pytest.raises(ConfigError) as error:
         check_config(study_config)
-    assert "study.focal_city = 'chengdoo'" in str(error.value)
+    assert "study.focal_unit = 'chengdoo'" in str(error.value)
     assert "Did you mean 'chengdu'?" in str(error.value)
     assert "first_year (2030) is after study.last_year" in str(error.value)
 

@@ -31,7 +31,8 @@ def config() -> dict:
 
 @pytest.fixture(scope="module")
 def cities() -> pd.DataFrame:
-    return pd.read_csv(CITY_TABLE, dtype=str, keep_default_na=False)
+    table = pd.read_csv(CITY_TABLE, dtype=str, keep_default_na=False)
+    return table.rename(columns={"unit_id": "city_id"})
 
 
 @pytest.fixture(scope="module")

@@ -42,7 +42,7 @@ def make_panel(seed: int = 7) -> pd.DataFrame:
             log_patents = 6.0 + 0.35 * rd + 0.01 * talent + 0.5 * level + rng.normal(0, 0.1)
             rows.append(
                 {
-                    "city_id": city,
+                    "unit_id": city,
                     "year": year,
                     "name_en": city.title() if city != "xian" else "Xi'an",
                     "name_zh": "成都" if city == FOCAL else "城市",
@@ -56,7 +56,7 @@ def make_panel(seed: int = 7) -> pd.DataFrame:
                 }
             )
     panel = pd.DataFrame(rows)
-    panel.loc[(panel["city_id"] == "wuhan") & (panel["year"] == 2015), "rd_intensity"] = np.nan
+    panel.loc[(panel["unit_id"] == "wuhan") & (panel["year"] == 2015), "rd_intensity"] = np.nan
     return panel
 
 
@@ -270,7 +270,7 @@ def test_focal_vs_peers_median_excludes_focal_and_peers():
     figure = figures.plot_focal_vs_peers(panel, FOCAL, PEERS, ["rd_intensity"], LABELS, FOOTER)
     ax = figure.get_axes()[0]
     median = next(line for line in ax.lines if line.get_linestyle() == "--")
-    others = panel[panel["city_id"].isin(OTHERS)]
+    others = panel[panel["unit_id"].isin(OTHERS)]
     expected = others.groupby("year")["rd_intensity"].median()
     np.testing.assert_allclose(median.get_ydata(), expected.to_numpy())
 
@@ -286,7 +286,7 @@ def test_within_relationship_prints_the_fixed_effects_slope():
     panel = make_panel()
     figure = build("within")
     data = panel.dropna(subset=["rd_intensity", "log_patents_granted"])
-    demeaned = data[["rd_intensity", "log_patents_granted"]] - data.groupby("city_id")[
+    demeaned = data[["rd_intensity", "log_patents_granted"]] - data.groupby("unit_id")[
         ["rd_intensity", "log_patents_granted"]
     ].transform("mean")
     x = demeaned["rd_intensity"].to_numpy()
@@ -298,7 +298,7 @@ def test_within_relationship_prints_the_fixed_effects_slope():
     assert "deviation from city mean" in ax.get_xlabel()
     assert LABELS["rd_intensity"] in ax.get_xlabel()
     focal = [c for c in ax.collections if c.get_gid() == "focal"]
-    assert len(focal) == 1 and len(focal[0].get_offsets()) == (panel["city_id"] == FOCAL).sum()
+    assert len(focal) == 1 and len(focal[0].get_offsets()) == (panel["unit_id"] == FOCAL).sum()
     assert "Chengdu" in _legend_texts(figure)
 
 

@@ -39,7 +39,7 @@ def linear_panel(n_cities: int = 80, n_years: int = 10, seed: int = 7) -> pd.Dat
     )
     return pd.DataFrame(
         {
-            "city_id": [f"c{i:03d}" for i in city],
+            "unit_id": [f"c{i:03d}" for i in city],
             "year": year,
             "y": y,
             "x_rd": x_rd,
@@ -55,7 +55,7 @@ def spec(estimator: str, **extra: object) -> dict:
         "outcome": "y",
         "regressors": ["x_rd"],
         "controls": ["x_talent"],
-        "covariance": "clustered_city",
+        "covariance": "clustered",
         **extra,
     }
 
@@ -98,13 +98,13 @@ def test_linearmodels_agrees_with_statsmodels(model_spec: dict) -> None:
 
     formula = "y ~ x_rd + x_talent"
     if model_spec.get("entity_effects"):
-        formula += " + C(city_id)"
+        formula += " + C(unit_id)"
     if model_spec.get("time_effects"):
         formula += " + C(year)"
     # statsmodels' raw cluster sandwich (no correction), then our recorded correction.
     reference = smf.ols(formula, data=panel).fit(
         cov_type="cluster",
-        cov_kwds={"groups": pd.factorize(panel["city_id"])[0], "use_correction": False},
+        cov_kwds={"groups": pd.factorize(panel["unit_id"])[0], "use_correction": False},
     )
     scale = correction_factor(fitted.correction)
     for term in ("x_rd", "x_talent"):
@@ -150,7 +150,7 @@ def test_hausman_does_not_reject_when_effects_are_random() -> None:
     # Redraw the regressors independent of the city effect: RE is then consistent.
     panel["x_rd"] = rng.normal(0, 1, len(panel))
     panel["x_talent"] = rng.normal(0, 1, len(panel))
-    city_effect = panel.groupby("city_id")["y"].transform("mean")
+    city_effect = panel.groupby("unit_id")["y"].transform("mean")
     panel["y"] = (
         city_effect + 0.5 * panel["x_rd"] - 0.3 * panel["x_talent"] + rng.normal(0, 0.3, len(panel))
     )
@@ -182,7 +182,7 @@ def test_two_way_fe_recovers_the_demo_dgp(study_config: dict) -> None:
     raw = simulate_panel(
         [f"c{i:03d}" for i in range(400)], range(2011, 2023), seed=11, parameters=parameters
     )
-    panel = derive_variables(raw, study_config["variables"])
+    panel = derive_variables(raw.rename(columns={"city_id": "unit_id"}), study_config["variables"])
     model = study_config["models"]["twoway_fe"]
     estimates = tidy(fit_model(panel, "twoway_fe", model)).set_index("term")
     truth = parameters.coefficients()

@@ -103,8 +103,8 @@ def test_every_output_is_built(built: Path) -> None:
 def test_outputs_have_the_expected_content(built: Path) -> None:
     panel = pd.read_csv(built / "data/processed/panel.csv")
     assert panel["year"].between(2015, 2020).all()
-    assert not panel.duplicated(["city_id", "year"]).any()
-    assert panel["city_id"].nunique() >= 60
+    assert not panel.duplicated(["unit_id", "year"]).any()
+    assert panel["unit_id"].nunique() >= 60
 
     estimates = pd.read_csv(built / "results/estimates/estimates.csv")
     assert set(estimates["model"]) == {
@@ -117,7 +117,7 @@ def test_outputs_have_the_expected_content(built: Path) -> None:
     assert (
         estimates[["estimate", "std_error", "p_value", "ci_lower", "ci_upper"]].notna().all().all()
     )
-    assert (estimates["cov_type"] == "clustered_city").all()
+    assert (estimates["cov_type"] == "clustered").all()
     hausman = pd.read_csv(built / "results/estimates/hausman.csv")
     assert hausman.loc[0, "df"] >= 1
 

@@ -1,9 +1,9 @@
-"""Cleaning: raw yearbook extracts in, one validated city-year panel out.
+"""Cleaning: raw yearbook extracts in, one validated unit-year (city-year) panel out.
 
 Steps, each a function: read a source (encoding, repeated header blocks, units in
-headers, missing markers, thousands separators) -> harmonise city names to one id
+headers, missing markers, thousands separators) -> harmonise unit names to one id
 -> drop exact duplicates (reported), refuse conflicting ones -> convert units ->
-merge sources on (city, year) -> derive analysis variables -> validate.
+merge sources on (unit, year) -> derive analysis variables -> validate.
 Every problem in the input is an error naming the file, row and column, and the fix.
 """
 
@@ -28,7 +28,9 @@ from innopanel.config import LAG_SUFFIX, ConfigError
 HEADER_UNIT = re.compile(r"^(?P<name>.*?)\s*[（(](?P<unit>[^()（）]+)[)）]\s*$")
 THOUSANDS_NUMBER = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 CITY_SUFFIXES = ("市", " city", " shi")
-PANEL_ID_COLUMNS = ["city_id", "year", "name_en", "name_zh", "province_en", "tier"]
+PANEL_ID_COLUMNS = ["unit_id", "year"]
+# Unit-table columns that are matching aids, not descriptions to carry into the panel.
+UNIT_TABLE_MATCHING_COLUMNS = ("unit_id", "aliases")
 
 
 class DataError(ValueError):
@@ -105,7 +107,7 @@ def read_source(
 ) -> tuple[pd.DataFrame, SourceReport]:
     """Read one source into canonical units.
 
-    Returns a frame with ``source_row`` (1-based line in the file), ``city_raw``,
+    Returns a frame with ``source_row`` (1-based line in the file), ``name_raw``,
     ``year`` and one column per mapped variable, plus the source's report. A line
     repeating the header starts a new block whose units may differ (yearbooks
     change units between years).
@@ -117,14 +119,14 @@ def read_source(
     wanted: dict[str, str] = dict(spec["columns"])
     records: list[dict[str, Any]] = []
     layout: dict[str, tuple[int, str | None]] | None = None
-    city_index = year_index = -1
+    unit_index = year_index = -1
 
     for line_number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         if not any(cell.strip() for cell in row):
             continue
         first = unicodedata.normalize("NFKC", row[0]).strip()
-        if layout is None or first == unicodedata.normalize("NFKC", spec["city_column"]):
-            layout, city_index, year_index = _read_header_row(
+        if layout is None or first == unicodedata.normalize("NFKC", spec["unit_column"]):
+            layout, unit_index, year_index = _read_header_row(
                 row, line_number, path, source, spec, variables, units
             )
             report.header_blocks.append(
@@ -133,7 +135,7 @@ def read_source(
             continue
         report.rows_read += 1
         record: dict[str, Any] = {"source_row": line_number}
-        record["city_raw"] = row[city_index].strip() if city_index < len(row) else ""
+        record["name_raw"] = row[unit_index].strip() if unit_index < len(row) else ""
         year_cell = row[year_index].strip() if year_index < len(row) else ""
         year = parse_number(year_cell, frozenset())
         if year is None or math.isnan(year) or year != int(year):
@@ -164,7 +166,7 @@ def read_source(
 
     if layout is None or not records:
         raise DataError(f"source '{source}': {path} has a header but no data rows.")
-    columns = ["source_row", "city_raw", "year", *wanted]
+    columns = ["source_row", "name_raw", "year", *wanted]
     return pd.DataFrame.from_records(records, columns=columns), report
 
 
@@ -214,7 +216,7 @@ def _read_header_row(
         layout[variable] = (index, unit)
     return (
         layout,
-        locate(spec["city_column"], "city_column"),
+        locate(spec["unit_column"], "unit_column"),
         locate(spec["year_column"], "year_column"),
     )
 
@@ -229,8 +231,8 @@ def unit_factor(unit: str | None, target: str, units: Mapping[str, Mapping[str, 
 # ---------------------------------------------------------------- cities
 
 
-def normalise_city_name(name: str) -> str:
-    """Reduce a city name to a comparison key: 'Chengdu City', '成都市', 'chengdu' agree."""
+def normalise_unit_name(name: str) -> str:
+    """Reduce a unit name to a comparison key: 'Chengdu City', '成都市', 'chengdu' agree."""
     key = unicodedata.normalize("NFKC", name).strip().casefold()
     key = key.replace("’", "'").replace("‘", "'")
     for suffix in CITY_SUFFIXES:
@@ -240,85 +242,88 @@ def normalise_city_name(name: str) -> str:
     return re.sub(r"[\s'\-]", "", key)
 
 
-def read_city_table(path: str | Path) -> pd.DataFrame:
-    """Read the city table (one row per city) as strings, tier as integer."""
+def read_unit_table(path: str | Path) -> pd.DataFrame:
+    """Read the unit table (one row per city or country) as strings, tier as integer."""
     table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    table["tier"] = table["tier"].astype(int)
-    if table["city_id"].duplicated().any():
-        duplicated = table.loc[table["city_id"].duplicated(), "city_id"].tolist()
-        raise ConfigError(f"{path}: duplicated city_id {duplicated}; each city needs one row.")
+    if "tier" in table.columns:
+        table["tier"] = table["tier"].astype(int)
+    if table["unit_id"].duplicated().any():
+        duplicated = table.loc[table["unit_id"].duplicated(), "unit_id"].tolist()
+        raise ConfigError(f"{path}: duplicated unit_id {duplicated}; each unit needs one row.")
     return table
 
 
-def city_alias_map(cities: pd.DataFrame, path: str | Path = "city table") -> dict[str, str]:
-    """Map every accepted name form (English, Chinese, aliases) to its city_id."""
+def unit_alias_map(units: pd.DataFrame, path: str | Path = "unit table") -> dict[str, str]:
+    """Map every accepted name form (id, English, Chinese, aliases) to its unit_id."""
     aliases: dict[str, str] = {}
-    for row in cities.itertuples(index=False):
-        names = [row.city_id, row.name_en, row.name_zh]
-        names += [alias for alias in str(row.aliases).split("|") if alias.strip()]
+    name_columns = [c for c in ("unit_id", "name_en", "name_zh") if c in units.columns]
+    for row in units.to_dict("records"):
+        names = [row[c] for c in name_columns if row[c]]
+        names += [alias for alias in str(row.get("aliases", "")).split("|") if alias.strip()]
         for name in names:
-            key = normalise_city_name(name)
-            if aliases.get(key, row.city_id) != row.city_id:
+            key = normalise_unit_name(name)
+            if aliases.get(key, row["unit_id"]) != row["unit_id"]:
                 raise ConfigError(
                     f"{path}: the name '{name}' would mean both '{aliases[key]}' and "
-                    f"'{row.city_id}'; make the aliases unambiguous."
+                    f"'{row['unit_id']}'; make the aliases unambiguous."
                 )
-            aliases[key] = row.city_id
+            aliases[key] = row["unit_id"]
     return aliases
 
 
-def harmonise_cities(
+def harmonise_units(
     frame: pd.DataFrame,
     aliases: Mapping[str, str],
     path: str | Path,
-    city_column: str,
-    city_table: str | Path,
+    unit_column: str,
+    unit_table: str | Path,
+    unit: str = "city",
 ) -> pd.DataFrame:
-    """Replace raw city names with canonical ids; an unknown name is an error."""
-    keys = frame["city_raw"].map(normalise_city_name)
-    city_ids = keys.map(aliases)
-    unknown = frame.loc[city_ids.isna(), ["source_row", "city_raw"]]
+    """Replace raw unit names with canonical ids; an unknown name is an error."""
+    keys = frame["name_raw"].map(normalise_unit_name)
+    unit_ids = keys.map(aliases)
+    unknown = frame.loc[unit_ids.isna(), ["source_row", "name_raw"]]
     if not unknown.empty:
         first = unknown.iloc[0]
-        names = sorted(set(unknown["city_raw"]))
+        names = sorted(set(unknown["name_raw"]))
         raise DataError(
-            f"{path}, row {first['source_row']}, column '{city_column}': unknown city "
-            f"'{first['city_raw']}' ({len(unknown)} row(s), names {names[:5]}). Add the name "
-            f"to the aliases column of {city_table}, or add the city as a new row there."
+            f"{path}, row {first['source_row']}, column '{unit_column}': unknown {unit} "
+            f"'{first['name_raw']}' ({len(unknown)} row(s), names {names[:5]}). Add the name "
+            f"to the aliases column of {unit_table}, or add the {unit} as a new row there."
         )
-    out = frame.drop(columns="city_raw")
-    out.insert(1, "city_id", city_ids.astype(str))
+    out = frame.drop(columns="name_raw")
+    out.insert(1, "unit_id", unit_ids.astype(str))
     return out
 
 
 def drop_duplicates(frame: pd.DataFrame, path: str | Path, report: SourceReport) -> pd.DataFrame:
-    """Drop exact duplicate city-years (reported); refuse conflicting ones."""
+    """Drop exact duplicate unit-years (reported); refuse conflicting ones."""
     values = [c for c in frame.columns if c not in ("source_row",)]
     exact = frame.duplicated(subset=values, keep="first")
     for row in frame.loc[exact].itertuples(index=False):
         report.dropped.append(
             {
                 "row": int(row.source_row),
-                "city_id": row.city_id,
+                "unit_id": row.unit_id,
                 "year": int(row.year),
                 "reason": "exact duplicate of an earlier row",
             }
         )
     kept = frame.loc[~exact]
-    clash = kept.duplicated(subset=["city_id", "year"], keep=False)
+    clash = kept.duplicated(subset=["unit_id", "year"], keep=False)
     if clash.any():
-        rows = kept.loc[clash].sort_values(["city_id", "year", "source_row"])
+        rows = kept.loc[clash].sort_values(["unit_id", "year", "source_row"])
         first, second = rows.iloc[0], rows.iloc[1]
         differing = [
             c
             for c in values
-            if c not in ("city_id", "year")
+            if c not in ("unit_id", "year")
             and not (pd.isna(first[c]) and pd.isna(second[c]))
             and first[c] != second[c]
         ]
         raise DataError(
-            f"{path}, rows {first['source_row']} and {second['source_row']}: city "
-            f"'{first['city_id']}' year {first['year']} appears twice with different values "
+            f"{path}, rows {first['source_row']} and {second['source_row']}: "
+            f"'{first['unit_id']}' year {first['year']} appears twice with different values "
             f"in {differing}. Keep the correct row and delete the other in a copy of the file."
         )
     return kept
@@ -387,10 +392,10 @@ def derive_variables(
         panel[name] = compute(panel).astype("float64")
     lagged = [name for name, spec in variables.items() if spec.get("lag", False)]
     # Lag by calendar year, not by row position, so a gap year gives a missing lag.
-    previous = panel[["city_id", "year", *lagged]].copy()
+    previous = panel[["unit_id", "year", *lagged]].copy()
     previous["year"] = previous["year"] + 1
     previous = previous.rename(columns={name: name + LAG_SUFFIX for name in lagged})
-    return panel.merge(previous, on=["city_id", "year"], how="left")
+    return panel.merge(previous, on=["unit_id", "year"], how="left")
 
 
 # ---------------------------------------------------------------- validation
@@ -398,13 +403,13 @@ def derive_variables(
 
 def panel_schema(
     variables: Mapping[str, Mapping[str, Any]],
-    city_ids: Sequence[str],
+    unit_ids: Sequence[str],
     first_year: int,
     last_year: int,
 ) -> pa.DataFrameSchema:
-    """The analysis panel's contract: unique city-years, known ids, types and ranges."""
+    """The analysis panel's contract: unique unit-years, known ids, types and ranges."""
     columns: dict[str, pa.Column] = {
-        "city_id": pa.Column(str, pa.Check.isin(list(city_ids))),
+        "unit_id": pa.Column(str, pa.Check.isin(list(unit_ids))),
         "year": pa.Column("int64", pa.Check.in_range(first_year, last_year)),
     }
     for name, spec in variables.items():
@@ -416,11 +421,11 @@ def panel_schema(
         columns[name] = pa.Column("float64", checks, nullable=True)
         if spec.get("lag", False):
             columns[name + LAG_SUFFIX] = pa.Column("float64", checks, nullable=True)
-    return pa.DataFrameSchema(columns, unique=["city_id", "year"], strict=False, coerce=False)
+    return pa.DataFrameSchema(columns, unique=["unit_id", "year"], strict=False, coerce=False)
 
 
 def validate_panel(panel: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
-    """Validate lazily and report every failing check with its city-year."""
+    """Validate lazily and report every failing check with its unit-year."""
     try:
         return schema.validate(panel, lazy=True)
     except pa.errors.SchemaErrors as errors:
@@ -430,7 +435,7 @@ def validate_panel(panel: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFr
             where = ""
             if case.index is not None and not pd.isna(case.index) and case.index in panel.index:
                 row = panel.loc[case.index]
-                where = f"city '{row['city_id']}' year {row['year']}, "
+                where = f"'{row['unit_id']}' year {row['year']}, "
             lines.append(
                 f"{where}column '{case.column}': {case.check} failed (value {case.failure_case})"
             )
@@ -456,8 +461,8 @@ def clean_panel(
     """
     study, data, variables = config["study"], config["data"], config["variables"]
     first_year, last_year = int(study["first_year"]), int(study["last_year"])
-    cities = read_city_table(data["city_table"])
-    aliases = city_alias_map(cities, data["city_table"])
+    units = read_unit_table(data["unit_table"])
+    aliases = unit_alias_map(units, data["unit_table"])
     reports: list[SourceReport] = []
     frames: list[pd.DataFrame] = []
 
@@ -466,14 +471,16 @@ def clean_panel(
         frame, report = read_source(
             path, source, spec, variables, config["units"], data["missing_markers"]
         )
-        frame = harmonise_cities(frame, aliases, path, spec["city_column"], data["city_table"])
+        frame = harmonise_units(
+            frame, aliases, path, spec["unit_column"], data["unit_table"], study["unit"]
+        )
         frame = drop_duplicates(frame, path, report)
         outside = ~frame["year"].between(first_year, last_year)
         for row in frame.loc[outside].itertuples(index=False):
             report.dropped.append(
                 {
                     "row": int(row.source_row),
-                    "city_id": row.city_id,
+                    "unit_id": row.unit_id,
                     "year": int(row.year),
                     "reason": f"year outside the study window {first_year}-{last_year}",
                 }
@@ -482,25 +489,24 @@ def clean_panel(
         reports.append(report)
 
     grid = pd.MultiIndex.from_product(
-        [cities["city_id"].tolist(), range(first_year, last_year + 1)], names=["city_id", "year"]
+        [units["unit_id"].tolist(), range(first_year, last_year + 1)], names=["unit_id", "year"]
     ).to_frame(index=False)
     grid["year"] = grid["year"].astype("int64")
     panel = grid
     for frame in frames:
-        panel = panel.merge(frame, on=["city_id", "year"], how="left", validate="one_to_one")
+        panel = panel.merge(frame, on=["unit_id", "year"], how="left", validate="one_to_one")
     source_variables = [v for v, s in variables.items() if s["kind"] == "source"]
     panel[source_variables] = panel[source_variables].astype("float64")
     absent = panel[source_variables].isna().all(axis=1)
 
     panel = derive_variables(panel, variables)
-    panel = panel.merge(
-        cities[["city_id", "name_en", "name_zh", "province_en", "tier"]], on="city_id", how="left"
-    )
+    descriptive = [c for c in units.columns if c not in UNIT_TABLE_MATCHING_COLUMNS]
     value_columns = [c for c in panel.columns if c not in PANEL_ID_COLUMNS]
-    panel = panel[PANEL_ID_COLUMNS + value_columns].sort_values(["city_id", "year"])
+    panel = panel.merge(units[["unit_id", *descriptive]], on="unit_id", how="left")
+    panel = panel[PANEL_ID_COLUMNS + descriptive + value_columns].sort_values(["unit_id", "year"])
     panel = panel.reset_index(drop=True)
     panel = validate_panel(
-        panel, panel_schema(variables, cities["city_id"].tolist(), first_year, last_year)
+        panel, panel_schema(variables, units["unit_id"].tolist(), first_year, last_year)
     )
 
     missing = {
@@ -515,12 +521,12 @@ def clean_panel(
         "synthetic": bool(data["synthetic"]),
         "data_note": data["data_note"],
         "panel": {
-            "cities": int(panel["city_id"].nunique()),
+            "cities": int(panel["unit_id"].nunique()),
             "years": [first_year, last_year],
             "rows": len(panel),
-            "city_years_absent_from_every_source": [
-                {"city_id": c, "year": int(y)}
-                for c, y in grid.loc[absent.to_numpy(), ["city_id", "year"]].itertuples(index=False)
+            "unit_years_absent_from_every_source": [
+                {"unit_id": c, "year": int(y)}
+                for c, y in grid.loc[absent.to_numpy(), ["unit_id", "year"]].itertuples(index=False)
             ],
             "zero_patent_counts_excluded_from_logs": zero_outcomes,
         },
@@ -552,8 +558,8 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
     lines += [
         f"- Cities: {panel['cities']}; years {panel['years'][0]}–{panel['years'][1]}; "
         f"rows: {panel['rows']}.",
-        "- City-years absent from every source: "
-        f"{len(panel['city_years_absent_from_every_source'])}.",
+        "- Unit-years absent from every source: "
+        f"{len(panel['unit_years_absent_from_every_source'])}.",
         "- Zero patent counts excluded from logs: "
         f"{panel['zero_patent_counts_excluded_from_logs']}.",
         "",
@@ -577,14 +583,14 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
         "",
         "## Rows dropped",
         "",
-        "| source | row | city | year | reason |",
+        "| source | row | unit | year | reason |",
         "|---|---:|---|---:|---|",
     ]
     for source in quality["sources"]:
         for drop in source["rows_dropped"]:
             lines.append(
                 _markdown_row(
-                    [source["name"], drop["row"], drop["city_id"], drop["year"], drop["reason"]]
+                    [source["name"], drop["row"], drop["unit_id"], drop["year"], drop["reason"]]
                 )
             )
     lines += [

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 LAG_SUFFIX = "_lag1"
-CITY_TABLE_COLUMNS = ("city_id", "name_en", "name_zh", "province_en", "province_zh", "tier")
+# The unit table needs these; further columns (Chinese name, province, tier, aliases) are optional.
+UNIT_TABLE_COLUMNS = ("unit_id", "name_en")
+UNIT_LABELS = {"city": ("city", "cities"), "country": ("country", "countries")}
 
 
 class ConfigError(ValueError):
@@ -47,20 +49,20 @@ def model_terms(model: Mapping[str, Any]) -> list[str]:
     return list(model["regressors"]) + list(model.get("controls") or [])
 
 
-def read_city_ids(city_table: str | Path) -> list[str]:
-    """Return the city ids of the city table, checking its header."""
-    path = Path(city_table)
+def read_unit_ids(unit_table: str | Path) -> list[str]:
+    """Return the ids of the unit table (cities by default), checking its header."""
+    path = Path(unit_table)
     if not path.is_file():
         raise ConfigError(
-            f"{path}: city table not found. Set data.city_table in config/config.yaml "
-            "to a CSV with columns " + ", ".join(CITY_TABLE_COLUMNS) + "."
+            f"{path}: unit table not found. Set data.unit_table in config/config.yaml "
+            "to a CSV with columns " + ", ".join(UNIT_TABLE_COLUMNS) + "."
         )
     with path.open(encoding="utf-8", newline="") as stream:
         reader = csv.DictReader(stream)
-        missing = [c for c in CITY_TABLE_COLUMNS if c not in (reader.fieldnames or [])]
+        missing = [c for c in UNIT_TABLE_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise ConfigError(f"{path}: missing column(s) {missing}; add them to the header.")
-        return [row["city_id"] for row in reader]
+        return [row["unit_id"] for row in reader]
 
 
 def check_config(config: Mapping[str, Any], config_path: str = "config/config.yaml") -> None:
@@ -75,14 +77,14 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
             f"({study['last_year']}); swap them."
         )
 
-    city_ids = read_city_ids(data["city_table"])
-    for key, city in [("study.focal_city", study["focal_city"])] + [
-        (f"study.peer_cities[{i}]", c) for i, c in enumerate(study["peer_cities"])
+    unit_ids = read_unit_ids(data["unit_table"])
+    for key, unit in [("study.focal_unit", study["focal_unit"])] + [
+        (f"study.peer_units[{i}]", c) for i, c in enumerate(study["peer_units"])
     ]:
-        if city not in city_ids:
+        if unit not in unit_ids:
             problems.append(
-                f"{key} = '{city}' is not a city_id in {data['city_table']}."
-                + _suggest(city, city_ids)
+                f"{key} = '{unit}' is not a unit_id in {data['unit_table']}."
+                + _suggest(unit, unit_ids)
             )
 
     for name, spec in variables.items():

@@ -1267,7 +1267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     config = yaml.safe_load(arguments.config.read_text(encoding="utf-8"))
     seed = int(config["demo"]["seed"])
-    cities = pd.read_csv(config["data"]["city_table"], dtype=str, keep_default_na=False)
+    # The demo is a city panel: the generic unit table's ids are its city ids.
+    cities = pd.read_csv(config["data"]["unit_table"], dtype=str, keep_default_na=False)
+    cities = cities.rename(columns={"unit_id": "city_id"})
     parameters = DemoParameters()
     panel = build_demo_panel(
         cities, config["study"]["first_year"], config["study"]["last_year"], seed, parameters

@@ -152,8 +152,8 @@ def focal_label(figure: Figure) -> str | None:
 def _city_names(panel: pd.DataFrame) -> dict[str, str]:
     if "name_en" not in panel.columns:
         return {}
-    names = panel.dropna(subset=["name_en"]).drop_duplicates("city_id")
-    return dict(zip(names["city_id"].astype(str), names["name_en"].astype(str), strict=True))
+    names = panel.dropna(subset=["name_en"]).drop_duplicates("unit_id")
+    return dict(zip(names["unit_id"].astype(str), names["name_en"].astype(str), strict=True))
 
 
 def _check_columns(panel: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -164,8 +164,8 @@ def _check_columns(panel: pd.DataFrame, columns: Sequence[str], what: str) -> No
 
 def plot_focal_vs_peers(
     panel: pd.DataFrame,
-    focal_city: str,
-    peer_cities: Sequence[str],
+    focal_unit: str,
+    peer_units: Sequence[str],
     variables: Sequence[str] = DEFAULT_FOCAL_VS_PEERS_VARIABLES,
     labels: Mapping[str, str] | None = None,
     footer: str = "",
@@ -181,18 +181,18 @@ def plot_focal_vs_peers(
     variables = list(variables)
     if not variables:
         raise ValueError("plot_focal_vs_peers: no variables to draw.")
-    _check_columns(panel, ["city_id", "year", *variables], "plot_focal_vs_peers")
-    cities = set(panel["city_id"].astype(str))
-    if focal_city not in cities:
-        raise ValueError(f"focal city '{focal_city}' is not in the panel.")
-    missing_peers = [c for c in peer_cities if c not in cities]
+    _check_columns(panel, ["unit_id", "year", *variables], "plot_focal_vs_peers")
+    cities = set(panel["unit_id"].astype(str))
+    if focal_unit not in cities:
+        raise ValueError(f"focal city '{focal_unit}' is not in the panel.")
+    missing_peers = [c for c in peer_units if c not in cities]
     if missing_peers:
         raise ValueError(f"peer cities {missing_peers} are not in the panel.")
-    peer_cities = [c for c in dict.fromkeys(peer_cities) if c != focal_city]
+    peer_units = [c for c in dict.fromkeys(peer_units) if c != focal_unit]
     names = _city_names(panel)
-    frame = panel.assign(city_id=panel["city_id"].astype(str)).sort_values(["city_id", "year"])
-    others = frame[~frame["city_id"].isin([focal_city, *peer_cities])]
-    n_others = others["city_id"].nunique()
+    frame = panel.assign(unit_id=panel["unit_id"].astype(str)).sort_values(["unit_id", "year"])
+    others = frame[~frame["unit_id"].isin([focal_unit, *peer_units])]
+    n_others = others["unit_id"].nunique()
 
     n_columns = 2 if len(variables) > 1 else 1
     n_rows = math.ceil(len(variables) / n_columns)
@@ -215,8 +215,8 @@ def plot_focal_vs_peers(
                 )
                 if index == 0:
                     median_handle = line
-            for peer_index, city in enumerate(peer_cities):
-                series = frame[frame["city_id"] == city]
+            for peer_index, city in enumerate(peer_units):
+                series = frame[frame["unit_id"] == city]
                 (line,) = ax.plot(
                     series["year"],
                     series[variable],
@@ -231,7 +231,7 @@ def plot_focal_vs_peers(
                 )
                 if index == 0:
                     handles.append(line)
-            series = frame[frame["city_id"] == focal_city]
+            series = frame[frame["unit_id"] == focal_unit]
             (line,) = ax.plot(
                 series["year"],
                 series[variable],
@@ -239,7 +239,7 @@ def plot_focal_vs_peers(
                 linewidth=3.2,
                 marker="o",
                 markersize=3.5,
-                label=_plain(names.get(focal_city, focal_city)),
+                label=_plain(names.get(focal_unit, focal_unit)),
                 zorder=4,
                 gid="focal",
             )
@@ -264,7 +264,7 @@ def plot_focal_vs_peers(
             handlelength=2.6,
             columnspacing=1.4,
         )
-        focal_name = _plain(names.get(focal_city, focal_city))
+        focal_name = _plain(names.get(focal_unit, focal_unit))
         content.suptitle(f"{focal_name} against its peers", fontsize=12, fontweight="bold")
     return figure
 
@@ -277,10 +277,10 @@ def within_city_demeaned(panel: pd.DataFrame, outcome: str, regressor: str) -> p
     ``regressor_within`` is the one-way (city) fixed-effects estimate without
     controls.
     """
-    columns = ["city_id", "year", outcome, regressor]
+    columns = ["unit_id", "year", outcome, regressor]
     frame = panel[columns].dropna().copy()
-    frame["city_id"] = frame["city_id"].astype(str)
-    means = frame.groupby("city_id")[[outcome, regressor]].transform("mean")
+    frame["unit_id"] = frame["unit_id"].astype(str)
+    means = frame.groupby("unit_id")[[outcome, regressor]].transform("mean")
     frame[f"{outcome}_within"] = frame[outcome] - means[outcome]
     frame[f"{regressor}_within"] = frame[regressor] - means[regressor]
     return frame.reset_index(drop=True)
@@ -303,7 +303,7 @@ def plot_within_relationship(
     outcome: str,
     regressor: str,
     labels: Mapping[str, str] | None = None,
-    focal_city: str | None = None,
+    focal_unit: str | None = None,
     footer: str = "",
 ) -> Figure:
     """Scatter the within-city variation of ``outcome`` against ``regressor``.
@@ -312,7 +312,7 @@ def plot_within_relationship(
     drawn and its slope printed; the focal city's points are highlighted.
     """
     labels = labels or {}
-    _check_columns(panel, ["city_id", "year", outcome, regressor], "plot_within_relationship")
+    _check_columns(panel, ["unit_id", "year", outcome, regressor], "plot_within_relationship")
     data = within_city_demeaned(panel, outcome, regressor)
     if len(data) < 3:
         raise ValueError(
@@ -322,9 +322,9 @@ def plot_within_relationship(
     x_name, y_name = f"{regressor}_within", f"{outcome}_within"
     intercept, slope = within_slope(data[x_name].to_numpy(), data[y_name].to_numpy())
     names = _city_names(panel)
-    is_focal = data["city_id"] == focal_city if focal_city else pd.Series(False, index=data.index)
-    if focal_city and not is_focal.any():
-        raise ValueError(f"focal city '{focal_city}' has no city-years with both variables.")
+    is_focal = data["unit_id"] == focal_unit if focal_unit else pd.Series(False, index=data.index)
+    if focal_unit and not is_focal.any():
+        raise ValueError(f"focal city '{focal_unit}' has no city-years with both variables.")
 
     with matplotlib.rc_context(_style()):
         figure, content = _new_figure(7.5, 6.0, footer)
@@ -341,8 +341,8 @@ def plot_within_relationship(
             label="Other city-years",
             zorder=2,
         )
-        if focal_city:
-            focal_name = _plain(names.get(focal_city, focal_city))
+        if focal_unit:
+            focal_name = _plain(names.get(focal_unit, focal_unit))
             sns.scatterplot(
                 data=data[is_focal],
                 x=x_name,
@@ -371,7 +371,7 @@ def plot_within_relationship(
             0.03,
             0.97,
             f"Within-city OLS slope = {slope:.3f}\n"
-            f"{len(data):,} city-years, {data['city_id'].nunique()} cities, no controls",
+            f"{len(data):,} city-years, {data['unit_id'].nunique()} cities, no controls",
             transform=ax.transAxes,
             ha="left",
             va="top",

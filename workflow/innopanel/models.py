@@ -18,13 +18,13 @@ from scipy import stats
 
 from innopanel.config import model_terms
 
-ENTITY, TIME = "city_id", "year"
+ENTITY, TIME = "unit_id", "year"
 CONSTANT = "const"
 CONFIDENCE = 0.95
 COVARIANCE_LABELS = {
     "unadjusted": "Classical (homoskedastic)",
     "robust": "Heteroskedasticity-robust",
-    "clustered_city": "Clustered by city",
+    "clustered": "Clustered by {unit}",
 }
 ESTIMATES_COLUMNS = [
     "model",
@@ -65,10 +65,11 @@ class FittedModel:
     spec: Mapping[str, Any]
     result: Any
     correction: str
+    unit: str = "city"
 
 
 def model_frame(panel: pd.DataFrame, spec: Mapping[str, Any], name: str) -> pd.DataFrame:
-    """Return the complete-case (city, year)-indexed frame a model is estimated on.
+    """Return the complete-case (unit, year)-indexed frame a model is estimated on.
 
     Rows missing any model variable are dropped *before* fitting, so that cluster
     ids stay aligned with the residuals.
@@ -103,9 +104,9 @@ def _check_size(frame: pd.DataFrame, spec: Mapping[str, Any], name: str, n_terms
             f"{periods} years are too few for {n_terms} coefficients and {effects} fixed "
             "effects. Widen the year window, add cities, or drop terms."
         )
-    if spec["covariance"] == "clustered_city" and entities < 10:
+    if spec["covariance"] == "clustered" and entities < 10:
         raise EstimationError(
-            f"model '{name}': {entities} city clusters are too few for clustered standard "
+            f"model '{name}': {entities} clusters are too few for clustered standard "
             "errors (at least 10 are needed). Use covariance: robust, or add cities."
         )
 
@@ -134,16 +135,16 @@ def _fit_arguments(
         absorbed = (n_entities if entity else 0) + (n_periods - (1 if entity else 0) if time else 0)
         # City effects nested in city clusters cost no degree of freedom in the
         # cluster-robust covariance (Stata's xtreg, fe convention); otherwise count them.
-        nested = covariance == "clustered_city" and entity and not time
+        nested = covariance == "clustered" and entity and not time
         options.update(auto_df=False, count_effects=not nested)
         counted = 0 if nested else absorbed
     else:
         counted = 0
     counts = f"n={n_obs}, k={n_terms}, d={counted} absorbed effects counted"
-    if covariance == "clustered_city":
+    if covariance == "clustered":
         # linearmodels' group_debias is G/(G-1)*(n-1)/n; with debiased n/(n-k-d) the
         # product is Stata's cluster correction.
-        parts = [f"G/(G-1)*(n-1)/(n-k-d) with {counts}, G={n_entities} city clusters"]
+        parts = [f"G/(G-1)*(n-1)/(n-k-d) with {counts}, G={n_entities} clusters"]
     else:
         parts = [f"n/(n-k-d) with {counts}"]
     parts.append("t and F reference distributions")
@@ -151,7 +152,11 @@ def _fit_arguments(
 
 
 def fit_model(
-    panel: pd.DataFrame, name: str, spec: Mapping[str, Any], covariance: str | None = None
+    panel: pd.DataFrame,
+    name: str,
+    spec: Mapping[str, Any],
+    covariance: str | None = None,
+    unit: str = "city",
 ) -> FittedModel:
     """Fit one configured model; ``covariance`` overrides the configured one."""
     if covariance is not None:
@@ -180,7 +185,7 @@ def fit_model(
             time_effects=bool(spec.get("time_effects")),
         )
     result = model.fit(**options)
-    return FittedModel(name=name, spec=spec, result=result, correction=correction)
+    return FittedModel(name=name, spec=spec, result=result, correction=correction, unit=unit)
 
 
 def tidy(fitted: FittedModel) -> pd.DataFrame:
@@ -215,14 +220,16 @@ def tidy(fitted: FittedModel) -> pd.DataFrame:
     frame["entity_effects"] = bool(spec.get("entity_effects", False)) if is_fixed else False
     frame["time_effects"] = bool(spec.get("time_effects", False)) if is_fixed else False
     frame["cov_type"] = spec["covariance"]
-    frame["cov_label"] = COVARIANCE_LABELS[spec["covariance"]]
+    frame["cov_label"] = COVARIANCE_LABELS[spec["covariance"]].format(unit=fitted.unit)
     frame["small_sample_correction"] = fitted.correction
     return frame[ESTIMATES_COLUMNS]
 
 
-def estimate_models(panel: pd.DataFrame, models: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+def estimate_models(
+    panel: pd.DataFrame, models: Mapping[str, Mapping[str, Any]], unit: str = "city"
+) -> pd.DataFrame:
     """Fit every configured model and stack their tidy estimates in config order."""
-    frames = [tidy(fit_model(panel, name, spec)) for name, spec in models.items()]
+    frames = [tidy(fit_model(panel, name, spec, unit=unit)) for name, spec in models.items()]
     return pd.concat(frames, ignore_index=True)
 
 

@@ -1,7 +1,7 @@
 rule clean_panel:
     input:
         unpack(staged_sources),
-        city_table=config["data"]["city_table"],
+        unit_table=config["data"]["unit_table"],
     output:
         panel="data/processed/panel.csv",
         quality_json="results/data_quality/report.json",

@@ -11,5 +11,6 @@ rule estimate_models:
     params:
         models=config["models"],
         hausman=config["hausman"],
+        unit=config["study"]["unit"],
     script:
         "../scripts/estimate_models.py"

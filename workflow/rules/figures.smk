@@ -9,8 +9,8 @@ rule plot_focal_vs_peers:
     conda:
         "../../environment.yml"
     params:
-        focal_city=config["study"]["focal_city"],
-        peer_cities=config["study"]["peer_cities"],
+        focal_unit=config["study"]["focal_unit"],
+        peer_units=config["study"]["peer_units"],
         variables=config["exhibits"]["focal_vs_peers"]["variables"],
         labels=variable_labels(),
         footer=config["data"]["footer"],
@@ -32,7 +32,7 @@ rule plot_within_relationship:
         outcome=config["exhibits"]["within_relationship"]["outcome"],
         regressor=config["exhibits"]["within_relationship"]["regressor"],
         labels=variable_labels(),
-        focal_city=config["study"]["focal_city"],
+        focal_unit=config["study"]["focal_unit"],
         footer=config["data"]["footer"],
     script:
         "../scripts/plot_within_relationship.py"

@@ -9,9 +9,9 @@ from innopanel.models import estimate_models, hausman_test
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
-panel = pd.read_csv(snakemake.input.panel, dtype={"city_id": str})
+panel = pd.read_csv(snakemake.input.panel, dtype={"unit_id": str})
 models = snakemake.params.models
-estimates = estimate_models(panel, models)
+estimates = estimate_models(panel, models, unit=snakemake.params.unit)
 hausman = hausman_test(
     panel,
     models,

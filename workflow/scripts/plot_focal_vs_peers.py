@@ -10,8 +10,8 @@ from innopanel.runlog import log_to_file
 log_to_file(snakemake.log[0])
 figure = plot_focal_vs_peers(
     pd.read_csv(snakemake.input.panel),
-    snakemake.params.focal_city,
-    snakemake.params.peer_cities,
+    snakemake.params.focal_unit,
+    snakemake.params.peer_units,
     snakemake.params.variables,
     snakemake.params.labels,
     snakemake.params.footer,

@@ -13,7 +13,7 @@ figure = plot_within_relationship(
     snakemake.params.outcome,
     snakemake.params.regressor,
     snakemake.params.labels,
-    snakemake.params.focal_city,
+    snakemake.params.focal_unit,
     snakemake.params.footer,
 )
 save_figure(figure, snakemake.output.pdf, snakemake.output.png)
