@@ -84,6 +84,8 @@ def messy_sources(tmp_path: Path, study_config: dict) -> tuple[dict, dict]:
     )
     config = study_config
     config["study"]["first_year"], config["study"]["last_year"] = 2019, 2021
+    # Two cities cannot carry the configured models; panel sizes are tested on their own.
+    del config["models"]
     sources = config["data"]["sources"]
     staged = {"economy": economy, "science_technology": scitech, "open_platforms": platforms}
     return config, {name: str(staged[name]) for name in sources}
@@ -141,10 +143,15 @@ def test_clean_panel_handles_every_quirk(messy_sources: tuple[dict, dict]) -> No
     assert city_year(panel, "shanghai", 2020)["open_platforms"] == 22
     assert math.isnan(city_year(panel, "shanghai", 2020)["rd_intensity_lag1"])  # no 2019 row
 
-    # One row per city and year of the study, every city of the city table.
+    # Unbalanced (the default): one row per city-year some source reports; the other
+    # city-years of the window are listed in the report as dropped.
     assert not panel.duplicated(["unit_id", "year"]).any()
     assert set(panel["year"]) == {2019, 2020, 2021}
-    assert len(panel) == 3 * pd.read_csv(config["data"]["unit_table"]).shape[0]
+    assert len(panel) == 4
+    cities = pd.read_csv(config["data"]["unit_table"]).shape[0]
+    dropped = quality["panel"]["unit_years_dropped_without_any_value"]
+    assert len(dropped) == 3 * cities - 4
+    assert {"unit_id": "shanghai", "year": 2019} in dropped
 
     economy = next(s for s in quality["sources"] if s["name"] == "economy")
     reasons = sorted(d["reason"] for d in economy["rows_dropped"])
