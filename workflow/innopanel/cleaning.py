@@ -905,7 +905,9 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
     ]
     for source in quality["sources"]:
         units = "; ".join(
-            f"line {b['line']}: " + ", ".join(f"{v} [{u}]" for v, u in b["units"].items())
+            (f"sheet {b['sheet']} " if "sheet" in b else "")
+            + f"line {b['line']}: "
+            + ", ".join(f"{v} [{u}]" for v, u in b["units"].items())
             for b in source["header_blocks"][:2]
         )
         more = len(source["header_blocks"]) - 2
