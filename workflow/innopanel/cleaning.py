@@ -25,10 +25,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from innopanel.config import LAG_SUFFIX, ConfigError
-from innopanel.readers import DataError, Sheet, combine_header, place, read_sheets
-from innopanel.sources import column_header, column_unit
-
-__all__ = ["DataError", "clean_panel", "quality_markdown"]
+from innopanel.readers import DataError, Sheet, combine_header, place, read_sheets, source_label
+from innopanel.sources import column_header, column_unit, display_location
 
 HEADER_UNIT = re.compile(r"^(?P<name>.*?)\s*[（(](?P<unit>[^()（）]+)[)）]\s*$")
 THOUSANDS_NUMBER = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -105,8 +103,11 @@ def read_source(
     variables: Mapping[str, Mapping[str, Any]],
     units: Mapping[str, Mapping[str, Any]],
     missing_markers: Sequence[str],
+    shown_as: str | None = None,
 ) -> tuple[pd.DataFrame, SourceReport]:
     """Read one source into canonical units.
+
+    Messages name the source and ``shown_as`` (where it came from; default ``path``).
 
     Returns a frame with ``source_sheet`` (empty for single-table formats),
     ``source_row`` (1-based row in the file or sheet), ``name_raw``, ``year`` and one
@@ -116,14 +117,16 @@ def read_source(
     (yearbooks change units between years).
     """
     path = Path(path)
-    report = SourceReport(name=source, path=str(path))
+    shown = shown_as or str(path)
+    report = SourceReport(name=source, path=shown)
     markers = frozenset(m.strip() for m in missing_markers)
     records: list[dict[str, Any]] = []
-    for sheet in read_sheets(path, source, spec):
-        records += _read_sheet(sheet, path, source, spec, variables, units, markers, report)
+    label = source_label(source, shown)
+    for sheet in read_sheets(path, source, spec, shown):
+        records += _read_sheet(sheet, label, source, spec, variables, units, markers, report)
     if not records:
         raise DataError(
-            f"source '{source}': {path} has a header but no data rows. Check the file, and "
+            f"source '{source}': {shown} has a header but no data rows. Check the file, and "
             f"data.sources.{source}.skip_rows / header_rows / sheets."
         )
     columns = ["source_sheet", "source_row", "name_raw", "year", *spec["columns"]]
@@ -132,7 +135,7 @@ def read_source(
 
 def _read_sheet(
     sheet: Sheet,
-    path: Path,
+    label: str,
     source: str,
     spec: Mapping[str, Any],
     variables: Mapping[str, Mapping[str, Any]],
@@ -140,7 +143,7 @@ def _read_sheet(
     markers: frozenset[str],
     report: SourceReport,
 ) -> list[dict[str, Any]]:
-    where = place(path, sheet.name)
+    where = place(label, sheet.name)
     header_rows = int(spec.get("header_rows", 1))
     rows = [
         (number, cells)
@@ -411,8 +414,8 @@ def drop_duplicates(frame: pd.DataFrame, path: str | Path, report: SourceReport)
             )
         else:
             where = (
-                f"{path}, row {first['source_row']} (sheet '{first['source_sheet']}') and "
-                f"row {second['source_row']} (sheet '{second['source_sheet']}')"
+                f"{path}, sheet '{first['source_sheet']}' row {first['source_row']} and sheet "
+                f"'{second['source_sheet']}' row {second['source_row']}"
             )
         raise DataError(
             f"{where}: '{first['unit_id']}' year {first['year']} appears twice with different "
@@ -755,10 +758,17 @@ def clean_panel(
     frames: list[pd.DataFrame] = []
 
     for source, spec in data["sources"].items():
-        path = staged[source]
+        shown = display_location(spec, staged[source])
         frame, report = read_source(
-            path, source, spec, variables, config["units"], data["missing_markers"]
+            staged[source],
+            source,
+            spec,
+            variables,
+            config["units"],
+            data["missing_markers"],
+            shown,
         )
+        path = source_label(source, shown)
         frame = harmonise_units(
             frame, aliases, path, spec["unit_column"], data["unit_table"], study["unit"]
         )

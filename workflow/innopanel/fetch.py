@@ -111,6 +111,26 @@ def copy_verified(
     return actual
 
 
+def check_usable(name: str, where: str, path: Path, file_format: str) -> None:
+    """Refuse an empty file or an HTML page saved in place of the data, naming the fix."""
+    if not path.is_file():
+        return  # copy_verified names a missing file
+    size = path.stat().st_size
+    with path.open("rb") as stream:
+        head = stream.read(512)
+    if not head.strip() and size <= len(head):
+        raise SourceError(
+            f"source '{name}': {where} is empty. Replace it with the real file and set "
+            f"data.sources.{name}.sha256 to its SHA256, or remove the source from data.sources."
+        )
+    if looks_like_html(head):
+        raise SourceError(
+            f"source '{name}': {where} is an HTML page, not {file_format} data (a saved error "
+            "or login page?). Download the data file itself, check it, and set "
+            f"data.sources.{name}.sha256 to its SHA256."
+        )
+
+
 def stage_source(
     name: str,
     source_path: str | os.PathLike[str],
@@ -304,7 +324,13 @@ def _unsafe_member(member: str) -> bool:
 
 
 def extract_member(
-    name: str, archive: Path, kind: str, member: str, folder: Path, destination: Path
+    name: str,
+    archive: Path,
+    kind: str,
+    member: str,
+    folder: Path,
+    destination: Path,
+    file_format: str = "csv",
 ) -> str:
     """Check every member stays inside ``folder``, extract ``member`` there, stage it.
 
@@ -355,6 +381,7 @@ def extract_member(
     target = folder / PurePosixPath(member)
     with atomic_path(target) as temporary:
         temporary.write_bytes(payload)
+    check_usable(name, f"{archive} member {member}", target, file_format)
     return copy_verified(name, target, destination, None)
 
 
@@ -384,6 +411,8 @@ def stage(
         retrieval.origin = f"file {spec['path']}"
         # An archive is kept whole in the cache; its member is staged below.
         fetched = _archive_copy(settings, spec) if spec.get("archive") else destination
+        if not spec.get("archive"):
+            check_usable(name, spec["path"], Path(spec["path"]), spec["format"])
         fetched_sha256 = copy_verified(name, Path(spec["path"]), fetched, spec["sha256"])
     elif kind == "url":
         fetched = fetch_url(name, spec, settings, retrieval, sleep=sleep)
@@ -399,7 +428,9 @@ def stage(
         fetched = destination
     if spec.get("archive"):
         folder = Path(settings["cache_dir"]) / "extracted" / fetched_sha256
-        extract_member(name, fetched, spec["archive"], spec["member"], folder, destination)
+        extract_member(
+            name, fetched, spec["archive"], spec["member"], folder, destination, spec["format"]
+        )
     retrieval.retrieved_at = _now()
     record = provenance_record(name, spec, fetched_sha256, fetched, destination)
     return record, asdict(retrieval)

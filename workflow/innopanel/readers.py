@@ -39,9 +39,14 @@ class Sheet:
     rows: list[tuple[int, list[Cell]]]
 
 
-def place(path: str | Path, sheet: str | None) -> str:
-    """Return how messages name a file, and its sheet if it has one."""
-    return str(path) if not sheet else f"{path}, sheet '{sheet}'"
+def source_label(source: str, shown: str | Path) -> str:
+    """How messages name a source: its name and where it came from."""
+    return f"source '{source}' ({shown})"
+
+
+def place(label: str | Path, sheet: str | None) -> str:
+    """Return how messages name a file (or source), and its sheet if it has one."""
+    return str(label) if not sheet else f"{label}, sheet '{sheet}'"
 
 
 def cell_text(value: Any) -> Cell:
@@ -64,26 +69,27 @@ def cell_text(value: Any) -> Cell:
     return text if text.strip() else None
 
 
-def check_raw_bytes(path: Path, source: str, file_format: str) -> bytes:
+def check_raw_bytes(path: Path, source: str, file_format: str, shown: str | None = None) -> bytes:
     """Return a file's bytes, refusing a missing, empty or HTML file with the fix."""
+    shown = shown or str(path)
     if not path.is_file():
-        raise DataError(f"source '{source}': file {path} not found. Run the fetch rule first.")
+        raise DataError(f"source '{source}': file {shown} not found. Run the fetch rule first.")
     raw = path.read_bytes()
     if not raw.strip():
         raise DataError(
-            f"source '{source}': {path} is empty. Replace it with the real extract, "
-            "or remove the source from data.sources in the config."
+            f"source '{source}': {shown} is empty. Replace it with the real extract (and "
+            f"update data.sources.{source}.sha256), or remove the source from data.sources."
         )
     if looks_like_html(raw[:512]):
         raise DataError(
-            f"source '{source}': {path} is an HTML page, not {file_format} data (a saved "
+            f"source '{source}': {shown} is an HTML page, not {file_format} data (a saved "
             "error or login page?). Download the data file itself, check it, and set "
             f"data.sources.{source}.sha256 to its SHA256."
         )
     return raw
 
 
-def decode(raw: bytes, path: Path, encoding: str, source: str) -> str:
+def decode(raw: bytes, path: Path | str, encoding: str, source: str) -> str:
     """Decode bytes, turning a wrong encoding into an error naming the config key."""
     try:
         return raw.decode(encoding)
@@ -99,23 +105,26 @@ def decode(raw: bytes, path: Path, encoding: str, source: str) -> str:
         ) from None
 
 
-def read_sheets(path: str | Path, source: str, spec: Mapping[str, Any]) -> list[Sheet]:
-    """Read a staged source into sheets of numbered text rows."""
+def read_sheets(
+    path: str | Path, source: str, spec: Mapping[str, Any], shown: str | None = None
+) -> list[Sheet]:
+    """Read a staged source into sheets of numbered text rows (messages name ``shown``)."""
     path = Path(path)
+    shown = shown or str(path)
     file_format = spec["format"]
-    raw = check_raw_bytes(path, source, file_format)
+    raw = check_raw_bytes(path, source, file_format, shown)
     if file_format == "csv":
-        text = decode(raw, path, spec["encoding"], source)
+        text = decode(raw, shown, spec["encoding"], source)
         rows = [(n, list(row)) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
         return [Sheet(None, rows)]
     if file_format == "excel":
-        return _read_excel(path, source, spec.get("sheets"))
+        return _read_excel(path, shown, source, spec.get("sheets"))
     if file_format == "parquet":
-        return [_read_parquet(path, source)]
-    return [_read_json(raw, path, source, spec)]
+        return [_read_parquet(path, shown, source)]
+    return [_read_json(raw, shown, source, spec)]
 
 
-def _read_excel(path: Path, source: str, wanted: Sequence[str] | None) -> list[Sheet]:
+def _read_excel(path: Path, shown: str, source: str, wanted: Sequence[str] | None) -> list[Sheet]:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -124,14 +133,14 @@ def _read_excel(path: Path, source: str, wanted: Sequence[str] | None) -> list[S
         workbook = openpyxl.load_workbook(path, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
         raise DataError(
-            f"source '{source}': {path} is not a readable .xlsx workbook ({error}). An old "
+            f"source '{source}': {shown} is not a readable .xlsx workbook ({error}). An old "
             ".xls file must be saved as .xlsx first; a CSV needs format: csv."
         ) from None
     names = list(wanted) if wanted else list(workbook.sheetnames)
     missing = [name for name in names if name not in workbook.sheetnames]
     if missing:
         raise DataError(
-            f"source '{source}': {path} has no sheet(s) {missing}; it has "
+            f"source '{source}': {shown} has no sheet(s) {missing}; it has "
             f"{workbook.sheetnames}. Fix data.sources.{source}.sheets."
         )
     sheets = []
@@ -149,7 +158,7 @@ def _read_excel(path: Path, source: str, wanted: Sequence[str] | None) -> list[S
     return sheets
 
 
-def _read_parquet(path: Path, source: str) -> Sheet:
+def _read_parquet(path: Path, shown: str, source: str) -> Sheet:
     import pyarrow.parquet as pq
     from pyarrow import ArrowException
 
@@ -157,7 +166,7 @@ def _read_parquet(path: Path, source: str) -> Sheet:
         table = pq.read_table(path)
     except (ArrowException, OSError) as error:
         raise DataError(
-            f"source '{source}': {path} is not a readable parquet file ({error}). Check "
+            f"source '{source}': {shown} is not a readable parquet file ({error}). Check "
             f"data.sources.{source}.format."
         ) from None
     columns = table.column_names
@@ -170,13 +179,13 @@ def _read_parquet(path: Path, source: str) -> Sheet:
     return Sheet(None, rows)
 
 
-def _read_json(raw: bytes, path: Path, source: str, spec: Mapping[str, Any]) -> Sheet:
-    text = decode(raw, path, spec["encoding"], source)
+def _read_json(raw: bytes, shown: str, source: str, spec: Mapping[str, Any]) -> Sheet:
+    text = decode(raw, shown, spec["encoding"], source)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise DataError(
-            f"source '{source}': {path} is not valid JSON (line {error.lineno}, column "
+            f"source '{source}': {shown} is not valid JSON (line {error.lineno}, column "
             f"{error.colno}: {error.msg}). Check data.sources.{source}.format."
         ) from None
     if spec["kind"] == "api":
@@ -185,17 +194,17 @@ def _read_json(raw: bytes, path: Path, source: str, spec: Mapping[str, Any]) -> 
         try:
             header, body = document_table(document)
         except ApiError as error:
-            raise DataError(f"source '{source}': {path}: {error}") from None
+            raise DataError(f"source '{source}': {shown}: {error}") from None
         except (KeyError, TypeError, IndexError):
             raise DataError(
-                f"source '{source}': {path} is not an api document written by the fetch "
+                f"source '{source}': {shown} is not an api document written by the fetch "
                 "step. Delete it and run the fetch rule again."
             ) from None
         rows = [(1, list(header))] + [(n, row) for n, row in enumerate(body, start=2)]
         return Sheet(None, rows)
     if not (isinstance(document, list) and all(isinstance(r, dict) for r in document)):
         raise DataError(
-            f"source '{source}': {path} must be a JSON list of records (objects), one per "
+            f"source '{source}': {shown} must be a JSON list of records (objects), one per "
             'unit-year, e.g. [{"city": "成都", "year": 2020, ...}].'
         )
     columns: list[str] = []

@@ -59,6 +59,18 @@ def describe_location(spec: Mapping[str, Any]) -> str:
     return where
 
 
+def display_location(spec: Mapping[str, Any], staged: str | Path) -> str:
+    """Where messages say a source's rows come from: the file or URL the user knows.
+
+    The staged copy is byte-identical to it (the fetch step checked), so row numbers
+    agree; an API answer is only known by its staged copy.
+    """
+    if spec["kind"] == "api":
+        return str(staged)
+    where = spec["path"] if spec["kind"] in FILE_KINDS else spec["url"]
+    return f"{where}, member {spec['member']}" if spec.get("archive") else where
+
+
 def looks_like_html(head: bytes) -> bool:
     """True if bytes start like an HTML document (after whitespace and a BOM)."""
     text = head.lstrip(b"\xef\xbb\xbf").lstrip().lower()
