@@ -1,13 +1,23 @@
+from pathlib import Path
+
 from snakemake.utils import validate
 
 from innopanel.config import check_config
 from innopanel.provenance import git_revision
+from innopanel.schema import check_schema
 from innopanel.sources import EXTENSIONS, FILE_KINDS, staged_path
 
+# The config file in use: the one given with --configfile, else the default.
+CONFIG_PATH = (list(workflow.overwrite_configfiles) or ["config/config.yaml"])[-1]
+
 # Fail at start-up, before any job runs: the schema catches misspelled keys and
-# wrong types, check_config catches meaning (unknown variables, cities, models).
+# wrong types (check_schema says which key and what to write; validate then fills in
+# the schema's defaults), check_config catches meaning (unknown variables, units, models).
+check_schema(
+    config, Path(workflow.basedir) / "config/schemas/config.schema.yaml", CONFIG_PATH
+)
 validate(config, "../../config/schemas/config.schema.yaml")
-check_config(config)
+check_config(config, CONFIG_PATH)
 
 SOURCES = list(config["data"]["sources"])
 FIGURES = ["focal_vs_peers", "within_relationship", "coefficients"]
