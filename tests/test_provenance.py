@@ -23,8 +23,6 @@ RECORD = {
     "location": "data/raw/mine/economy.csv",
     "sha256": "a" * 64,
     "bytes": 10,
-    "licence": "CC BY 4.0",
-    "citation": "Statistical Yearbook 2023",
 }
 
 
@@ -65,7 +63,16 @@ def test_git_commit_and_dirty_flag(tmp_path: Path) -> None:
 
 
 def test_provenance_is_byte_stable_and_keeps_time_out(tmp_path: Path) -> None:
-    config = {"data": {"synthetic": False, "data_note": "Real data."}, "study": {"seed": 1}}
+    config = {
+        "data": {
+            "synthetic": False,
+            "data_note": "Real data.",
+            "sources": {
+                "economy": {"licence": "CC BY 4.0", "citation": "Statistical Yearbook 2023"}
+            },
+        },
+        "study": {"seed": 1},
+    }
     (tmp_path / "panel.csv").write_text("unit_id,year\nchengdu,2020\n")
     files = {"panel": tmp_path / "panel.csv"}
     first = build_provenance([RECORD], config, {"commit": "abc", "dirty": False}, files)

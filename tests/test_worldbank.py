@@ -80,7 +80,7 @@ def test_every_page_of_every_indicator_is_fetched_and_kept(
     assert len(record["requests"]) == pages == len(retrieval["requests"])
     assert pages > len(INDICATORS)  # pagination was exercised
     assert all(len(r["sha256"]) == 64 for r in record["requests"])
-    assert record["kind"] == "api" and record["licence"].startswith("CC BY 4.0")
+    assert record["kind"] == "api" and record["location"].startswith("world_bank API at")
 
     header, rows = document_table(json.loads((tmp_path / "wb.json").read_text("utf-8")))
     assert header == ["country", "year", *INDICATORS]

@@ -443,7 +443,11 @@ def _archive_copy(settings: Mapping[str, Any], spec: Mapping[str, Any]) -> Path:
 def provenance_record(
     name: str, spec: Mapping[str, Any], fetched_sha256: str, fetched: Path, staged: Path
 ) -> dict[str, Any]:
-    """What was used for one source: where from, checksum, size, licence, citation."""
+    """What was used for one source: where from, its checksum and size.
+
+    Licence and citation are added from the config by innopanel.provenance, so that
+    correcting a citation does not make the data be fetched (and everything rerun).
+    """
     record: dict[str, Any] = {
         "name": name,
         "kind": spec["kind"],
@@ -453,8 +457,6 @@ def provenance_record(
         "sha256_pinned_in_config": spec.get("sha256") is not None,
         "format": spec["format"],
         "encoding": spec["encoding"],
-        "licence": spec["licence"],
-        "citation": spec["citation"],
         "staged": {
             "path": str(staged),
             "sha256": sha256_file(staged),

@@ -110,12 +110,21 @@ def build_provenance(
         ),
         "synthetic_data": bool(config["data"]["synthetic"]),
         "data_note": config["data"]["data_note"],
-        "sources": sorted(records, key=lambda record: record["name"]),
+        "sources": [
+            {**record, **_terms(config, record["name"])}
+            for record in sorted(records, key=lambda record: record["name"])
+        ],
         "data_files": {name: file_entry(path) for name, path in sorted(files.items())},
         "software": software_versions(),
         "git": dict(git),
         "config": {"sha256": config_digest(config), "content": config},
     }
+
+
+def _terms(config: Mapping[str, Any], name: str) -> dict[str, str]:
+    """A source's licence and citation, as the config states them now."""
+    spec = config["data"]["sources"][name]
+    return {"licence": spec["licence"], "citation": spec["citation"]}
 
 
 def retrieval_log(retrievals: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -32,6 +32,12 @@ def source_spec(wildcards):
     return config["data"]["sources"][wildcards.source]
 
 
+def fetch_spec(wildcards):
+    """What fetching depends on: not the licence or citation (provenance adds those)."""
+    spec = source_spec(wildcards)
+    return {k: v for k, v in spec.items() if k not in ("licence", "citation")}
+
+
 def source_inputs(wildcards):
     """A file source's raw file (so editing it reruns the fetch); nothing for URLs and APIs."""
     spec = source_spec(wildcards)
@@ -91,6 +97,11 @@ def cleaning_config():
     # Fetch settings change how sources are obtained, not what they hold.
     parts["data"] = {
         key: value for key, value in parts["data"].items() if key != "fetch"
+    }
+    # Nor do a source's licence and citation (the provenance step records them).
+    parts["data"]["sources"] = {
+        name: {k: v for k, v in spec.items() if k not in ("licence", "citation")}
+        for name, spec in config["data"]["sources"].items()
     }
     parts["models"] = model_requirements()
     return parts

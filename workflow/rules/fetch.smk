@@ -10,7 +10,7 @@ rule fetch_source:
     conda:
         "../../environment.yml"
     params:
-        spec=source_spec,
+        spec=fetch_spec,
         window=source_window,
     script:
         "../scripts/fetch_source.py"
