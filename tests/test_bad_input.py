@@ -230,7 +230,7 @@ CASES: dict[str, Case] = {
     "archive member leaving its folder": Case(
         evil_archive,
         (
-            "source 'open_platforms': archive data/cache/sha256/",
+            f"source 'open_platforms': archive {RAW}/platforms.zip has member(s)",
             "['../../../escaped.csv'] whose path leaves the archive's folder",
             "Refusing to extract anything",
         ),

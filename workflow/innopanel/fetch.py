@@ -331,12 +331,15 @@ def extract_member(
     folder: Path,
     destination: Path,
     file_format: str = "csv",
+    shown: str | None = None,
 ) -> str:
     """Check every member stays inside ``folder``, extract ``member`` there, stage it.
 
-    Returns the member's SHA256. A member whose path leaves the folder (absolute, ``..``,
+    Messages name the archive as ``shown`` (where it came from). Returns the member's
+    SHA256. A member whose path leaves the folder (absolute, ``..``,
     a link) makes the whole archive refused: it is not extracted at all.
     """
+    shown = shown or str(archive)
     if kind == "zip":
         try:
             with zipfile.ZipFile(archive) as bundle:
@@ -345,7 +348,7 @@ def extract_member(
                 payload = bundle.read(member) if not bad and member in entries else None
         except zipfile.BadZipFile:
             raise SourceError(
-                f"source '{name}': {archive} is not a valid zip archive. Set "
+                f"source '{name}': {shown} is not a valid zip archive. Set "
                 f"data.sources.{name}.archive to the archive's real type (zip or tar)."
             ) from None
     else:
@@ -364,24 +367,24 @@ def extract_member(
                     payload = stream.read() if stream is not None else None
         except tarfile.TarError:
             raise SourceError(
-                f"source '{name}': {archive} is not a valid tar archive. Set "
+                f"source '{name}': {shown} is not a valid tar archive. Set "
                 f"data.sources.{name}.archive to the archive's real type (zip or tar)."
             ) from None
     if bad:
         raise SourceError(
-            f"source '{name}': archive {archive} has member(s) {bad[:3]} whose path leaves "
+            f"source '{name}': archive {shown} has member(s) {bad[:3]} whose path leaves "
             "the archive's folder (absolute, '..' or a link). Refusing to extract anything: "
             "get a clean copy of the archive from its publisher."
         )
     if payload is None:
         raise SourceError(
-            f"source '{name}': archive {archive} has no file '{member}'; it has "
+            f"source '{name}': archive {shown} has no file '{member}'; it has "
             f"{sorted(entries)[:10]}. Set data.sources.{name}.member to one of them."
         )
     target = folder / PurePosixPath(member)
     with atomic_path(target) as temporary:
         temporary.write_bytes(payload)
-    check_usable(name, f"{archive} member {member}", target, file_format)
+    check_usable(name, f"{shown} member {member}", target, file_format)
     return copy_verified(name, target, destination, None)
 
 
@@ -428,8 +431,16 @@ def stage(
         fetched = destination
     if spec.get("archive"):
         folder = Path(settings["cache_dir"]) / "extracted" / fetched_sha256
+        origin = spec["path"] if kind in FILE_KINDS else spec["url"]
         extract_member(
-            name, fetched, spec["archive"], spec["member"], folder, destination, spec["format"]
+            name,
+            fetched,
+            spec["archive"],
+            spec["member"],
+            folder,
+            destination,
+            spec["format"],
+            origin,
         )
     retrieval.retrieved_at = _now()
     record = provenance_record(name, spec, fetched_sha256, fetched, destination)
