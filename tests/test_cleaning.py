@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from innopanel.cleaning import (
+    ConfigError,
     DataError,
     clean_panel,
     normalise_unit_name,
@@ -24,6 +26,14 @@ ECONOMY_HEADER = (
 SCITECH_HEADER = (
     "地区,年份,R&D经费内部支出({unit}),R&D人员(人),发明专利申请量(件),发明专利授权量(件)"
 )
+TWOWAY_FE = {
+    "estimator": "fixed_effects",
+    "entity_effects": True,
+    "time_effects": True,
+    "outcome": "log_patents_granted",
+    "regressors": ["rd_intensity", "log_talent", "open_platforms"],
+    "controls": ["log_gdp_per_capita", "secondary_share"],
+}
 PLATFORM_HEADER = (
     "City,Year,National key laboratories (count),National engineering research centres (count),"
     "National-level incubators (count)"
@@ -84,8 +94,12 @@ def messy_sources(tmp_path: Path, study_config: dict) -> tuple[dict, dict]:
     )
     config = study_config
     config["study"]["first_year"], config["study"]["last_year"] = 2019, 2021
+    # Two cities cannot carry the configured models; panel sizes are tested on their own.
+    del config["models"]
     sources = config["data"]["sources"]
     staged = {"economy": economy, "science_technology": scitech, "open_platforms": platforms}
+    for name, spec in sources.items():
+        spec["path"] = str(staged[name])  # messages name the file the config points at
     return config, {name: str(staged[name]) for name in sources}
 
 
@@ -141,10 +155,15 @@ def test_clean_panel_handles_every_quirk(messy_sources: tuple[dict, dict]) -> No
     assert city_year(panel, "shanghai", 2020)["open_platforms"] == 22
     assert math.isnan(city_year(panel, "shanghai", 2020)["rd_intensity_lag1"])  # no 2019 row
 
-    # One row per city and year of the study, every city of the city table.
+    # Unbalanced (the default): one row per city-year some source reports; the other
+    # city-years of the window are listed in the report as dropped.
     assert not panel.duplicated(["unit_id", "year"]).any()
     assert set(panel["year"]) == {2019, 2020, 2021}
-    assert len(panel) == 3 * pd.read_csv(config["data"]["unit_table"]).shape[0]
+    assert len(panel) == 4
+    cities = pd.read_csv(config["data"]["unit_table"]).shape[0]
+    dropped = quality["panel"]["unit_years_dropped_without_any_value"]
+    assert len(dropped) == 3 * cities - 4
+    assert {"unit_id": "shanghai", "year": 2019} in dropped
 
     economy = next(s for s in quality["sources"] if s["name"] == "economy")
     reasons = sorted(d["reason"] for d in economy["rows_dropped"])
@@ -184,7 +203,7 @@ def test_non_numeric_cell_names_file_row_and_column(messy_sources: tuple[dict, d
     with pytest.raises(DataError) as error:
         clean_panel(staged, config)
     message = str(error.value)
-    assert f"{path}, row 5, column 'National key laboratories'" in message
+    assert f"source 'open_platforms' ({path}), row 5, column 'National key laboratories'" in message
     assert "'ten' is not a number" in message
 
 
@@ -241,3 +260,98 @@ def test_empty_file(messy_sources: tuple[dict, dict]) -> None:
     Path(staged["economy"]).write_bytes(b"")
     with pytest.raises(DataError, match="is empty"):
         clean_panel(staged, config)
+
+
+# ---------------------------------------------------------------- cleaning rules in config
+
+
+def test_balanced_panel_keeps_only_units_complete_every_year(
+    messy_sources: tuple[dict, dict],
+) -> None:
+    config, staged = messy_sources
+    config["data"]["cleaning"] = {"panel": "balanced", "balance_on": ["gdp", "rd_expenditure"]}
+    panel, quality = clean_panel(staged, config)
+    # Chengdu has GDP and R&D in 2019-2021; Shanghai only in 2020.
+    assert panel["unit_id"].unique().tolist() == ["chengdu"]
+    assert panel["year"].tolist() == [2019, 2020, 2021]
+    dropped = quality["panel"]["units_dropped_to_balance"]
+    assert {"unit_id": "shanghai", "years_incomplete": [2019, 2021]} in dropped
+    assert "Units dropped to balance" in quality_markdown(quality)
+
+
+def test_interpolation_only_when_asked_and_every_cell_reported(
+    messy_sources: tuple[dict, dict],
+) -> None:
+    config, staged = messy_sources
+    path = Path(staged["economy"])
+    text = path.read_bytes().decode("utf-8-sig").replace('成都,2020,"17,716.7"', "成都,2020,—")
+    path.write_bytes(text.encode("utf-8-sig"))
+    panel, quality = clean_panel(staged, config)
+    assert math.isnan(city_year(panel, "chengdu", 2020)["gdp"])  # not interpolated by default
+    assert quality["interpolated"]["cells"] == []
+
+    config["data"]["cleaning"] = {"interpolate": {"variables": ["gdp"], "max_gap": 1}}
+    panel, quality = clean_panel(staged, config)
+    assert city_year(panel, "chengdu", 2020)["gdp"] == pytest.approx((17012.7 + 19917.0) / 2)
+    assert quality["interpolated"]["cells"] == [
+        {"unit_id": "chengdu", "year": 2020, "variable": "gdp", "value": pytest.approx(18464.85)}
+    ]
+    # An end of the series (Shanghai 2019, 2021) is never extrapolated.
+    assert (city_year(panel, "shanghai", 2020)["gdp"]) == pytest.approx(38700.6)
+    assert "cells filled: 1" in quality_markdown(quality)
+
+
+def test_outliers_are_flagged_not_changed(study_config: dict, tmp_path: Path) -> None:
+    rows = [f"成都,{year},{100 + year - 2011},1000,10,30" for year in range(2011, 2023)]
+    rows[5] = "成都,2016,1500,1000,10,30"  # a tenfold spike
+    path = write(tmp_path / "economy.csv", "\n".join([ECONOMY_HEADER, *rows]) + "\n")
+    config = study_config
+    del config["models"]
+    source = config["data"]["sources"]["economy"]
+    source["encoding"] = "utf-8"
+    config["data"]["sources"] = {"economy": source}
+    config["variables"] = {
+        name: spec for name, spec in config["variables"].items() if name in source["columns"]
+    }
+    panel, quality = clean_panel({"economy": str(path)}, config)
+    flags = quality["outliers"]["flags"]
+    assert [(f["unit_id"], f["year"], f["variable"]) for f in flags] == [("chengdu", 2016, "gdp")]
+    assert city_year(panel, "chengdu", 2016)["gdp"] == 1500  # flagged, unchanged
+
+
+def test_year_outside_the_window_can_be_refused(messy_sources: tuple[dict, dict]) -> None:
+    config, staged = messy_sources
+    config["data"]["cleaning"] = {"out_of_window": "error"}
+    with pytest.raises(DataError) as error:
+        clean_panel(staged, config)
+    message = str(error.value)
+    assert (
+        f"source 'economy' ({staged['economy']}), row 7, column '年份': year 2018 is outside"
+        in (message)
+    )
+    assert "data.cleaning.out_of_window: drop" in message
+
+
+def test_extra_aliases_and_tone_marks(messy_sources: tuple[dict, dict]) -> None:
+    config, staged = messy_sources
+    path = Path(staged["open_platforms"])
+    path.write_text(
+        path.read_text().replace("Chengdu,2020", "Chéngdū,2020").replace("Shanghai", "Hu")
+    )
+    config["data"]["aliases"] = {"Hu": "shanghai"}
+    panel, _ = clean_panel(staged, config)
+    assert city_year(panel, "chengdu", 2020)["open_platforms"] == 9
+    assert city_year(panel, "shanghai", 2020)["open_platforms"] == 22
+    config["data"]["aliases"] = {"Hu": "shanghia"}
+    with pytest.raises(ConfigError, match="'Hu' points to 'shanghia'"):
+        clean_panel(staged, config)
+
+
+def test_panel_too_small_for_a_model(messy_sources: tuple[dict, dict], study_config: dict) -> None:
+    config, staged = messy_sources
+    config["models"] = {"twoway_fe": copy.deepcopy(TWOWAY_FE)}
+    with pytest.raises(DataError) as error:
+        clean_panel(staged, config)
+    message = str(error.value)
+    assert "the cleaned panel is too small for model 'twoway_fe'" in message
+    assert "Widen study.first_year..study.last_year" in message

@@ -1,16 +1,17 @@
 """Cleaning: raw yearbook extracts in, one validated unit-year (city-year) panel out.
 
-Steps, each a function: read a source (encoding, repeated header blocks, units in
-headers, missing markers, thousands separators) -> harmonise unit names to one id
--> drop exact duplicates (reported), refuse conflicting ones -> convert units ->
-merge sources on (unit, year) -> derive analysis variables -> validate.
-Every problem in the input is an error naming the file, row and column, and the fix.
+Steps, each a function: read a source (any format via innopanel.readers; encoding,
+title rows, multi-row and repeated header blocks, units in headers or in the config,
+missing markers, thousands separators) -> harmonise unit names to one id -> drop exact
+duplicates (reported), refuse conflicting ones -> apply the study window -> merge
+sources on (unit, year) -> shape the panel (unbalanced or balanced) -> interpolate only
+if config asks -> derive analysis variables -> validate -> flag outliers -> check the
+panel can carry every model. Every problem in the input is an error naming the file,
+row and column, and the fix; whatever is dropped or filled is in the data-quality report.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 import unicodedata
@@ -24,6 +25,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from innopanel.config import LAG_SUFFIX, ConfigError
+from innopanel.readers import DataError, Sheet, combine_header, place, read_sheets, source_label
+from innopanel.sources import column_header, column_unit, display_location
 
 HEADER_UNIT = re.compile(r"^(?P<name>.*?)\s*[（(](?P<unit>[^()（）]+)[)）]\s*$")
 THOUSANDS_NUMBER = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -31,10 +34,14 @@ CITY_SUFFIXES = ("市", " city", " shi")
 PANEL_ID_COLUMNS = ["unit_id", "year"]
 # Unit-table columns that are matching aids, not descriptions to carry into the panel.
 UNIT_TABLE_MATCHING_COLUMNS = ("unit_id", "aliases")
-
-
-class DataError(ValueError):
-    """The input data cannot be used as it is; the message says where and how to fix it."""
+# The schema's defaults for data.cleaning, applied here too.
+CLEANING_DEFAULTS: dict[str, Any] = {
+    "panel": "unbalanced",
+    "out_of_window": "drop",
+    "outliers": {"threshold": 3.5},
+}
+# Iglewicz and Hoaglin's modified z-score: 0.6745 makes the MAD consistent for a normal SD.
+MAD_CONSISTENCY = 0.6745
 
 
 @dataclass
@@ -46,6 +53,11 @@ class SourceReport:
     rows_read: int = 0
     header_blocks: list[dict[str, Any]] = field(default_factory=list)
     dropped: list[dict[str, Any]] = field(default_factory=list)
+
+
+def cleaning_settings(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``data.cleaning`` with the defaults filled in."""
+    return {**CLEANING_DEFAULTS, **(data.get("cleaning") or {})}
 
 
 # ---------------------------------------------------------------- reading
@@ -60,32 +72,10 @@ def split_header(header: str) -> tuple[str, str | None]:
     return match.group("name").strip(), match.group("unit").strip()
 
 
-def decode_source(path: Path, encoding: str, source: str) -> str:
-    """Read a whole file as text, turning decoding failures into a clear error."""
-    if not path.is_file():
-        raise DataError(f"source '{source}': file {path} not found. Run the fetch rule first.")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise DataError(
-            f"source '{source}': {path} is empty. Replace it with the real extract, "
-            "or remove the source from data.sources in config/config.yaml."
-        )
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as error:
-        raise DataError(
-            f"source '{source}': {path} is not valid {encoding} (byte "
-            f"0x{raw[error.start]:02x} at offset {error.start}). Set "
-            f"data.sources.{source}.encoding to the file's real encoding (e.g. gbk, utf-8-sig)."
-        ) from None
-    except LookupError:
-        raise DataError(
-            f"source '{source}': unknown encoding '{encoding}' in data.sources.{source}.encoding."
-        ) from None
-
-
-def parse_number(cell: str, missing_markers: frozenset[str]) -> float | None:
-    """Parse one cell: a missing marker gives NaN, an unparsable cell gives None."""
+def parse_number(cell: str | None, missing_markers: frozenset[str]) -> float | None:
+    """Parse one cell: empty or a missing marker gives NaN, an unparsable cell gives None."""
+    if cell is None:
+        return math.nan
     text = cell.strip()
     if text in missing_markers:
         return math.nan
@@ -97,6 +87,15 @@ def parse_number(cell: str, missing_markers: frozenset[str]) -> float | None:
         return None
 
 
+@dataclass
+class _Layout:
+    """Where the id columns and each variable (with its unit) sit in one header block."""
+
+    columns: dict[str, tuple[int, str | None]]
+    unit_index: int
+    year_index: int
+
+
 def read_source(
     path: str | Path,
     source: str,
@@ -104,118 +103,184 @@ def read_source(
     variables: Mapping[str, Mapping[str, Any]],
     units: Mapping[str, Mapping[str, Any]],
     missing_markers: Sequence[str],
+    shown_as: str | None = None,
 ) -> tuple[pd.DataFrame, SourceReport]:
     """Read one source into canonical units.
 
-    Returns a frame with ``source_row`` (1-based line in the file), ``name_raw``,
-    ``year`` and one column per mapped variable, plus the source's report. A line
-    repeating the header starts a new block whose units may differ (yearbooks
-    change units between years).
+    Messages name the source and ``shown_as`` (where it came from; default ``path``).
+
+    Returns a frame with ``source_sheet`` (empty for single-table formats),
+    ``source_row`` (1-based row in the file or sheet), ``name_raw``, ``year`` and one
+    column per mapped variable, plus the source's report. On each sheet ``skip_rows``
+    title rows are skipped, then ``header_rows`` rows form the header; a later row
+    repeating the header's first cell starts a new block whose units may differ
+    (yearbooks change units between years).
     """
     path = Path(path)
-    report = SourceReport(name=source, path=str(path))
-    text = decode_source(path, spec["encoding"], source)
+    shown = shown_as or str(path)
+    report = SourceReport(name=source, path=shown)
     markers = frozenset(m.strip() for m in missing_markers)
-    wanted: dict[str, str] = dict(spec["columns"])
     records: list[dict[str, Any]] = []
-    layout: dict[str, tuple[int, str | None]] | None = None
-    unit_index = year_index = -1
+    label = source_label(source, shown)
+    for sheet in read_sheets(path, source, spec, shown):
+        records += _read_sheet(sheet, label, source, spec, variables, units, markers, report)
+    if not records:
+        raise DataError(
+            f"source '{source}': {shown} has a header but no data rows. Check the file, and "
+            f"data.sources.{source}.skip_rows / header_rows / sheets."
+        )
+    columns = ["source_sheet", "source_row", "name_raw", "year", *spec["columns"]]
+    return pd.DataFrame.from_records(records, columns=columns), report
 
-    for line_number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not any(cell.strip() for cell in row):
-            continue
-        first = unicodedata.normalize("NFKC", row[0]).strip()
-        if layout is None or first == unicodedata.normalize("NFKC", spec["unit_column"]):
-            layout, unit_index, year_index = _read_header_row(
-                row, line_number, path, source, spec, variables, units
+
+def _read_sheet(
+    sheet: Sheet,
+    label: str,
+    source: str,
+    spec: Mapping[str, Any],
+    variables: Mapping[str, Mapping[str, Any]],
+    units: Mapping[str, Mapping[str, Any]],
+    markers: frozenset[str],
+    report: SourceReport,
+) -> list[dict[str, Any]]:
+    where = place(label, sheet.name)
+    header_rows = int(spec.get("header_rows", 1))
+    rows = [
+        (number, cells)
+        for number, cells in sheet.rows[int(spec.get("skip_rows", 0)) :]
+        if any(cell is not None and cell.strip() for cell in cells)
+    ]
+    headers = {key: column_header(value) for key, value in spec["columns"].items()}
+    records: list[dict[str, Any]] = []
+    layout: _Layout | None = None
+    marker = ""
+    index = 0
+    while index < len(rows):
+        number, row = rows[index]
+        first = unicodedata.normalize("NFKC", row[0] or "").strip() if row else ""
+        if layout is None or (marker and first == marker):
+            block = [cells for _, cells in rows[index : index + header_rows]]
+            header = combine_header(block, units)
+            layout = _read_header_row(header, number, where, source, spec, variables, units)
+            marker = next(
+                (
+                    unicodedata.normalize("NFKC", cells[0]).strip()
+                    for cells in block
+                    if cells and cells[0] and cells[0].strip()
+                ),
+                "",
             )
-            report.header_blocks.append(
-                {"line": line_number, "units": {v: u for v, (_, u) in layout.items()}}
-            )
+            entry: dict[str, Any] = {
+                "line": number,
+                "units": {v: u for v, (_, u) in layout.columns.items()},
+            }
+            if sheet.name:
+                entry["sheet"] = sheet.name
+            report.header_blocks.append(entry)
+            index += header_rows
             continue
+        index += 1
         report.rows_read += 1
-        record: dict[str, Any] = {"source_row": line_number}
-        record["name_raw"] = row[unit_index].strip() if unit_index < len(row) else ""
-        year_cell = row[year_index].strip() if year_index < len(row) else ""
+        record: dict[str, Any] = {"source_sheet": sheet.name or "", "source_row": number}
+        name_cell = row[layout.unit_index] if layout.unit_index < len(row) else None
+        record["name_raw"] = (name_cell or "").strip()
+        year_cell = row[layout.year_index] if layout.year_index < len(row) else None
         year = parse_number(year_cell, frozenset())
         if year is None or math.isnan(year) or year != int(year):
             raise DataError(
-                f"{path}, row {line_number}, column '{spec['year_column']}': year "
-                f"'{year_cell}' is not a whole number. Fix the cell in a copy of the file."
+                f"{where}, row {number}, column '{spec['year_column']}': year "
+                f"'{(year_cell or '').strip()}' is not a whole number. Fix the cell in a "
+                "copy of the file."
             )
         record["year"] = int(year)
-        for variable, (index, unit) in layout.items():
-            cell = row[index] if index < len(row) else ""
+        for variable, (column, unit) in layout.columns.items():
+            cell = row[column] if column < len(row) else None
             value = parse_number(cell, markers)
             if value is None:
                 raise DataError(
-                    f"{path}, row {line_number}, column '{wanted[variable]}': value "
-                    f"'{cell.strip()}' is not a number. Correct the cell, or add it to "
-                    "data.missing_markers in config/config.yaml if it means 'missing'."
+                    f"{where}, row {number}, column '{headers[variable]}': value "
+                    f"'{(cell or '').strip()}' is not a number. Correct the cell, or add it "
+                    "to data.missing_markers in the config if it means 'missing'."
                 )
             value *= unit_factor(unit, variables[variable]["unit"], units)
             minimum = variables[variable].get("min")
             if minimum is not None and value < minimum:
                 raise DataError(
-                    f"{path}, row {line_number}, column '{wanted[variable]}': value "
-                    f"'{cell.strip()}' is below the minimum {minimum} allowed for "
-                    f"'{variable}'. Correct the source value."
+                    f"{where}, row {number}, column '{headers[variable]}': value "
+                    f"'{(cell or '').strip()}' is below the minimum {minimum} allowed for "
+                    f"'{variable}'. Correct the source value (a negative count or amount "
+                    "is a data-entry error)."
                 )
             record[variable] = value
         records.append(record)
-
-    if layout is None or not records:
-        raise DataError(f"source '{source}': {path} has a header but no data rows.")
-    columns = ["source_row", "name_raw", "year", *wanted]
-    return pd.DataFrame.from_records(records, columns=columns), report
+    return records
 
 
 def _read_header_row(
-    row: Sequence[str],
+    header: Sequence[str],
     line_number: int,
-    path: Path,
+    where: str,
     source: str,
     spec: Mapping[str, Any],
     variables: Mapping[str, Mapping[str, Any]],
     units: Mapping[str, Mapping[str, Any]],
-) -> tuple[dict[str, tuple[int, str | None]], int, int]:
-    """Locate the id columns and each mapped variable (with its unit) in a header row."""
-    parsed = [split_header(cell) for cell in row]
+) -> _Layout:
+    """Locate the id columns and each mapped variable (with its unit) in a header."""
+    parsed = [split_header(cell) for cell in header]
     names = [name for name, _ in parsed]
+    full = [unicodedata.normalize("NFKC", cell).strip() for cell in header]
 
-    def locate(header: str, key: str) -> int:
-        base = unicodedata.normalize("NFKC", header).strip()
+    def locate(wanted: str, key: str) -> int:
+        base = unicodedata.normalize("NFKC", wanted).strip()
         if base in names:
             return names.index(base)
+        if base in full:  # a header whose brackets are part of the name, not a unit
+            return full.index(base)
         raise DataError(
-            f"{path}, row {line_number}: required column '{header}' (data.sources.{source}."
-            f"{key}) is missing; the header has {names}. Fix the mapping in config/config.yaml."
+            f"{where}, row {line_number}: required column '{wanted}' (data.sources.{source}."
+            f"{key}) is missing; the header has {names}. Fix the mapping in the config, "
+            "or the header in a copy of the file."
         )
 
-    layout: dict[str, tuple[int, str | None]] = {}
-    for variable, header in spec["columns"].items():
-        index = locate(header, f"columns.{variable}")
-        unit = parsed[index][1]
+    columns: dict[str, tuple[int, str | None]] = {}
+    for variable, mapping in spec["columns"].items():
+        wanted = column_header(mapping)
+        index = locate(wanted, f"columns.{variable}")
+        stated = column_unit(mapping)
+        unit = (
+            parsed[index][1]
+            if names[index] == unicodedata.normalize("NFKC", wanted).strip()
+            else None
+        )
         target = variables[variable]["unit"]
+        if stated is not None:
+            if unit is not None and unit != stated:
+                raise DataError(
+                    f"{where}, row {line_number}, column '{header[index]}': the header says "
+                    f"the unit is '{unit}' but data.sources.{source}.columns.{variable}.unit "
+                    f"says '{stated}'. Correct whichever is wrong."
+                )
+            unit = stated
         if unit is None:
             raise DataError(
-                f"{path}, row {line_number}, column '{row[index]}': no unit in the header; "
-                f"expected e.g. '{header}({target})'. Add the unit to the header."
+                f"{where}, row {line_number}, column '{header[index]}': no unit in the header; "
+                f"expected e.g. '{wanted}({target})'. Add the unit to the header, or state it "
+                f"as data.sources.{source}.columns.{variable}: {{column: ..., unit: ...}}."
             )
         if unit not in units:
             raise DataError(
-                f"{path}, row {line_number}, column '{row[index]}': unit '{unit}' is not "
-                "listed under units in config/config.yaml; add it with its dimension and factor."
+                f"{where}, row {line_number}, column '{header[index]}': unit '{unit}' is not "
+                "listed under units in the config; add it with its dimension and factor."
             )
         if units[unit]["dimension"] != units[target]["dimension"]:
             raise DataError(
-                f"{path}, row {line_number}, column '{row[index]}': unit '{unit}' "
+                f"{where}, row {line_number}, column '{header[index]}': unit '{unit}' "
                 f"({units[unit]['dimension']}) cannot be converted to '{target}' "
                 f"({units[target]['dimension']}) for '{variable}'. Check the column mapping."
             )
-        layout[variable] = (index, unit)
-    return (
-        layout,
+        columns[variable] = (index, unit)
+    return _Layout(
+        columns,
         locate(spec["unit_column"], "unit_column"),
         locate(spec["year_column"], "year_column"),
     )
@@ -235,6 +300,11 @@ def normalise_unit_name(name: str) -> str:
     """Reduce a unit name to a comparison key: 'Chengdu City', '成都市', 'chengdu' agree."""
     key = unicodedata.normalize("NFKC", name).strip().casefold()
     key = key.replace("’", "'").replace("‘", "'")
+    # Pinyin with tone marks and names with accents match their plain forms (Chéngdū, Ürümqi).
+    decomposed = unicodedata.normalize("NFD", key)
+    key = unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
     for suffix in CITY_SUFFIXES:
         if key.endswith(suffix) and len(key) > len(suffix):
             key = key[: -len(suffix)]
@@ -253,9 +323,23 @@ def read_unit_table(path: str | Path) -> pd.DataFrame:
     return table
 
 
-def unit_alias_map(units: pd.DataFrame, path: str | Path = "unit table") -> dict[str, str]:
-    """Map every accepted name form (id, English, Chinese, aliases) to its unit_id."""
+def unit_alias_map(
+    units: pd.DataFrame,
+    path: str | Path = "unit table",
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Map every accepted name form (id, English, Chinese, aliases) to its unit_id.
+
+    ``extra`` is ``data.aliases`` from the config: more names, name -> unit_id.
+    """
     aliases: dict[str, str] = {}
+    known = set(units["unit_id"])
+    for name, unit_id in (extra or {}).items():
+        if unit_id not in known:
+            raise ConfigError(
+                f"data.aliases: '{name}' points to '{unit_id}', which is not a unit_id in "
+                f"{path}. Use one of its ids."
+            )
     name_columns = [c for c in ("unit_id", "name_en", "name_zh") if c in units.columns]
     for row in units.to_dict("records"):
         names = [row[c] for c in name_columns if row[c]]
@@ -268,6 +352,14 @@ def unit_alias_map(units: pd.DataFrame, path: str | Path = "unit table") -> dict
                     f"'{row['unit_id']}'; make the aliases unambiguous."
                 )
             aliases[key] = row["unit_id"]
+    for name, unit_id in (extra or {}).items():
+        key = normalise_unit_name(name)
+        if aliases.get(key, unit_id) != unit_id:
+            raise ConfigError(
+                f"data.aliases: '{name}' already means '{aliases[key]}' in {path}; "
+                "remove or correct the alias."
+            )
+        aliases[key] = unit_id
     return aliases
 
 
@@ -282,14 +374,15 @@ def harmonise_units(
     """Replace raw unit names with canonical ids; an unknown name is an error."""
     keys = frame["name_raw"].map(normalise_unit_name)
     unit_ids = keys.map(aliases)
-    unknown = frame.loc[unit_ids.isna(), ["source_row", "name_raw"]]
+    unknown = frame.loc[unit_ids.isna(), ["source_sheet", "source_row", "name_raw"]]
     if not unknown.empty:
         first = unknown.iloc[0]
         names = sorted(set(unknown["name_raw"]))
         raise DataError(
-            f"{path}, row {first['source_row']}, column '{unit_column}': unknown {unit} "
-            f"'{first['name_raw']}' ({len(unknown)} row(s), names {names[:5]}). Add the name "
-            f"to the aliases column of {unit_table}, or add the {unit} as a new row there."
+            f"{place(path, first['source_sheet'])}, row {first['source_row']}, column "
+            f"'{unit_column}': unknown {unit} '{first['name_raw']}' ({len(unknown)} row(s), "
+            f"names {names[:5]}). Add the name to the aliases column of {unit_table} (or "
+            f"under data.aliases in the config), or add the {unit} as a new row there."
         )
     out = frame.drop(columns="name_raw")
     out.insert(1, "unit_id", unit_ids.astype(str))
@@ -298,21 +391,14 @@ def harmonise_units(
 
 def drop_duplicates(frame: pd.DataFrame, path: str | Path, report: SourceReport) -> pd.DataFrame:
     """Drop exact duplicate unit-years (reported); refuse conflicting ones."""
-    values = [c for c in frame.columns if c not in ("source_row",)]
+    values = [c for c in frame.columns if c not in ("source_sheet", "source_row")]
     exact = frame.duplicated(subset=values, keep="first")
     for row in frame.loc[exact].itertuples(index=False):
-        report.dropped.append(
-            {
-                "row": int(row.source_row),
-                "unit_id": row.unit_id,
-                "year": int(row.year),
-                "reason": "exact duplicate of an earlier row",
-            }
-        )
+        report.dropped.append(_drop_entry(row, "exact duplicate of an earlier row"))
     kept = frame.loc[~exact]
     clash = kept.duplicated(subset=["unit_id", "year"], keep=False)
     if clash.any():
-        rows = kept.loc[clash].sort_values(["unit_id", "year", "source_row"])
+        rows = kept.loc[clash].sort_values(["unit_id", "year", "source_sheet", "source_row"])
         first, second = rows.iloc[0], rows.iloc[1]
         differing = [
             c
@@ -321,12 +407,35 @@ def drop_duplicates(frame: pd.DataFrame, path: str | Path, report: SourceReport)
             and not (pd.isna(first[c]) and pd.isna(second[c]))
             and first[c] != second[c]
         ]
+        if first["source_sheet"] == second["source_sheet"]:
+            where = (
+                f"{place(path, first['source_sheet'])}, rows {first['source_row']} and "
+                f"{second['source_row']}"
+            )
+        else:
+            where = (
+                f"{path}, sheet '{first['source_sheet']}' row {first['source_row']} and sheet "
+                f"'{second['source_sheet']}' row {second['source_row']}"
+            )
         raise DataError(
-            f"{path}, rows {first['source_row']} and {second['source_row']}: "
-            f"'{first['unit_id']}' year {first['year']} appears twice with different values "
-            f"in {differing}. Keep the correct row and delete the other in a copy of the file."
+            f"{where}: '{first['unit_id']}' year {first['year']} appears twice with different "
+            f"values in {differing}. Keep the correct row and delete the other in a copy of "
+            "the file."
         )
     return kept
+
+
+def _drop_entry(row: Any, reason: str) -> dict[str, Any]:
+    """One dropped row for the data-quality report (its sheet only if it has one)."""
+    entry: dict[str, Any] = {
+        "row": int(row.source_row),
+        "unit_id": row.unit_id,
+        "year": int(row.year),
+        "reason": reason,
+    }
+    if row.source_sheet:
+        entry["sheet"] = row.source_sheet
+    return entry
 
 
 # ---------------------------------------------------------------- derivations
@@ -378,11 +487,20 @@ def derive_variables(
     for name, spec in variables.items():
         if spec["kind"] != "derived":
             continue
-        if name not in DERIVATIONS:
+        if name not in DERIVATIONS and "log_of" not in spec:
             raise ConfigError(
                 f"variables.{name} is 'derived' but innopanel knows no derivation for it; "
                 f"known: {sorted(DERIVATIONS)}."
             )
+        if "log_of" in spec:
+            base = spec["log_of"]
+            if base not in panel.columns:
+                raise ConfigError(
+                    f"variables.{name}.log_of = '{base}' is not a variable computed before "
+                    f"{name}; list it under variables first."
+                )
+            panel[name] = _safe_log(panel[base]).astype("float64")
+            continue
         inputs, compute = DERIVATIONS[name]
         absent = [i for i in inputs if i not in panel.columns]
         if absent:
@@ -447,6 +565,177 @@ def validate_panel(panel: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFr
         ) from None
 
 
+# ---------------------------------------------------------------- panel shape and gaps
+
+
+def apply_window(
+    frame: pd.DataFrame,
+    path: str | Path,
+    spec: Mapping[str, Any],
+    first_year: int,
+    last_year: int,
+    policy: str,
+    report: SourceReport,
+) -> pd.DataFrame:
+    """Drop (and report) or refuse rows whose year is outside the study window."""
+    outside = ~frame["year"].between(first_year, last_year)
+    if outside.any() and policy == "error":
+        row = frame.loc[outside].iloc[0]
+        raise DataError(
+            f"{place(path, row['source_sheet'])}, row {row['source_row']}, column "
+            f"'{spec['year_column']}': year {row['year']} is outside the study window "
+            f"{first_year}-{last_year} ({int(outside.sum())} row(s); "
+            "data.cleaning.out_of_window: error). Widen study.first_year/study.last_year, "
+            "or set data.cleaning.out_of_window: drop to drop such rows and list them in "
+            "the data-quality report."
+        )
+    for row in frame.loc[outside].itertuples(index=False):
+        report.dropped.append(
+            _drop_entry(row, f"year outside the study window {first_year}-{last_year}")
+        )
+    return frame.loc[~outside]
+
+
+def interpolate_gaps(
+    panel: pd.DataFrame, variables: Sequence[str], max_gap: int
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Fill interior gaps of at most ``max_gap`` years linearly within each unit.
+
+    ``panel`` holds every unit-year of the window. Gaps at either end, and longer
+    gaps, stay missing. Returns the panel and one report entry per filled cell.
+    """
+    panel = panel.sort_values(["unit_id", "year"]).reset_index(drop=True)
+    filled_cells: list[dict[str, Any]] = []
+    for variable in variables:
+        before = panel[variable]
+        filled = pd.Series(np.nan, index=panel.index)
+        for _, rows in panel.groupby("unit_id", sort=True):
+            series = rows.set_index("year")[variable]
+            missing = series.isna()
+            run = (missing != missing.shift()).cumsum()
+            run_length = missing.groupby(run).transform("sum")
+            line = series.interpolate(method="index", limit_area="inside")
+            allowed = missing & (run_length <= max_gap) & line.notna()
+            filled.loc[rows.index[allowed.to_numpy()]] = line[allowed].to_numpy()
+        mask = before.isna() & filled.notna()
+        panel.loc[mask, variable] = filled[mask]
+        for row in panel.loc[mask, ["unit_id", "year", variable]].itertuples(index=False):
+            filled_cells.append(
+                {"unit_id": row[0], "year": int(row[1]), "variable": variable, "value": row[2]}
+            )
+    filled_cells.sort(key=lambda c: (c["unit_id"], c["year"], c["variable"]))
+    return panel, filled_cells
+
+
+def shape_panel(
+    panel: pd.DataFrame,
+    source_variables: Sequence[str],
+    settings: Mapping[str, Any],
+    first_year: int,
+    last_year: int,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Keep the unit-years the panel type asks for; return them and what was dropped.
+
+    unbalanced: every unit-year with a value in some source. balanced: only units with
+    every ``balance_on`` variable present in every year of the window.
+    """
+    empty = panel[list(source_variables)].isna().all(axis=1)
+    shape: dict[str, Any] = {
+        "type": settings["panel"],
+        "unit_years_dropped_without_any_value": [
+            {"unit_id": u, "year": int(y)}
+            for u, y in panel.loc[empty, ["unit_id", "year"]].itertuples(index=False)
+        ],
+    }
+    panel = panel.loc[~empty]
+    if settings["panel"] == "balanced":
+        needed = list(settings.get("balance_on") or source_variables)
+        years = set(range(first_year, last_year + 1))
+        complete = panel.loc[panel[needed].notna().all(axis=1), ["unit_id", "year"]]
+        observed = complete.groupby("unit_id")["year"].apply(set)
+        dropped = []
+        for unit_id in sorted(set(panel["unit_id"])):
+            missing_years = sorted(years - observed.get(unit_id, set()))
+            if missing_years:
+                dropped.append({"unit_id": unit_id, "years_incomplete": missing_years})
+        keep = {unit_id for unit_id, seen in observed.items() if seen >= years}
+        panel = panel.loc[panel["unit_id"].isin(keep)]
+        shape["balance_on"] = needed
+        shape["units_dropped_to_balance"] = dropped
+    return panel.reset_index(drop=True), shape
+
+
+def flag_outliers(
+    panel: pd.DataFrame, variables: Sequence[str], threshold: float
+) -> list[dict[str, Any]]:
+    """Flag values far from their unit's median (modified z-score); change nothing."""
+    flags: list[dict[str, Any]] = []
+    for variable in variables:
+        values = panel[["unit_id", "year", variable]].dropna()
+        grouped = values.groupby("unit_id")[variable]
+        median = grouped.transform("median")
+        mad = (values[variable] - median).abs().groupby(values["unit_id"]).transform("median")
+        score = MAD_CONSISTENCY * (values[variable] - median) / mad.where(mad > 0)
+        flagged = values.loc[score.abs() > threshold]
+        for index, row in flagged.iterrows():
+            flags.append(
+                {
+                    "unit_id": row["unit_id"],
+                    "year": int(row["year"]),
+                    "variable": variable,
+                    "value": float(row[variable]),
+                    "unit_median": float(median[index]),
+                    "modified_z": round(float(score[index]), 3),
+                }
+            )
+    flags.sort(key=lambda f: (f["unit_id"], f["year"], f["variable"]))
+    return flags
+
+
+def check_model_sizes(
+    panel: pd.DataFrame, models: Mapping[str, Mapping[str, Any]], unit: str = "city"
+) -> None:
+    """Refuse a panel too small to estimate a configured model, before estimation runs.
+
+    Each model needs positive residual degrees of freedom after its coefficients and
+    absorbed effects, at least two units, and (with unit effects) two years.
+    """
+    units_word = {"city": "cities", "country": "countries"}.get(unit, "units")
+    for name, model in models.items():
+        terms = list(model["regressors"]) + list(model.get("controls") or [])
+        needed = [model["outcome"], *terms]
+        if any(column not in panel.columns for column in needed):
+            continue
+        usable = panel.loc[panel[needed].notna().all(axis=1)]
+        rows, groups, years = len(usable), usable["unit_id"].nunique(), usable["year"].nunique()
+        coefficients = len(terms) + (model["estimator"] != "fixed_effects")
+        absorbed = 0
+        if model["estimator"] == "fixed_effects":
+            absorbed = groups * bool(model.get("entity_effects")) + years * bool(
+                model.get("time_effects")
+            )
+            absorbed -= bool(model.get("entity_effects")) and bool(model.get("time_effects"))
+        residual = rows - coefficients - absorbed
+        problem = ""
+        if groups < 2:
+            problem = f"it needs at least 2 {units_word}"
+        elif model.get("entity_effects") and years < 2:
+            problem = "unit effects need at least 2 years"
+        elif residual < 1:
+            problem = (
+                f"{coefficients} coefficient(s) and {absorbed} absorbed effect(s) leave "
+                f"{residual} residual degrees of freedom"
+            )
+        if problem:
+            raise DataError(
+                f"the cleaned panel is too small for model '{name}': {rows} usable row(s) "
+                f"({groups} {units_word}, {years} year(s)) with every variable of the model "
+                f"present; {problem}. Widen study.first_year..study.last_year, add "
+                f"{units_word} or sources, use data.cleaning.panel: unbalanced, or drop "
+                f"terms from models.{name}."
+            )
+
+
 # ---------------------------------------------------------------- the whole step
 
 
@@ -454,38 +743,40 @@ def clean_panel(
     staged: Mapping[str, str | Path],
     config: Mapping[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read every staged source, harmonise, merge, derive and validate.
+    """Read every staged source, harmonise, merge, shape, derive and validate.
 
-    ``staged`` maps source name to its staged file. Returns the panel and the
-    data-quality report (a JSON-ready dict).
+    ``staged`` maps source name to its staged file; ``config`` holds study, data, units,
+    variables and, optionally, models (whose sizes are then checked). Returns the panel
+    and the data-quality report (a JSON-ready dict).
     """
     study, data, variables = config["study"], config["data"], config["variables"]
+    settings = cleaning_settings(data)
     first_year, last_year = int(study["first_year"]), int(study["last_year"])
     units = read_unit_table(data["unit_table"])
-    aliases = unit_alias_map(units, data["unit_table"])
+    aliases = unit_alias_map(units, data["unit_table"], data.get("aliases"))
     reports: list[SourceReport] = []
     frames: list[pd.DataFrame] = []
 
     for source, spec in data["sources"].items():
-        path = staged[source]
+        shown = display_location(spec, staged[source])
         frame, report = read_source(
-            path, source, spec, variables, config["units"], data["missing_markers"]
+            staged[source],
+            source,
+            spec,
+            variables,
+            config["units"],
+            data["missing_markers"],
+            shown,
         )
+        path = source_label(source, shown)
         frame = harmonise_units(
             frame, aliases, path, spec["unit_column"], data["unit_table"], study["unit"]
         )
         frame = drop_duplicates(frame, path, report)
-        outside = ~frame["year"].between(first_year, last_year)
-        for row in frame.loc[outside].itertuples(index=False):
-            report.dropped.append(
-                {
-                    "row": int(row.source_row),
-                    "unit_id": row.unit_id,
-                    "year": int(row.year),
-                    "reason": f"year outside the study window {first_year}-{last_year}",
-                }
-            )
-        frames.append(frame.loc[~outside].drop(columns="source_row"))
+        frame = apply_window(
+            frame, path, spec, first_year, last_year, settings["out_of_window"], report
+        )
+        frames.append(frame.drop(columns=["source_sheet", "source_row"]))
         reports.append(report)
 
     grid = pd.MultiIndex.from_product(
@@ -497,7 +788,14 @@ def clean_panel(
         panel = panel.merge(frame, on=["unit_id", "year"], how="left", validate="one_to_one")
     source_variables = [v for v, s in variables.items() if s["kind"] == "source"]
     panel[source_variables] = panel[source_variables].astype("float64")
-    absent = panel[source_variables].isna().all(axis=1)
+
+    interpolated: list[dict[str, Any]] = []
+    if settings.get("interpolate"):
+        interpolation = settings["interpolate"]
+        panel, interpolated = interpolate_gaps(
+            panel, interpolation["variables"], int(interpolation.get("max_gap", 1))
+        )
+    panel, shape = shape_panel(panel, source_variables, settings, first_year, last_year)
 
     panel = derive_variables(panel, variables)
     descriptive = [c for c in units.columns if c not in UNIT_TABLE_MATCHING_COLUMNS]
@@ -508,26 +806,35 @@ def clean_panel(
     panel = validate_panel(
         panel, panel_schema(variables, units["unit_id"].tolist(), first_year, last_year)
     )
+    if config.get("models"):
+        check_model_sizes(panel, config["models"], study["unit"])
 
+    outlier_settings = settings.get("outliers") or {}
+    threshold = float(outlier_settings.get("threshold", 3.5))
+    screened = list(outlier_settings.get("variables") or source_variables)
     missing = {
         column: {
             "missing": int(panel[column].isna().sum()),
-            "share": round(float(panel[column].isna().mean()), 6),
+            "share": round(float(panel[column].isna().mean()), 6) if len(panel) else 0.0,
         }
         for column in value_columns
     }
+    missing_source_cells = [
+        {"unit_id": u, "year": int(y), "variable": v}
+        for v in source_variables
+        for u, y in panel.loc[panel[v].isna(), ["unit_id", "year"]].itertuples(index=False)
+    ]
+    missing_source_cells.sort(key=lambda c: (c["unit_id"], c["year"], c["variable"]))
     zero_outcomes = int((panel.get("invention_patents_granted", pd.Series(dtype=float)) == 0).sum())
     quality = {
         "synthetic": bool(data["synthetic"]),
         "data_note": data["data_note"],
         "panel": {
-            "cities": int(panel["unit_id"].nunique()),
+            "unit": study["unit"],
+            "units": int(panel["unit_id"].nunique()),
             "years": [first_year, last_year],
             "rows": len(panel),
-            "unit_years_absent_from_every_source": [
-                {"unit_id": c, "year": int(y)}
-                for c, y in grid.loc[absent.to_numpy(), ["unit_id", "year"]].itertuples(index=False)
-            ],
+            **shape,
             "zero_patent_counts_excluded_from_logs": zero_outcomes,
         },
         "sources": [
@@ -540,7 +847,32 @@ def clean_panel(
             }
             for r in reports
         ],
+        "missing_values": {
+            "treatment": (
+                "kept missing; rows missing a model variable are dropped by the models "
+                "(listwise) and counted in their N"
+                + ("; interpolated cells listed under interpolated" if interpolated else "")
+            ),
+            "source_cells_missing": missing_source_cells,
+        },
         "missing_cells": missing,
+        "interpolated": {
+            "method": (
+                f"linear within unit, interior gaps of at most "
+                f"{settings['interpolate'].get('max_gap', 1)} year(s)"
+                if settings.get("interpolate")
+                else "none (data.cleaning.interpolate not set)"
+            ),
+            "cells": interpolated,
+        },
+        "outliers": {
+            "method": (
+                f"modified z-score {MAD_CONSISTENCY}·(x − unit median) / unit MAD; "
+                f"|z| > {threshold} flagged, values unchanged"
+            ),
+            "variables": screened,
+            "flags": flag_outliers(panel, screened, threshold),
+        },
     }
     return panel, quality
 
@@ -556,12 +888,25 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
         lines += [f"> **{quality['data_note']}**", ""]
     panel = quality["panel"]
     lines += [
-        f"- Cities: {panel['cities']}; years {panel['years'][0]}–{panel['years'][1]}; "
-        f"rows: {panel['rows']}.",
-        "- Unit-years absent from every source: "
-        f"{len(panel['unit_years_absent_from_every_source'])}.",
+        f"- Units ({panel['unit']}): {panel['units']}; years "
+        f"{panel['years'][0]}–{panel['years'][1]}; rows: {panel['rows']}; "
+        f"panel: {panel['type']}.",
+        "- Unit-years dropped for having no value in any source: "
+        f"{len(panel['unit_years_dropped_without_any_value'])}.",
+    ]
+    if panel["type"] == "balanced":
+        dropped = panel["units_dropped_to_balance"]
+        lines.append(
+            f"- Units dropped to balance the panel on {', '.join(panel['balance_on'])}: "
+            f"{len(dropped)}"
+            + (f" ({', '.join(d['unit_id'] for d in dropped)})." if dropped else ".")
+        )
+    lines += [
         "- Zero patent counts excluded from logs: "
         f"{panel['zero_patent_counts_excluded_from_logs']}.",
+        f"- Missing values: {quality['missing_values']['treatment']}.",
+        f"- Interpolation: {quality['interpolated']['method']}; cells filled: "
+        f"{len(quality['interpolated']['cells'])}.",
         "",
         "## Sources",
         "",
@@ -570,7 +915,9 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
     ]
     for source in quality["sources"]:
         units = "; ".join(
-            f"line {b['line']}: " + ", ".join(f"{v} [{u}]" for v, u in b["units"].items())
+            (f"sheet {b['sheet']} " if "sheet" in b else "")
+            + f"line {b['line']}: "
+            + ", ".join(f"{v} [{u}]" for v, u in b["units"].items())
             for b in source["header_blocks"][:2]
         )
         more = len(source["header_blocks"]) - 2
@@ -588,10 +935,9 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
     ]
     for source in quality["sources"]:
         for drop in source["rows_dropped"]:
+            row = f"{drop['row']} ({drop['sheet']})" if "sheet" in drop else drop["row"]
             lines.append(
-                _markdown_row(
-                    [source["name"], drop["row"], drop["unit_id"], drop["year"], drop["reason"]]
-                )
+                _markdown_row([source["name"], row, drop["unit_id"], drop["year"], drop["reason"]])
             )
     lines += [
         "",
@@ -602,4 +948,27 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
     ]
     for variable, count in quality["missing_cells"].items():
         lines.append(f"| {variable} | {count['missing']} | {count['share']:.2%} |")
+    outliers = quality["outliers"]
+    lines += [
+        "",
+        "## Outlier flags",
+        "",
+        f"{outliers['method']}. Flags: {len(outliers['flags'])}.",
+        "",
+        "| unit | year | variable | value | unit median | modified z |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
+    for flag in outliers["flags"]:
+        lines.append(
+            _markdown_row(
+                [
+                    flag["unit_id"],
+                    flag["year"],
+                    flag["variable"],
+                    f"{flag['value']:.6g}",
+                    f"{flag['unit_median']:.6g}",
+                    flag["modified_z"],
+                ]
+            )
+        )
     return "\n".join(lines) + "\n"

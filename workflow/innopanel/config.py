@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from innopanel.sources import check_sources
+
 LAG_SUFFIX = "_lag1"
 # The unit table needs these; further columns (Chinese name, province, tier, aliases) are optional.
 UNIT_TABLE_COLUMNS = ("unit_id", "name_en")
@@ -63,6 +65,49 @@ def read_unit_ids(unit_table: str | Path) -> list[str]:
         if missing:
             raise ConfigError(f"{path}: missing column(s) {missing}; add them to the header.")
         return [row["unit_id"] for row in reader]
+
+
+def _check_data_rules(
+    data: Mapping[str, Any], variables: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """Check the variables named by cleaning rules and derivations exist."""
+    problems: list[str] = []
+    source_variables = [name for name, spec in variables.items() if spec["kind"] == "source"]
+    cleaning = data.get("cleaning") or {}
+    named = [
+        ("data.cleaning.balance_on", cleaning.get("balance_on") or [], source_variables),
+        (
+            "data.cleaning.interpolate.variables",
+            (cleaning.get("interpolate") or {}).get("variables", []),
+            source_variables,
+        ),
+        (
+            "data.cleaning.outliers.variables",
+            (cleaning.get("outliers") or {}).get("variables") or [],
+            list(variables),
+        ),
+    ]
+    for key, names, allowed in named:
+        for index, name in enumerate(names):
+            if name not in allowed:
+                problems.append(
+                    f"{key}[{index}] = '{name}' is not a "
+                    + ("source " if allowed is source_variables else "")
+                    + "variable."
+                    + _suggest(name, allowed)
+                )
+    for name, spec in variables.items():
+        if "log_of" in spec:
+            if spec["kind"] != "derived":
+                problems.append(f"variables.{name}: log_of needs kind: derived.")
+            elif spec["log_of"] not in variables or list(variables).index(spec["log_of"]) > list(
+                variables
+            ).index(name):
+                problems.append(
+                    f"variables.{name}.log_of = '{spec['log_of']}' must name a variable "
+                    f"listed before {name}." + _suggest(spec["log_of"], variables)
+                )
+    return problems
 
 
 def check_config(config: Mapping[str, Any], config_path: str = "config/config.yaml") -> None:
@@ -113,6 +158,9 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
                 f"variables.{name} is a source variable but no entry under data.sources "
                 "provides it; map a column to it or remove it."
             )
+
+    problems += check_sources(data, config["units"])
+    problems += _check_data_rules(data, variables)
 
     for model_name, model in config["models"].items():
         for role in ("outcome", "regressors", "controls"):

@@ -1,11 +1,23 @@
+from pathlib import Path
+
 from snakemake.utils import validate
 
 from innopanel.config import check_config
+from innopanel.provenance import git_revision
+from innopanel.schema import check_schema
+from innopanel.sources import EXTENSIONS, FILE_KINDS, staged_path
+
+# The config file in use: the one given with --configfile, else the default.
+CONFIG_PATH = (list(workflow.overwrite_configfiles) or ["config/config.yaml"])[-1]
 
 # Fail at start-up, before any job runs: the schema catches misspelled keys and
-# wrong types, check_config catches meaning (unknown variables, cities, models).
+# wrong types (check_schema says which key and what to write; validate then fills in
+# the schema's defaults), check_config catches meaning (unknown variables, units, models).
+check_schema(
+    config, Path(workflow.basedir) / "config/schemas/config.schema.yaml", CONFIG_PATH
+)
 validate(config, "../../config/schemas/config.schema.yaml")
-check_config(config)
+check_config(config, CONFIG_PATH)
 
 SOURCES = list(config["data"]["sources"])
 FIGURES = ["focal_vs_peers", "within_relationship", "coefficients"]
@@ -13,23 +25,86 @@ FIGURES = ["focal_vs_peers", "within_relationship", "coefficients"]
 
 wildcard_constraints:
     source="|".join(SOURCES),
+    ext="|".join(sorted(set(EXTENSIONS.values()))),
 
 
-def source_path(wildcards):
-    return config["data"]["sources"][wildcards.source]["path"]
+def source_spec(wildcards):
+    return config["data"]["sources"][wildcards.source]
 
 
-def source_sha256(wildcards):
-    return config["data"]["sources"][wildcards.source]["sha256"]
+def fetch_spec(wildcards):
+    """What fetching depends on: not the licence or citation (provenance adds those)."""
+    spec = source_spec(wildcards)
+    return {k: v for k, v in spec.items() if k not in ("licence", "citation")}
+
+
+def source_inputs(wildcards):
+    """A file source's raw file (so editing it reruns the fetch); nothing for URLs and APIs."""
+    spec = source_spec(wildcards)
+    return {"raw": spec["path"]} if spec["kind"] in FILE_KINDS else {}
+
+
+def source_window(wildcards):
+    """The years an API source is asked for; files do not depend on the window."""
+    if source_spec(wildcards)["kind"] != "api":
+        return None
+    return [config["study"]["first_year"], config["study"]["last_year"]]
 
 
 def staged_sources(wildcards):
-    return {name: f"data/staged/{name}.csv" for name in SOURCES}
+    return {
+        name: staged_path(name, spec)
+        for name, spec in config["data"]["sources"].items()
+    }
+
+
+def source_records(suffix):
+    return [
+        staged_path(name, spec) + suffix
+        for name, spec in config["data"]["sources"].items()
+    ]
+
+
+def provenance_inputs(wildcards):
+    return {
+        "records": source_records(".provenance.json"),
+        "retrievals": source_records(".retrieval.json"),
+        "unit_table": config["data"]["unit_table"],
+        "panel": "data/processed/panel.csv",
+        "quality": "results/data_quality/report.json",
+    }
+
+
+def model_requirements():
+    """What the clean step needs of each model to check the panel can carry it."""
+    keys = (
+        "estimator",
+        "entity_effects",
+        "time_effects",
+        "outcome",
+        "regressors",
+        "controls",
+    )
+    return {
+        name: {key: spec[key] for key in keys if key in spec}
+        for name, spec in config["models"].items()
+    }
 
 
 def cleaning_config():
     """The parts of the config the clean step depends on (a change reruns it)."""
-    return {key: config[key] for key in ("study", "data", "units", "variables")}
+    parts = {key: config[key] for key in ("study", "data", "units", "variables")}
+    # Fetch settings change how sources are obtained, not what they hold.
+    parts["data"] = {
+        key: value for key, value in parts["data"].items() if key != "fetch"
+    }
+    # Nor do a source's licence and citation (the provenance step records them).
+    parts["data"]["sources"] = {
+        name: {k: v for k, v in spec.items() if k not in ("licence", "citation")}
+        for name, spec in config["data"]["sources"].items()
+    }
+    parts["models"] = model_requirements()
+    return parts
 
 
 def variable_labels():
@@ -48,6 +123,9 @@ def final_outputs():
         "results/estimates/estimates.csv",
         "results/estimates/hausman.csv",
         "results/tables/regressions.tex",
+        "results/provenance/provenance.json",
+        "results/provenance/provenance.md",
+        "results/provenance/retrieval_log.json",
         *[
             f"results/figures/{name}.{ext}"
             for name in FIGURES

@@ -1,13 +1,16 @@
 rule fetch_source:
     input:
-        raw=source_path,
+        unpack(source_inputs),
     output:
-        staged="data/staged/{source}.csv",
+        staged="data/staged/{source}.{ext}",
+        record="data/staged/{source}.{ext}.provenance.json",
+        retrieval="data/staged/{source}.{ext}.retrieval.json",
     log:
-        "logs/fetch_source/{source}.log",
+        "logs/fetch_source/{source}.{ext}.log",
     conda:
         "../../environment.yml"
     params:
-        sha256=source_sha256,
+        spec=fetch_spec,
+        window=source_window,
     script:
         "../scripts/fetch_source.py"

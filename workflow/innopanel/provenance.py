@@ -1,0 +1,178 @@
+"""Provenance of a run: which data, which software, which config, which commit.
+
+``results/provenance/provenance.json`` is byte-stable: the same sources, config, code
+and environment give the same bytes. Retrieval times and how each source was obtained
+(file, cache, mirror, network) change from run to run, so they go to
+``retrieval_log.json`` instead, which is documented as not byte-stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import platform
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from innopanel.io import sha256_file
+
+# The packages whose versions decide the results (pinned in requirements.lock).
+PACKAGES = (
+    "snakemake",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "linearmodels",
+    "pandera",
+    "pyarrow",
+    "openpyxl",
+    "matplotlib",
+    "seaborn",
+)
+RETRIEVAL_NOTE = (
+    "NOT byte-stable: how and when each source was last obtained (from a file, the cache, "
+    "the mirror folder or the network). Everything that must be identical across reruns "
+    "is in provenance.json."
+)
+
+
+def git_revision(directory: str | Path = ".") -> dict[str, Any]:
+    """Return the commit of ``directory`` if it is the top of a git checkout.
+
+    A folder inside someone else's repository, or no git at all, is "not a git checkout":
+    a commit that does not contain the workflow would mislead.
+    """
+    directory = Path(directory).resolve()
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(directory), *arguments],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+
+    try:
+        top = Path(git("rev-parse", "--show-toplevel")).resolve()
+        if top != directory:
+            raise ValueError("inside another checkout")
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return {"commit": None, "dirty": None, "note": "not a git checkout"}
+    return {"commit": commit, "dirty": dirty}
+
+
+def software_versions(packages: Sequence[str] = PACKAGES) -> dict[str, Any]:
+    """Return the Python version and the version of each package that shapes results."""
+    versions = {}
+    for package in packages:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "packages": versions,
+    }
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """SHA256 of the config as canonical JSON (sorted keys, no spaces)."""
+    canonical = json.dumps(config, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def file_entry(path: str | Path) -> dict[str, Any]:
+    """Path, SHA256 and size of one file."""
+    path = Path(path)
+    return {"path": str(path), "sha256": sha256_file(path), "bytes": path.stat().st_size}
+
+
+def build_provenance(
+    records: Sequence[Mapping[str, Any]],
+    config: Mapping[str, Any],
+    git: Mapping[str, Any],
+    files: Mapping[str, str | Path],
+) -> dict[str, Any]:
+    """Assemble the byte-stable provenance document of a run."""
+    return {
+        "note": (
+            "Provenance of the outputs under results/: every source with its origin, "
+            "SHA256, size, licence and citation; the software; the config; the commit. "
+            "Byte-stable; retrieval times are in retrieval_log.json."
+        ),
+        "synthetic_data": bool(config["data"]["synthetic"]),
+        "data_note": config["data"]["data_note"],
+        "sources": [
+            {**record, **_terms(config, record["name"])}
+            for record in sorted(records, key=lambda record: record["name"])
+        ],
+        "data_files": {name: file_entry(path) for name, path in sorted(files.items())},
+        "software": software_versions(),
+        "git": dict(git),
+        "config": {"sha256": config_digest(config), "content": config},
+    }
+
+
+def _terms(config: Mapping[str, Any], name: str) -> dict[str, str]:
+    """A source's licence and citation, as the config states them now."""
+    spec = config["data"]["sources"][name]
+    return {"licence": spec["licence"], "citation": spec["citation"]}
+
+
+def retrieval_log(retrievals: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The time-varying companion of provenance.json."""
+    return {
+        "note": RETRIEVAL_NOTE,
+        "retrievals": sorted(retrievals, key=lambda entry: entry["source"]),
+    }
+
+
+def provenance_markdown(provenance: Mapping[str, Any]) -> str:
+    """A short human summary of provenance.json."""
+    lines = ["# Provenance", ""]
+    if provenance["synthetic_data"]:
+        lines += [f"> **{provenance['data_note']}**", ""]
+    lines += [
+        "| source | kind | from | SHA256 | bytes | licence | citation |",
+        "|---|---|---|---|---:|---|---|",
+    ]
+    for source in provenance["sources"]:
+        cells = [
+            source["name"],
+            source["kind"],
+            source["location"],
+            f"`{source['sha256']}`",
+            source["bytes"],
+            source["licence"],
+            source["citation"],
+        ]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    software = provenance["software"]
+    git = provenance["git"]
+    commit = git["commit"] or git.get("note", "unknown")
+    if git.get("dirty"):
+        commit += " (with uncommitted changes)"
+    lines += [
+        "",
+        f"- Config SHA256: `{provenance['config']['sha256']}`",
+        f"- Commit: {commit}",
+        f"- Python {software['python']} ({software['implementation']}); "
+        + ", ".join(f"{name} {version}" for name, version in software["packages"].items()),
+        "",
+        "Data files:",
+        "",
+    ]
+    for name, entry in provenance["data_files"].items():
+        lines.append(
+            f"- {name}: `{entry['path']}` sha256 `{entry['sha256']}` ({entry['bytes']} bytes)"
+        )
+    lines += ["", "Retrieval times (not byte-stable) are in `retrieval_log.json`."]
+    return "\n".join(lines) + "\n"

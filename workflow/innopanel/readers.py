@@ -1,0 +1,245 @@
+"""Read a staged source of any format into sheets of text rows for the cleaning step.
+
+CSV, Excel (.xlsx: several sheets, merged cells filled in), parquet and JSON (a list of
+records, or a World Bank API document) all become the same thing: per sheet, numbered
+rows of cells, each cell text or None (empty). Numbers from binary formats are written
+back as the shortest text that reads as the same float, so nothing is rounded.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import re
+import unicodedata
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from innopanel.sources import looks_like_html
+
+Cell = str | None
+UNIT_ONLY = re.compile(r"^[（(]?\s*(?P<unit>[^()（）\s][^()（）]*?)\s*[)）]?$")
+
+
+class DataError(ValueError):
+    """The input data cannot be used as it is; the message says where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a workbook (name None for single-table formats) as numbered rows."""
+
+    name: str | None
+    rows: list[tuple[int, list[Cell]]]
+
+
+def source_label(source: str, shown: str | Path) -> str:
+    """How messages name a source: its name and where it came from."""
+    return f"source '{source}' ({shown})"
+
+
+def place(label: str | Path, sheet: str | None) -> str:
+    """Return how messages name a file (or source), and its sheet if it has one."""
+    return str(label) if not sheet else f"{label}, sheet '{sheet}'"
+
+
+def cell_text(value: Any) -> Cell:
+    """Turn a cell from a binary format into text; empty and NaN become None."""
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()  # numpy scalars
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    text = str(value)
+    return text if text.strip() else None
+
+
+def check_raw_bytes(path: Path, source: str, file_format: str, shown: str | None = None) -> bytes:
+    """Return a file's bytes, refusing a missing, empty or HTML file with the fix."""
+    shown = shown or str(path)
+    if not path.is_file():
+        raise DataError(f"source '{source}': file {shown} not found. Run the fetch rule first.")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise DataError(
+            f"source '{source}': {shown} is empty. Replace it with the real extract (and "
+            f"update data.sources.{source}.sha256), or remove the source from data.sources."
+        )
+    if looks_like_html(raw[:512]):
+        raise DataError(
+            f"source '{source}': {shown} is an HTML page, not {file_format} data (a saved "
+            "error or login page?). Download the data file itself, check it, and set "
+            f"data.sources.{source}.sha256 to its SHA256."
+        )
+    return raw
+
+
+def decode(raw: bytes, path: Path | str, encoding: str, source: str) -> str:
+    """Decode bytes, turning a wrong encoding into an error naming the config key."""
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"source '{source}': {path} is not valid {encoding} (byte "
+            f"0x{raw[error.start]:02x} at offset {error.start}). Set "
+            f"data.sources.{source}.encoding to the file's real encoding (e.g. gbk, utf-8-sig)."
+        ) from None
+    except LookupError:
+        raise DataError(
+            f"source '{source}': unknown encoding '{encoding}' in data.sources.{source}.encoding."
+        ) from None
+
+
+def read_sheets(
+    path: str | Path, source: str, spec: Mapping[str, Any], shown: str | None = None
+) -> list[Sheet]:
+    """Read a staged source into sheets of numbered text rows (messages name ``shown``)."""
+    path = Path(path)
+    shown = shown or str(path)
+    file_format = spec["format"]
+    raw = check_raw_bytes(path, source, file_format, shown)
+    if file_format == "csv":
+        text = decode(raw, shown, spec["encoding"], source)
+        rows = [(n, list(row)) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
+        return [Sheet(None, rows)]
+    if file_format == "excel":
+        return _read_excel(path, shown, source, spec.get("sheets"))
+    if file_format == "parquet":
+        return [_read_parquet(path, shown, source)]
+    return [_read_json(raw, shown, source, spec)]
+
+
+def _read_excel(path: Path, shown: str, source: str, wanted: Sequence[str] | None) -> list[Sheet]:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        # Not read-only: merged ranges are only known to a fully loaded workbook.
+        workbook = openpyxl.load_workbook(path, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+        raise DataError(
+            f"source '{source}': {shown} is not a readable .xlsx workbook ({error}). An old "
+            ".xls file must be saved as .xlsx first; a CSV needs format: csv."
+        ) from None
+    names = list(wanted) if wanted else list(workbook.sheetnames)
+    missing = [name for name in names if name not in workbook.sheetnames]
+    if missing:
+        raise DataError(
+            f"source '{source}': {shown} has no sheet(s) {missing}; it has "
+            f"{workbook.sheetnames}. Fix data.sources.{source}.sheets."
+        )
+    sheets = []
+    for name in names:
+        worksheet = workbook[name]
+        grid = [list(row) for row in worksheet.iter_rows(values_only=True)]
+        # A merged cell's value sits in its top-left cell; a reader sees it everywhere.
+        for merged in worksheet.merged_cells.ranges:
+            value = grid[merged.min_row - 1][merged.min_col - 1]
+            for r in range(merged.min_row - 1, merged.max_row):
+                for c in range(merged.min_col - 1, merged.max_col):
+                    grid[r][c] = value
+        rows = [(n, [cell_text(v) for v in row]) for n, row in enumerate(grid, start=1)]
+        sheets.append(Sheet(name, rows))
+    return sheets
+
+
+def _read_parquet(path: Path, shown: str, source: str) -> Sheet:
+    import pyarrow.parquet as pq
+    from pyarrow import ArrowException
+
+    try:
+        table = pq.read_table(path)
+    except (ArrowException, OSError) as error:
+        raise DataError(
+            f"source '{source}': {shown} is not a readable parquet file ({error}). Check "
+            f"data.sources.{source}.format."
+        ) from None
+    columns = table.column_names
+    values = table.to_pydict()
+    rows = [(1, list(columns))]
+    rows += [
+        (n, [cell_text(values[c][i]) for c in columns])
+        for n, i in enumerate(range(table.num_rows), start=2)
+    ]
+    return Sheet(None, rows)
+
+
+def _read_json(raw: bytes, shown: str, source: str, spec: Mapping[str, Any]) -> Sheet:
+    text = decode(raw, shown, spec["encoding"], source)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(
+            f"source '{source}': {shown} is not valid JSON (line {error.lineno}, column "
+            f"{error.colno}: {error.msg}). Check data.sources.{source}.format."
+        ) from None
+    if spec["kind"] == "api":
+        from innopanel.worldbank import ApiError, document_table
+
+        try:
+            header, body = document_table(document)
+        except ApiError as error:
+            raise DataError(f"source '{source}': {shown}: {error}") from None
+        except (KeyError, TypeError, IndexError):
+            raise DataError(
+                f"source '{source}': {shown} is not an api document written by the fetch "
+                "step. Delete it and run the fetch rule again."
+            ) from None
+        rows = [(1, list(header))] + [(n, row) for n, row in enumerate(body, start=2)]
+        return Sheet(None, rows)
+    if not (isinstance(document, list) and all(isinstance(r, dict) for r in document)):
+        raise DataError(
+            f"source '{source}': {shown} must be a JSON list of records (objects), one per "
+            'unit-year, e.g. [{"city": "成都", "year": 2020, ...}].'
+        )
+    columns: list[str] = []
+    for record in document:
+        columns += [key for key in record if key not in columns]
+    rows = [(1, list(columns))]
+    rows += [
+        (n, [cell_text(record.get(c)) for c in columns]) for n, record in enumerate(document, 2)
+    ]
+    return Sheet(None, rows)
+
+
+def normalise_header_cell(cell: Cell) -> str:
+    """Normalise one header cell: NFKC (full-width brackets), trimmed, inner spaces kept."""
+    return "" if cell is None else unicodedata.normalize("NFKC", cell).strip()
+
+
+def combine_header(rows: Sequence[Sequence[Cell]], units: Mapping[str, Any]) -> list[str]:
+    """Join a header made of several rows into one header text per column.
+
+    Per column, the non-empty texts from top to bottom are joined with a space
+    (a text repeated from a vertically merged cell counts once). A last part that is
+    only a known unit, ``亿元`` or ``(亿元)``, becomes the header's unit: ``name(亿元)``.
+    """
+    width = max((len(row) for row in rows), default=0)
+    headers = []
+    for column in range(width):
+        parts: list[str] = []
+        for row in rows:
+            text = normalise_header_cell(row[column] if column < len(row) else None)
+            if text and (not parts or parts[-1] != text):
+                parts.append(text)
+        if len(parts) > 1:
+            match = UNIT_ONLY.match(parts[-1])
+            if match and match.group("unit") in units:
+                parts = [" ".join(parts[:-1]) + f"({match.group('unit')})"]
+        headers.append(" ".join(parts))
+    return headers
