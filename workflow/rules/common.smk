@@ -46,7 +46,8 @@ def final_outputs():
         "results/data_quality/report.json",
         "results/data_quality/report.md",
         "results/estimates/estimates.csv",
-        "results/estimates/hausman.csv",
+        "results/estimates/estimates.parquet",
+        "results/estimates/diagnostics.csv",
         "results/tables/regressions.tex",
         *[
             f"results/figures/{name}.{ext}"
