@@ -32,7 +32,7 @@ from innopanel.covariance import (
     resolved_bandwidth,
 )
 
-ENTITY, TIME = "unit_id", "year"
+TIME = "year"
 CONSTANT = "const"
 ESTIMATORS = (*LINEAR_ESTIMATORS, "ppml")
 # Estimators whose design includes an intercept (the others absorb or difference it out).
@@ -148,14 +148,11 @@ def fit_linear(
     result = _library_fit(dependent, exog, fit_estimator, options, entity_effects, time_effects)
     raw_cov = result.cov
     if covariance.kind == "clustered_jackknife":
-        plain = linearmodels_options(CovarianceSpec("unadjusted"), n_periods)
-
-        def refit(keep: np.ndarray) -> pd.Series:
-            return _library_fit(
-                dependent[keep], exog[keep], fit_estimator, plain, entity_effects, time_effects
-            ).params
-
-        raw_cov = jackknife_covariance(result.params, exog.index.get_level_values(0), refit)
+        raw_cov = jackknife_covariance(
+            result.params,
+            exog.index.get_level_values(0),
+            _linear_refit(dependent, exog, fit_estimator, n_periods, entity_effects, time_effects),
+        )
     statistics = {
         "r2": float(result.rsquared),
         "r2_within": float(result.rsquared if absorbing else result.rsquared_within),
@@ -201,6 +198,55 @@ def _library_fit(
     return PanelOLS(dependent, exog, entity_effects=entity_effects, time_effects=time_effects).fit(
         auto_df=False, count_effects=False, **options
     )
+
+
+def dummy_design(exog: pd.DataFrame, entity_effects: bool, time_effects: bool) -> pd.DataFrame:
+    """``exog`` with unit and/or year indicator columns for the fixed effects."""
+    blocks = [exog.astype(float)]
+    if entity_effects:
+        units = pd.Series(exog.index.get_level_values(0), index=exog.index)
+        blocks.append(pd.get_dummies(units, prefix="fe", prefix_sep="_", dtype=float))
+    if time_effects:
+        blocks.append(year_dummies(exog.index, drop_first=entity_effects))
+    return pd.concat(blocks, axis=1)
+
+
+def _linear_refit(
+    dependent: pd.Series,
+    exog: pd.DataFrame,
+    estimator: str,
+    n_periods: int,
+    entity_effects: bool,
+    time_effects: bool,
+) -> Callable[[np.ndarray], pd.Series]:
+    """Re-estimation on a subset of rows, for the jackknife.
+
+    Pooled OLS and fixed effects are refitted as least squares on a dummy design (the
+    within estimator *is* OLS with unit and year dummies), which is exact and far
+    cheaper than a library call per left-out unit; RE and between use linearmodels.
+    """
+    absorbs = estimator == "fixed_effects" and (entity_effects or time_effects)
+    if estimator in ("pooled_ols", "fixed_effects") and not (absorbs and CONSTANT in exog):
+        design = dummy_design(exog, absorbs and entity_effects, absorbs and time_effects)
+        matrix, outcome = design.to_numpy(), dependent.to_numpy(dtype=float)
+        terms = list(exog.columns)
+
+        def least_squares(keep: np.ndarray) -> pd.Series:
+            # A left-out unit's own dummy column is all zero: drop it.
+            columns = np.flatnonzero(np.abs(matrix[keep]).sum(axis=0) > 0)
+            kept = matrix[keep][:, columns]
+            beta = np.linalg.solve(kept.T @ kept, kept.T @ outcome[keep])
+            return pd.Series(beta, index=design.columns[columns])[terms]
+
+        return least_squares
+    plain = linearmodels_options(CovarianceSpec("unadjusted"), n_periods)
+
+    def library(keep: np.ndarray) -> pd.Series:
+        return _library_fit(
+            dependent[keep], exog[keep], estimator, plain, entity_effects, time_effects
+        ).params
+
+    return library
 
 
 def jackknife_covariance(
@@ -365,15 +411,9 @@ def fit_ppml(
     except CovarianceError as error:
         raise EstimationError(str(error)) from error
 
-    blocks = [exog.astype(float)]
-    if entity_effects:
-        units = pd.Series(exog.index.get_level_values(0), index=exog.index)
-        blocks.append(pd.get_dummies(units, prefix="fe", prefix_sep="_", dtype=float))
-    if time_effects:
-        blocks.append(year_dummies(exog.index, drop_first=entity_effects))
+    design = dummy_design(exog, entity_effects, time_effects)
     if not entity_effects and not time_effects and CONSTANT not in exog.columns:
-        blocks.append(pd.DataFrame({CONSTANT: 1.0}, index=exog.index))
-    design = pd.concat(blocks, axis=1)
+        design[CONSTANT] = 1.0
     model = sm.GLM(dependent.astype(float), design, family=sm.families.Poisson())
     result = model.fit(
         method="irls",
