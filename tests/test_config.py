@@ -64,9 +64,57 @@ def test_unknown_focal_city_and_reversed_years(study_config: dict) -> None:
 
 
 def test_hausman_needs_the_right_estimators(study_config: dict) -> None:
-    study_config["hausman"]["random_effects"] = "pooled_ols"
+    study_config["diagnostics"]["hausman"]["random_effects"] = "pooled_ols"
     with pytest.raises(ConfigError, match="must be a random_effects model"):
         check_config(study_config)
+
+
+def test_diagnostics_name_models_of_the_right_kind(study_config: dict) -> None:
+    diagnostics = study_config["diagnostics"]
+    diagnostics["effects_f_test"] = ["pooled_ols"]
+    diagnostics["vif"] = ["twoway_fee"]
+    with pytest.raises(ConfigError) as error:
+        check_config(study_config)
+    message = str(error.value)
+    assert "diagnostics.effects_f_test[0] = 'pooled_ols': the test needs a fixed_effects" in message
+    assert "diagnostics.vif[0] = 'twoway_fee' is not a model. Did you mean 'twoway_fe'?" in message
+
+
+def test_unknown_covariance_and_estimator_are_refused_by_the_schema(study_config: dict) -> None:
+    study_config["models"]["twoway_fe"]["covariance"] = "newey_west"
+    with pytest.raises(WorkflowError, match="newey_west"):
+        validate(study_config, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("model", "edit", "message"),
+    [
+        ("twoway_fe", {"bandwidth": 2}, "twoway_fe.bandwidth applies only to covariance"),
+        ("random_effects", {"entity_effects": True}, "random_effects model takes no entity"),
+        ("first_differences", {"entity_effects": True}, "first differences remove unit effects"),
+        ("between", {"covariance": "clustered"}, "between estimator has one observation"),
+        (
+            "twoway_fe",
+            {"distributed_lags": {"college_students_per_10k": 2}},
+            "distributed_lags: 'college_students_per_10k' must also be a regressor",
+        ),
+        (
+            "twoway_fe",
+            {"interactions": [["rd_intensity", "talent"]]},
+            "interactions[0]: 'talent' must also be a regressor or control",
+        ),
+        ("twoway_fe", {"first_year": 2030, "last_year": 2031}, "outside the study window"),
+        ("twoway_fe", {"first_year": 2020, "last_year": 2015}, "first_year (2020) is after"),
+    ],
+)
+def test_model_options_that_make_no_sense_are_refused(
+    study_config: dict, model: str, edit: dict, message: str
+) -> None:
+    study_config["models"][model].update(edit)
+    validate(study_config, SCHEMA)  # well-formed: only check_config can see the problem
+    with pytest.raises(ConfigError) as error:
+        check_config(study_config)
+    assert message in str(error.value)
 
 
 def test_source_column_for_unknown_variable(study_config: dict) -> None:

@@ -1,4 +1,5 @@
-"""Estimation is checked against a known DGP and against a second engine (statsmodels)."""
+"""Estimation is checked against known DGPs and against second engines (statsmodels,
+linearmodels' own estimators); published references are in test_references.py."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from linearmodels.panel import FirstDifferenceOLS
 
+from innopanel.covariance import CovarianceSpec, automatic_bandwidth
+from innopanel.estimators import first_differences, fit_ppml
 from innopanel.models import (
     ESTIMATES_COLUMNS,
     EstimationError,
     estimate_models,
     fit_model,
-    hausman_test,
+    model_frame,
     tidy,
+    write_estimates,
 )
 
 TRUE_SLOPES = {"x_rd": 0.5, "x_talent": -0.3}
@@ -113,6 +119,17 @@ def test_linearmodels_agrees_with_statsmodels(model_spec: dict) -> None:
         assert ours.loc[term, "std_error"] == pytest.approx(expected_se, rel=1e-8)
 
 
+def test_nested_city_effects_are_not_counted_but_year_effects_are() -> None:
+    # Clustered by city: city effects are nested in the clusters (d excludes them, as
+    # Stata's xtreg, fe and reghdfe); the T-1 year effects are counted.
+    twoway = fit_model(linear_panel(), "twoway", TWOWAY)
+    assert "d=9 absorbed effects" in twoway.correction
+    robust = fit_model(linear_panel(), "twoway", TWOWAY, covariance="robust")
+    assert "d=89 absorbed effects" in robust.correction  # 80 cities + 10 years - 1
+    two_way = fit_model(linear_panel(n_years=12), "tw", TWOWAY, covariance="two_way_clustered")
+    assert "d=0 absorbed effects" in two_way.correction and "M=12" in two_way.correction
+
+
 def test_tidy_output_has_every_column_and_records_corrections() -> None:
     estimates = tidy(fit_model(linear_panel(), "city_fe", CITY_FE))
     assert list(estimates.columns) == ESTIMATES_COLUMNS
@@ -121,7 +138,26 @@ def test_tidy_output_has_every_column_and_records_corrections() -> None:
     assert row["cov_label"] == "Clustered by city"
     # City effects nested in city clusters are not counted (d=0), as in Stata's xtreg, fe.
     assert "d=0" in row["small_sample_correction"] and "G=80" in row["small_sample_correction"]
+    assert row["reference_distribution"] == "t" and row["df_inference"] == 79
+    assert row["correction_factor"] == pytest.approx(80 / 79 * 799 / 798)
     assert row["ci_lower"] < row["estimate"] < row["ci_upper"]
+    assert row["term_kind"] == "coefficient"
+    assert row["sample_first_year"] == 2011 and row["sample_last_year"] == 2020
+
+
+def test_confidence_interval_uses_the_recorded_reference_distribution() -> None:
+    row = tidy(fit_model(linear_panel(), "city_fe", CITY_FE)).iloc[0]
+    half_width = (row["ci_upper"] - row["ci_lower"]) / 2
+    assert half_width == pytest.approx(1.990450 * row["std_error"], rel=1e-5)  # t(79) quantile
+    ppml = tidy(
+        fit_model(
+            poisson_panel(), "p", {**POISSON, "covariance": "robust"}
+        )  # likelihood + robust: normal reference
+    ).iloc[0]
+    assert ppml["reference_distribution"] == "normal"
+    assert (ppml["ci_upper"] - ppml["ci_lower"]) / 2 == pytest.approx(
+        1.959964 * ppml["std_error"], rel=1e-5
+    )
 
 
 def test_missing_rows_are_dropped_before_fitting() -> None:
@@ -136,28 +172,6 @@ def test_random_effects_and_pooled_get_a_constant_placed_last() -> None:
     assert estimates["term"].tolist() == ["x_rd", "x_talent", "const"]
 
 
-def test_hausman_rejects_re_when_effects_correlate_with_regressors() -> None:
-    models = {"fe": CITY_FE, "re": spec("random_effects")}
-    result = hausman_test(linear_panel(), models, "fe", "re").iloc[0]
-    assert result["df"] == 2
-    assert result["p_value"] < 1e-6
-    assert result["covariance"].startswith("classical")
-
-
-def test_hausman_does_not_reject_when_effects_are_random() -> None:
-    rng = np.random.default_rng(3)
-    panel = linear_panel(n_cities=200)
-    # Redraw the regressors independent of the city effect: RE is then consistent.
-    panel["x_rd"] = rng.normal(0, 1, len(panel))
-    panel["x_talent"] = rng.normal(0, 1, len(panel))
-    city_effect = panel.groupby("unit_id")["y"].transform("mean")
-    panel["y"] = (
-        city_effect + 0.5 * panel["x_rd"] - 0.3 * panel["x_talent"] + rng.normal(0, 0.3, len(panel))
-    )
-    result = hausman_test(panel, {"fe": CITY_FE, "re": spec("random_effects")}, "fe", "re")
-    assert result.iloc[0]["p_value"] > 0.01
-
-
 def test_too_small_a_panel_is_a_clear_error() -> None:
     panel = linear_panel(n_cities=3, n_years=2)
     with pytest.raises(EstimationError, match="too few"):
@@ -167,6 +181,306 @@ def test_too_small_a_panel_is_a_clear_error() -> None:
 def test_unknown_column_is_a_clear_error() -> None:
     with pytest.raises(EstimationError, match=r"no column\(s\) \['x_missing'\]"):
         fit_model(linear_panel(), "m", {**CITY_FE, "controls": ["x_missing"]})
+
+
+def test_too_few_year_clusters_for_two_way_clustering_is_a_clear_error() -> None:
+    with pytest.raises(EstimationError, match="6 year clusters are too few"):
+        fit_model(linear_panel(n_years=6), "m", {**TWOWAY, "covariance": "two_way_clustered"})
+
+
+# --------------------------------------------------------------- between, FD
+
+
+def test_between_is_ols_on_unit_means() -> None:
+    panel = linear_panel()
+    model = {**spec("between"), "covariance": "robust"}
+    ours = tidy(fit_model(panel, "be", model)).set_index("term")
+    means = panel.groupby("unit_id")[["y", "x_rd", "x_talent"]].mean()
+    reference = smf.ols("y ~ x_rd + x_talent", data=means).fit(cov_type="HC1")
+    for term in ("x_rd", "x_talent"):
+        assert ours.loc[term, "estimate"] == pytest.approx(reference.params[term], rel=1e-9)
+        assert ours.loc[term, "std_error"] == pytest.approx(reference.bse[term], rel=1e-8)
+    assert ours.loc["x_rd", "nobs"] == 80
+
+
+def test_first_differences_agree_with_linearmodels_first_difference_ols() -> None:
+    panel = linear_panel()
+    model = spec("first_differences", covariance="unadjusted")
+    ours = fit_model(panel, "fd", model).fit
+    frame = panel.set_index(["unit_id", "year"])
+    reference = FirstDifferenceOLS(frame["y"], frame[["x_rd", "x_talent"]]).fit(debiased=True)
+    np.testing.assert_allclose(ours.params, reference.params, rtol=1e-10)
+    np.testing.assert_allclose(ours.std_errors, reference.std_errors, rtol=1e-10)
+
+
+def test_first_differences_with_year_effects_recover_the_slopes() -> None:
+    panel = linear_panel(n_cities=400, seed=3)
+    model = spec("first_differences", time_effects=True)
+    estimates = tidy(fit_model(panel, "fd", model)).set_index("term")
+    assert list(estimates.index) == ["x_rd", "x_talent"]  # year dummies are not reported
+    for term, truth in TRUE_SLOPES.items():
+        assert abs(estimates.loc[term, "estimate"] - truth) < 4 * estimates.loc[term, "std_error"]
+    assert "year dummies" in estimates.loc["x_rd", "note"]
+
+
+def test_first_differences_skip_gap_years() -> None:
+    index = pd.MultiIndex.from_tuples(
+        [("a", 2011), ("a", 2012), ("a", 2014), ("b", 2011), ("b", 2012)],
+        names=["unit_id", "year"],
+    )
+    frame = pd.DataFrame({"v": [1.0, 3.0, 10.0, 5.0, 4.0]}, index=index)
+    differences = first_differences(frame)
+    assert differences.index.tolist() == [("a", 2012), ("b", 2012)]
+    assert differences["v"].tolist() == [2.0, -1.0]
+
+
+# ----------------------------------------------------------------- dynamics
+
+
+def lag_panel(n_cities: int = 300, n_years: int = 12, seed: int = 5) -> pd.DataFrame:
+    """y = a_i + g_t + 0.3 x_t + 0.2 x_{t-1} + 0.1 x_{t-2} + e (long-run effect 0.6)."""
+    rng = np.random.default_rng(seed)
+    effects = rng.normal(0, 1, n_cities)
+    x = rng.normal(0, 1, (n_cities, n_years + 2)) + effects[:, None]
+    y = (
+        effects[:, None]
+        + 0.3 * x[:, 2:]
+        + 0.2 * x[:, 1:-1]
+        + 0.1 * x[:, :-2]
+        + np.arange(n_years) * 0.05
+        + rng.normal(0, 0.5, (n_cities, n_years))
+    )
+    years = np.arange(2011 - 2, 2011 + n_years)
+    rows = []
+    for i in range(n_cities):
+        for t, year in enumerate(years):
+            rows.append(
+                {
+                    "unit_id": f"c{i:03d}",
+                    "year": int(year),
+                    "x_rd": x[i, t],
+                    "y": y[i, t - 2] if t >= 2 else np.nan,
+                    "x_talent": 0.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_distributed_lags_recover_the_long_run_effect_and_its_se() -> None:
+    panel = lag_panel()
+    model = {
+        **TWOWAY,
+        "controls": [],
+        "distributed_lags": {"x_rd": 2},
+    }
+    fitted = fit_model(panel, "dl", model)
+    estimates = tidy(fitted).set_index("term")
+    assert list(estimates.index) == ["x_rd", "x_rd_lag1", "x_rd_lag2", "x_rd_long_run"]
+    for term, truth in {"x_rd": 0.3, "x_rd_lag1": 0.2, "x_rd_lag2": 0.1}.items():
+        assert abs(estimates.loc[term, "estimate"] - truth) < 4 * estimates.loc[term, "std_error"]
+    long_run = estimates.loc["x_rd_long_run"]
+    assert long_run["term_kind"] == "long_run_sum"
+    assert abs(long_run["estimate"] - 0.6) < 4 * long_run["std_error"]
+    # The SE is sqrt(1'V1) over the three lag coefficients' covariance.
+    block = fitted.fit.cov.loc[
+        ["x_rd", "x_rd_lag1", "x_rd_lag2"], ["x_rd", "x_rd_lag1", "x_rd_lag2"]
+    ]
+    assert long_run["std_error"] == pytest.approx(float(np.sqrt(block.to_numpy().sum())))
+    assert long_run["estimate"] == pytest.approx(
+        estimates.loc[["x_rd", "x_rd_lag1", "x_rd_lag2"], "estimate"].sum()
+    )
+
+
+def test_lags_are_by_calendar_year_and_reach_before_a_sub_period() -> None:
+    panel = lag_panel(n_cities=3, n_years=4).dropna(subset=["y"])
+    panel = panel[~((panel["unit_id"] == "c000") & (panel["year"] == 2012))]  # a gap year
+    model = {**TWOWAY, "controls": [], "distributed_lags": {"x_rd": 1}, "first_year": 2013}
+    frame = model_frame(panel, model, "dl")
+    assert frame.index.get_level_values("year").min() == 2013
+    # c000's 2013 lag would be 2012, which is missing: the row is dropped, not shifted.
+    assert ("c000", 2013) not in frame.index
+    expected = panel.set_index(["unit_id", "year"]).loc[("c001", 2012), "x_rd"]
+    assert frame.loc[("c001", 2013), "x_rd_lag1"] == expected
+
+
+def test_centred_interaction_recovers_its_coefficient_and_the_slope_at_the_mean() -> None:
+    rng = np.random.default_rng(11)
+    panel = linear_panel(n_cities=300, seed=11)
+    panel["x_talent"] = rng.normal(2.0, 1.0, len(panel))
+    panel["y"] = (
+        panel.groupby("unit_id")["x_rd"].transform("mean")
+        + 0.5 * panel["x_rd"]
+        - 0.3 * panel["x_talent"]
+        + 0.2 * panel["x_rd"] * panel["x_talent"]
+        + rng.normal(0, 0.3, len(panel))
+    )
+    model = {**CITY_FE, "interactions": [["x_rd", "x_talent"]]}
+    estimates = tidy(fit_model(panel, "ix", model)).set_index("term")
+    row = estimates.loc["x_rd_x_x_talent"]
+    assert abs(row["estimate"] - 0.2) < 4 * row["std_error"]
+    # Centred: the main effect of x_rd is its slope at the sample mean of x_talent.
+    slope_at_mean = 0.5 + 0.2 * panel["x_talent"].mean()
+    assert (
+        abs(estimates.loc["x_rd", "estimate"] - slope_at_mean)
+        < 4 * estimates.loc["x_rd", "std_error"]
+    )
+    assert "centred" in row["note"]
+
+
+def test_sub_period_models_use_only_their_years() -> None:
+    panel = linear_panel()
+    row = tidy(fit_model(panel, "late", {**TWOWAY, "first_year": 2016})).iloc[0]
+    assert (row["sample_first_year"], row["sample_last_year"]) == (2016, 2020)
+    assert row["n_periods"] == 5 and row["nobs"] == 400
+
+
+# --------------------------------------------------------------------- PPML
+
+POISSON_TRUTH = {"x_rd": 0.3, "x_talent": -0.2}
+POISSON = {
+    "label": "PPML",
+    "estimator": "ppml",
+    "entity_effects": True,
+    "time_effects": True,
+    "outcome": "count",
+    "regressors": ["x_rd"],
+    "controls": ["x_talent"],
+    "covariance": "clustered",
+}
+
+
+def poisson_panel(n_cities: int = 60, n_years: int = 8, seed: int = 4) -> pd.DataFrame:
+    """count ~ NB2(mean exp(a_i + g_t + 0.3 x_rd - 0.2 x_talent)), theta = 5."""
+    rng = np.random.default_rng(seed)
+    city_effect = rng.normal(1.5, 1.0, n_cities)
+    year_effect = rng.normal(0, 0.3, n_years)
+    city = np.repeat(np.arange(n_cities), n_years)
+    year = np.tile(np.arange(n_years), n_cities)
+    x_rd = 0.5 * city_effect[city] + rng.normal(0, 1, city.size)
+    x_talent = rng.normal(0, 1, city.size)
+    mean = np.exp(city_effect[city] + year_effect[year] + 0.3 * x_rd - 0.2 * x_talent)
+    count = rng.negative_binomial(5, 5 / (5 + mean))
+    return pd.DataFrame(
+        {
+            "unit_id": [f"c{i:03d}" for i in city],
+            "year": 2011 + year,
+            "count": count.astype(float),
+            "x_rd": x_rd,
+            "x_talent": x_talent,
+        }
+    )
+
+
+def test_ppml_recovers_the_true_coefficients() -> None:
+    estimates = tidy(fit_model(poisson_panel(n_cities=400), "ppml", POISSON)).set_index("term")
+    for term, truth in POISSON_TRUTH.items():
+        assert abs(estimates.loc[term, "estimate"] - truth) < 4 * estimates.loc[term, "std_error"]
+    assert estimates.loc["x_rd", "std_error"] < 0.05  # the check has power
+    assert 0 < estimates.loc["x_rd", "pseudo_r2"] < 1
+
+
+def test_ppml_matches_statsmodels_poisson_with_dummies() -> None:
+    panel = poisson_panel()
+    fitted = fit_model(panel, "ppml", POISSON)
+    reference = smf.glm(
+        "count ~ x_rd + x_talent + C(unit_id) + C(year)",
+        data=panel,
+        family=sm.families.Poisson(),
+    ).fit(
+        cov_type="cluster",
+        cov_kwds={"groups": pd.factorize(panel["unit_id"])[0], "use_correction": False},
+    )
+    g = panel["unit_id"].nunique()
+    for term in POISSON_TRUTH:
+        assert fitted.fit.params[term] == pytest.approx(reference.params[term], rel=1e-7)
+        expected = np.sqrt(reference.cov_params().loc[term, term] * g / (g - 1))
+        assert fitted.fit.std_errors[term] == pytest.approx(expected, rel=1e-6)
+    assert "G/(G-1) with" in fitted.correction
+
+
+def test_ppml_drops_cities_whose_outcome_is_always_zero_and_reports_them() -> None:
+    panel = poisson_panel()
+    panel.loc[panel["unit_id"].isin(["c003", "c017"]), "count"] = 0.0
+    row = tidy(fit_model(panel, "ppml", POISSON)).iloc[0]
+    assert row["dropped_units"] == 2
+    assert "c003, c017" in row["note"] and "always zero" in row["note"]
+    assert row["n_entities"] == 58 and row["nobs"] == 58 * 8
+
+
+def test_ppml_refuses_a_negative_outcome_naming_the_row() -> None:
+    panel = poisson_panel()
+    panel.loc[5, "count"] = -1.0
+    with pytest.raises(EstimationError, match="city 'c000' in 2016"):
+        fit_model(panel, "ppml", POISSON)
+
+
+def test_ppml_jackknife_matches_leave_one_city_out_refits_with_statsmodels() -> None:
+    panel = poisson_panel(n_cities=12, n_years=6)
+    frame = panel.set_index(["unit_id", "year"])
+    exog = frame[["x_rd", "x_talent"]]
+    fit = fit_ppml(frame["count"], exog, CovarianceSpec("clustered_jackknife"))
+    deviations = []
+    for city in frame.index.get_level_values(0).unique():
+        subset = panel[panel["unit_id"] != city]
+        refit = smf.glm(
+            "count ~ x_rd + x_talent + C(unit_id) + C(year)",
+            data=subset,
+            family=sm.families.Poisson(),
+        ).fit(tol=1e-12)
+        deviations.append(refit.params[list(POISSON_TRUTH)].to_numpy() - fit.params.to_numpy())
+    deviations = np.asarray(deviations)
+    expected = (12 - 1) / 12 * deviations.T @ deviations
+    np.testing.assert_allclose(fit.cov.to_numpy(), expected, rtol=1e-6)
+    assert fit.correction.df == 11
+
+
+# ------------------------------------------------------------ covariances
+
+
+def test_driscoll_kraay_records_kernel_and_bandwidth() -> None:
+    model = {**TWOWAY, "covariance": "driscoll_kraay", "bandwidth": 3}
+    row = tidy(fit_model(linear_panel(), "dk", model)).iloc[0]
+    assert row["kernel"] == "bartlett" and row["bandwidth"] == 3
+    assert row["cov_label"] == "Driscoll–Kraay (Bartlett kernel, bandwidth 3)"
+    assert row["df_inference"] == 9  # T - 1
+    automatic = tidy(fit_model(linear_panel(), "dk", {**TWOWAY, "covariance": "driscoll_kraay"}))
+    assert automatic.iloc[0]["bandwidth"] == automatic_bandwidth(10) == 2
+
+
+def test_jackknife_of_a_linear_model_matches_explicit_refits() -> None:
+    panel = linear_panel(n_cities=12, n_years=5)
+    fitted = fit_model(panel, "jk", {**CITY_FE, "covariance": "clustered_jackknife"})
+    deviations = []
+    for city in panel["unit_id"].unique():
+        refit = smf.ols("y ~ x_rd + x_talent + C(unit_id)", panel[panel["unit_id"] != city]).fit()
+        deviations.append(refit.params[["x_rd", "x_talent"]].to_numpy() - fitted.fit.params)
+    deviations = np.asarray(deviations, dtype=float)
+    np.testing.assert_allclose(
+        fitted.fit.cov.to_numpy(), 11 / 12 * deviations.T @ deviations, rtol=1e-8
+    )
+    assert tidy(fitted).iloc[0]["cov_label"] == "Clustered by city (jackknife)"
+
+
+def test_between_refuses_clustered_standard_errors() -> None:
+    with pytest.raises(EstimationError, match="one observation per unit"):
+        fit_model(linear_panel(), "be", spec("between"))
+
+
+# ------------------------------------------------------------------ outputs
+
+
+def test_estimates_are_written_as_identical_csv_and_parquet(tmp_path) -> None:
+    estimates = estimate_models(
+        linear_panel(), {"twoway": TWOWAY, "dl": {**TWOWAY, "distributed_lags": {"x_rd": 1}}}
+    )
+    write_estimates(estimates, tmp_path / "a.csv", tmp_path / "a.parquet")
+    write_estimates(estimates, tmp_path / "b.csv", tmp_path / "b.parquet")
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    from_parquet = pd.read_parquet(tmp_path / "a.parquet")
+    from_csv = pd.read_csv(tmp_path / "a.csv")
+    assert list(from_parquet.columns) == ESTIMATES_COLUMNS
+    np.testing.assert_allclose(from_parquet["estimate"], from_csv["estimate"], rtol=1e-11)
+    assert not list(tmp_path.glob("*partial*"))
 
 
 def test_two_way_fe_recovers_the_demo_dgp(study_config: dict) -> None:
@@ -191,3 +505,22 @@ def test_two_way_fe_recovers_the_demo_dgp(study_config: dict) -> None:
         # Stated tolerance: within 4 clustered SEs of the true coefficient.
         assert abs(row["estimate"] - truth[term]) < 4 * row["std_error"], (term, row["estimate"])
     assert estimates.loc["rd_intensity", "std_error"] < 0.02  # the check has power
+
+
+def test_every_configured_model_estimates_on_the_bundled_demo_panel(study_config: dict) -> None:
+    """Each default model fits the demo panel; robustness models have their rows."""
+    from innopanel.cleaning import derive_variables
+    from innopanel.demo import build_demo_panel
+
+    cities = pd.read_csv("config/cities.csv", dtype=str, keep_default_na=False)
+    seed = study_config["demo"]["seed"]
+    raw = build_demo_panel(cities.rename(columns={"unit_id": "city_id"}), 2011, 2022, seed)
+    panel = derive_variables(raw.rename(columns={"city_id": "unit_id"}), study_config["variables"])
+    estimates = estimate_models(panel, study_config["models"])
+    assert list(dict.fromkeys(estimates["model"])) == list(study_config["models"])
+    assert estimates[["estimate", "std_error", "p_value"]].notna().all().all()
+    long_run = estimates[estimates["term_kind"] == "long_run_sum"]
+    assert long_run["term"].tolist() == ["rd_intensity_long_run"]
+    ppml = estimates[estimates["model"] == "ppml_twoway"].iloc[0]
+    assert ppml["cov_label"] == "Clustered by city (jackknife)"
+    assert ppml["entity_effects"] and ppml["time_effects"]

@@ -22,7 +22,8 @@ DETERMINISTIC = [
     "results/data_quality/report.json",
     "results/data_quality/report.md",
     "results/estimates/estimates.csv",
-    "results/estimates/hausman.csv",
+    "results/estimates/estimates.parquet",
+    "results/estimates/diagnostics.csv",
     "results/tables/regressions.tex",
     "results/provenance/provenance.json",
     "results/provenance/provenance.md",
@@ -89,9 +90,14 @@ def digests(workdir: Path, paths: list[str]) -> dict[str, str]:
     return {p: hashlib.sha256((workdir / p).read_bytes()).hexdigest() for p in paths}
 
 
+def drop_models_needing_ten_years(config: dict) -> None:
+    """Two-way clustering needs at least 10 year clusters; the small config has six."""
+    del config["models"]["twoway_fe_two_way_clustered"]
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = make_project(tmp_path_factory.mktemp("innopanel"))
+    workdir = make_project(tmp_path_factory.mktemp("innopanel"), drop_models_needing_ten_years)
     run = snakemake(workdir)
     assert run.returncode == 0, run.stderr[-4000:]
     return workdir
@@ -100,7 +106,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_output_is_built(built: Path) -> None:
     for output in BUILT:
         assert (built / output).is_file() and (built / output).stat().st_size > 0, output
-    for log in ("clean_panel/clean_panel.log", "estimate_models/estimate_models.log"):
+    for log in (
+        "clean_panel/clean_panel.log",
+        "estimate_models/estimate_models.log",
+        "run_diagnostics/run_diagnostics.log",
+    ):
         assert (built / "logs" / log).is_file()
 
 
@@ -111,19 +121,40 @@ def test_outputs_have_the_expected_content(built: Path) -> None:
     assert panel["unit_id"].nunique() >= 60
 
     estimates = pd.read_csv(built / "results/estimates/estimates.csv")
-    assert set(estimates["model"]) == {
-        "pooled_ols",
-        "city_fe",
-        "twoway_fe",
-        "twoway_fe_lag1",
-        "random_effects",
-    }
+    config = yaml.safe_load((built / "config/config.yaml").read_text(encoding="utf-8"))
+    assert list(dict.fromkeys(estimates["model"])) == list(config["models"])
+    assert {"pooled_ols", "city_fe", "twoway_fe", "twoway_fe_lag1", "random_effects"} <= set(
+        estimates["model"]
+    )
     assert (
         estimates[["estimate", "std_error", "p_value", "ci_lower", "ci_upper"]].notna().all().all()
     )
-    assert (estimates["cov_type"] == "clustered").all()
-    hausman = pd.read_csv(built / "results/estimates/hausman.csv")
-    assert hausman.loc[0, "df"] >= 1
+    main = estimates[estimates["model"].isin(config["exhibits"]["regression_table"]["models"])]
+    assert (main["cov_type"] == "clustered").all()
+    labels = estimates.groupby("model")["cov_label"].first()
+    assert labels["twoway_fe_driscoll_kraay"] == "Driscoll–Kraay (Bartlett kernel, bandwidth 2)"
+    assert labels["ppml_twoway"] == "Clustered by city (jackknife)"
+    assert "rd_intensity_long_run" in set(estimates["term"])
+    sub_period = estimates[estimates["model"] == "twoway_fe_2017_2022"].iloc[0]
+    assert (sub_period["sample_first_year"], sub_period["sample_last_year"]) == (2017, 2020)
+    parquet = pd.read_parquet(built / "results/estimates/estimates.parquet")
+    assert parquet.shape == estimates.shape and list(parquet.columns) == list(estimates.columns)
+
+    diagnostics = pd.read_csv(built / "results/estimates/diagnostics.csv")
+    for column in ("test", "model", "statistic", "df", "p_value", "null_hypothesis", "conclusion"):
+        assert column in diagnostics.columns
+    tests = set(diagnostics["test"])
+    assert {
+        "Hausman (FE vs RE)",
+        "Hausman, cluster-robust (Mundlak)",
+        "F test of city effects",
+        "Breusch-Pagan LM (random effects)",
+        "Wooldridge serial correlation",
+        "Pesaran CD (cross-sectional dependence)",
+        "VIF",
+    } <= tests
+    vif = diagnostics[diagnostics["test"] == "VIF"]
+    assert vif["term"].notna().all() and (vif["statistic"] >= 1).all()
 
     table = (built / "results/tables/regressions.tex").read_text(encoding="utf-8")
     assert "\\toprule" in table and "Synthetic demo data" in table
@@ -154,6 +185,7 @@ def test_deleting_one_figure_rebuilds_only_that_figure(built: Path) -> None:
     for other in (
         "clean_panel",
         "estimate_models",
+        "run_diagnostics",
         "plot_focal_vs_peers",
         "plot_coefficients",
         "make_regression_table",

@@ -161,39 +161,8 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
 
     problems += check_sources(data, config["units"])
     problems += _check_data_rules(data, variables)
-
-    for model_name, model in config["models"].items():
-        for role in ("outcome", "regressors", "controls"):
-            value = model.get(role) or []
-            terms = [value] if isinstance(value, str) else value
-            for index, term in enumerate(terms):
-                if term not in known:
-                    where = f"models.{model_name}.{role}" + (
-                        "" if role == "outcome" else f"[{index}]"
-                    )
-                    problems.append(
-                        f"{where} = '{term}' is not a known variable." + _suggest(term, known)
-                    )
-        if model["estimator"] == "fixed_effects" and not (
-            model.get("entity_effects") or model.get("time_effects")
-        ):
-            problems.append(
-                f"models.{model_name}: a fixed_effects model needs entity_effects or "
-                "time_effects set to true (use estimator: pooled_ols for neither)."
-            )
-
-    hausman = config["hausman"]
-    for role, estimator in (
-        ("fixed_effects", "fixed_effects"),
-        ("random_effects", "random_effects"),
-    ):
-        name = hausman[role]
-        if name not in config["models"]:
-            problems.append(
-                f"hausman.{role} = '{name}' is not a model." + _suggest(name, config["models"])
-            )
-        elif config["models"][name]["estimator"] != estimator:
-            problems.append(f"hausman.{role} = '{name}' must be a {estimator} model.")
+    problems += check_models(config["models"], known, study)
+    problems += check_diagnostics(config.get("diagnostics") or {}, config["models"])
 
     exhibits = config["exhibits"]
     for index, name in enumerate(exhibits["regression_table"]["models"]):
@@ -227,3 +196,162 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
         raise ConfigError(
             f"{config_path} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
         )
+
+
+# Estimators that absorb fixed effects as such; FD differences unit effects out, and
+# pooled OLS, between and RE models have none.
+ABSORBING_ESTIMATORS = ("fixed_effects", "ppml")
+KERNEL_COVARIANCES = ("driscoll_kraay",)
+BETWEEN_COVARIANCES = ("unadjusted", "robust")
+# Estimators fitted by least squares (linearmodels); the other one is PPML.
+LINEAR_ESTIMATORS = (
+    "pooled_ols",
+    "between",
+    "fixed_effects",
+    "random_effects",
+    "first_differences",
+)
+
+
+def _check_effects(name: str, model: Mapping[str, Any]) -> list[str]:
+    estimator = model["estimator"]
+    entity, time = bool(model.get("entity_effects")), bool(model.get("time_effects"))
+    where = f"models.{name}"
+    if estimator == "fixed_effects" and not (entity or time):
+        return [
+            f"{where}: a fixed_effects model needs entity_effects or time_effects set to "
+            "true (use estimator: pooled_ols for neither)."
+        ]
+    if estimator in ("pooled_ols", "between", "random_effects") and (entity or time):
+        return [
+            f"{where}: a {estimator} model takes no entity_effects or time_effects; use "
+            "estimator: fixed_effects (or ppml) to absorb effects."
+        ]
+    if estimator == "first_differences" and entity:
+        return [
+            f"{where}: first differences remove unit effects already; set entity_effects "
+            "to false (time_effects adds year dummies to the differenced equation)."
+        ]
+    return []
+
+
+def _check_covariance(name: str, model: Mapping[str, Any]) -> list[str]:
+    where = f"models.{name}"
+    covariance = model["covariance"]
+    problems = []
+    if covariance not in KERNEL_COVARIANCES:
+        for key in ("kernel", "bandwidth"):
+            if key in model:
+                problems.append(
+                    f"{where}.{key} applies only to covariance: driscoll_kraay; remove it."
+                )
+    if model["estimator"] == "between" and covariance not in BETWEEN_COVARIANCES:
+        problems.append(
+            f"{where}.covariance = '{covariance}': the between estimator has one observation "
+            "per unit; use unadjusted or robust."
+        )
+    return problems
+
+
+def _check_dynamics(name: str, model: Mapping[str, Any], study: Mapping[str, Any]) -> list[str]:
+    where = f"models.{name}"
+    terms = model_terms(model)
+    problems = []
+    for variable, max_lag in (model.get("distributed_lags") or {}).items():
+        if variable not in terms:
+            problems.append(
+                f"{where}.distributed_lags: '{variable}' must also be a regressor or control "
+                "of the model (its current value is lag 0)." + _suggest(variable, terms)
+            )
+        clashes = [
+            f"{variable}_lag{k}" for k in range(1, max_lag + 1) if f"{variable}_lag{k}" in terms
+        ]
+        if clashes:
+            problems.append(
+                f"{where}: {clashes} are built by distributed_lags; remove them from the terms."
+            )
+    for index, pair in enumerate(model.get("interactions") or []):
+        if pair[0] == pair[1]:
+            problems.append(f"{where}.interactions[{index}] interacts '{pair[0]}' with itself.")
+        for term in pair:
+            if term not in terms:
+                problems.append(
+                    f"{where}.interactions[{index}]: '{term}' must also be a regressor or control "
+                    "(an interaction needs its main effects)." + _suggest(term, terms)
+                )
+    first = model.get("first_year", study["first_year"])
+    last = model.get("last_year", study["last_year"])
+    if first > last:
+        problems.append(f"{where}: first_year ({first}) is after last_year ({last}).")
+    elif first > study["last_year"] or last < study["first_year"]:
+        problems.append(
+            f"{where}: the years {first}-{last} lie outside the study window "
+            f"{study['first_year']}-{study['last_year']}."
+        )
+    return problems
+
+
+def check_models(
+    models: Mapping[str, Mapping[str, Any]], known: list[str], study: Mapping[str, Any]
+) -> list[str]:
+    """Problems with the configured models: unknown terms, effects that the estimator
+    cannot take, covariance keys that do not apply, lags, interactions and years."""
+    problems: list[str] = []
+    for model_name, model in models.items():
+        for role in ("outcome", "regressors", "controls"):
+            value = model.get(role) or []
+            terms = [value] if isinstance(value, str) else value
+            for index, term in enumerate(terms):
+                if term not in known:
+                    where = f"models.{model_name}.{role}" + (
+                        "" if role == "outcome" else f"[{index}]"
+                    )
+                    problems.append(
+                        f"{where} = '{term}' is not a known variable." + _suggest(term, known)
+                    )
+        problems += _check_effects(model_name, model)
+        problems += _check_covariance(model_name, model)
+        problems += _check_dynamics(model_name, model, study)
+    return problems
+
+
+# Which models each diagnostic accepts: (estimators allowed, needs unit effects).
+DIAGNOSTIC_MODELS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "effects_f_test": (("fixed_effects",), True),
+    "breusch_pagan": (LINEAR_ESTIMATORS, False),
+    "serial_correlation": (LINEAR_ESTIMATORS, False),
+    "cross_sectional_dependence": ((*LINEAR_ESTIMATORS, "ppml"), False),
+    "vif": ((*LINEAR_ESTIMATORS, "ppml"), False),
+}
+
+
+def check_diagnostics(
+    diagnostics: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """Problems with the diagnostics section: unknown models or the wrong estimator."""
+    problems: list[str] = []
+    hausman = diagnostics.get("hausman") or {}
+    for role in ("fixed_effects", "random_effects"):
+        name = hausman.get(role)
+        if name is None:
+            continue
+        if name not in models:
+            problems.append(
+                f"diagnostics.hausman.{role} = '{name}' is not a model." + _suggest(name, models)
+            )
+        elif models[name]["estimator"] != role:
+            problems.append(f"diagnostics.hausman.{role} = '{name}' must be a {role} model.")
+        elif role == "fixed_effects" and not models[name].get("entity_effects"):
+            problems.append(
+                f"diagnostics.hausman.fixed_effects = '{name}' must have entity_effects: true."
+            )
+    for test, (estimators, needs_unit_effects) in DIAGNOSTIC_MODELS.items():
+        for index, name in enumerate(diagnostics.get(test) or []):
+            where = f"diagnostics.{test}[{index}] = '{name}'"
+            if name not in models:
+                problems.append(f"{where} is not a model." + _suggest(name, models))
+            elif models[name]["estimator"] not in estimators:
+                problems.append(f"{where}: the test needs a {' or '.join(estimators)} model.")
+            elif needs_unit_effects and not models[name].get("entity_effects"):
+                problems.append(f"{where}: the test needs a model with entity_effects: true.")
+    return problems

@@ -1,31 +1,52 @@
-"""Panel regressions of innovation output on R&D intensity, talent and open platforms.
+"""Configured panel models of innovation output: sample, design, fit and tidy estimates.
 
-Estimation uses linearmodels. Every result records its covariance estimator and
-the exact small-sample corrections applied, so that a reader can reproduce the
-standard errors in another package (tests/test_models.py does so with statsmodels).
+A model in config/config.yaml names an estimator (:data:`innopanel.estimators.ESTIMATORS`),
+an outcome, regressors and controls, a covariance, and optionally distributed lags,
+interactions and a sub-period. This module turns that into a design matrix, fits it
+with :mod:`innopanel.estimators` and writes one tidy row per term (and one per
+long-run sum of a distributed lag). Every row records the covariance, the exact
+small-sample correction and the reference distribution used for p-values and CIs,
+so that a reader can reproduce the standard errors elsewhere.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from linearmodels.panel import PanelOLS, PooledOLS, RandomEffects
 from scipy import stats
 
-from innopanel.config import model_terms
+from innopanel.config import ABSORBING_ESTIMATORS, model_terms
+from innopanel.covariance import (
+    NORMAL,
+    CovarianceError,
+    CovarianceSpec,
+    SampleCounts,
+    check_sample,
+    covariance_label,
+)
+from innopanel.estimators import (
+    CONSTANT,
+    WITH_CONSTANT,
+    EstimationError,
+    FitResult,
+    fit_linear,
+    fit_ppml,
+    linear_combination,
+)
+from innopanel.io import atomic_path, write_csv
 
+LOGGER = logging.getLogger(__name__)
 ENTITY, TIME = "unit_id", "year"
-CONSTANT = "const"
 CONFIDENCE = 0.95
-COVARIANCE_LABELS = {
-    "unadjusted": "Classical (homoskedastic)",
-    "robust": "Heteroskedasticity-robust",
-    "clustered": "Clustered by {unit}",
-}
+INTERACTION_SEPARATOR = "_x_"
+LONG_RUN_SUFFIX = "_long_run"
+# The columns tables and figures read; keep their names and meaning stable.
 ESTIMATES_COLUMNS = [
     "model",
     "model_label",
@@ -50,105 +71,130 @@ ESTIMATES_COLUMNS = [
     "cov_type",
     "cov_label",
     "small_sample_correction",
+    # Added with the full toolkit: what a row is, how its inference was done, and the
+    # sample it comes from.
+    "term_kind",
+    "reference_distribution",
+    "df_inference",
+    "correction_factor",
+    "n_clusters",
+    "kernel",
+    "bandwidth",
+    "sample_first_year",
+    "sample_last_year",
+    "pseudo_r2",
+    "log_likelihood",
+    "dropped_units",
+    "note",
 ]
-
-
-class EstimationError(ValueError):
-    """A model cannot be estimated on the data given; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
 class FittedModel:
-    """A fitted model with what is needed to report it."""
+    """A configured model fitted on its sample, with what is needed to report it."""
 
     name: str
     spec: Mapping[str, Any]
-    result: Any
-    correction: str
+    fit: FitResult
     unit: str = "city"
+    first_year: int | None = None
+    last_year: int | None = None
+
+    @property
+    def correction(self) -> str:
+        """The small-sample correction and reference distribution, as one sentence."""
+        return self.fit.correction.describe()
+
+    @property
+    def result(self) -> Any:
+        """The underlying linearmodels or statsmodels result."""
+        return self.fit.library_result
+
+
+def lag_name(variable: str, lag: int) -> str:
+    """Column name of ``variable`` lagged ``lag`` years (``rd_intensity_lag2``)."""
+    return variable if lag == 0 else f"{variable}_lag{lag}"
+
+
+def interaction_name(first: str, second: str) -> str:
+    return f"{first}{INTERACTION_SEPARATOR}{second}"
+
+
+def design_terms(spec: Mapping[str, Any]) -> list[str]:
+    """Right-hand-side terms in order: regressors (each followed by its distributed
+    lags), controls, then interactions."""
+    lags = dict(spec.get("distributed_lags") or {})
+    terms: list[str] = []
+    for term in model_terms(spec):
+        terms.append(term)
+        terms.extend(lag_name(term, k) for k in range(1, int(lags.get(term, 0)) + 1))
+    terms.extend(interaction_name(*pair) for pair in spec.get("interactions") or [])
+    return terms
+
+
+def _lagged(panel: pd.DataFrame, variable: str, lag: int) -> pd.Series:
+    """The unit's value ``lag`` calendar years earlier (missing across a gap year)."""
+    earlier = panel[[ENTITY, TIME, variable]].copy()
+    earlier[TIME] = earlier[TIME] + lag
+    merged = panel[[ENTITY, TIME]].merge(earlier, on=[ENTITY, TIME], how="left")
+    return pd.Series(merged[variable].to_numpy(), index=panel.index)
 
 
 def model_frame(panel: pd.DataFrame, spec: Mapping[str, Any], name: str) -> pd.DataFrame:
     """Return the complete-case (unit, year)-indexed frame a model is estimated on.
 
-    Rows missing any model variable are dropped *before* fitting, so that cluster
-    ids stay aligned with the residuals.
+    Builds distributed lags by calendar year (lags reach back before a sub-period's
+    first year), keeps the model's years, drops rows missing any model variable
+    *before* fitting (so cluster ids stay aligned with residuals), then forms
+    interactions of variables centred at their estimation-sample means.
     """
-    columns = [spec["outcome"], *model_terms(spec)]
-    absent = [c for c in columns if c not in panel.columns]
+    base = [spec["outcome"], *model_terms(spec)]
+    absent = [c for c in base if c not in panel.columns]
     if absent:
         raise EstimationError(
             f"model '{name}': the panel has no column(s) {absent}. Add them to variables "
             "in config/config.yaml and rerun the clean step."
         )
-    frame = panel[[ENTITY, TIME, *columns]].dropna()
-    frame = frame.astype({TIME: "int64"}).set_index([ENTITY, TIME]).sort_index()
-    return frame
-
-
-def _needs_constant(spec: Mapping[str, Any]) -> bool:
-    return spec["estimator"] in ("pooled_ols", "random_effects")
+    frame = panel[[ENTITY, TIME, *dict.fromkeys(base)]].copy()
+    frame[TIME] = frame[TIME].astype("int64")
+    for variable, max_lag in (spec.get("distributed_lags") or {}).items():
+        for lag in range(1, int(max_lag) + 1):
+            frame[lag_name(variable, lag)] = _lagged(frame, variable, lag)
+    first, last = spec.get("first_year"), spec.get("last_year")
+    if first is not None:
+        frame = frame[frame[TIME] >= int(first)]
+    if last is not None:
+        frame = frame[frame[TIME] <= int(last)]
+    linear_terms = [t for t in design_terms(spec) if INTERACTION_SEPARATOR not in t]
+    frame = frame[[ENTITY, TIME, spec["outcome"], *dict.fromkeys(linear_terms)]].dropna()
+    center = bool(spec.get("center_interactions", True))
+    for first_variable, second_variable in spec.get("interactions") or []:
+        left, right = frame[first_variable], frame[second_variable]
+        if center:
+            # Centring makes each main effect the slope at the other's sample mean.
+            left, right = left - left.mean(), right - right.mean()
+        frame[interaction_name(first_variable, second_variable)] = left * right
+    return frame.set_index([ENTITY, TIME]).sort_index()
 
 
 def _check_size(frame: pd.DataFrame, spec: Mapping[str, Any], name: str, n_terms: int) -> None:
     entities = frame.index.get_level_values(ENTITY).nunique()
     periods = frame.index.get_level_values(TIME).nunique()
+    absorbs = spec["estimator"] in ABSORBING_ESTIMATORS
     effects = 0
-    if spec.get("entity_effects"):
+    if absorbs and spec.get("entity_effects"):
         effects += entities
-    if spec.get("time_effects"):
+    if absorbs and spec.get("time_effects"):
         effects += periods - (1 if spec.get("entity_effects") else 0)
-    if entities < 2 or len(frame) <= n_terms + effects:
+    enough_rows = len(frame) > n_terms + effects
+    if spec["estimator"] == "between":
+        enough_rows = entities > n_terms
+    if entities < 2 or not enough_rows:
         raise EstimationError(
-            f"model '{name}': {len(frame)} complete observations in {entities} cities and "
+            f"model '{name}': {len(frame)} complete observations in {entities} units and "
             f"{periods} years are too few for {n_terms} coefficients and {effects} fixed "
-            "effects. Widen the year window, add cities, or drop terms."
+            "effects. Widen the year window, add units, or drop terms."
         )
-    if spec["covariance"] == "clustered" and entities < 10:
-        raise EstimationError(
-            f"model '{name}': {entities} clusters are too few for clustered standard "
-            "errors (at least 10 are needed). Use covariance: robust, or add cities."
-        )
-
-
-def _fit_arguments(
-    spec: Mapping[str, Any], n_obs: int, n_entities: int, n_periods: int, n_terms: int
-) -> tuple[dict[str, Any], str]:
-    """Return linearmodels fit options and a sentence saying the corrections they apply.
-
-    Corrections are chosen explicitly rather than left to library defaults:
-    ``debiased=True`` scales by n/(n-k-d); ``group_debias=True`` by G/(G-1)*(n-1)/n;
-    together they give Stata's ``xtreg, fe vce(cluster)`` for one-way FE.
-    """
-    covariance = spec["covariance"]
-    options: dict[str, Any] = {"debiased": True}
-    if covariance == "unadjusted":
-        options["cov_type"] = "unadjusted"
-    elif covariance == "robust":
-        options["cov_type"] = "robust"
-    else:
-        options.update(cov_type="clustered", cluster_entity=True, group_debias=True)
-
-    absorbed = 0
-    if spec["estimator"] == "fixed_effects":
-        entity, time = bool(spec.get("entity_effects")), bool(spec.get("time_effects"))
-        absorbed = (n_entities if entity else 0) + (n_periods - (1 if entity else 0) if time else 0)
-        # City effects nested in city clusters cost no degree of freedom in the
-        # cluster-robust covariance (Stata's xtreg, fe convention); otherwise count them.
-        nested = covariance == "clustered" and entity and not time
-        options.update(auto_df=False, count_effects=not nested)
-        counted = 0 if nested else absorbed
-    else:
-        counted = 0
-    counts = f"n={n_obs}, k={n_terms}, d={counted} absorbed effects counted"
-    if covariance == "clustered":
-        # linearmodels' group_debias is G/(G-1)*(n-1)/n; with debiased n/(n-k-d) the
-        # product is Stata's cluster correction.
-        parts = [f"G/(G-1)*(n-1)/(n-k-d) with {counts}, G={n_entities} clusters"]
-    else:
-        parts = [f"n/(n-k-d) with {counts}"]
-    parts.append("t and F reference distributions")
-    return options, "; ".join(parts)
 
 
 def fit_model(
@@ -158,71 +204,179 @@ def fit_model(
     covariance: str | None = None,
     unit: str = "city",
 ) -> FittedModel:
-    """Fit one configured model; ``covariance`` overrides the configured one."""
+    """Fit one configured model; ``covariance`` overrides the configured kind."""
     if covariance is not None:
         spec = {**spec, "covariance": covariance}
     frame = model_frame(panel, spec, name)
-    terms = model_terms(spec)
-    exog = frame[terms].copy()
-    if _needs_constant(spec):
+    terms = design_terms(spec)
+    exog = frame[terms].astype(float)
+    estimator = spec["estimator"]
+    if estimator in WITH_CONSTANT:
         # linearmodels adds no constant itself; without it RE and pooled OLS are misspecified.
         exog.insert(len(terms), CONSTANT, 1.0)
-    n_entities = frame.index.get_level_values(ENTITY).nunique()
-    n_periods = frame.index.get_level_values(TIME).nunique()
     _check_size(frame, spec, name, exog.shape[1])
-    options, correction = _fit_arguments(spec, len(frame), n_entities, n_periods, exog.shape[1])
-    dependent = frame[spec["outcome"]]
-    estimator = spec["estimator"]
-    if estimator == "pooled_ols":
-        model = PooledOLS(dependent, exog)
-    elif estimator == "random_effects":
-        model = RandomEffects(dependent, exog)
-    else:
-        model = PanelOLS(
-            dependent,
-            exog,
-            entity_effects=bool(spec.get("entity_effects")),
-            time_effects=bool(spec.get("time_effects")),
+    entity_effects = bool(spec.get("entity_effects", False))
+    time_effects = bool(spec.get("time_effects", False))
+    covariance_spec = CovarianceSpec.from_model(spec)
+    dependent = frame[spec["outcome"]].astype(float)
+    try:
+        if estimator == "ppml":
+            fit = fit_ppml(dependent, exog, covariance_spec, entity_effects, time_effects, unit)
+        else:
+            fit = fit_linear(
+                dependent, exog, estimator, covariance_spec, entity_effects, time_effects
+            )
+        _check_clusters(fit, covariance_spec, unit)
+    except (EstimationError, CovarianceError) as error:
+        raise EstimationError(f"model '{name}': {error}") from error
+    if fit.dropped_entities:
+        LOGGER.info(
+            "model '%s': dropped %d %s(s) whose outcome is always zero: %s",
+            name,
+            len(fit.dropped_entities),
+            unit,
+            ", ".join(fit.dropped_entities),
         )
-    result = model.fit(**options)
-    return FittedModel(name=name, spec=spec, result=result, correction=correction, unit=unit)
+    years = frame.index.get_level_values(TIME)
+    return FittedModel(
+        name=name,
+        spec=spec,
+        fit=fit,
+        unit=unit,
+        first_year=int(years.min()),
+        last_year=int(years.max()),
+    )
+
+
+def _check_clusters(fit: FitResult, spec: CovarianceSpec, unit: str) -> None:
+    check_sample(spec, SampleCounts(fit.nobs, len(fit.params), fit.n_entities, fit.n_periods), unit)
+
+
+def _inference(
+    estimate: np.ndarray, std_error: np.ndarray, distribution: str, df: int | None
+) -> dict[str, np.ndarray]:
+    statistic = estimate / std_error
+    if distribution == NORMAL:
+        p_value = 2.0 * stats.norm.sf(np.abs(statistic))
+        critical = stats.norm.ppf(0.5 + CONFIDENCE / 2.0)
+    else:
+        p_value = 2.0 * stats.t.sf(np.abs(statistic), df)
+        critical = stats.t.ppf(0.5 + CONFIDENCE / 2.0, df)
+    return {
+        "statistic": statistic,
+        "p_value": p_value,
+        "ci_lower": estimate - critical * std_error,
+        "ci_upper": estimate + critical * std_error,
+    }
+
+
+def _long_run_rows(fitted: FittedModel) -> list[dict[str, Any]]:
+    rows = []
+    for variable, max_lag in (fitted.spec.get("distributed_lags") or {}).items():
+        terms = [lag_name(variable, k) for k in range(int(max_lag) + 1)]
+        estimate, std_error = linear_combination(fitted.fit, terms)
+        rows.append(
+            {
+                "term": variable + LONG_RUN_SUFFIX,
+                "estimate": estimate,
+                "std_error": std_error,
+                "term_kind": "long_run_sum",
+                "note": "sum of the coefficients on " + " + ".join(terms),
+            }
+        )
+    return rows
 
 
 def tidy(fitted: FittedModel) -> pd.DataFrame:
-    """One row per term: estimate, SE, t, p, 95 % CI and model-level statistics."""
-    result, spec = fitted.result, fitted.spec
-    interval = result.conf_int(level=CONFIDENCE)
-    is_fixed = spec["estimator"] == "fixed_effects"
-    frame = pd.DataFrame(
+    """One row per reported term (and long-run sum): estimate, SE, test, p, 95 % CI and
+    model-level statistics, covariance and corrections."""
+    fit, spec = fitted.fit, fitted.spec
+    terms = list(fit.reported_terms)
+    rows: list[dict[str, Any]] = [
         {
-            "term": result.params.index.astype(str),
-            "estimate": result.params.to_numpy(),
-            "std_error": result.std_errors.to_numpy(),
-            "statistic": result.tstats.to_numpy(),
-            "p_value": result.pvalues.to_numpy(),
-            "ci_lower": interval["lower"].to_numpy(),
-            "ci_upper": interval["upper"].to_numpy(),
+            "term": term,
+            "estimate": float(fit.params[term]),
+            "std_error": float(fit.std_errors[term]),
+            "term_kind": "coefficient",
+            "note": "",
         }
+        for term in terms
+    ]
+    rows.extend(_long_run_rows(fitted))
+    frame = pd.DataFrame(rows)
+    frame = frame.assign(
+        **_inference(
+            frame["estimate"].to_numpy(),
+            frame["std_error"].to_numpy(),
+            fit.correction.distribution,
+            fit.correction.df,
+        )
     )
-    frame.insert(0, "model", fitted.name)
-    frame.insert(1, "model_label", spec["label"])
-    frame.insert(2, "estimator", spec["estimator"])
-    frame.insert(3, "outcome", spec["outcome"])
-    frame["nobs"] = int(result.nobs)
-    frame["n_entities"] = int(result.entity_info["total"])
-    frame["n_periods"] = int(result.time_info["total"])
-    frame["r2"] = float(result.rsquared)
-    # "Within R²" is the R² after removing the model's fixed effects (what fixest and
-    # reghdfe print); models without fixed effects report the city-demeaned R².
-    frame["r2_within"] = float(result.rsquared if is_fixed else result.rsquared_within)
-    frame["r2_overall"] = float(result.rsquared_overall)
-    frame["r2_between"] = float(result.rsquared_between)
-    frame["entity_effects"] = bool(spec.get("entity_effects", False)) if is_fixed else False
-    frame["time_effects"] = bool(spec.get("time_effects", False)) if is_fixed else False
-    frame["cov_type"] = spec["covariance"]
-    frame["cov_label"] = COVARIANCE_LABELS[spec["covariance"]].format(unit=fitted.unit)
-    frame["small_sample_correction"] = fitted.correction
+    estimator = spec["estimator"]
+    absorbs = estimator in ABSORBING_ESTIMATORS
+    notes = []
+    if fit.dropped_entities:
+        notes.append(
+            f"dropped {len(fit.dropped_entities)} {fitted.unit}(s) whose outcome is always "
+            "zero: " + ", ".join(fit.dropped_entities)
+        )
+    if fit.dropped_periods:
+        notes.append(
+            "dropped year(s) whose outcome is always zero: "
+            + ", ".join(str(y) for y in fit.dropped_periods)
+        )
+    if estimator == "first_differences" and spec.get("time_effects"):
+        notes.append("year effects enter the differenced equation as year dummies (not shown)")
+    if spec.get("interactions") and spec.get("center_interactions", True):
+        notes.append("interaction terms are products of variables centred at sample means")
+    model_note = "; ".join(notes)
+    frame["note"] = [
+        "; ".join(part for part in (row_note, model_note) if part) for row_note in frame["note"]
+    ]
+    statistics = fit.statistics
+    frame = frame.assign(
+        model=fitted.name,
+        model_label=spec["label"],
+        estimator=estimator,
+        outcome=spec["outcome"],
+        nobs=fit.nobs,
+        n_entities=fit.n_entities,
+        n_periods=fit.n_periods,
+        r2=statistics["r2"],
+        r2_within=statistics["r2_within"],
+        r2_overall=statistics["r2_overall"],
+        r2_between=statistics["r2_between"],
+        entity_effects=bool(spec.get("entity_effects", False)) if absorbs else False,
+        time_effects=bool(spec.get("time_effects", False))
+        if absorbs or estimator == "first_differences"
+        else False,
+        cov_type=spec["covariance"],
+        cov_label=covariance_label(fit.covariance, fitted.unit, fit.bandwidth),
+        small_sample_correction=fit.correction.describe(),
+        reference_distribution=fit.correction.distribution,
+        df_inference=np.nan if fit.correction.df is None else float(fit.correction.df),
+        correction_factor=fit.correction.factor,
+        n_clusters=_cluster_count(fit),
+        kernel=fit.covariance.kernel if fit.bandwidth is not None else "",
+        bandwidth=np.nan if fit.bandwidth is None else float(fit.bandwidth),
+        sample_first_year=fitted.first_year,
+        sample_last_year=fitted.last_year,
+        pseudo_r2=statistics.get("pseudo_r2", np.nan),
+        log_likelihood=statistics.get("log_likelihood", np.nan),
+        dropped_units=len(fit.dropped_entities),
+    )
     return frame[ESTIMATES_COLUMNS]
+
+
+def _cluster_count(fit: FitResult) -> float:
+    kind = fit.covariance.kind
+    if kind == "clustered":
+        return float(fit.n_entities)
+    if kind == "two_way_clustered":
+        return float(min(fit.n_entities, fit.n_periods))
+    if kind == "driscoll_kraay":
+        return float(fit.n_periods)
+    return np.nan
 
 
 def estimate_models(
@@ -233,50 +387,11 @@ def estimate_models(
     return pd.concat(frames, ignore_index=True)
 
 
-def hausman_test(
-    panel: pd.DataFrame,
-    models: Mapping[str, Mapping[str, Any]],
-    fixed_effects: str,
-    random_effects: str,
-) -> pd.DataFrame:
-    """Classical Hausman test of FE against RE on a common sample.
-
-    H = (b_FE - b_RE)' [V_FE - V_RE]^+ (b_FE - b_RE) ~ chi2(rank), with classical
-    (non-robust) covariances: the test assumes RE is efficient under H0, which
-    clustered covariances do not deliver. Both covariances use the RE estimate of
-    the idiosyncratic variance (Stata's ``hausman, sigmamore``), which keeps
-    V_FE - V_RE positive semi-definite; a generalised inverse and its rank are used.
-    """
-    fe_spec, re_spec = models[fixed_effects], models[random_effects]
-    needed = sorted(
-        {fe_spec["outcome"], re_spec["outcome"], *model_terms(fe_spec), *model_terms(re_spec)}
-    )
-    common = panel.dropna(subset=needed)
-    fe = fit_model(common, fixed_effects, fe_spec, covariance="unadjusted").result
-    re = fit_model(common, random_effects, re_spec, covariance="unadjusted").result
-    terms = [t for t in fe.params.index if t in re.params.index and t != CONSTANT]
-    difference = (fe.params[terms] - re.params[terms]).to_numpy()
-    fe_covariance = fe.cov.loc[terms, terms] * (re.s2 / fe.s2)
-    variance = (fe_covariance - re.cov.loc[terms, terms]).to_numpy()
-    eigenvalues = np.linalg.eigvalsh(variance)
-    rank = int(np.linalg.matrix_rank(variance))
-    statistic = float(difference @ np.linalg.pinv(variance) @ difference)
-    return pd.DataFrame(
-        [
-            {
-                "test": "Hausman (FE vs RE)",
-                "fixed_effects_model": fixed_effects,
-                "random_effects_model": random_effects,
-                "terms": " ".join(terms),
-                "statistic": statistic,
-                "df": rank,
-                "p_value": float(stats.chi2.sf(statistic, rank)),
-                "nobs": int(fe.nobs),
-                "covariance": "classical for both models, RE idiosyncratic variance (sigmamore)",
-                "variance_difference_positive_definite": bool(eigenvalues.min() > 0),
-                "interpretation": "reject RE in favour of FE at 5%"
-                if stats.chi2.sf(statistic, rank) < 0.05
-                else "RE not rejected at 5%",
-            }
-        ]
-    )
+def write_estimates(
+    estimates: pd.DataFrame, csv_path: str | Path, parquet_path: str | Path | None = None
+) -> None:
+    """Write the tidy estimates as CSV (12 significant digits) and, if asked, parquet."""
+    write_csv(csv_path, estimates)
+    if parquet_path is not None:
+        with atomic_path(parquet_path) as temporary:
+            estimates.to_parquet(temporary, index=False, engine="pyarrow")

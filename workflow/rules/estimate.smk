@@ -3,14 +3,30 @@ rule estimate_models:
         panel="data/processed/panel.csv",
     output:
         estimates="results/estimates/estimates.csv",
-        hausman="results/estimates/hausman.csv",
+        estimates_parquet="results/estimates/estimates.parquet",
     log:
         "logs/estimate_models/estimate_models.log",
     conda:
         "../../environment.yml"
     params:
         models=config["models"],
-        hausman=config["hausman"],
         unit=config["study"]["unit"],
     script:
         "../scripts/estimate_models.py"
+
+
+rule run_diagnostics:
+    input:
+        panel="data/processed/panel.csv",
+    output:
+        diagnostics="results/estimates/diagnostics.csv",
+    log:
+        "logs/run_diagnostics/run_diagnostics.log",
+    conda:
+        "../../environment.yml"
+    params:
+        models=config["models"],
+        diagnostics=config["diagnostics"],
+        unit=config["study"]["unit"],
+    script:
+        "../scripts/run_diagnostics.py"

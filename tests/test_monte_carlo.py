@@ -1,0 +1,55 @@
+"""A small, fast Monte Carlo on the demo DGP (the full one: workflow/benchmarks/monte_carlo.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from innopanel.monte_carlo import Design, run_monte_carlo, summarise
+
+REPLICATIONS = 10
+SMOKE_MODELS = ("twoway_fe", "ppml_twoway")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def replications() -> pd.DataFrame:
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    units = pd.read_csv(ROOT / "config" / "cities.csv", dtype=str, keep_default_na=False)
+    # 24 cities x 8 years keeps this to a few seconds; the benchmark uses the full design.
+    design = Design.from_unit_table(units.iloc[:24], 2011, 2018)
+    models = {name: config["models"][name] for name in SMOKE_MODELS}
+    seeds = range(config["study"]["seed"], config["study"]["seed"] + REPLICATIONS)
+    return run_monte_carlo(design, seeds, models, config["variables"])
+
+
+def test_every_replication_reports_every_true_coefficient(replications: pd.DataFrame) -> None:
+    counts = replications.groupby("model").size()
+    assert set(counts.index) == set(SMOKE_MODELS)
+    assert (counts == REPLICATIONS * 5).all()
+    assert replications["truth"].notna().all()
+
+
+def test_estimates_centre_on_the_truth_and_intervals_mostly_cover_it(
+    replications: pd.DataFrame,
+) -> None:
+    summary = summarise(replications).set_index(["model", "term"])
+    for model in SMOKE_MODELS:
+        row = summary.loc[(model, "rd_intensity")]
+        # Bias within 4 Monte Carlo standard errors of the mean estimate.
+        assert abs(row["bias"]) < 4 * row["bias_mc_se"], (model, row["bias"])
+        # Standard errors of the right size: neither half nor double the spread.
+        assert 0.5 < row["mean_std_error"] / row["sd_estimate"] < 2.0, model
+    # 100 nominal-95 % intervals: fewer than 80 covering has probability < 1e-6.
+    assert replications["covered"].mean() >= 0.8
+
+
+def test_summary_reports_coverage_with_its_monte_carlo_error(replications: pd.DataFrame) -> None:
+    summary = summarise(replications)
+    expected = np.sqrt(summary["coverage"] * (1 - summary["coverage"]) / REPLICATIONS)
+    np.testing.assert_allclose(summary["coverage_mc_se"], expected)
+    assert (summary["replications"] == REPLICATIONS).all()

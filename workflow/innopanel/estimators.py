@@ -1,0 +1,481 @@
+"""The panel estimators, each returning a :class:`FitResult` with corrected covariance.
+
+Linear estimators (pooled OLS, between, one- and two-way fixed effects, Swamy–Arora
+random effects, first differences) are fitted with linearmodels; Poisson
+pseudo-maximum likelihood (PPML) with statsmodels' GLM on fixed-effect dummies.
+Both libraries are asked for their *raw* covariance, which is then scaled by the
+factor of :func:`innopanel.covariance.correction`.
+
+Data come as a frame indexed by (unit, year) holding the outcome and the regressors;
+rows with missing values must have been dropped before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from linearmodels.panel import BetweenOLS, PanelOLS, PooledOLS, RandomEffects
+
+from innopanel.config import LINEAR_ESTIMATORS
+from innopanel.covariance import (
+    Correction,
+    CovarianceError,
+    CovarianceSpec,
+    SampleCounts,
+    correction,
+    linearmodels_options,
+    resolved_bandwidth,
+)
+
+TIME = "year"
+CONSTANT = "const"
+ESTIMATORS = (*LINEAR_ESTIMATORS, "ppml")
+# Estimators whose design includes an intercept (the others absorb or difference it out).
+WITH_CONSTANT = ("pooled_ols", "between", "random_effects")
+PPML_TOLERANCE = 1e-10
+PPML_MAX_ITERATIONS = 200
+
+
+class EstimationError(ValueError):
+    """A model cannot be estimated on the data given; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Coefficients, corrected covariance and what is needed to report and test them."""
+
+    params: pd.Series
+    cov: pd.DataFrame
+    correction: Correction
+    covariance: CovarianceSpec
+    bandwidth: int | None
+    nobs: int
+    n_entities: int
+    n_periods: int
+    statistics: dict[str, float]
+    residuals: pd.Series
+    # Terms shown in the tidy output; absorbed dummies (e.g. FD year effects) are not.
+    reported_terms: tuple[str, ...]
+    dropped_entities: tuple[str, ...] = ()
+    dropped_periods: tuple[int, ...] = ()
+    library_result: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def std_errors(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index)
+
+
+def _levels(frame: pd.DataFrame) -> tuple[int, int]:
+    return (
+        int(frame.index.get_level_values(0).nunique()),
+        int(frame.index.get_level_values(1).nunique()),
+    )
+
+
+def first_differences(frame: pd.DataFrame) -> pd.DataFrame:
+    """Difference every column against the unit's previous *calendar* year.
+
+    A unit's first year, and a year after a gap, have no difference and are dropped.
+    """
+    frame = frame.sort_index()
+    entity = frame.index.get_level_values(0)
+    year = frame.index.get_level_values(1).to_numpy()
+    same_unit = entity[1:] == entity[:-1]
+    consecutive = np.concatenate([[False], same_unit & (year[1:] - year[:-1] == 1)])
+    differences = frame.diff()
+    return differences[consecutive]
+
+
+def year_dummies(index: pd.MultiIndex, drop_first: bool) -> pd.DataFrame:
+    """One indicator column per year of ``index`` (the first omitted if ``drop_first``)."""
+    years = pd.Series(index.get_level_values(1), index=index)
+    dummies = pd.get_dummies(years, prefix=TIME, dtype=float, drop_first=drop_first)
+    dummies.columns = [str(c) for c in dummies.columns]
+    return dummies
+
+
+def fit_linear(
+    dependent: pd.Series,
+    exog: pd.DataFrame,
+    estimator: str,
+    covariance: CovarianceSpec,
+    entity_effects: bool = False,
+    time_effects: bool = False,
+) -> FitResult:
+    """Fit a linear panel estimator and scale its raw covariance by the stated correction.
+
+    ``exog`` is used as given (add ``const`` for pooled OLS, between and RE). For
+    first differences, ``dependent`` and ``exog`` are in levels and are differenced
+    here; ``time_effects`` then adds year dummies to the differenced equation.
+    """
+    if estimator not in LINEAR_ESTIMATORS:
+        raise EstimationError(f"unknown linear estimator '{estimator}'.")
+    reported = tuple(str(c) for c in exog.columns)
+    if estimator == "first_differences":
+        levels = pd.concat([dependent.rename("__outcome__"), exog], axis=1)
+        differenced = first_differences(levels)
+        dependent, exog = differenced["__outcome__"], differenced.drop(columns="__outcome__")
+        if time_effects:
+            exog = pd.concat([exog, year_dummies(exog.index, drop_first=False)], axis=1)
+    n_entities, n_periods = _levels(exog)
+    has_constant = CONSTANT in exog.columns
+    absorbing = estimator == "fixed_effects"
+    counts = SampleCounts(
+        nobs=n_entities if estimator == "between" else len(exog),
+        n_terms=exog.shape[1],
+        n_entities=n_entities,
+        n_periods=n_periods,
+        entity_effects=absorbing and entity_effects,
+        time_effects=absorbing and time_effects,
+        has_constant=has_constant,
+    )
+    try:
+        fix = correction(covariance, counts)
+    except CovarianceError as error:
+        raise EstimationError(str(error)) from error
+    options = linearmodels_options(covariance, n_periods)
+    if estimator == "between" and covariance.kind not in ("unadjusted", "robust"):
+        raise EstimationError(
+            "the between estimator has one observation per unit; use covariance "
+            "unadjusted or robust."
+        )
+    fit_estimator = "pooled_ols" if estimator == "first_differences" else estimator
+    result = _library_fit(dependent, exog, fit_estimator, options, entity_effects, time_effects)
+    raw_cov = result.cov
+    if covariance.kind == "clustered_jackknife":
+        raw_cov = jackknife_covariance(
+            result.params,
+            exog.index.get_level_values(0),
+            _linear_refit(dependent, exog, fit_estimator, n_periods, entity_effects, time_effects),
+        )
+    statistics = {
+        "r2": float(result.rsquared),
+        "r2_within": float(result.rsquared if absorbing else result.rsquared_within),
+        "r2_overall": float(result.rsquared_overall),
+        "r2_between": float(result.rsquared_between),
+    }
+    residuals = result.resids
+    if isinstance(residuals, pd.DataFrame):
+        residuals = residuals.iloc[:, 0]
+    return FitResult(
+        params=result.params.copy(),
+        cov=raw_cov * fix.factor,
+        correction=fix,
+        covariance=covariance,
+        bandwidth=resolved_bandwidth(covariance, n_periods),
+        nobs=int(result.nobs),
+        n_entities=n_entities,
+        n_periods=n_periods,
+        statistics=statistics,
+        residuals=residuals.rename("residual"),
+        reported_terms=reported,
+        library_result=result,
+    )
+
+
+def _library_fit(
+    dependent: pd.Series,
+    exog: pd.DataFrame,
+    estimator: str,
+    options: dict[str, Any],
+    entity_effects: bool,
+    time_effects: bool,
+) -> Any:
+    """The linearmodels fit behind :func:`fit_linear` (first differences already taken)."""
+    if estimator == "pooled_ols":
+        return PooledOLS(dependent, exog).fit(**options)
+    if estimator == "between":
+        return BetweenOLS(dependent, exog).fit(**options)
+    if estimator == "random_effects":
+        # small_sample=True: Swamy–Arora with the Baltagi–Chang (1994) degrees of freedom
+        # for unbalanced panels, as plm's random.method = "swar" and Stata's xtreg, re sa.
+        return RandomEffects(dependent, exog).fit(small_sample=True, **options)
+    return PanelOLS(dependent, exog, entity_effects=entity_effects, time_effects=time_effects).fit(
+        auto_df=False, count_effects=False, **options
+    )
+
+
+def dummy_design(exog: pd.DataFrame, entity_effects: bool, time_effects: bool) -> pd.DataFrame:
+    """``exog`` with unit and/or year indicator columns for the fixed effects."""
+    blocks = [exog.astype(float)]
+    if entity_effects:
+        units = pd.Series(exog.index.get_level_values(0), index=exog.index)
+        blocks.append(pd.get_dummies(units, prefix="fe", prefix_sep="_", dtype=float))
+    if time_effects:
+        blocks.append(year_dummies(exog.index, drop_first=entity_effects))
+    return pd.concat(blocks, axis=1)
+
+
+def _linear_refit(
+    dependent: pd.Series,
+    exog: pd.DataFrame,
+    estimator: str,
+    n_periods: int,
+    entity_effects: bool,
+    time_effects: bool,
+) -> Callable[[np.ndarray], pd.Series]:
+    """Re-estimation on a subset of rows, for the jackknife.
+
+    Pooled OLS and fixed effects are refitted as least squares on a dummy design (the
+    within estimator *is* OLS with unit and year dummies), which is exact and far
+    cheaper than a library call per left-out unit; RE and between use linearmodels.
+    """
+    absorbs = estimator == "fixed_effects" and (entity_effects or time_effects)
+    if estimator in ("pooled_ols", "fixed_effects") and not (absorbs and CONSTANT in exog):
+        design = dummy_design(exog, absorbs and entity_effects, absorbs and time_effects)
+        matrix, outcome = design.to_numpy(), dependent.to_numpy(dtype=float)
+        terms = list(exog.columns)
+
+        def least_squares(keep: np.ndarray) -> pd.Series:
+            # A left-out unit's own dummy column is all zero: drop it.
+            columns = np.flatnonzero(np.abs(matrix[keep]).sum(axis=0) > 0)
+            kept = matrix[keep][:, columns]
+            beta = np.linalg.solve(kept.T @ kept, kept.T @ outcome[keep])
+            return pd.Series(beta, index=design.columns[columns])[terms]
+
+        return least_squares
+    plain = linearmodels_options(CovarianceSpec("unadjusted"), n_periods)
+
+    def library(keep: np.ndarray) -> pd.Series:
+        return _library_fit(
+            dependent[keep], exog[keep], estimator, plain, entity_effects, time_effects
+        ).params
+
+    return library
+
+
+def jackknife_covariance(
+    params: pd.Series, clusters: pd.Index, refit: Callable[[np.ndarray], pd.Series]
+) -> pd.DataFrame:
+    """sum_g (b_(g) - b)(b_(g) - b)' over leave-one-cluster-out refits.
+
+    ``refit(keep)`` re-estimates on the rows where the boolean mask ``keep`` is true;
+    the (G-1)/G factor of the CV3 estimator is applied as its correction.
+    """
+    labels = np.asarray(clusters)
+    deviations = []
+    for cluster in pd.unique(labels):
+        estimate = refit(labels != cluster)
+        deviations.append((estimate[params.index] - params).to_numpy())
+    stacked = np.asarray(deviations)
+    return pd.DataFrame(stacked.T @ stacked, index=params.index, columns=params.index)
+
+
+def poisson_irls(
+    outcome: np.ndarray,
+    design: np.ndarray,
+    start: np.ndarray,
+    tolerance: float = PPML_TOLERANCE,
+    max_iterations: int = PPML_MAX_ITERATIONS,
+) -> np.ndarray:
+    """Poisson (pseudo-)ML by iteratively reweighted least squares from ``start``.
+
+    The same estimating equations as statsmodels' GLM; used for the many warm-started
+    refits of the jackknife, where the library's per-call overhead would dominate.
+    """
+    beta = np.asarray(start, dtype=float)
+    eta = design @ beta
+    deviance = np.inf
+    for _ in range(max_iterations):
+        mean = np.exp(eta)
+        root_weight = np.sqrt(mean)
+        working = eta + (outcome - mean) / mean
+        weighted = design * root_weight[:, None]
+        # Normal equations: X'WX is small (terms + effects) and well conditioned here.
+        beta = np.linalg.solve(weighted.T @ weighted, weighted.T @ (working * root_weight))
+        eta = design @ beta
+        mean = np.exp(eta)
+        positive = outcome > 0
+        new_deviance = 2.0 * float(
+            np.sum(outcome[positive] * np.log(outcome[positive] / mean[positive]))
+            - np.sum(outcome - mean)
+        )
+        if abs(new_deviance - deviance) <= tolerance * (abs(new_deviance) + 0.1):
+            return beta
+        deviance = new_deviance
+    raise EstimationError(
+        f"PPML did not converge in {max_iterations} iterations; check the regressors for "
+        "separation (a regressor that perfectly predicts zeros)."
+    )
+
+
+def drop_all_zero_groups(
+    dependent: pd.Series, entity_effects: bool, time_effects: bool
+) -> tuple[pd.Index, tuple[str, ...], tuple[int, ...]]:
+    """Rows to keep for PPML, and the units and years dropped because y is always 0.
+
+    A unit (or year) whose outcome is zero throughout has a fixed effect of minus
+    infinity and carries no information on the slopes; ppmlhdfe and fixest drop it.
+    Dropping one margin can empty another, so the rule is applied until nothing changes.
+    """
+    keep = dependent.index
+    dropped_units: list[str] = []
+    dropped_years: list[int] = []
+    while True:
+        current = dependent.loc[keep]
+        changed = False
+        margins = ((0, entity_effects, dropped_units), (1, time_effects, dropped_years))
+        for level, wanted, sink in margins:
+            if not wanted:
+                continue
+            totals = current.groupby(level=level).sum()
+            zero = totals.index[totals <= 0]
+            if len(zero):
+                sink.extend(zero.tolist())
+                keep = keep[~keep.get_level_values(level).isin(zero)]
+                current = dependent.loc[keep]
+                changed = True
+        if not changed:
+            break
+    return keep, tuple(str(u) for u in dropped_units), tuple(int(y) for y in dropped_years)
+
+
+def _glm_covariance_options(
+    covariance: CovarianceSpec, index: pd.MultiIndex, n_periods: int
+) -> dict[str, Any]:
+    """statsmodels GLM ``fit`` keywords for the raw (uncorrected) covariance."""
+    entity = pd.factorize(index.get_level_values(0))[0]
+    time = pd.factorize(index.get_level_values(1), sort=True)[0]
+    if covariance.kind in ("unadjusted", "clustered_jackknife"):
+        return {"cov_type": "nonrobust"}
+    if covariance.kind == "robust":
+        return {"cov_type": "HC0"}
+    if covariance.kind == "clustered":
+        return {
+            "cov_type": "cluster",
+            "cov_kwds": {"groups": entity, "use_correction": False, "df_correction": False},
+        }
+    if covariance.kind == "two_way_clustered":
+        return {
+            "cov_type": "cluster",
+            "cov_kwds": {
+                "groups": np.column_stack([entity, time]),
+                "use_correction": False,
+                "df_correction": False,
+            },
+        }
+    return {
+        "cov_type": "hac-groupsum",
+        "cov_kwds": {
+            "time": time,
+            "maxlags": resolved_bandwidth(covariance, n_periods),
+            "use_correction": False,
+            "df_correction": False,
+        },
+    }
+
+
+def fit_ppml(
+    dependent: pd.Series,
+    exog: pd.DataFrame,
+    covariance: CovarianceSpec,
+    entity_effects: bool = True,
+    time_effects: bool = True,
+    unit: str = "city",
+) -> FitResult:
+    """Poisson pseudo-maximum likelihood with unit and/or year fixed effects as dummies.
+
+    Consistent whenever E[y | x, effects] = exp(x b + effects), whatever the variance
+    (Santos Silva and Tenreyro, 2006); inference therefore uses sandwich covariances.
+    Units (years) whose outcome is always zero are dropped and returned.
+    """
+    if (dependent < 0).any():
+        bad = dependent[dependent < 0].index[0]
+        raise EstimationError(
+            f"PPML needs a non-negative outcome; '{dependent.name}' is {dependent[bad]} "
+            f"for {unit} '{bad[0]}' in {bad[1]}."
+        )
+    keep, dropped_units, dropped_years = drop_all_zero_groups(
+        dependent, entity_effects, time_effects
+    )
+    dependent, exog = dependent.loc[keep], exog.loc[keep]
+    if dependent.sum() <= 0:
+        raise EstimationError(f"PPML: the outcome '{dependent.name}' is zero in every row.")
+    n_entities, n_periods = _levels(exog)
+    counts = SampleCounts(
+        nobs=len(exog),
+        n_terms=exog.shape[1],
+        n_entities=n_entities,
+        n_periods=n_periods,
+        entity_effects=entity_effects,
+        time_effects=time_effects,
+        has_constant=CONSTANT in exog.columns,
+    )
+    try:
+        fix = correction(covariance, counts, likelihood=True)
+    except CovarianceError as error:
+        raise EstimationError(str(error)) from error
+
+    design = dummy_design(exog, entity_effects, time_effects)
+    if not entity_effects and not time_effects and CONSTANT not in exog.columns:
+        design[CONSTANT] = 1.0
+    model = sm.GLM(dependent.astype(float), design, family=sm.families.Poisson())
+    result = model.fit(
+        method="irls",
+        tol=PPML_TOLERANCE,
+        maxiter=PPML_MAX_ITERATIONS,
+        **_glm_covariance_options(covariance, exog.index, n_periods),
+    )
+    if not result.converged:
+        raise EstimationError(
+            f"PPML did not converge in {PPML_MAX_ITERATIONS} iterations; check the "
+            "regressors for separation (a regressor that perfectly predicts zeros)."
+        )
+    terms = list(exog.columns)
+    raw_cov = pd.DataFrame(
+        np.asarray(result.cov_params()), index=design.columns, columns=design.columns
+    )
+    if covariance.kind == "clustered_jackknife":
+        outcome, matrix = dependent.to_numpy(dtype=float), design.to_numpy()
+
+        def refit(keep: np.ndarray) -> pd.Series:
+            # A left-out unit's own dummy column is all zero: drop it.
+            columns = np.flatnonzero(np.abs(matrix[keep]).sum(axis=0) > 0)
+            beta = poisson_irls(
+                outcome[keep], matrix[keep][:, columns], result.params.to_numpy()[columns]
+            )
+            return pd.Series(beta, index=design.columns[columns])
+
+        raw_cov = jackknife_covariance(result.params[terms], exog.index.get_level_values(0), refit)
+    mean = np.asarray(result.fittedvalues)
+    pearson = (dependent.to_numpy() - mean) / np.sqrt(mean)
+    null_loglik = float(result.llnull)
+    statistics = {
+        "r2": float("nan"),
+        "r2_within": float("nan"),
+        "r2_overall": float("nan"),
+        "r2_between": float("nan"),
+        "pseudo_r2": 1.0 - float(result.llf) / null_loglik,
+        "log_likelihood": float(result.llf),
+    }
+    return FitResult(
+        params=result.params[terms].copy(),
+        cov=raw_cov.loc[terms, terms] * fix.factor,
+        correction=fix,
+        covariance=covariance,
+        bandwidth=resolved_bandwidth(covariance, n_periods),
+        nobs=len(exog),
+        n_entities=n_entities,
+        n_periods=n_periods,
+        statistics=statistics,
+        residuals=pd.Series(pearson, index=exog.index, name="residual"),
+        reported_terms=tuple(terms),
+        dropped_entities=dropped_units,
+        dropped_periods=dropped_years,
+        library_result=result,
+    )
+
+
+def linear_combination(
+    fit: FitResult, terms: Sequence[str], weights: Sequence[float] | None = None
+) -> tuple[float, float]:
+    """Estimate and standard error of sum_j w_j b_j (all weights 1 by default)."""
+    weights = np.ones(len(terms)) if weights is None else np.asarray(weights, dtype=float)
+    vector = fit.params[list(terms)].to_numpy()
+    covariance = fit.cov.loc[list(terms), list(terms)].to_numpy()
+    return float(weights @ vector), float(np.sqrt(weights @ covariance @ weights))

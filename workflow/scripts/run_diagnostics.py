@@ -1,0 +1,17 @@
+"""Run the configured specification tests (rule run_diagnostics)."""
+
+import logging
+
+import pandas as pd
+
+from innopanel.diagnostics import run_diagnostics
+from innopanel.io import write_csv
+from innopanel.runlog import log_to_file
+
+log_to_file(snakemake.log[0])
+panel = pd.read_csv(snakemake.input.panel, dtype={"unit_id": str})
+diagnostics = run_diagnostics(
+    panel, snakemake.params.models, snakemake.params.diagnostics, unit=snakemake.params.unit
+)
+write_csv(snakemake.output.diagnostics, diagnostics)
+logging.info("%d diagnostic rows", len(diagnostics))
