@@ -44,6 +44,13 @@ def base_variable(term: str) -> str:
     return term.removesuffix(LAG_SUFFIX)
 
 
+def unit_words(unit: str) -> tuple[str, str]:
+    """Return the (singular, plural) words for the panel unit, e.g. ("city", "cities")."""
+    if unit not in UNIT_LABELS:
+        raise ValueError(f"unknown panel unit '{unit}'; use one of {sorted(UNIT_LABELS)}.")
+    return UNIT_LABELS[unit]
+
+
 def model_terms(model: Mapping[str, Any]) -> list[str]:
     """Return a model's right-hand-side terms in order: regressors, then controls."""
     return list(model["regressors"]) + list(model.get("controls") or [])
