@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,19 +14,23 @@ import pandas as pd
 import pytest
 import yaml
 
+from innopanel import exhibits
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
 
-FIGURES = ["focal_vs_peers", "within_relationship", "coefficients"]
+# The diagnostics table joins these once estimate_models writes diagnostics.csv
+# (DIAGNOSTICS in workflow/rules/common.smk).
+EXHIBITS = exhibits.exhibit_outputs(with_diagnostics=False)
+PAPER = [exhibits.PAPER_TEX] + ([exhibits.PAPER_PDF] if shutil.which("pdflatex") else [])
 DETERMINISTIC = [
     "data/processed/panel.csv",
     "results/data_quality/report.json",
     "results/data_quality/report.md",
     "results/estimates/estimates.csv",
     "results/estimates/hausman.csv",
-    "results/tables/regressions.tex",
 ]
-OUTPUTS = DETERMINISTIC + [f"results/figures/{f}.{e}" for f in FIGURES for e in ("pdf", "png")]
+OUTPUTS = DETERMINISTIC + EXHIBITS + PAPER
 
 
 def snakemake(workdir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -59,6 +64,7 @@ def make_project(target: Path, edit_config=None) -> Path:
         "config",
         "workflow/rules",
         "workflow/scripts",
+        "workflow/report",
         "data/raw/demo",
         "environment.yml",
     ):
@@ -121,8 +127,11 @@ def test_outputs_have_the_expected_content(built: Path) -> None:
     hausman = pd.read_csv(built / "results/estimates/hausman.csv")
     assert hausman.loc[0, "df"] >= 1
 
-    table = (built / "results/tables/regressions.tex").read_text(encoding="utf-8")
-    assert "\\toprule" in table and "Synthetic demo data" in table
+    for name in exhibits.table_names(with_diagnostics=False):
+        for extension in exhibits.TABLE_FORMATS:
+            table = (built / exhibits.table_path(name, extension)).read_text(encoding="utf-8")
+            assert "Synthetic demo data" in table, f"{name}.{extension} lacks the data note"
+    assert "\\toprule" in (built / "results/tables/regressions.tex").read_text(encoding="utf-8")
     report = (built / "results/data_quality/report.md").read_text(encoding="utf-8")
     assert "Synthetic demo data" in report
     assert "year outside the study window 2015-2020" in report
@@ -151,8 +160,14 @@ def test_deleting_one_figure_rebuilds_only_that_figure(built: Path) -> None:
         "clean_panel",
         "estimate_models",
         "plot_focal_vs_peers",
+        "plot_trends",
+        "plot_ranking",
+        "plot_correlation_heatmap",
         "plot_coefficients",
+        "plot_residuals",
         "make_regression_table",
+        "make_descriptive_table",
+        "write_paper",
         "fetch_source",
     ):
         assert other not in planned
@@ -183,3 +198,20 @@ def test_checksum_mismatch_stops_the_run_and_leaves_no_output(tmp_path: Path) ->
     assert not (workdir / "data/staged/open_platforms.csv").exists()
     assert not list((workdir / "data/staged").glob("*partial*"))
     assert raw.read_bytes() == before
+
+
+def test_report_is_self_contained_with_every_exhibit_and_caption(built: Path) -> None:
+    run = snakemake(built, "--report", "report.html")
+    assert run.returncode == 0, run.stderr[-4000:]
+    page = (built / "report.html").read_text(encoding="utf-8")
+    for name in [*exhibits.table_names(with_diagnostics=False), *exhibits.FIGURES]:
+        extension = "html" if name in exhibits.TABLES else "png"
+        assert f"{name}.{extension}" in page, f"{name} is not in the report"
+    # Captions are rendered from workflow/report/*.rst with the study's config.
+    assert "Descriptive statistics of the panel." in page
+    assert "The focal city against each of its peers in one year." in page
+    assert "{{" not in page
+    # Self-contained: every exhibit is embedded as a data URI; no script is fetched.
+    assert page.count("data:image/png;") >= len(exhibits.FIGURES)
+    assert page.count("data:text/html;") >= len(exhibits.table_names(with_diagnostics=False))
+    assert not re.search(r"<script[^>]*\ssrc=", page)

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from innopanel.exhibits import exhibit_problems
+
 LAG_SUFFIX = "_lag1"
 # The unit table needs these; further columns (Chinese name, province, tier, aliases) are optional.
 UNIT_TABLE_COLUMNS = ("unit_id", "name_en")
@@ -154,33 +156,7 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
         elif config["models"][name]["estimator"] != estimator:
             problems.append(f"hausman.{role} = '{name}' must be a {estimator} model.")
 
-    exhibits = config["exhibits"]
-    for index, name in enumerate(exhibits["regression_table"]["models"]):
-        if name not in config["models"]:
-            problems.append(
-                f"exhibits.regression_table.models[{index}] = '{name}' is not a model."
-                + _suggest(name, config["models"])
-            )
-    stars = exhibits["regression_table"]["stars"]
-    if sorted(stars, reverse=True) != list(stars):
-        problems.append(
-            "exhibits.regression_table.stars must be in decreasing order, e.g. [0.10, 0.05, 0.01]."
-        )
-    named_variables = [
-        ("exhibits.coefficient_plot.terms", exhibits["coefficient_plot"]["terms"]),
-        ("exhibits.focal_vs_peers.variables", exhibits["focal_vs_peers"]["variables"]),
-        (
-            "exhibits.within_relationship",
-            [
-                exhibits["within_relationship"]["outcome"],
-                exhibits["within_relationship"]["regressor"],
-            ],
-        ),
-    ]
-    for key, names in named_variables:
-        for name in names:
-            if name not in variables:
-                problems.append(f"{key}: '{name}' is not a variable." + _suggest(name, variables))
+    problems.extend(exhibit_problems(config))
 
     if problems:
         raise ConfigError(
