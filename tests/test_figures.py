@@ -1,4 +1,9 @@
-"""Tests of innopanel.figures on a small synthetic panel (no workflow inputs needed)."""
+"""Tests of the figures on a small synthetic panel (no workflow inputs needed).
+
+Each figure is checked for what a reader relies on: the numbers drawn are the data's
+(computed here independently), the focal unit is highlighted, every axis is labelled,
+the data note is in the footer, and the saved bytes depend only on the inputs.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from innopanel import figures
+from innopanel import figures, panel_figures, residual_figures, summary_tables
 
 FOOTER = "Synthetic demo data — not real statistics ($ and % kept literal)"
 FOCAL = "chengdu"
@@ -23,12 +31,23 @@ LABELS = {
     "open_platforms": "National open innovation platforms",
     "patents_per_10k": "Invention patents granted per 10,000 residents",
     "log_patents_granted": "Log invention patents granted",
+    "gdp": "GDP (CNY 100 million)",
 }
 WORKFLOW_DIR = Path(__file__).resolve().parents[1] / "workflow"
+RESIDUAL_SPEC = {
+    "label": "Two-way FE",
+    "estimator": "fixed_effects",
+    "entity_effects": True,
+    "time_effects": True,
+    "outcome": "log_patents_granted",
+    "regressors": ["rd_intensity", "talent"],
+    "controls": [],
+    "covariance": "clustered",
+}
 
 
 def make_panel(seed: int = 7) -> pd.DataFrame:
-    """A small city-year panel with the columns the figures use (and a few gaps)."""
+    """A small unit-year panel with the columns the figures use (and a few gaps)."""
     rng = np.random.default_rng(seed)
     rows = []
     for number, city in enumerate([FOCAL, *PEERS, *OTHERS]):
@@ -46,8 +65,8 @@ def make_panel(seed: int = 7) -> pd.DataFrame:
                     "year": year,
                     "name_en": city.title() if city != "xian" else "Xi'an",
                     "name_zh": "成都" if city == FOCAL else "城市",
-                    "province_en": "Sichuan",
                     "tier": 1 + number % 3,
+                    "gdp": float(np.exp(8.5 + level + 0.05 * t)),
                     "rd_intensity": rd,
                     "talent": talent,
                     "open_platforms": platforms,
@@ -73,6 +92,7 @@ def make_estimates() -> pd.DataFrame:
             rows.append(
                 {
                     "model": model,
+                    "outcome": "log_patents_granted",
                     "term": term,
                     "estimate": estimate,
                     "ci_lower": estimate - 0.1 * (m_index + 1),
@@ -91,18 +111,39 @@ TERM_LABELS = {
     "rd_intensity": "R&D intensity (% of GDP)",
     "log_talent": "Log R&D personnel per 10,000 residents",
     "open_platforms": "National open innovation platforms",
+    "log_patents_granted": "Log invention patents granted",
 }
+CORRELATION_VARIABLES = ["log_patents_granted", "rd_intensity", "talent", "open_platforms"]
 
 
-def build(kind: str):
+def build(kind: str, unit: str = "city"):
     panel = make_panel()
     if kind == "focal_vs_peers":
-        return figures.plot_focal_vs_peers(
-            panel, FOCAL, PEERS, list(figures.DEFAULT_FOCAL_VS_PEERS_VARIABLES), LABELS, FOOTER
+        return panel_figures.plot_focal_vs_peers(
+            panel,
+            FOCAL,
+            PEERS,
+            ["rd_intensity", "open_platforms", "talent"],
+            ["gdp"],
+            LABELS,
+            FOOTER,
+            unit=unit,
+        )
+    if kind == "trends":
+        return figures.plot_trends(
+            panel, FOCAL, PEERS, list(figures.DEFAULT_TREND_VARIABLES), LABELS, FOOTER, unit=unit
+        )
+    if kind == "ranking":
+        return panel_figures.plot_ranking(
+            panel, "patents_per_10k", FOCAL, PEERS, LABELS, FOOTER, unit=unit
         )
     if kind == "within":
         return figures.plot_within_relationship(
-            panel, "log_patents_granted", "rd_intensity", LABELS, FOCAL, FOOTER
+            panel, "log_patents_granted", "rd_intensity", LABELS, FOCAL, FOOTER, unit=unit
+        )
+    if kind == "heatmap":
+        return panel_figures.plot_correlation_heatmap(
+            panel, CORRELATION_VARIABLES, LABELS, FOOTER, unit=unit
         )
     if kind == "coefficients":
         return figures.plot_coefficients(
@@ -113,10 +154,21 @@ def build(kind: str):
             TERM_LABELS,
             FOOTER,
         )
+    if kind == "residuals":
+        residuals = residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC)
+        return residual_figures.plot_residuals(
+            residuals,
+            LABELS["log_patents_granted"],
+            "Two-way FE",
+            FOCAL,
+            figures.unit_names(panel),
+            FOOTER,
+            unit=unit,
+        )
     raise ValueError(kind)
 
 
-KINDS = ["focal_vs_peers", "within", "coefficients"]
+KINDS = ["focal_vs_peers", "trends", "ranking", "within", "heatmap", "coefficients", "residuals"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -124,6 +176,28 @@ def save(kind: str, directory: Path) -> tuple[Path, Path]:
     pdf, png = directory / f"{kind}.pdf", directory / f"{kind}.png"
     figures.save_figure(build(kind), pdf, png)
     return pdf, png
+
+
+def data_axes(figure) -> list:
+    """Axes that draw data (not colour bars, not hidden grid cells)."""
+    return [ax for ax in figure.get_axes() if ax.get_visible() and ax.get_label() != "<colorbar>"]
+
+
+def _legend_texts(figure) -> list[str]:
+    legends = [*figure.legends]
+    for sub in figure.subfigs:
+        legends += sub.legends
+    for ax in figure.get_axes():
+        if ax.get_legend() is not None:
+            legends.append(ax.get_legend())
+    return [text.get_text() for legend in legends for text in legend.get_texts()]
+
+
+def _same_colour(a, b) -> bool:
+    return mcolors.to_hex(a) == mcolors.to_hex(b)
+
+
+# --- saving: formats, determinism, metadata ------------------------------------------
 
 
 # A fresh interpreter with another hash seed saves the same figures, to prove the
@@ -190,10 +264,11 @@ def test_saved_files_carry_no_dates_or_versions(tmp_path):
         assert image.info["dpi"] == pytest.approx((figures.DPI, figures.DPI), abs=0.01)
 
 
+# --- what every figure shares ---------------------------------------------------------
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_figure_carries_the_footer_inside_the_canvas(kind):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     figure = build(kind)
     assert figures.footer_text(figure) == FOOTER
     canvas = FigureCanvasAgg(figure)
@@ -211,9 +286,58 @@ def test_every_figure_carries_the_footer_inside_the_canvas(kind):
             assert not box.overlaps(legend.get_window_extent(renderer)), "footer overlaps legend"
 
 
-def test_long_footer_is_wrapped_not_clipped():
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_axis_is_labelled_and_fits_a_page(kind):
+    figure = build(kind)
+    width, _ = figure.get_size_inches()
+    # Scaled to a 6.5 in text width, 9 pt text stays readable.
+    assert width <= figures.MAX_WIDTH
+    for ax in data_axes(figure):
+        # An axis is labelled itself or through an axis it shares the scale with.
+        x_siblings = ax.get_shared_x_axes().get_siblings(ax)
+        assert any(a.get_xlabel().strip() for a in x_siblings), f"{kind}: no x label"
+        y_siblings = ax.get_shared_y_axes().get_siblings(ax)
+        assert any(
+            a.get_ylabel().strip() or any(t.get_text() for t in a.get_yticklabels())
+            for a in y_siblings
+        ), f"{kind}: no y label"
 
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_figures_draw_nothing_outside_the_canvas(kind):
+    figure = build(kind)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    for text in figures._all_texts(figure) + [
+        t for ax in figure.get_axes() for t in [ax.xaxis.label, ax.yaxis.label, ax.title]
+    ]:
+        if text.get_text() and text.get_visible():
+            box = text.get_window_extent(renderer)
+            assert box.x0 >= -1 and box.x1 <= figure.bbox.width + 1, (kind, text.get_text())
+
+
+def test_units_follow_the_configured_unit():
+    within = build("within", unit="country")
+    ax = within.get_axes()[0]
+    assert "deviation from country mean" in ax.get_xlabel()
+    legend = _legend_texts(within)
+    assert "Other country-years" in legend
+    trends = build("trends", unit="country")
+    assert any(text.startswith("Median of 8 other countries") for text in _legend_texts(trends))
+    assert not any("cit" in text.lower() for text in _legend_texts(trends))
+
+
+def test_dollar_signs_are_printed_not_parsed_as_math():
+    labels = dict(LABELS, rd_intensity="R&D spend ($ per capita)")
+    figure = figures.plot_within_relationship(
+        make_panel(), "log_patents_granted", "rd_intensity", labels, FOCAL, "Costs in $ and $"
+    )
+    FigureCanvasAgg(figure).draw()  # would raise on unbalanced mathtext
+    assert figures.footer_text(figure) == "Costs in $ and $"
+
+
+def test_long_footer_is_wrapped_not_clipped():
     footer = (
         "Synthetic demo data: generated by a seeded data-generating process (innopanel.demo), "
         "calibrated to figures quoted by Jia et al.; these are not real statistics. " * 2
@@ -230,22 +354,104 @@ def test_long_footer_is_wrapped_not_clipped():
     assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= figure.bbox.width
 
 
-def _legend_texts(figure) -> list[str]:
-    legends = [*figure.legends]
-    for sub in figure.subfigs:
-        legends += sub.legends
-    for ax in figure.get_axes():
-        if ax.get_legend() is not None:
-            legends.append(ax.get_legend())
-    return [text.get_text() for legend in legends for text in legend.get_texts()]
+def test_lower_first_keeps_acronyms():
+    assert figures.lower_first("Log invention patents") == "log invention patents"
+    assert figures.lower_first("R&D intensity") == "R&D intensity"
+    assert figures.lower_first("GDP") == "GDP"
 
 
-def test_focal_vs_peers_highlights_the_focal_city_among_named_peers():
+# --- the focal unit against its peers in one year ---------------------------------------
+
+
+def _names_top_to_bottom(ax) -> list[str]:
+    ticks = zip(ax.get_yticks(), ax.get_yticklabels(), strict=True)
+    return [label.get_text() for _, label in sorted(ticks, key=lambda pair: -pair[0])]
+
+
+def _bars(ax) -> dict[str, float]:
+    """Bar values by the name at their tick."""
+    names = dict(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()), strict=True))
+    return {names[p.get_y() + p.get_height() / 2]: p.get_width() for p in ax.patches}
+
+
+def test_focal_vs_peers_draws_the_latest_year_values():
+    panel = make_panel()
     figure = build("focal_vs_peers")
-    axes = figure.get_axes()
+    axes = data_axes(figure)
+    assert len(axes) == 4
+    latest = panel[panel["year"] == 2022].set_index("unit_id")
+    names = figures.unit_names(panel)
+    for ax, variable in zip(axes[:3], ["rd_intensity", "open_platforms", "talent"], strict=True):
+        bars = _bars(ax)
+        expected = {names[u]: float(latest.at[u, variable]) for u in [FOCAL, *PEERS]}
+        assert bars == pytest.approx(expected)
+        widths = [p.get_width() for p in sorted(ax.patches, key=lambda p: -p.get_y())]
+        assert widths == sorted(widths, reverse=True), "largest on top"
+        focal = [p for p in ax.patches if p.get_gid() == "focal"]
+        assert len(focal) == 1 and _same_colour(focal[0].get_facecolor(), figures.FOCAL_COLOUR)
+        peers = [p for p in ax.patches if p.get_gid() == "peer"]
+        assert all(_same_colour(p.get_facecolor(), figures.PEER_GROUP_COLOUR) for p in peers)
+        median = [line for line in ax.lines if line.get_gid() == "peer_median"]
+        peer_values = [float(latest.at[u, variable]) for u in PEERS]
+        assert median[0].get_xdata()[0] == pytest.approx(float(np.median(peer_values)))
+    # The relative panel: the focal unit's GDP as % of each peer's, with parity at 100 %.
+    relative = _bars(axes[3])
+    expected = {names[p]: 100.0 * latest.at[FOCAL, "gdp"] / latest.at[p, "gdp"] for p in PEERS}
+    assert relative == pytest.approx(expected)
+    assert any(line.get_gid() == "parity" for line in axes[3].lines)
+    assert "GDP" in axes[3].get_title() and "% of the peer's" in axes[3].get_xlabel()
+    assert figure.subfigs[0].get_suptitle() == "Chengdu against its peers in 2022"
+
+
+def test_focal_vs_peers_uses_the_latest_year_the_focal_unit_has_data_or_the_configured_one():
+    panel = make_panel()
+    panel.loc[(panel["unit_id"] == FOCAL) & (panel["year"] == 2022), "talent"] = np.nan
+    assert panel_figures.comparison_year(panel, FOCAL, ["talent", "gdp"]) == 2021
+    assert panel_figures.comparison_year(panel, FOCAL, ["talent"], year=2015) == 2015
+    with pytest.raises(ValueError, match="year 1990 is not in the panel"):
+        panel_figures.comparison_year(panel, FOCAL, ["talent"], year=1990)
+    figure = panel_figures.plot_focal_vs_peers(
+        panel, FOCAL, PEERS, ["talent"], [], LABELS, FOOTER, year=2016
+    )
+    assert figure.subfigs[0].get_suptitle().endswith("in 2016")
+
+
+def test_focal_vs_peers_names_peers_without_data():
+    panel = make_panel()
+    panel.loc[(panel["unit_id"] == "wuhan") & (panel["year"] == 2022), "talent"] = np.nan
+    figure = panel_figures.plot_focal_vs_peers(panel, FOCAL, PEERS, ["talent"], [], LABELS, FOOTER)
+    ax = data_axes(figure)[0]
+    assert "Wuhan" not in [t.get_text() for t in ax.get_yticklabels()]
+    assert any(t.get_text() == "no data: Wuhan" for t in ax.texts)
+
+
+def test_focal_vs_peers_rejects_unknown_units():
+    with pytest.raises(ValueError, match="focal city 'atlantis'"):
+        panel_figures.plot_focal_vs_peers(
+            make_panel(), "atlantis", PEERS, ["talent"], [], LABELS, FOOTER
+        )
+    with pytest.raises(ValueError, match=r"peer countries \['atlantis'\]"):
+        panel_figures.plot_focal_vs_peers(
+            make_panel(), FOCAL, ["atlantis"], ["talent"], [], LABELS, FOOTER, unit="country"
+        )
+
+
+def test_bar_labels_use_one_number_of_decimals_per_panel():
+    assert panel_figures.bar_decimals([9.0, 40.0, 25.0]) == 0
+    assert panel_figures.bar_decimals([3.19, 5.16]) == 2
+    assert panel_figures.bar_decimals([43.8, 285.2, 96.8]) == 1
+    assert panel_figures.bar_decimals([121.3, 369.9]) == 0
+
+
+# --- trends ---------------------------------------------------------------------------
+
+
+def test_trends_highlight_the_focal_unit_among_named_peers():
+    figure = build("trends")
+    axes = data_axes(figure)
     assert len(axes) == 4
     assert [ax.get_ylabel().replace("\n", " ") for ax in axes] == [
-        LABELS[v] for v in figures.DEFAULT_FOCAL_VS_PEERS_VARIABLES
+        LABELS[v] for v in figures.DEFAULT_TREND_VARIABLES
     ]
     assert figures.focal_label(figure) == "Chengdu"
     legend = _legend_texts(figure)
@@ -254,10 +460,11 @@ def test_focal_vs_peers_highlights_the_focal_city_among_named_peers():
     assert f"Median of {len(OTHERS)} other cities" in legend
     for ax in axes:
         focal = [line for line in ax.lines if line.get_gid() == "focal"]
-        assert len(focal) == 1
+        assert len(focal) == 1 and _same_colour(focal[0].get_color(), figures.FOCAL_COLOUR)
         others = [line for line in ax.lines if line.get_gid() != "focal"]
         assert focal[0].get_linewidth() > max(line.get_linewidth() for line in others)
         assert focal[0].get_zorder() > max(line.get_zorder() for line in others)
+        assert not any(_same_colour(line.get_color(), figures.FOCAL_COLOUR) for line in others)
         median = [line for line in others if line.get_linestyle() == "--"]
         assert len(median) == 1
     # Only English names: no CJK glyph is ever requested.
@@ -265,9 +472,9 @@ def test_focal_vs_peers_highlights_the_focal_city_among_named_peers():
     assert not any("\u4e00" <= char <= "\u9fff" for text in texts for char in text)
 
 
-def test_focal_vs_peers_median_excludes_focal_and_peers():
+def test_trends_median_excludes_focal_and_peers():
     panel = make_panel()
-    figure = figures.plot_focal_vs_peers(panel, FOCAL, PEERS, ["rd_intensity"], LABELS, FOOTER)
+    figure = figures.plot_trends(panel, FOCAL, PEERS, ["rd_intensity"], LABELS, FOOTER)
     ax = figure.get_axes()[0]
     median = next(line for line in ax.lines if line.get_linestyle() == "--")
     others = panel[panel["unit_id"].isin(OTHERS)]
@@ -275,23 +482,39 @@ def test_focal_vs_peers_median_excludes_focal_and_peers():
     np.testing.assert_allclose(median.get_ydata(), expected.to_numpy())
 
 
-def test_focal_vs_peers_rejects_unknown_cities():
-    with pytest.raises(ValueError, match="focal city 'atlantis'"):
-        figures.plot_focal_vs_peers(make_panel(), "atlantis", PEERS, ["talent"], LABELS, FOOTER)
-    with pytest.raises(ValueError, match=r"peer cities \['atlantis'\]"):
-        figures.plot_focal_vs_peers(make_panel(), FOCAL, ["atlantis"], ["talent"], LABELS, FOOTER)
+# --- ranking --------------------------------------------------------------------------
+
+
+def test_ranking_orders_every_unit_and_prints_the_focal_rank():
+    panel = make_panel()
+    figure = build("ranking")
+    ax = data_axes(figure)[0]
+    latest = panel[panel["year"] == 2022].sort_values("patents_per_10k", ascending=False)
+    names = figures.unit_names(panel)
+    assert _names_top_to_bottom(ax) == [names[u] for u in latest["unit_id"]]
+    rank = list(latest["unit_id"]).index(FOCAL) + 1
+    texts = [t.get_text() for t in ax.texts if t.get_gid() == "rank"]
+    assert texts == [f"Chengdu: rank {rank} of {len(latest)}"]
+    colours = {p.get_gid(): mcolors.to_hex(p.get_facecolor()) for p in ax.patches}
+    assert colours["focal"] == figures.FOCAL_COLOUR.lower()
+    assert colours["peer"] == figures.PEER_GROUP_COLOUR.lower()
+    assert colours["other"] == figures.OTHER_COLOUR.lower()
+    title = "Cities ranked by invention patents granted per 10,000 residents"
+    assert ax.get_title().replace("\n", " ") == title
+    assert ax.get_xlabel() == "Invention patents granted per 10,000 residents, 2022"
+
+
+# --- within-unit relationship ------------------------------------------------------------
 
 
 def test_within_relationship_prints_the_fixed_effects_slope():
     panel = make_panel()
     figure = build("within")
     data = panel.dropna(subset=["rd_intensity", "log_patents_granted"])
-    demeaned = data[["rd_intensity", "log_patents_granted"]] - data.groupby("unit_id")[
-        ["rd_intensity", "log_patents_granted"]
-    ].transform("mean")
-    x = demeaned["rd_intensity"].to_numpy()
-    y = demeaned["log_patents_granted"].to_numpy()
-    slope = float(np.linalg.lstsq(x[:, None], y, rcond=None)[0][0])
+    # Reference: the one-way FE slope from statsmodels OLS with city dummies.
+    dummies = pd.get_dummies(data["unit_id"], dtype=float)
+    fit = sm.OLS(data["log_patents_granted"], pd.concat([data[["rd_intensity"]], dummies], axis=1))
+    slope = float(fit.fit().params["rd_intensity"])
     texts = [t.get_text() for ax in figure.get_axes() for t in ax.texts if t.get_gid() == "slope"]
     assert len(texts) == 1 and f"{slope:.3f}" in texts[0]
     ax = figure.get_axes()[0]
@@ -300,6 +523,29 @@ def test_within_relationship_prints_the_fixed_effects_slope():
     focal = [c for c in ax.collections if c.get_gid() == "focal"]
     assert len(focal) == 1 and len(focal[0].get_offsets()) == (panel["unit_id"] == FOCAL).sum()
     assert "Chengdu" in _legend_texts(figure)
+
+
+# --- correlation heatmap ------------------------------------------------------------------
+
+
+def test_heatmap_draws_the_lower_triangle_of_the_correlation_table():
+    panel = make_panel()
+    figure = build("heatmap")
+    ax = data_axes(figure)[0]
+    mesh = ax.collections[0]
+    values = np.ma.filled(mesh.get_array(), np.nan).reshape(4, 4)
+    expected, _ = summary_tables.correlation_matrix(panel, CORRELATION_VARIABLES)
+    lower = np.tril(np.ones((4, 4), dtype=bool))
+    np.testing.assert_allclose(values[lower], expected.to_numpy()[lower])
+    assert np.isnan(values[~lower]).all()
+    annotations = [t.get_text() for t in ax.texts]
+    assert len(annotations) == lower.sum()
+    assert mesh.norm.vmin == -1.0 and mesh.norm.vmax == 1.0
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["(1)", "(2)", "(3)", "(4)"]
+    assert ax.get_yticklabels()[1].get_text().startswith("(2) R&D intensity")
+
+
+# --- coefficients --------------------------------------------------------------------------
 
 
 def test_coefficients_match_lagged_terms_and_draw_zero_and_cis():
@@ -312,8 +558,13 @@ def test_coefficients_match_lagged_terms_and_draw_zero_and_cis():
 
     figure = build("coefficients")
     axes = figure.get_axes()
-    assert [ax.get_title().replace("\n", " ") for ax in axes] == list(TERM_LABELS.values())
-    assert [t.get_text() for t in axes[0].get_yticklabels()] == list(MODEL_LABELS.values())
+    assert [ax.get_title().replace("\n", " ") for ax in axes] == [
+        TERM_LABELS[t] for t in ("rd_intensity", "log_talent", "open_platforms")
+    ]
+    assert [t.get_text().replace("\n", " ") for t in axes[0].get_yticklabels()] == list(
+        MODEL_LABELS.values()
+    )
+    assert "Effect on log invention patents granted" in figure.subfigs[0].get_suptitle()
     for ax in axes:
         zero = [line for line in ax.lines if list(line.get_xdata()) == [0.0, 0.0]]
         assert len(zero) == 1
@@ -337,12 +588,73 @@ def test_coefficients_reject_a_term_no_model_has():
         )
 
 
-def test_dollar_signs_are_printed_not_parsed_as_math():
-    labels = dict(LABELS, rd_intensity="R&D spend ($ per capita)")
-    figure = figures.plot_within_relationship(
-        make_panel(), "log_patents_granted", "rd_intensity", labels, FOCAL, "Costs in $ and $"
-    )
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+# --- residuals -----------------------------------------------------------------------------
 
-    FigureCanvasAgg(figure).draw()  # would raise on unbalanced mathtext
-    assert figures.footer_text(figure) == "Costs in $ and $"
+
+def test_model_residuals_match_statsmodels_with_unit_and_year_dummies():
+    panel = make_panel().dropna(subset=["rd_intensity"])
+    residuals = residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC)
+    # Reference: least squares with unit and year dummies in statsmodels.
+    dummies = pd.concat(
+        [
+            pd.get_dummies(panel["unit_id"], dtype=float),
+            pd.get_dummies(panel["year"], prefix="y", drop_first=True, dtype=float),
+        ],
+        axis=1,
+    )
+    design = pd.concat([panel[["rd_intensity", "talent"]], dummies], axis=1)
+    reference = sm.OLS(panel["log_patents_granted"], design).fit()
+    expected = pd.DataFrame(
+        {
+            "unit_id": panel["unit_id"],
+            "year": panel["year"],
+            "fitted": reference.fittedvalues,
+            "residual": reference.resid,
+        }
+    ).sort_values(["unit_id", "year"])
+    merged = residuals.merge(expected, on=["unit_id", "year"], suffixes=("", "_ref"))
+    assert len(merged) == len(panel)
+    np.testing.assert_allclose(merged["residual"], merged["residual_ref"], atol=1e-8)
+    np.testing.assert_allclose(merged["fitted"], merged["fitted_ref"], atol=1e-8)
+
+
+def test_model_residuals_refuse_stale_estimates_and_nonlinear_models():
+    panel = make_panel()
+    fitted = residual_figures.fit_model(panel, "twoway_fe", RESIDUAL_SPEC, covariance="unadjusted")
+    reported = pd.DataFrame(
+        {
+            "model": "twoway_fe",
+            "term": fitted.result.params.index,
+            "estimate": fitted.result.params.to_numpy(),
+        }
+    )
+    residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC, reported)
+    stale = reported.assign(estimate=reported["estimate"] * 1.01)
+    with pytest.raises(ValueError, match="estimates are stale"):
+        residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC, stale)
+    with pytest.raises(ValueError, match="residual plots need one of"):
+        residual_figures.model_residuals(
+            panel, "ppml", dict(RESIDUAL_SPEC, estimator="ppml"), reported
+        )
+
+
+def test_residual_plot_draws_residuals_against_fitted_and_normal_quantiles():
+    panel = make_panel()
+    residuals = residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC)
+    figure = build("residuals")
+    left, right = data_axes(figure)
+    drawn = np.concatenate([c.get_offsets() for c in left.collections])
+    assert len(drawn) == len(residuals)
+    assert sorted(drawn[:, 1]) == pytest.approx(sorted(residuals["residual"]))
+    qq = np.concatenate([c.get_offsets() for c in right.collections])
+    standardised = np.sort(residuals["residual"] / residuals["residual"].std(ddof=1))
+    np.testing.assert_allclose(np.sort(qq[:, 1]), standardised)
+    # Hazen plotting positions, checked against scipy's own normal quantiles.
+    from scipy import stats
+
+    n = len(residuals)
+    np.testing.assert_allclose(np.sort(qq[:, 0]), stats.norm.ppf((np.arange(n) + 0.5) / n))
+    focal = [c for c in left.collections if c.get_gid() == "focal"]
+    assert len(focal) == 1 and len(focal[0].get_offsets()) == (residuals["unit_id"] == FOCAL).sum()
+    assert "LOWESS smoother" in _legend_texts(figure)
+    assert left.get_xlabel() == "Fitted log invention patents granted"

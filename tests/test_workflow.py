@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,10 +14,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from innopanel import exhibits
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
 
-FIGURES = ["focal_vs_peers", "within_relationship", "coefficients"]
+PAPER = [exhibits.PAPER_TEX] + ([exhibits.PAPER_PDF] if shutil.which("pdflatex") else [])
+DIAGNOSTICS_CSV = "results/estimates/diagnostics.csv"
 DETERMINISTIC = [
     "data/processed/panel.csv",
     "results/data_quality/report.json",
@@ -24,18 +28,27 @@ DETERMINISTIC = [
     "results/estimates/estimates.csv",
     "results/estimates/estimates.parquet",
     "results/estimates/diagnostics.csv",
-    "results/tables/regressions.tex",
     "results/provenance/provenance.json",
     "results/provenance/provenance.md",
 ]
-OUTPUTS = DETERMINISTIC + [f"results/figures/{f}.{e}" for f in FIGURES for e in ("pdf", "png")]
 # Time-varying by design (retrieval times): built, but not compared byte for byte.
-BUILT = [*OUTPUTS, "results/provenance/retrieval_log.json"]
+RETRIEVAL_LOG = "results/provenance/retrieval_log.json"
 
 
-def snakemake(workdir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """Run snakemake in ``workdir`` with the repository's package importable."""
+def outputs(workdir: Path) -> list[str]:
+    """Every byte-stable output the run must build, the diagnostics table included."""
+    assert (workdir / DIAGNOSTICS_CSV).is_file(), "run_diagnostics did not run"
+    return DETERMINISTIC + exhibits.exhibit_outputs(True) + PAPER
+
+
+def snakemake(
+    workdir: Path, *arguments: str, path: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run snakemake in ``workdir`` with the repository's package importable
+    (and ``PATH`` replaced by ``path`` if given)."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    if path is not None:
+        environment["PATH"] = path
     return subprocess.run(
         [
             sys.executable,
@@ -64,6 +77,7 @@ def make_project(target: Path, edit_config=None) -> Path:
         "config",
         "workflow/rules",
         "workflow/scripts",
+        "workflow/report",
         "data/raw/demo",
         "environment.yml",
     ):
@@ -104,7 +118,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_output_is_built(built: Path) -> None:
-    for output in BUILT:
+    for output in [*outputs(built), RETRIEVAL_LOG]:
         assert (built / output).is_file() and (built / output).stat().st_size > 0, output
     for log in (
         "clean_panel/clean_panel.log",
@@ -156,8 +170,11 @@ def test_outputs_have_the_expected_content(built: Path) -> None:
     vif = diagnostics[diagnostics["test"] == "VIF"]
     assert vif["term"].notna().all() and (vif["statistic"] >= 1).all()
 
-    table = (built / "results/tables/regressions.tex").read_text(encoding="utf-8")
-    assert "\\toprule" in table and "Synthetic demo data" in table
+    for name in exhibits.table_names(with_diagnostics=False):
+        for extension in exhibits.TABLE_FORMATS:
+            table = (built / exhibits.table_path(name, extension)).read_text(encoding="utf-8")
+            assert "Synthetic demo data" in table, f"{name}.{extension} lacks the data note"
+    assert "\\toprule" in (built / "results/tables/regressions.tex").read_text(encoding="utf-8")
     report = (built / "results/data_quality/report.md").read_text(encoding="utf-8")
     assert "Synthetic demo data" in report
     assert "year outside the study window 2015-2020" in report
@@ -170,10 +187,10 @@ def test_second_run_has_nothing_to_do(built: Path) -> None:
 
 
 def test_forced_rerun_is_byte_identical(built: Path) -> None:
-    before = digests(built, OUTPUTS)
+    before = digests(built, outputs(built))
     run = snakemake(built, "--forceall")
     assert run.returncode == 0, run.stderr[-4000:]
-    assert digests(built, OUTPUTS) == before
+    assert digests(built, outputs(built)) == before
 
 
 def test_deleting_one_figure_rebuilds_only_that_figure(built: Path) -> None:
@@ -187,8 +204,14 @@ def test_deleting_one_figure_rebuilds_only_that_figure(built: Path) -> None:
         "estimate_models",
         "run_diagnostics",
         "plot_focal_vs_peers",
+        "plot_trends",
+        "plot_ranking",
+        "plot_correlation_heatmap",
         "plot_coefficients",
+        "plot_residuals",
         "make_regression_table",
+        "make_descriptive_table",
+        "write_paper",
         "fetch_source",
     ):
         assert other not in planned
@@ -219,3 +242,30 @@ def test_checksum_mismatch_stops_the_run_and_leaves_no_output(tmp_path: Path) ->
     assert not (workdir / "data/staged/open_platforms.csv").exists()
     assert not list((workdir / "data/staged").glob("*partial*"))
     assert raw.read_bytes() == before
+
+
+def test_report_is_self_contained_with_every_exhibit_and_caption(built: Path) -> None:
+    run = snakemake(built, "--report", "report.html")
+    assert run.returncode == 0, run.stderr[-4000:]
+    page = (built / "report.html").read_text(encoding="utf-8")
+    for name in [*exhibits.table_names(with_diagnostics=False), *exhibits.FIGURES]:
+        extension = "html" if name in exhibits.TABLES else "png"
+        assert f"{name}.{extension}" in page, f"{name} is not in the report"
+    # Captions are rendered from workflow/report/*.rst with the study's config.
+    assert "Descriptive statistics of the panel." in page
+    assert "The focal city against each of its peers in one year." in page
+    assert "{{" not in page
+    # Self-contained: every exhibit is embedded as a data URI; no script is fetched.
+    assert page.count("data:image/png;") >= len(exhibits.FIGURES)
+    assert page.count("data:text/html;") >= len(exhibits.table_names(with_diagnostics=False))
+    assert not re.search(r"<script[^>]*\ssrc=", page)
+
+
+def test_without_a_latex_engine_the_paper_is_written_but_not_compiled(tmp_path: Path) -> None:
+    workdir = make_project(tmp_path)
+    # A PATH holding only the Python environment: no LaTeX engine on it.
+    run = snakemake(workdir, "--dry-run", "--quiet", "rules", path=str(Path(sys.executable).parent))
+    assert run.returncode == 0, run.stderr[-2000:]
+    planned = run.stdout + run.stderr
+    assert "write_paper" in planned and "make_regression_table" in planned
+    assert "compile_paper" not in planned

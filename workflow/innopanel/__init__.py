@@ -15,8 +15,14 @@ Submodules each do one job and are imported explicitly, so that a light step
 - ``innopanel.template`` the own-data template and example workbook
 - ``innopanel.demo``     the synthetic demo panel's data-generating process
 - ``innopanel.models``   panel-regression estimation and the Hausman test
-- ``innopanel.tables``   LaTeX regression tables
-- ``innopanel.figures``  seaborn figures saved with fixed metadata
+- ``innopanel.tables``   the table model, rendered as LaTeX, Markdown, CSV and HTML
+- ``innopanel.estimate_tables`` regression (main, robustness) and diagnostics tables
+- ``innopanel.summary_tables``  descriptive-statistics and correlation tables
+- ``innopanel.figures``  figure theme and saving; trends, within relationship, coefficients
+- ``innopanel.panel_figures``   focal unit against peers, ranking, correlation heatmap
+- ``innopanel.residual_figures`` residual diagnostics of one model
+- ``innopanel.exhibits`` the list of exhibits and the checks of the ``exhibits`` config
+- ``innopanel.paper``    the paper that inputs every exhibit, and its compilation
 """
 
 __version__ = "0.1.0"

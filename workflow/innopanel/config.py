@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from innopanel.exhibits import exhibit_problems
 from innopanel.sources import check_sources
 
 LAG_SUFFIX = "_lag1"
@@ -44,6 +45,13 @@ def known_variables(variables: Mapping[str, Mapping[str, Any]]) -> list[str]:
 def base_variable(term: str) -> str:
     """Return the variable a (possibly lagged) term is made from."""
     return term.removesuffix(LAG_SUFFIX)
+
+
+def unit_words(unit: str) -> tuple[str, str]:
+    """Return the (singular, plural) words for the panel unit, e.g. ("city", "cities")."""
+    if unit not in UNIT_LABELS:
+        raise ValueError(f"unknown panel unit '{unit}'; use one of {sorted(UNIT_LABELS)}.")
+    return UNIT_LABELS[unit]
 
 
 def model_terms(model: Mapping[str, Any]) -> list[str]:
@@ -164,33 +172,7 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
     problems += check_models(config["models"], known, study)
     problems += check_diagnostics(config.get("diagnostics") or {}, config["models"])
 
-    exhibits = config["exhibits"]
-    for index, name in enumerate(exhibits["regression_table"]["models"]):
-        if name not in config["models"]:
-            problems.append(
-                f"exhibits.regression_table.models[{index}] = '{name}' is not a model."
-                + _suggest(name, config["models"])
-            )
-    stars = exhibits["regression_table"]["stars"]
-    if sorted(stars, reverse=True) != list(stars):
-        problems.append(
-            "exhibits.regression_table.stars must be in decreasing order, e.g. [0.10, 0.05, 0.01]."
-        )
-    named_variables = [
-        ("exhibits.coefficient_plot.terms", exhibits["coefficient_plot"]["terms"]),
-        ("exhibits.focal_vs_peers.variables", exhibits["focal_vs_peers"]["variables"]),
-        (
-            "exhibits.within_relationship",
-            [
-                exhibits["within_relationship"]["outcome"],
-                exhibits["within_relationship"]["regressor"],
-            ],
-        ),
-    ]
-    for key, names in named_variables:
-        for name in names:
-            if name not in variables:
-                problems.append(f"{key}: '{name}' is not a variable." + _suggest(name, variables))
+    problems.extend(exhibit_problems(config))
 
     if problems:
         raise ConfigError(

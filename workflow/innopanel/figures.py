@@ -1,14 +1,19 @@
-"""Figures: the focal city against its peers, the within-city relationship, and
-coefficients across models, saved with fixed metadata so bytes are reproducible.
+"""Figure machinery and the figures over time: trends, the within-unit relationship
+and coefficients across models, saved with fixed metadata so bytes are reproducible.
+
+This module holds what every figure shares: one seaborn theme (:func:`style`), the
+colour-blind-safe Okabe–Ito palette with the focal unit always in vermillion, a
+footer strip carrying the data note (:func:`new_figure`), and :func:`save_figure`,
+which writes PDF and PNG atomically and deterministically. The other figures live in
+``innopanel.panel_figures`` (the latest-year comparison, the ranking, the
+correlation heatmap) and ``innopanel.residual_figures``.
 
 Every ``plot_*`` function returns a :class:`matplotlib.figure.Figure` built without
-pyplot's global figure registry (nothing to close, nothing leaks between calls);
-:func:`save_figure` writes it as PDF and PNG atomically and deterministically.
-Every figure carries a footer (the caller's data note) along its bottom edge.
-
-Text is drawn with DejaVu Sans, so city names come from the panel's English
+pyplot's global figure registry (nothing to close, nothing leaks between calls).
+Text is drawn with DejaVu Sans, so unit names come from the panel's English
 ``name_en`` column (no CJK font is assumed). Any ``$`` in labels or footers is
-escaped, so it is printed and never starts matplotlib mathtext.
+escaped, so it is printed and never starts matplotlib mathtext. Labels come from the
+config's variable labels, which carry their units.
 """
 
 from __future__ import annotations
@@ -32,11 +37,14 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
-from innopanel.config import base_variable
+from innopanel.config import base_variable, unit_words
 from innopanel.io import atomic_path
 
 #: Resolution of every PNG, in dots per inch.
 DPI = 200
+#: Figures are at most this wide (inches), so that scaled to a paper's text width
+#: (about 6.5 in) their 9-10 pt text stays above 7 pt.
+MAX_WIDTH = 8.0
 #: Fixed metadata: no dates, no library versions.
 PDF_METADATA: dict[str, str | None] = {
     "Creator": "innopanel",
@@ -48,22 +56,26 @@ PNG_METADATA: dict[str, str] = {"Software": "innopanel"}
 #: Salt for SVG element ids (matplotlib otherwise draws it at random).
 SVG_HASH_SALT = "innopanel"
 
-#: Okabe–Ito colours (colour-blind safe), without black (the focal city's colour)
-#: and without yellow (too faint on white). Beyond six peers the colours repeat
-#: with another line style.
-PEER_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
+#: The focal unit is vermillion in every figure (Okabe–Ito); peers take the other
+#: Okabe–Ito colours, without yellow (too faint on white) and black (kept for text
+#: and fitted lines). Beyond five peers the colours repeat with another line style.
+FOCAL_COLOUR = "#D55E00"
+PEER_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")
 PEER_LINESTYLES = ("-", "-.", ":")
-FOCAL_COLOUR = "#000000"
-FOCAL_POINT_COLOUR = "#D55E00"
+#: One colour for "the peers" where they are drawn as a group (bars, ranking).
+PEER_GROUP_COLOUR = "#0072B2"
 REFERENCE_COLOUR = "#8C8C8C"
-MODEL_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000")
+OTHER_COLOUR = "#BBBBBB"
+FIT_COLOUR = "#000000"
+# Vermillion comes last: it marks the focal unit elsewhere.
+MODEL_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#000000", "#D55E00")
 MODEL_MARKERS = ("o", "s", "D", "^", "v", "P", "X")
 
 FOOTER_FONT_SIZE = 8.0
-DEFAULT_FOCAL_VS_PEERS_VARIABLES = ("rd_intensity", "talent", "open_platforms", "patents_per_10k")
+DEFAULT_TREND_VARIABLES = ("rd_intensity", "talent", "open_platforms", "patents_per_10k")
 
 
-def _style() -> dict[str, Any]:
+def style() -> dict[str, Any]:
     """Return the rc settings every figure is drawn and saved with."""
     rc: dict[str, Any] = {}
     rc.update(sns.axes_style("whitegrid"))
@@ -84,16 +96,24 @@ def _style() -> dict[str, Any]:
     return rc
 
 
-def _plain(text: object) -> str:
+def plain(text: object) -> str:
     """Escape ``$`` so a label is printed literally, never parsed as mathtext."""
     return str(text).replace("$", r"\$")
 
 
-def _wrap(text: object, width: int) -> str:
-    return "\n".join(textwrap.wrap(_plain(text), width=width)) or ""
+def lower_first(label: str) -> str:
+    """Lower-case a label's first letter for use mid-sentence, unless it starts an
+    acronym: "Log patents" -> "log patents", "R&D intensity" and "GDP" unchanged."""
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
 
 
-def _new_figure(width: float, height: float, footer: str) -> tuple[Figure, SubFigure]:
+def wrap(text: object, width: int) -> str:
+    return "\n".join(textwrap.wrap(plain(text), width=width)) or ""
+
+
+def new_figure(width: float, height: float, footer: str) -> tuple[Figure, SubFigure]:
     """Return a figure and the sub-figure to draw in, with ``footer`` below it.
 
     The figure is split into a content sub-figure (constrained layout, so axes,
@@ -115,7 +135,7 @@ def _new_figure(width: float, height: float, footer: str) -> tuple[Figure, SubFi
     strip.text(
         0.01,
         0.45,
-        _plain(wrapped),
+        plain(wrapped),
         ha="left",
         va="center",
         fontsize=FOOTER_FONT_SIZE,
@@ -141,63 +161,96 @@ def footer_text(figure: Figure) -> str:
 
 
 def focal_label(figure: Figure) -> str | None:
-    """Return the legend label of the focal city's artist (gid ``focal``), if drawn."""
+    """Return the legend label of the focal unit's artist (gid ``focal``), if drawn."""
     for ax in figure.get_axes():
-        for artist in [*ax.lines, *ax.collections]:
+        for artist in [*ax.lines, *ax.collections, *ax.patches]:
             if artist.get_gid() == "focal":
                 return artist.get_label()
     return None
 
 
-def _city_names(panel: pd.DataFrame) -> dict[str, str]:
+def unit_names(panel: pd.DataFrame) -> dict[str, str]:
+    """Return unit id -> English name (``name_en``), where the panel has one."""
     if "name_en" not in panel.columns:
         return {}
     names = panel.dropna(subset=["name_en"]).drop_duplicates("unit_id")
     return dict(zip(names["unit_id"].astype(str), names["name_en"].astype(str), strict=True))
 
 
-def _check_columns(panel: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+def corner_note(ax, text: str, corner: str, gid: str, fontsize: float = 9.5) -> None:
+    """Write ``text`` in a white box in the ``"upper left"`` or ``"lower right"`` corner."""
+    upper_left = corner == "upper left"
+    ax.text(
+        0.03 if upper_left else 0.97,
+        0.97 if upper_left else 0.03,
+        text,
+        transform=ax.transAxes,
+        ha="left" if upper_left else "right",
+        va="top" if upper_left else "bottom",
+        fontsize=fontsize,
+        bbox={"boxstyle": "round,pad=0.35", "facecolor": "white", "edgecolor": OTHER_COLOUR},
+        gid=gid,
+    )
+
+
+def check_columns(panel: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in panel.columns]
     if missing:
         raise ValueError(f"{what}: the panel has no column(s) {missing}.")
 
 
-def plot_focal_vs_peers(
+def focal_and_peers(
+    panel: pd.DataFrame, focal_unit: str, peer_units: Sequence[str], unit: str = "city"
+) -> list[str]:
+    """Check that the focal unit and its peers are in the panel; return the peers in order.
+
+    The focal unit is dropped from the peers, and duplicates are dropped.
+    """
+    singular, plural = unit_words(unit)
+    present = set(panel["unit_id"].astype(str))
+    if focal_unit not in present:
+        raise ValueError(
+            f"focal {singular} '{focal_unit}' is not in the panel; check study.focal_unit."
+        )
+    missing = [u for u in peer_units if u not in present]
+    if missing:
+        raise ValueError(f"peer {plural} {missing} are not in the panel; check study.peer_units.")
+    return [u for u in dict.fromkeys(peer_units) if u != focal_unit]
+
+
+def plot_trends(
     panel: pd.DataFrame,
     focal_unit: str,
     peer_units: Sequence[str],
-    variables: Sequence[str] = DEFAULT_FOCAL_VS_PEERS_VARIABLES,
+    variables: Sequence[str] = DEFAULT_TREND_VARIABLES,
     labels: Mapping[str, str] | None = None,
     footer: str = "",
+    unit: str = "city",
 ) -> Figure:
-    """Draw the focal city against its peers over the years, one panel per variable.
+    """Draw the focal unit against its peers over the years, one panel per variable.
 
-    The focal city is a thick black line on top; each peer has its own colour-blind
-    safe colour; the median of all other cities (neither focal nor peer) is a dashed
-    grey reference line. Panels are laid out two per row (a 2×2 grid for the default
-    four variables) and share one legend of English city names below them.
+    The focal unit is a thick vermillion line on top; each peer has its own
+    colour-blind-safe colour; the median of all other units (neither focal nor peer)
+    is a dashed grey reference line. Panels are laid out two per row and share one
+    legend of English names below them.
     """
     labels = labels or {}
     variables = list(variables)
     if not variables:
-        raise ValueError("plot_focal_vs_peers: no variables to draw.")
-    _check_columns(panel, ["unit_id", "year", *variables], "plot_focal_vs_peers")
-    cities = set(panel["unit_id"].astype(str))
-    if focal_unit not in cities:
-        raise ValueError(f"focal city '{focal_unit}' is not in the panel.")
-    missing_peers = [c for c in peer_units if c not in cities]
-    if missing_peers:
-        raise ValueError(f"peer cities {missing_peers} are not in the panel.")
-    peer_units = [c for c in dict.fromkeys(peer_units) if c != focal_unit]
-    names = _city_names(panel)
+        raise ValueError("plot_trends: no variables to draw.")
+    check_columns(panel, ["unit_id", "year", *variables], "plot_trends")
+    peer_units = focal_and_peers(panel, focal_unit, peer_units, unit)
+    _, plural = unit_words(unit)
+    names = unit_names(panel)
     frame = panel.assign(unit_id=panel["unit_id"].astype(str)).sort_values(["unit_id", "year"])
     others = frame[~frame["unit_id"].isin([focal_unit, *peer_units])]
     n_others = others["unit_id"].nunique()
+    years = pd.to_numeric(frame["year"]).dropna()
 
     n_columns = 2 if len(variables) > 1 else 1
     n_rows = math.ceil(len(variables) / n_columns)
-    with matplotlib.rc_context(_style()):
-        figure, content = _new_figure(10.0, 3.4 * n_rows + 1.6, footer)
+    with matplotlib.rc_context(style()):
+        figure, content = new_figure(MAX_WIDTH, 2.9 * n_rows + 1.5, footer)
         axes = content.subplots(n_rows, n_columns, squeeze=False, sharex=True)
         handles: list[Line2D] = []
         for index, variable in enumerate(variables):
@@ -210,13 +263,13 @@ def plot_focal_vs_peers(
                     color=REFERENCE_COLOUR,
                     linestyle="--",
                     linewidth=1.6,
-                    label=f"Median of {n_others} other cities",
+                    label=f"Median of {n_others} other {plural}",
                     zorder=2,
                 )
                 if index == 0:
                     median_handle = line
-            for peer_index, city in enumerate(peer_units):
-                series = frame[frame["unit_id"] == city]
+            for peer_index, peer in enumerate(peer_units):
+                series = frame[frame["unit_id"] == peer]
                 (line,) = ax.plot(
                     series["year"],
                     series[variable],
@@ -226,7 +279,7 @@ def plot_focal_vs_peers(
                     ],
                     linewidth=1.3,
                     alpha=0.9,
-                    label=_plain(names.get(city, city)),
+                    label=plain(names.get(peer, peer)),
                     zorder=3,
                 )
                 if index == 0:
@@ -239,13 +292,13 @@ def plot_focal_vs_peers(
                 linewidth=3.2,
                 marker="o",
                 markersize=3.5,
-                label=_plain(names.get(focal_unit, focal_unit)),
+                label=plain(names.get(focal_unit, focal_unit)),
                 zorder=4,
                 gid="focal",
             )
             if index == 0:
                 focal_handle = line
-            ax.set_ylabel(_wrap(labels.get(variable, variable), 30))
+            ax.set_ylabel(wrap(labels.get(variable, variable), 30))
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=7))
             ax.margins(x=0.02)
             if index // n_columns == n_rows - 1 or index + n_columns >= len(variables):
@@ -264,17 +317,20 @@ def plot_focal_vs_peers(
             handlelength=2.6,
             columnspacing=1.4,
         )
-        focal_name = _plain(names.get(focal_unit, focal_unit))
-        content.suptitle(f"{focal_name} against its peers", fontsize=12, fontweight="bold")
+        focal_name = plain(names.get(focal_unit, focal_unit))
+        span = f"{int(years.min())}–{int(years.max())}" if len(years) else ""
+        content.suptitle(
+            f"Trends {span}: {focal_name} against its peers", fontsize=12, fontweight="bold"
+        )
     return figure
 
 
-def within_city_demeaned(panel: pd.DataFrame, outcome: str, regressor: str) -> pd.DataFrame:
-    """Return city-year rows with both variables demeaned by city.
+def within_unit_demeaned(panel: pd.DataFrame, outcome: str, regressor: str) -> pd.DataFrame:
+    """Return unit-year rows with both variables demeaned by unit.
 
     Only rows where both variables are present are used, and the means are taken
     over exactly those rows, so the slope of ``outcome_within`` on
-    ``regressor_within`` is the one-way (city) fixed-effects estimate without
+    ``regressor_within`` is the one-way (unit) fixed-effects estimate without
     controls.
     """
     columns = ["unit_id", "year", outcome, regressor]
@@ -293,7 +349,7 @@ def within_slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     x_centred = x - x.mean()
     denominator = float(np.dot(x_centred, x_centred))
     if denominator == 0.0:
-        raise ValueError("the regressor does not vary within cities; no slope to fit.")
+        raise ValueError("the regressor does not vary within units; no slope to fit.")
     slope = float(np.dot(x_centred, y - y.mean())) / denominator
     return float(y.mean() - slope * x.mean()), slope
 
@@ -305,29 +361,33 @@ def plot_within_relationship(
     labels: Mapping[str, str] | None = None,
     focal_unit: str | None = None,
     footer: str = "",
+    unit: str = "city",
 ) -> Figure:
-    """Scatter the within-city variation of ``outcome`` against ``regressor``.
+    """Scatter the within-unit variation of ``outcome`` against ``regressor``.
 
-    Both variables are demeaned by city; the OLS line through all city-years is
-    drawn and its slope printed; the focal city's points are highlighted.
+    Both variables are demeaned by unit; the OLS line through all unit-years is
+    drawn and its slope printed; the focal unit's points are highlighted.
     """
     labels = labels or {}
-    _check_columns(panel, ["unit_id", "year", outcome, regressor], "plot_within_relationship")
-    data = within_city_demeaned(panel, outcome, regressor)
+    singular, plural = unit_words(unit)
+    check_columns(panel, ["unit_id", "year", outcome, regressor], "plot_within_relationship")
+    data = within_unit_demeaned(panel, outcome, regressor)
     if len(data) < 3:
         raise ValueError(
-            f"plot_within_relationship: only {len(data)} city-years have both "
+            f"plot_within_relationship: only {len(data)} {singular}-years have both "
             f"'{outcome}' and '{regressor}'."
         )
     x_name, y_name = f"{regressor}_within", f"{outcome}_within"
     intercept, slope = within_slope(data[x_name].to_numpy(), data[y_name].to_numpy())
-    names = _city_names(panel)
+    names = unit_names(panel)
     is_focal = data["unit_id"] == focal_unit if focal_unit else pd.Series(False, index=data.index)
     if focal_unit and not is_focal.any():
-        raise ValueError(f"focal city '{focal_unit}' has no city-years with both variables.")
+        raise ValueError(
+            f"focal {singular} '{focal_unit}' has no {singular}-years with both variables."
+        )
 
-    with matplotlib.rc_context(_style()):
-        figure, content = _new_figure(7.5, 6.0, footer)
+    with matplotlib.rc_context(style()):
+        figure, content = new_figure(7.0, 5.6, footer)
         ax = content.subplots()
         sns.scatterplot(
             data=data[~is_focal],
@@ -338,17 +398,17 @@ def plot_within_relationship(
             alpha=0.45,
             s=16,
             edgecolor="none",
-            label="Other city-years",
+            label=f"Other {singular}-years",
             zorder=2,
         )
         if focal_unit:
-            focal_name = _plain(names.get(focal_unit, focal_unit))
+            focal_name = plain(names.get(focal_unit, focal_unit))
             sns.scatterplot(
                 data=data[is_focal],
                 x=x_name,
                 y=y_name,
                 ax=ax,
-                color=FOCAL_POINT_COLOUR,
+                color=FOCAL_COLOUR,
                 s=60,
                 edgecolor="black",
                 linewidth=0.8,
@@ -360,29 +420,28 @@ def plot_within_relationship(
         ax.plot(
             x_range,
             intercept + slope * x_range,
-            color="black",
+            color=FIT_COLOUR,
             linewidth=1.8,
             label="OLS fit",
             zorder=3,
         )
-        ax.axhline(0.0, color="#BBBBBB", linewidth=0.8, zorder=1)
-        ax.axvline(0.0, color="#BBBBBB", linewidth=0.8, zorder=1)
-        ax.text(
-            0.03,
-            0.97,
-            f"Within-city OLS slope = {slope:.3f}\n"
-            f"{len(data):,} city-years, {data['unit_id'].nunique()} cities, no controls",
-            transform=ax.transAxes,
-            ha="left",
-            va="top",
-            fontsize=9.5,
-            bbox={"boxstyle": "round,pad=0.35", "facecolor": "white", "edgecolor": "#BBBBBB"},
+        ax.axhline(0.0, color=OTHER_COLOUR, linewidth=0.8, zorder=1)
+        ax.axvline(0.0, color=OTHER_COLOUR, linewidth=0.8, zorder=1)
+        corner_note(
+            ax,
+            f"Within-{singular} OLS slope = {slope:.3f}\n"
+            f"{len(data):,} {singular}-years, {data['unit_id'].nunique()} {plural}, no controls",
+            "upper left",
             gid="slope",
         )
-        ax.set_xlabel(_wrap(labels.get(regressor, regressor), 60) + "\n(deviation from city mean)")
-        ax.set_ylabel(_wrap(labels.get(outcome, outcome), 50) + "\n(deviation from city mean)")
-        ax.legend(loc="lower right", frameon=True, framealpha=0.9, edgecolor="#BBBBBB")
-        ax.set_title("Within-city relationship (both variables demeaned by city)")
+        ax.set_xlabel(
+            wrap(labels.get(regressor, regressor), 60) + f"\n(deviation from {singular} mean)"
+        )
+        ax.set_ylabel(
+            wrap(labels.get(outcome, outcome), 50) + f"\n(deviation from {singular} mean)"
+        )
+        ax.legend(loc="lower right", frameon=True, framealpha=0.9, edgecolor=OTHER_COLOUR)
+        ax.set_title(f"Within-{singular} relationship (both variables demeaned by {singular})")
     return figure
 
 
@@ -442,7 +501,7 @@ def plot_coefficients(
     terms, models = list(terms), list(models)
     if not terms or not models:
         raise ValueError("plot_coefficients: need at least one term and one model.")
-    _check_columns(
+    check_columns(
         estimates, ["model", "term", "estimate", "ci_lower", "ci_upper"], "plot_coefficients"
     )
     table = coefficient_table(estimates, terms, models)
@@ -450,10 +509,25 @@ def plot_coefficients(
     if absent:
         raise ValueError(f"plot_coefficients: no model in {models} has term(s) {absent}.")
 
+    # The coefficients' unit is the outcome's per unit of the regressor: say which
+    # outcome when the models share one.
+    outcomes = (
+        set(estimates.loc[estimates["model"].astype(str).isin(models), "outcome"].astype(str))
+        if "outcome" in estimates.columns
+        else set()
+    )
+    title = "Coefficients across models, with 95% confidence intervals"
+    if len(outcomes) == 1:
+        outcome = outcomes.pop()
+        title = (
+            f"Effect on {lower_first(term_labels.get(outcome, outcome))} across models, "
+            "with 95% confidence intervals"
+        )
+
     positions = {model: len(models) - 1 - i for i, model in enumerate(models)}
-    with matplotlib.rc_context(_style()):
-        figure, content = _new_figure(
-            max(7.5, 3.3 * len(terms) + 1.8), 0.5 * len(models) + 2.6, footer
+    with matplotlib.rc_context(style()):
+        figure, content = new_figure(
+            min(MAX_WIDTH, 2.1 * len(terms) + 1.7), 0.45 * len(models) + 2.4, footer
         )
         axes = content.subplots(1, len(terms), sharey=True, squeeze=False)[0]
         for ax, term in zip(axes, terms, strict=True):
@@ -482,10 +556,10 @@ def plot_coefficients(
                     linestyle="none",
                     zorder=3,
                 )
-            ax.set_title(_wrap(term_labels.get(term, term), 32))
+            ax.set_title(wrap(term_labels.get(term, term), 24))
             ax.set_xlabel("Coefficient (95% CI)")
             ax.set_ylim(-0.6, len(models) - 0.4)
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
             # Keep zero inside the axes (with room to spare) so the reference line shows.
             rows = table[table["term"] == term]
             values = np.concatenate(
@@ -498,7 +572,7 @@ def plot_coefficients(
             ax.grid(axis="y", visible=False)
         axes[0].set_yticks(
             [positions[m] for m in models],
-            [_wrap(model_labels.get(m, m), 22) for m in models],
+            [wrap(model_labels.get(m, m), 16) for m in models],
         )
         if table["lagged"].any():
             content.legend(
@@ -526,6 +600,11 @@ def plot_coefficients(
                 ncols=2,
                 fontsize=9,
             )
+        content.suptitle(
+            wrap(title, 70),
+            fontsize=12,
+            fontweight="bold",
+        )
     return figure
 
 
@@ -548,7 +627,7 @@ def save_figure(
     level = font_logger.level
     font_logger.setLevel(max(level, logging.WARNING))
     try:
-        with matplotlib.rc_context(_style()):
+        with matplotlib.rc_context(style()):
             with atomic_path(pdf_path) as temporary:
                 figure.savefig(temporary, format="pdf", metadata=PDF_METADATA)
             with atomic_path(png_path) as temporary:

@@ -1,55 +1,65 @@
-"""LaTeX regression tables.
+"""Publication tables: one table model, four renderings (LaTeX, Markdown, CSV, HTML).
 
-:func:`render_regression_table` turns the tidy estimates (one row per model and
-term, as written by ``innopanel.models``) into a ``threeparttable`` with booktabs
-rules: one column per model, a coefficient row (with significance stars) and a
-standard-error row (in parentheses) per variable, indicator rows (lagged
-regressors, city and year fixed effects), then N, cities and within R², and table
-notes naming the standard errors, the stars and the data note.
+A :class:`Table` is built once from results (``innopanel.estimate_tables``,
+``innopanel.summary_tables``) and rendered by :func:`render_latex`,
+:func:`render_markdown`, :func:`render_csv` and :func:`render_html`, so the paper, the
+README and the report show the same numbers, stars and notes.
 
-The output is a bare ``threeparttable`` (no float, no caption), so a paper wraps
-it in its own ``table`` environment::
+The LaTeX is a bare ``threeparttable`` (no float, no caption), so a paper wraps it in
+its own ``table`` environment::
 
     \\begin{table}\\centering
       \\caption{...}\\label{...}
       \\input{regressions.tex}
     \\end{table}
 
-It compiles in a plain ``\\documentclass{article}`` that loads only the packages in
-:data:`REQUIRED_LATEX_PACKAGES`. Every piece of text is escaped with
-:func:`latex_escape`; the output bytes depend only on the inputs (no dates, no
-versions).
+It uses booktabs rules, siunitx ``S`` columns (numbers align on the decimal marker;
+stars and parentheses hang outside the number, in space reserved for the widest, so
+they never push a number off the axis), multi-panel headings (Panel A, Panel B) and
+notes in ``tablenotes``. It compiles in a plain ``\\documentclass{article}`` that loads
+only :data:`REQUIRED_LATEX_PACKAGES`. Every string is escaped (:func:`latex_escape`,
+:func:`markdown_escape`, :func:`html.escape`); outputs depend only on the inputs.
 """
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import math
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
-from innopanel.config import LAG_SUFFIX, base_variable
 from innopanel.io import write_text
 
-#: LaTeX packages the table needs, in the order to load them. Nothing else is used:
-#: no dcolumn/siunitx, no array, no amsmath, no textcomp-only symbols.
-REQUIRED_LATEX_PACKAGES: tuple[str, ...] = ("booktabs", "threeparttable")
+#: LaTeX packages a table needs, in the order to load them: booktabs for the rules,
+#: threeparttable for the notes, siunitx for decimal alignment, array for the
+#: wrapping (``p``) columns.
+REQUIRED_LATEX_PACKAGES: tuple[str, ...] = ("booktabs", "threeparttable", "siunitx", "array")
+#: The renderings :func:`write_table` writes, by output key.
+FORMATS: tuple[str, ...] = ("tex", "md", "csv", "html")
 
-CONSTANT_TERM = "const"
-CONSTANT_LABEL = "Constant"
-LAGGED_ROW_LABEL = "Regressors lagged one year"
-
-# Model column titles longer than this many characters are wrapped onto several lines.
-HEADER_WRAP_CHARS = 7
-# Row labels longer than this are split over the coefficient and standard-error rows.
-LABEL_WRAP_CHARS = 26
-# Layout: the table is set in \small with narrower column gaps so that five model
-# columns fit the text width of a plain article (both settings stay local to the
-# threeparttable environment).
+# Layout: tables are set in \small with narrower column gaps so that a five-model
+# table fits the text width of a plain article (both settings stay local to the
+# threeparttable environment, as does \sisetup).
 FONT_SIZE_COMMAND = r"\small"
 TABCOLSEP = "3pt"
+# Column titles are wrapped at spaces to about this many characters, or to the width
+# of the column's widest entry if that is wider.
+HEADER_WRAP_CHARS = 9
+# Thousands are grouped from this many integer digits on (siunitx's
+# group-minimum-digits), the same in every rendering.
+GROUP_MINIMUM_DIGITS = 4
+SISETUP = (
+    r"\sisetup{group-digits=integer, group-separator={,}, "
+    rf"group-minimum-digits={GROUP_MINIMUM_DIGITS}, "
+    # Parentheses are text around a number, not siunitx's "uncertainty" syntax.
+    r"input-open-uncertainty={}, input-close-uncertainty={}, "
+    r"table-align-text-pre=false, table-align-text-post=false}"
+)
+PANEL_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",
@@ -74,18 +84,146 @@ _LATEX_SPECIALS = {
     "\u00a0": "~",  # no-break space
     "\u00b2": r"\textsuperscript{2}",
     "\u00d7": r"$\times$",
+    "\u03c7": r"$\chi$",
+    "\u2264": r"$\leq$",
+    "\u2265": r"$\geq$",
+    "\u2248": r"$\approx$",
     "<": r"\textless{}",
     ">": r"\textgreater{}",
 }
+_MARKDOWN_SPECIALS = set("\\`*_{}[]<>|#")
 
 
 def latex_escape(text: object) -> str:
     """Return ``text`` with every LaTeX special character escaped.
 
     Handles ``\\ & % $ # _ { } ~ ^`` (and ``< >``, which OT1 fonts misprint), and maps
-    dashes, curly quotes, the minus sign, ``²`` and ``×`` to plain LaTeX.
+    dashes, curly quotes, the minus sign, ``²``, ``×``, ``χ`` and ``≤ ≥ ≈`` to LaTeX.
     """
     return "".join(_LATEX_SPECIALS.get(char, char) for char in str(text))
+
+
+def markdown_escape(text: object) -> str:
+    """Return ``text`` with Markdown's emphasis, code, link and table characters escaped."""
+    return "".join("\\" + char if char in _MARKDOWN_SPECIALS else char for char in str(text))
+
+
+# --- cells, rows, panels, tables ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text cell: centred in a numeric column, as is everywhere else."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number shown with ``digits`` decimals, optional stars and parentheses.
+
+    A missing (``None`` or NaN) value is an empty cell.
+    """
+
+    value: float | None
+    digits: int
+    stars: str = ""
+    parentheses: bool = False
+    #: "<" shows a bound, e.g. p < 0.001 (siunitx aligns it as a comparator).
+    comparator: str = ""
+
+
+Cell = Text | Number
+
+
+@dataclass(frozen=True)
+class Row:
+    """A labelled row; ``rule_above`` draws a ``\\midrule`` before it.
+
+    ``label_continues`` marks a label that continues the previous row's (a long
+    variable label split over its coefficient and standard-error rows in LaTeX); the
+    other renderings join the two parts on the first row.
+    """
+
+    label: str
+    cells: tuple[Cell, ...]
+    rule_above: bool = False
+    label_continues: bool = False
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A block of rows; in a multi-panel table it is headed "Panel A: <title>"."""
+
+    title: str
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column title; ``width`` (a LaTeX length) makes a text column wrap."""
+
+    title: str
+    width: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A publication table, independent of its rendering.
+
+    ``header_rows`` are further header lines under the column titles (column numbers,
+    the standard-error type); ``notes`` are plain-text paragraphs, the first of which
+    is headed "Notes:" and gets the star legend when ``stars`` are given.
+    """
+
+    name: str
+    columns: tuple[Column, ...]
+    panels: tuple[Panel, ...]
+    header_rows: tuple[Row, ...] = ()
+    notes: tuple[str, ...] = ()
+    stars: tuple[float, ...] = ()
+    stub_header: str = ""
+    stub_width: str | None = None
+
+    def __post_init__(self) -> None:
+        n_columns = len(self.columns)
+        for row in (*self.header_rows, *(r for p in self.panels for r in p.rows)):
+            if len(row.cells) != n_columns:
+                raise ValueError(
+                    f"table '{self.name}': row '{row.label}' has {len(row.cells)} cells "
+                    f"for {n_columns} columns."
+                )
+
+    @property
+    def body_rows(self) -> list[Row]:
+        return [row for panel in self.panels for row in panel.rows]
+
+    def panel_heading(self, index: int) -> str:
+        """Return "Panel A: <title>" in a multi-panel table, else the title (maybe "")."""
+        title = self.panels[index].title
+        if len(self.panels) == 1:
+            return title
+        return (
+            f"Panel {PANEL_LETTERS[index]}: {title}" if title else f"Panel {PANEL_LETTERS[index]}"
+        )
+
+
+def table_notes(sentences: Sequence[str], data_note: str | None) -> tuple[str, ...]:
+    """Return a table's note paragraphs: the sentences, then the data note if any."""
+    paragraphs = [" ".join(sentences)]
+    if data_note and str(data_note).strip():
+        paragraphs.append(str(data_note))
+    return tuple(paragraphs)
+
+
+# --- numbers ------------------------------------------------------------------------
+
+
+def _is_finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def significance_stars(p_value: float | None, thresholds: Sequence[float]) -> str:
@@ -100,56 +238,120 @@ def significance_stars(p_value: float | None, thresholds: Sequence[float]) -> st
     return "*" * sum(1 for threshold in thresholds if float(p_value) < float(threshold))
 
 
-def format_number(value: float | None, digits: int) -> str:
-    """Format a number with ``digits`` decimals for LaTeX text mode.
+def plain_number(value: float | None, digits: int) -> str:
+    """Format with ``digits`` decimals, ASCII minus, no grouping; "" when missing.
 
-    A negative number gets a true minus sign (``$-$``); a value that rounds to zero
-    is shown without a sign; a missing value is an empty string.
+    A value that rounds to zero is shown without a sign.
     """
     if value is None or not _is_finite(value):
         return ""
     text = f"{float(value):.{digits}f}"
-    if text.startswith("-"):
-        magnitude = text[1:]
-        if set(magnitude) <= {"0", "."}:
-            return magnitude
-        return "$-$" + magnitude
+    if text.startswith("-") and set(text[1:]) <= {"0", "."}:
+        return text[1:]
     return text
 
 
+def display_number(value: float | None, digits: int) -> str:
+    """Format for reading: :func:`plain_number` with thousands grouped and a true minus."""
+    text = plain_number(value, digits)
+    if not text:
+        return ""
+    sign, text = ("\u2212", text[1:]) if text.startswith("-") else ("", text)
+    integer, _, decimals = text.partition(".")
+    if len(integer) >= GROUP_MINIMUM_DIGITS:
+        integer = f"{int(integer):,}"
+    return sign + integer + ("." + decimals if decimals else "")
+
+
 def format_count(value: float | None) -> str:
-    """Format a count (observations, cities) with thousands separators."""
+    """Format a count (observations, units) with thousands separators; "" when missing."""
     if value is None or not _is_finite(value):
         return ""
-    return f"{round(float(value)):,}"
+    return display_number(round(float(value)), 0)
 
 
-def _format_threshold(threshold: float) -> str:
+def format_threshold(threshold: float) -> str:
+    """Format a p-value threshold with at least two decimals (0.10, 0.05, 0.001)."""
     text = f"{float(threshold):.10f}".rstrip("0")
     decimals = len(text.split(".")[1])
     return f"{float(threshold):.{max(2, decimals)}f}"
 
 
-def _is_finite(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
+def _ordered_stars(thresholds: Sequence[float]) -> list[tuple[str, str]]:
+    ordered = sorted((float(t) for t in thresholds), reverse=True)
+    return [("*" * count, format_threshold(t)) for count, t in enumerate(ordered, start=1)]
 
 
-def _as_bool(value: Any) -> bool:
-    """Read a boolean that may arrive as bool, numpy bool, 'True'/'False' text or NaN."""
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes"}
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return False
-    return bool(value)
+def _number_text(cell: Number, style: str) -> str:
+    """Render a number cell as text for Markdown ("md"), HTML ("html") or CSV ("csv")."""
+    number = plain_number(cell.value, cell.digits) if style == "csv" else None
+    if number is None:
+        number = display_number(cell.value, cell.digits)
+    if not number:
+        return ""
+    number = cell.comparator + number
+    if cell.parentheses:
+        number = f"({number})"
+    if style == "html":
+        number = html.escape(number)
+        return number + (f"<sup>{cell.stars}</sup>" if cell.stars else "")
+    if style == "md":
+        return number + markdown_escape(cell.stars)
+    return number + cell.stars
 
 
-def _wrap_header(label: str, width: int = HEADER_WRAP_CHARS) -> list[str]:
-    """Greedy word wrap of a column title; words are never split."""
+def _joined_labels(rows: Sequence[Row]) -> list[str]:
+    """Row labels with continued labels joined onto the row they continue."""
+    labels = [row.label for row in rows]
+    for index, row in enumerate(rows):
+        if row.label_continues and index > 0 and row.label:
+            labels[index - 1] = f"{labels[index - 1]} {row.label}"
+            labels[index] = ""
+    return labels
+
+
+def _cell_text(cell: Cell, style: str) -> str:
+    if isinstance(cell, Number):
+        return _number_text(cell, style)
+    if style == "md":
+        return markdown_escape(cell.text)
+    if style == "html":
+        return html.escape(cell.text)
+    return cell.text
+
+
+# --- LaTeX --------------------------------------------------------------------------
+
+
+def _column_numbers(table: Table, index: int) -> list[Number]:
+    return [
+        cell
+        for row in table.body_rows
+        if isinstance(cell := row.cells[index], Number) and plain_number(cell.value, cell.digits)
+    ]
+
+
+def _siunitx_column(numbers: Sequence[Number], max_stars: int) -> str:
+    """Return an ``S`` column whose table-format fits every number in it."""
+    texts = [plain_number(n.value, n.digits) for n in numbers]
+    negative = any(t.startswith("-") for t in texts)
+    integers = max(len(t.lstrip("-").partition(".")[0]) for t in texts)
+    decimals = max(len(t.partition(".")[2]) for t in texts)
+    comparator = "<" if any(n.comparator for n in numbers) else ""
+    options = [f"table-format={comparator}{'-' if negative else ''}{integers}.{decimals}"]
+    if any(n.parentheses for n in numbers):
+        options.append("table-space-text-pre={(}")
+    if max_stars and any(n.stars for n in numbers):
+        options.append(rf"table-space-text-post={{\textsuperscript{{{'*' * max_stars}}}}}")
+    elif any(n.parentheses for n in numbers):
+        options.append("table-space-text-post={)}")
+    return "S[" + ", ".join(options) + "]"
+
+
+def _wrap_words(text: str, width: int) -> list[str]:
+    """Greedy word wrap; words are never split."""
     lines: list[str] = []
-    for word in label.split():
+    for word in text.split():
         if lines and len(lines[-1]) + 1 + len(word) <= width:
             lines[-1] += " " + word
         else:
@@ -157,294 +359,272 @@ def _wrap_header(label: str, width: int = HEADER_WRAP_CHARS) -> list[str]:
     return lines or [""]
 
 
-def _split_label(label: str, width: int = LABEL_WRAP_CHARS) -> tuple[str, str]:
-    """Split a long row label into two lines of balanced length at a space.
-
-    Labels up to ``width`` characters stay on one line (the second part is empty).
-    """
-    words = label.split()
-    if len(label) <= width or len(words) < 2:
-        return label, ""
-    candidates = [(" ".join(words[:cut]), " ".join(words[cut:])) for cut in range(1, len(words))]
-    # Shortest longest line; ties go to the longer first line.
-    return min(candidates, key=lambda pair: (max(len(pair[0]), len(pair[1])), -len(pair[0])))
+def _column_chars(table: Table, index: int) -> int:
+    """Width in characters of a column's widest body entry (to wrap its title to)."""
+    widths = [len(_cell_text(row.cells[index], "csv")) for row in table.body_rows]
+    return max(widths, default=0)
 
 
-def _header_cell(label: str) -> str:
-    lines = [latex_escape(line) for line in _wrap_header(label)]
+def _latex_header_cell(text: str, width: int, align: str = "c") -> str:
+    lines = [latex_escape(line) for line in _wrap_words(text, width)]
     if len(lines) == 1:
-        return lines[0]
-    # A nested tabular stacks the lines without needing any package.
-    return r"\begin{tabular}[b]{@{}c@{}}" + r"\\ ".join(lines) + r"\end{tabular}"
+        return rf"\multicolumn{{1}}{{{align}}}{{{lines[0]}}}"
+    # A nested tabular stacks the lines, bottom-aligned, without needing any package.
+    stacked = rf"\begin{{tabular}}[b]{{@{{}}{align}@{{}}}}" + r"\\ ".join(lines) + r"\end{tabular}"
+    return rf"\multicolumn{{1}}{{{align}}}{{{stacked}}}"
 
 
-def _first(frame: pd.DataFrame, column: str) -> Any:
-    if column not in frame.columns or frame.empty:
-        return None
-    return frame[column].iloc[0]
+def _latex_cell(cell: Cell, numeric: bool) -> str:
+    if isinstance(cell, Text):
+        text = latex_escape(cell.text)
+        if not text:
+            return "{}" if numeric else ""
+        return f"{{{text}}}" if numeric else text
+    # Only a column without any number to show is not numeric, so this is "" there.
+    number = plain_number(cell.value, cell.digits)
+    if not number:
+        return "{}" if numeric else ""
+    number = cell.comparator + number
+    if cell.parentheses:
+        number = f"({number})"
+    if cell.stars:
+        number += rf"\textsuperscript{{{cell.stars}}}"
+    return number
 
 
-def _standard_error_note(cov_labels: Sequence[str]) -> str:
-    """Describe the standard errors, once if all columns agree, else per column."""
-
-    def phrase(label: str) -> str:
-        label = str(label).strip()
-        if not label:
-            return ""
-        return label[0].lower() + label[1:]
-
-    distinct = list(dict.fromkeys(cov_labels))
-    if len(distinct) == 1:
-        label = distinct[0].strip()
-        if not label:
-            return "Standard errors in parentheses."
-        if label.split()[0].lower().endswith("ed"):
-            # "Clustered by city" -> "Standard errors clustered by city in parentheses."
-            return f"Standard errors {latex_escape(phrase(label))} in parentheses."
-        # "Heteroskedasticity-robust" -> "Heteroskedasticity-robust standard errors ..."
-        return f"{latex_escape(label)} standard errors in parentheses."
-    parts = [
-        f"({index}) {latex_escape(phrase(label) or 'not reported')}"
-        for index, label in enumerate(cov_labels, start=1)
-    ]
-    return "Standard errors in parentheses: " + "; ".join(parts) + "."
+def _latex_row(label: str, cells: Sequence[str]) -> str:
+    return " & ".join([label, *cells]) + r" \\"
 
 
-def _star_note(thresholds: Sequence[float]) -> str:
-    ordered = sorted((float(t) for t in thresholds), reverse=True)
-    parts = [
-        f"$^{{{'*' * count}}}$~$p<{_format_threshold(threshold)}$"
-        for count, threshold in enumerate(ordered, start=1)
-    ]
-    return ", ".join(parts) + "."
+def _latex_star_legend(stars: Sequence[float]) -> str:
+    return ", ".join(rf"\textsuperscript{{{s}}}\,$p<{t}$" for s, t in _ordered_stars(stars)) + "."
 
 
-def _row(cells: Sequence[str]) -> str:
-    return " & ".join(cells) + r" \\"
+def render_latex(table: Table) -> str:
+    """Return the table as a bare ``threeparttable`` (booktabs, siunitx, tablenotes)."""
+    n_columns = len(table.columns)
+    max_stars = len(table.stars)
+    numeric = [bool(_column_numbers(table, i)) for i in range(n_columns)]
+    specs = []
+    for index, column in enumerate(table.columns):
+        if numeric[index]:
+            specs.append(_siunitx_column(_column_numbers(table, index), max_stars))
+        elif column.width:
+            specs.append(rf">{{\raggedright\arraybackslash}}p{{{column.width}}}")
+        else:
+            specs.append("c")
+    stub = rf">{{\raggedright\arraybackslash}}p{{{table.stub_width}}}" if table.stub_width else "l"
 
-
-def _term_rows(
-    estimates: pd.DataFrame, models: Sequence[str]
-) -> tuple[list[str], dict[str, dict[str, pd.Series]]]:
-    """Return the row variables in display order and, per model, variable -> estimate row.
-
-    Rows follow the order in which terms first appear, model by model; a lagged term
-    ``<v>_lag1`` shares the row of ``<v>``; the constant comes last.
-    """
-    order: list[str] = []
-    cells: dict[str, dict[str, pd.Series]] = {}
-    for model in models:
-        cells[model] = {}
-        for _, row in estimates[estimates["model"] == model].iterrows():
-            term = str(row["term"])
-            variable = CONSTANT_TERM if term == CONSTANT_TERM else base_variable(term)
-            if variable in cells[model]:
-                raise ValueError(
-                    f"model '{model}' has both '{variable}' and '{variable}{LAG_SUFFIX}' "
-                    f"(or a duplicated term '{term}'); the table shows a lagged term in the "
-                    "row of its base variable, so a model can hold only one of them."
-                )
-            cells[model][variable] = row
-            if variable not in order:
-                order.append(variable)
-    if CONSTANT_TERM in order:
-        order.remove(CONSTANT_TERM)
-        order.append(CONSTANT_TERM)
-    return order, cells
-
-
-def render_regression_table(
-    estimates: pd.DataFrame,
-    models: Sequence[str],
-    model_labels: Mapping[str, str],
-    term_labels: Mapping[str, str],
-    *,
-    digits: int = 3,
-    stars: Sequence[float] = (0.10, 0.05, 0.01),
-    note: str | None = None,
-) -> str:
-    """Return the LaTeX source of the regression table.
-
-    Parameters
-    ----------
-    estimates
-        Tidy estimates: one row per (model, term) with at least ``model, term,
-        estimate, std_error, p_value, nobs, n_entities, r2_within, entity_effects,
-        time_effects, cov_label`` (``outcome`` is used for the header if present).
-    models
-        Model keys, one column each, in this order.
-    model_labels
-        Model key -> column title (a missing key falls back to the model key).
-    term_labels
-        Variable -> row label (``variables.<v>.label``); lagged terms use the label of
-        their base variable. Also used for the dependent variable in the header.
-    digits
-        Decimals for coefficients, standard errors and R².
-    stars
-        p-value thresholds; a coefficient earns one star per threshold its p-value is
-        strictly below.
-    note
-        Data note appended to the table notes (e.g. config ``data.data_note``).
-    """
-    models = list(models)
-    if not models:
-        raise ValueError("no models to tabulate: exhibits.regression_table.models is empty.")
-    missing_columns = {"model", "term", "estimate", "std_error", "p_value"} - set(estimates)
-    if missing_columns:
-        raise ValueError(f"estimates lack column(s) {sorted(missing_columns)}.")
-    present = set(estimates["model"].astype(str))
-    missing_models = [m for m in models if m not in present]
-    if missing_models:
-        raise ValueError(
-            f"model(s) {missing_models} are not in the estimates (have: {sorted(present)}); "
-            "check exhibits.regression_table.models against models in config/config.yaml."
-        )
-    estimates = estimates.assign(model=estimates["model"].astype(str))
-    order, cells = _term_rows(estimates, models)
-    per_model = {m: estimates[estimates["model"] == m] for m in models}
-    max_stars = len(stars)
-    n_columns = len(models)
-
-    lines: list[str] = [
-        "% Regression table generated by innopanel.tables; do not edit by hand.",
+    lines = [
+        f"% Table '{table.name}' generated by innopanel.tables; do not edit by hand.",
         "% Needs: " + ", ".join(REQUIRED_LATEX_PACKAGES) + ".",
         r"\begin{threeparttable}",
         FONT_SIZE_COMMAND,
         rf"\setlength{{\tabcolsep}}{{{TABCOLSEP}}}",
-        r"\begin{tabular}{@{}l" + "c" * n_columns + "@{}}",
+        SISETUP,
+        r"\begin{tabular}{@{}" + stub + "".join(specs) + "@{}}",
         r"\toprule",
     ]
-
-    lines.append(_row(["", *(_header_cell(model_labels.get(m, m)) for m in models)]))
-    lines.append(_row(["", *(f"({i})" for i in range(1, n_columns + 1))]))
+    # A wrapping (p) column wraps its title itself; others are wrapped here.
+    wraps = [
+        10**6 if column.width else max(HEADER_WRAP_CHARS, _column_chars(table, i))
+        for i, column in enumerate(table.columns)
+    ]
+    aligns = ["l" if column.width else "c" for column in table.columns]
+    for label, texts in [
+        (table.stub_header, [c.title for c in table.columns]),
+        *((row.label, [_cell_text(c, "csv") for c in row.cells]) for row in table.header_rows),
+    ]:
+        cells = [
+            _latex_header_cell(text, wrap, align) if text else ""
+            for text, wrap, align in zip(texts, wraps, aligns, strict=True)
+        ]
+        lines.append(_latex_row(latex_escape(label), cells))
     lines.append(r"\midrule")
-
-    # Coefficients and standard errors. Stars sit in a superscript padded with a
-    # phantom to the widest star string, and the standard error carries the same
-    # padding, so numbers stay centred on the same axis whatever their stars.
-    for variable in order:
-        first_line, second_line = _split_label(
-            CONSTANT_LABEL if variable == CONSTANT_TERM else term_labels.get(variable, variable)
-        )
-        # A long label continues in the standard-error row, keeping the column narrow.
-        coefficient_cells = [latex_escape(first_line)]
-        error_cells = [latex_escape(second_line)]
-        for model in models:
-            row = cells[model].get(variable)
-            if row is None:
-                coefficient_cells.append("")
-                error_cells.append("")
-                continue
-            star = significance_stars(row["p_value"], stars)
-            padding = "*" * (max_stars - len(star))
-            superscript = star + (rf"\phantom{{{padding}}}" if padding else "")
-            coefficient = format_number(row["estimate"], digits)
-            error = format_number(row["std_error"], digits)
-            if max_stars:
-                coefficient_cells.append(f"{coefficient}$^{{{superscript}}}$")
-                error_cells.append(
-                    f"({error})$^{{\\phantom{{{'*' * max_stars}}}}}$" if error else ""
-                )
-            else:
-                coefficient_cells.append(coefficient)
-                error_cells.append(f"({error})" if error else "")
-        lines.append(_row(coefficient_cells))
-        lines.append(_row(error_cells))
-
-    # Indicator rows.
-    lines.append(r"\midrule")
-
-    def yes_no(flag: bool) -> str:
-        return "Yes" if flag else "No"
-
-    lagged = [any(str(t).endswith(LAG_SUFFIX) for t in per_model[m]["term"]) for m in models]
-    if any(lagged):
-        lines.append(_row([LAGGED_ROW_LABEL, *(yes_no(flag) for flag in lagged)]))
-    lines.append(
-        _row(
-            ["City FE", *(yes_no(_as_bool(_first(per_model[m], "entity_effects"))) for m in models)]
-        )
-    )
-    lines.append(
-        _row(["Year FE", *(yes_no(_as_bool(_first(per_model[m], "time_effects"))) for m in models)])
-    )
-
-    # Fit statistics.
-    lines.append(r"\midrule")
-    lines.append(_row(["N", *(format_count(_first(per_model[m], "nobs")) for m in models)]))
-    lines.append(
-        _row(["Cities", *(format_count(_first(per_model[m], "n_entities")) for m in models)])
-    )
-    lines.append(
-        _row(
-            [
-                "Within $R^{2}$",
-                *(format_number(_first(per_model[m], "r2_within"), digits) for m in models),
-            ]
-        )
-    )
+    for index, panel in enumerate(table.panels):
+        heading = table.panel_heading(index)
+        if index > 0:
+            lines.append(r"\midrule")
+        if heading:
+            lines.append(
+                rf"\multicolumn{{{n_columns + 1}}}{{@{{}}l}}"
+                rf"{{\textit{{{latex_escape(heading)}}}}} \\"
+            )
+            lines.append(r"\addlinespace[2pt]")
+        for row in panel.rows:
+            if row.rule_above:
+                lines.append(r"\midrule")
+            cells = [_latex_cell(cell, numeric[i]) for i, cell in enumerate(row.cells)]
+            lines.append(_latex_row(latex_escape(row.label), cells))
     lines.append(r"\bottomrule")
     lines.append(r"\end{tabular}")
-
-    # Notes.
-    cov_labels = [
-        ""
-        if (label := _first(per_model[m], "cov_label")) is None or not isinstance(label, str)
-        else label
-        for m in models
-    ]
-    notes = []
-    outcomes = [_first(per_model[m], "outcome") for m in models]
-    if all(isinstance(o, str) and o for o in outcomes):
-        outcome_labels = [str(term_labels.get(o, o)) for o in outcomes]
-        if len(set(outcome_labels)) == 1:
-            notes.append(f"Dependent variable: {latex_escape(outcome_labels[0])}.")
-        else:
-            notes.append(
-                "Dependent variable: "
-                + "; ".join(
-                    f"({i}) {latex_escape(label)}"
-                    for i, label in enumerate(outcome_labels, start=1)
-                )
-                + "."
-            )
-    notes.append(_standard_error_note(cov_labels))
+    paragraphs = [latex_escape(" ".join(str(note).split())) for note in table.notes]
     if max_stars:
-        notes.append(_star_note(stars))
-    if any(lagged):
-        notes.append(
-            "Where regressors are lagged one year, their coefficients are shown in the "
-            "row of the contemporaneous variable."
-        )
-    lines.append(r"\begin{tablenotes}[flushleft]")
-    lines.append(r"\footnotesize")
-    lines.append(r"\item \textit{Notes:} " + " ".join(notes))
-    if note and str(note).strip():
-        lines.append(r"\item " + latex_escape(" ".join(str(note).split())))
-    lines.append(r"\end{tablenotes}")
+        legend = _latex_star_legend(table.stars)
+        paragraphs = [f"{paragraphs[0]} {legend}" if paragraphs else legend, *paragraphs[1:]]
+    if paragraphs:
+        lines.append(r"\begin{tablenotes}[flushleft]")
+        # Ragged right: justified notes under a narrow table leave wide gaps.
+        lines.append(r"\footnotesize\raggedright")
+        lines.append(r"\item \textit{Notes:} " + paragraphs[0])
+        lines.extend(r"\item " + paragraph for paragraph in paragraphs[1:])
+        lines.append(r"\end{tablenotes}")
     lines.append(r"\end{threeparttable}")
     return "\n".join(lines) + "\n"
 
 
-def write_regression_table(
-    destination: str | os.PathLike[str],
-    estimates: pd.DataFrame,
-    models: Sequence[str],
-    model_labels: Mapping[str, str],
-    term_labels: Mapping[str, str],
-    *,
-    digits: int = 3,
-    stars: Sequence[float] = (0.10, 0.05, 0.01),
-    note: str | None = None,
-) -> None:
-    """Render the regression table and write it atomically to ``destination``."""
-    text = render_regression_table(
-        estimates,
-        models,
-        model_labels,
-        term_labels,
-        digits=digits,
-        stars=stars,
-        note=note,
-    )
-    write_text(destination, text)
+# --- Markdown, CSV, HTML ------------------------------------------------------------
+
+
+def _plain_star_legend(stars: Sequence[float], style: str) -> str:
+    parts = []
+    for symbol, threshold in _ordered_stars(stars):
+        if style == "md":
+            symbol = markdown_escape(symbol)
+        elif style == "html":
+            symbol = f"<sup>{symbol}</sup>"
+        parts.append(f"{symbol} p < {threshold}")
+    return ", ".join(parts) + "."
+
+
+def _note_paragraphs(table: Table, style: str) -> list[str]:
+    escape = {"md": markdown_escape, "html": html.escape}.get(style, str)
+    paragraphs = [escape(" ".join(str(note).split())) for note in table.notes]
+    if table.stars:
+        legend = _plain_star_legend(table.stars, style)
+        paragraphs = [f"{paragraphs[0]} {legend}" if paragraphs else legend, *paragraphs[1:]]
+    if paragraphs:
+        paragraphs[0] = ("*Notes:* " if style == "md" else "Notes: ") + paragraphs[0]
+        if style == "html":
+            paragraphs[0] = "<em>Notes:</em> " + paragraphs[0][len("Notes: ") :]
+    return paragraphs
+
+
+def render_markdown(table: Table) -> str:
+    """Return the table as a GitHub-flavoured Markdown table followed by its notes."""
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(cells) + " |"
+
+    numeric = [bool(_column_numbers(table, i)) for i in range(len(table.columns))]
+    lines = [
+        line(
+            [markdown_escape(table.stub_header), *(markdown_escape(c.title) for c in table.columns)]
+        ),
+        line(["---", *("---:" if n else ":---:" for n in numeric)]),
+    ]
+    for row in table.header_rows:
+        lines.append(
+            line(
+                [
+                    markdown_escape(row.label),
+                    *(f"*{_cell_text(c, 'md')}*" if _cell_text(c, "md") else "" for c in row.cells),
+                ]
+            )
+        )
+    for index, panel in enumerate(table.panels):
+        heading = table.panel_heading(index)
+        if heading:
+            lines.append(line([f"**{markdown_escape(heading)}**", *([""] * len(table.columns))]))
+        for row, label in zip(panel.rows, _joined_labels(panel.rows), strict=True):
+            lines.append(line([markdown_escape(label), *(_cell_text(c, "md") for c in row.cells)]))
+    notes = _note_paragraphs(table, "md")
+    return "\n".join(lines) + "\n" + "".join(f"\n{note}\n" for note in notes)
+
+
+def render_csv(table: Table) -> str:
+    """Return the table as CSV: the displayed cells, then one "Note" row per note.
+
+    Numbers keep their displayed decimals, stars and parentheses but use an ASCII
+    minus and no thousands separators; a ``panel`` column is added when the table has
+    panel headings.
+    """
+    with_panel = any(table.panel_heading(i) for i in range(len(table.panels)))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    prefix = ["panel"] if with_panel else []
+    writer.writerow([*prefix, table.stub_header or "row", *(c.title for c in table.columns)])
+    for row in table.header_rows:
+        writer.writerow(
+            [*([""] if with_panel else []), row.label, *(_cell_text(c, "csv") for c in row.cells)]
+        )
+    for index, panel in enumerate(table.panels):
+        heading = [table.panel_heading(index)] if with_panel else []
+        for row, label in zip(panel.rows, _joined_labels(panel.rows), strict=True):
+            writer.writerow([*heading, label, *(_cell_text(c, "csv") for c in row.cells)])
+    for note in _note_paragraphs(table, "csv"):
+        writer.writerow([*([""] if with_panel else []), "Note", note])
+    return buffer.getvalue()
+
+
+HTML_STYLE = (
+    "body{font-family:Georgia,serif;margin:1.5em;color:#222}"
+    "table{border-collapse:collapse;border-top:2px solid #222;border-bottom:2px solid #222}"
+    "th,td{padding:2px 10px;white-space:nowrap}"
+    "thead tr:last-child th{border-bottom:1px solid #222}"
+    "td.n{text-align:right;font-variant-numeric:tabular-nums}td.t{text-align:center}"
+    "th.stub,td.stub{text-align:left}tr.rule td{border-top:1px solid #222}"
+    "tr.panel td{font-style:italic;padding-top:8px}"
+    ".notes{max-width:48em;font-size:90%}"
+)
+
+
+def render_html(table: Table, title: str = "") -> str:
+    """Return a self-contained HTML page holding the table and its notes."""
+    numeric = [bool(_column_numbers(table, i)) for i in range(len(table.columns))]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title or table.name)}</title>",
+        f"<style>{HTML_STYLE}</style></head><body>",
+        "<table>",
+        "<thead>",
+        '<tr><th class="stub">'
+        + html.escape(table.stub_header)
+        + "</th>"
+        + "".join(f"<th>{html.escape(c.title)}</th>" for c in table.columns)
+        + "</tr>",
+    ]
+    for row in table.header_rows:
+        out.append(
+            f'<tr><th class="stub">{html.escape(row.label)}</th>'
+            + "".join(f"<th>{_cell_text(c, 'html')}</th>" for c in row.cells)
+            + "</tr>"
+        )
+    out.append("</thead>")
+    for index, panel in enumerate(table.panels):
+        out.append("<tbody>")
+        heading = table.panel_heading(index)
+        if heading:
+            css = ' class="panel rule"' if index > 0 else ' class="panel"'
+            out.append(
+                f'<tr{css}><td class="stub" colspan="{len(table.columns) + 1}">'
+                f"{html.escape(heading)}</td></tr>"
+            )
+        for row, label in zip(panel.rows, _joined_labels(panel.rows), strict=True):
+            css = ' class="rule"' if row.rule_above else ""
+            cells = "".join(
+                f'<td class="{"n" if numeric[i] and isinstance(c, Number) else "t"}">'
+                f"{_cell_text(c, 'html')}</td>"
+                for i, c in enumerate(row.cells)
+            )
+            out.append(f'<tr{css}><td class="stub">{html.escape(label)}</td>{cells}</tr>')
+        out.append("</tbody>")
+    out.append("</table>")
+    notes = _note_paragraphs(table, "html")
+    if notes:
+        out.append('<div class="notes">' + "".join(f"<p>{n}</p>" for n in notes) + "</div>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+RENDERERS = {"tex": render_latex, "md": render_markdown, "csv": render_csv, "html": render_html}
+
+
+def write_table(table: Table, destinations: Mapping[str, str | os.PathLike[str]]) -> None:
+    """Write ``table`` atomically in each format named in ``destinations`` (tex, md, csv, html)."""
+    unknown = sorted(set(destinations) - set(RENDERERS))
+    if unknown:
+        raise ValueError(f"unknown table format(s) {unknown}; use {list(FORMATS)}.")
+    for key, destination in destinations.items():
+        write_text(destination, RENDERERS[key](table))

@@ -1,7 +1,9 @@
+import shutil
 from pathlib import Path
 
 from snakemake.utils import validate
 
+from innopanel import exhibits
 from innopanel.config import check_config
 from innopanel.provenance import git_revision
 from innopanel.schema import check_schema
@@ -20,7 +22,13 @@ validate(config, "../../config/schemas/config.schema.yaml")
 check_config(config, CONFIG_PATH)
 
 SOURCES = list(config["data"]["sources"])
-FIGURES = ["focal_vs_peers", "within_relationship", "coefficients"]
+EXHIBITS = config["exhibits"]
+# The diagnostics table needs results/estimates/diagnostics.csv (rule run_diagnostics).
+DIAGNOSTICS = True
+# The paper is compiled only where its LaTeX engine is installed, so that `make run`
+# works without one; paper.tex is written either way.
+PAPER_ENGINE = EXHIBITS["paper"].get("engine", "pdflatex")
+BUILD_PAPER = shutil.which(PAPER_ENGINE) is not None
 
 
 wildcard_constraints:
@@ -115,6 +123,27 @@ def model_labels():
     return {name: spec["label"] for name, spec in config["models"].items()}
 
 
+def study_unit():
+    return config["study"]["unit"]
+
+
+def table_outputs(wildcards=None):
+    """Every table file the paper inputs (LaTeX), in paper order."""
+    return [
+        exhibits.table_path(name, "tex") for name in exhibits.table_names(DIAGNOSTICS)
+    ]
+
+
+def figure_outputs(wildcards=None):
+    """Every figure file the paper includes (PDF), in paper order."""
+    return [exhibits.figure_path(name, "pdf") for name in exhibits.FIGURES]
+
+
+def caption_files(wildcards=None):
+    names = [*exhibits.table_names(DIAGNOSTICS), *exhibits.FIGURES]
+    return [exhibits.caption_path(name) for name in names]
+
+
 def final_outputs():
     return [
         "data/processed/panel.csv",
@@ -123,13 +152,10 @@ def final_outputs():
         "results/estimates/estimates.csv",
         "results/estimates/estimates.parquet",
         "results/estimates/diagnostics.csv",
-        "results/tables/regressions.tex",
         "results/provenance/provenance.json",
         "results/provenance/provenance.md",
         "results/provenance/retrieval_log.json",
-        *[
-            f"results/figures/{name}.{ext}"
-            for name in FIGURES
-            for ext in ("pdf", "png")
-        ],
+        *exhibits.exhibit_outputs(DIAGNOSTICS),
+        exhibits.PAPER_TEX,
+        *([exhibits.PAPER_PDF] if BUILD_PAPER else []),
     ]

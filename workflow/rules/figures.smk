@@ -1,9 +1,17 @@
+# Every figure is written as PDF (for the paper) and PNG (slides, the report), with
+# fixed metadata so that a rerun gives the same bytes.
+
+
 rule plot_focal_vs_peers:
     input:
         panel="data/processed/panel.csv",
     output:
         pdf="results/figures/focal_vs_peers.pdf",
-        png="results/figures/focal_vs_peers.png",
+        png=report(
+            "results/figures/focal_vs_peers.png",
+            caption="../report/focal_vs_peers.rst",
+            category="Figures",
+        ),
     log:
         "logs/plot_focal_vs_peers/plot_focal_vs_peers.log",
     conda:
@@ -11,11 +19,65 @@ rule plot_focal_vs_peers:
     params:
         focal_unit=config["study"]["focal_unit"],
         peer_units=config["study"]["peer_units"],
-        variables=config["exhibits"]["focal_vs_peers"]["variables"],
+        variables=EXHIBITS["focal_vs_peers"]["variables"],
+        relative_to_peers=EXHIBITS["focal_vs_peers"].get("relative_to_peers", []),
+        year=EXHIBITS["focal_vs_peers"].get("year"),
         labels=variable_labels(),
+        unit=study_unit(),
         footer=config["data"]["footer"],
     script:
         "../scripts/plot_focal_vs_peers.py"
+
+
+rule plot_trends:
+    input:
+        panel="data/processed/panel.csv",
+    output:
+        pdf="results/figures/trends.pdf",
+        png=report(
+            "results/figures/trends.png",
+            caption="../report/trends.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/plot_trends/plot_trends.log",
+    conda:
+        "../../environment.yml"
+    params:
+        focal_unit=config["study"]["focal_unit"],
+        peer_units=config["study"]["peer_units"],
+        variables=EXHIBITS["trends"]["variables"],
+        labels=variable_labels(),
+        unit=study_unit(),
+        footer=config["data"]["footer"],
+    script:
+        "../scripts/plot_trends.py"
+
+
+rule plot_ranking:
+    input:
+        panel="data/processed/panel.csv",
+    output:
+        pdf="results/figures/ranking.pdf",
+        png=report(
+            "results/figures/ranking.png",
+            caption="../report/ranking.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/plot_ranking/plot_ranking.log",
+    conda:
+        "../../environment.yml"
+    params:
+        variable=EXHIBITS["ranking"]["variable"],
+        year=EXHIBITS["ranking"].get("year"),
+        focal_unit=config["study"]["focal_unit"],
+        peer_units=config["study"]["peer_units"],
+        labels=variable_labels(),
+        unit=study_unit(),
+        footer=config["data"]["footer"],
+    script:
+        "../scripts/plot_ranking.py"
 
 
 rule plot_within_relationship:
@@ -23,19 +85,47 @@ rule plot_within_relationship:
         panel="data/processed/panel.csv",
     output:
         pdf="results/figures/within_relationship.pdf",
-        png="results/figures/within_relationship.png",
+        png=report(
+            "results/figures/within_relationship.png",
+            caption="../report/within_relationship.rst",
+            category="Figures",
+        ),
     log:
         "logs/plot_within_relationship/plot_within_relationship.log",
     conda:
         "../../environment.yml"
     params:
-        outcome=config["exhibits"]["within_relationship"]["outcome"],
-        regressor=config["exhibits"]["within_relationship"]["regressor"],
+        outcome=EXHIBITS["within_relationship"]["outcome"],
+        regressor=EXHIBITS["within_relationship"]["regressor"],
         labels=variable_labels(),
         focal_unit=config["study"]["focal_unit"],
+        unit=study_unit(),
         footer=config["data"]["footer"],
     script:
         "../scripts/plot_within_relationship.py"
+
+
+rule plot_correlation_heatmap:
+    input:
+        panel="data/processed/panel.csv",
+    output:
+        pdf="results/figures/correlation_heatmap.pdf",
+        png=report(
+            "results/figures/correlation_heatmap.png",
+            caption="../report/correlation_heatmap.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/plot_correlation_heatmap/plot_correlation_heatmap.log",
+    conda:
+        "../../environment.yml"
+    params:
+        variables=EXHIBITS["correlation_table"]["variables"],
+        labels=variable_labels(),
+        unit=study_unit(),
+        footer=config["data"]["footer"],
+    script:
+        "../scripts/plot_correlation_heatmap.py"
 
 
 rule plot_coefficients:
@@ -43,16 +133,47 @@ rule plot_coefficients:
         estimates="results/estimates/estimates.csv",
     output:
         pdf="results/figures/coefficients.pdf",
-        png="results/figures/coefficients.png",
+        png=report(
+            "results/figures/coefficients.png",
+            caption="../report/coefficients.rst",
+            category="Figures",
+        ),
     log:
         "logs/plot_coefficients/plot_coefficients.log",
     conda:
         "../../environment.yml"
     params:
-        terms=config["exhibits"]["coefficient_plot"]["terms"],
-        models=config["exhibits"]["regression_table"]["models"],
+        terms=EXHIBITS["coefficient_plot"]["terms"],
+        models=exhibits.coefficient_plot_models(EXHIBITS),
         model_labels=model_labels(),
         term_labels=variable_labels(),
         footer=config["data"]["footer"],
     script:
         "../scripts/plot_coefficients.py"
+
+
+rule plot_residuals:
+    input:
+        panel="data/processed/panel.csv",
+        estimates="results/estimates/estimates.csv",
+    output:
+        pdf="results/figures/residuals.pdf",
+        png=report(
+            "results/figures/residuals.png",
+            caption="../report/residuals.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/plot_residuals/plot_residuals.log",
+    conda:
+        "../../environment.yml"
+    params:
+        model=EXHIBITS["residual_plot"]["model"],
+        spec=config["models"][EXHIBITS["residual_plot"]["model"]],
+        model_labels=model_labels(),
+        labels=variable_labels(),
+        focal_unit=config["study"]["focal_unit"],
+        unit=study_unit(),
+        footer=config["data"]["footer"],
+    script:
+        "../scripts/plot_residuals.py"

@@ -1,21 +1,27 @@
-"""Write the LaTeX regression table (rule regression_table)."""
+"""Write a regression table, main or robustness (rules make_regression_table and
+make_robustness_table): LaTeX, Markdown, CSV and HTML."""
 
 import logging
 
 import pandas as pd
 
+from innopanel.estimate_tables import regression_table
 from innopanel.runlog import log_to_file
-from innopanel.tables import write_regression_table
+from innopanel.tables import FORMATS, write_table
 
 log_to_file(snakemake.log[0])
-write_regression_table(
-    snakemake.output.tex,
+params = snakemake.params
+table = regression_table(
     pd.read_csv(snakemake.input.estimates),
-    snakemake.params.models,
-    snakemake.params.model_labels,
-    snakemake.params.term_labels,
-    digits=snakemake.params.digits,
-    stars=snakemake.params.stars,
-    note=snakemake.params.note,
+    params.models,
+    params.model_labels,
+    params.term_labels,
+    unit=params.unit,
+    digits=params.digits,
+    stars=params.stars,
+    note=params.note,
+    name=params.name,
+    config_key=params.config_key,
 )
-logging.info("wrote %s", snakemake.output.tex)
+write_table(table, {key: snakemake.output[key] for key in FORMATS})
+logging.info("wrote table '%s' with %d columns", params.name, len(table.columns))

@@ -1,20 +1,25 @@
-"""Draw the focal city against its peers over the years (rule plot_focal_vs_peers)."""
+"""Draw the focal unit against each peer in one year (rule plot_focal_vs_peers)."""
 
 import logging
 
 import pandas as pd
 
-from innopanel.figures import plot_focal_vs_peers, save_figure
+from innopanel.figures import save_figure
+from innopanel.panel_figures import plot_focal_vs_peers
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
+params = snakemake.params
 figure = plot_focal_vs_peers(
-    pd.read_csv(snakemake.input.panel),
-    snakemake.params.focal_unit,
-    snakemake.params.peer_units,
-    snakemake.params.variables,
-    snakemake.params.labels,
-    snakemake.params.footer,
+    pd.read_csv(snakemake.input.panel, dtype={"unit_id": str}),
+    params.focal_unit,
+    params.peer_units,
+    params.variables,
+    params.relative_to_peers,
+    params.labels,
+    params.footer,
+    unit=params.unit,
+    year=params.year,
 )
 save_figure(figure, snakemake.output.pdf, snakemake.output.png)
 logging.info("wrote %s and %s", snakemake.output.pdf, snakemake.output.png)

@@ -1,4 +1,4 @@
-"""Draw the within-city relationship with its OLS line (rule plot_within_relationship)."""
+"""Draw the within-unit relationship with its OLS line (rule plot_within_relationship)."""
 
 import logging
 
@@ -8,13 +8,15 @@ from innopanel.figures import plot_within_relationship, save_figure
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
+params = snakemake.params
 figure = plot_within_relationship(
-    pd.read_csv(snakemake.input.panel),
-    snakemake.params.outcome,
-    snakemake.params.regressor,
-    snakemake.params.labels,
-    snakemake.params.focal_unit,
-    snakemake.params.footer,
+    pd.read_csv(snakemake.input.panel, dtype={"unit_id": str}),
+    params.outcome,
+    params.regressor,
+    params.labels,
+    params.focal_unit,
+    params.footer,
+    unit=params.unit,
 )
 save_figure(figure, snakemake.output.pdf, snakemake.output.png)
 logging.info("wrote %s and %s", snakemake.output.pdf, snakemake.output.png)

@@ -1,0 +1,275 @@
+"""Tests of the paper (innopanel.paper), its captions and the exhibit checks.
+
+The compilation test builds every table and figure from small fixtures, writes the
+paper that inputs them all and compiles it with pdflatex. It fails, rather than
+skips, when ``INNOPANEL_REQUIRE_LATEX=1`` (set by CI) and no engine is installed, so
+a table or caption that does not compile always fails CI.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import test_figures
+import test_tables
+
+from innopanel import estimate_tables, exhibits, figures, paper, summary_tables, tables
+from innopanel.config import ConfigError, check_config
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUIRE_LATEX = os.environ.get("INNOPANEL_REQUIRE_LATEX") == "1"
+needs_latex = pytest.mark.skipif(
+    shutil.which("pdflatex") is None and not REQUIRE_LATEX, reason="pdflatex is not installed"
+)
+RST_MARKUP = re.compile(r"\*|`|::|^\.\. |_\s|\|")
+
+
+# --- captions ------------------------------------------------------------------------
+
+
+def test_every_exhibit_has_a_caption_file():
+    names = [*exhibits.TABLES, *exhibits.FIGURES, "paper", "workflow"]
+    for name in names:
+        assert (ROOT / exhibits.caption_path(name)).is_file(), f"no caption for {name}"
+    captions = {p.stem for p in (ROOT / exhibits.CAPTION_DIRECTORY).glob("*.rst")}
+    assert captions == set(names), "a caption file without an exhibit"
+
+
+@pytest.mark.parametrize("name", [*exhibits.TABLES, *exhibits.FIGURES])
+def test_captions_render_as_plain_prose_for_the_study(study_config, name):
+    title, description = paper.read_caption(name, study_config, ROOT)
+    assert title.endswith(".") and 10 < len(title) <= 110, title
+    assert len(description) > 60
+    text = title + " " + description
+    assert "{" not in text and "}" not in text, "unrendered template"
+    # The same text goes into LaTeX: no reStructuredText markup may leak into it.
+    assert not RST_MARKUP.search(text), f"reStructuredText markup in {name}: {text}"
+
+
+def test_captions_follow_the_configured_unit_and_labels(study_config):
+    study_config["study"]["unit"] = "country"
+    study_config["variables"]["patents_per_10k"]["label"] = "Patents per 10,000 people"
+    title, description = paper.read_caption("ranking", study_config, ROOT)
+    assert title == "Every country ranked by patents per 10,000 people."
+    assert "focal country" in description and "city" not in description
+
+
+def test_caption_with_an_unknown_key_fails_loudly(tmp_path, study_config):
+    (tmp_path / exhibits.CAPTION_DIRECTORY).mkdir(parents=True)
+    (tmp_path / exhibits.caption_path("broken")).write_text(
+        'Title {{ snakemake.config["no_such_key"]["x"] }}.\n', encoding="utf-8"
+    )
+    with pytest.raises(Exception, match="no_such_key"):
+        paper.read_caption("broken", study_config, tmp_path)
+    with pytest.raises(FileNotFoundError, match="caption of exhibit 'missing'"):
+        paper.read_caption("missing", study_config, tmp_path)
+
+
+# --- the paper's source -----------------------------------------------------------------
+
+
+def test_paper_inputs_every_table_and_figure_in_order(study_config):
+    tables_ = exhibits.table_names(with_diagnostics=True)
+    source = paper.paper_source(study_config, tables_, exhibits.FIGURES, ROOT)
+    inputs = re.findall(r"\\input\{([^}]*)\}", source)
+    assert inputs == [exhibits.table_path(t, "tex") for t in tables_]
+    graphics = re.findall(r"\\includegraphics\[[^\]]*\]\{([^}]*)\}", source)
+    assert graphics == [exhibits.figure_path(f, "pdf") for f in exhibits.FIGURES]
+    for package in tables.REQUIRED_LATEX_PACKAGES:
+        assert package in source.split(r"\begin{document}")[0]
+    assert r"\caption[Descriptive statistics of the panel]{Descriptive statistics" in source
+    assert r"\title{Innovation output, R\&D intensity" in source
+    assert r"\date{}" in source and r"\pdftrailerid{}" in source
+
+
+def test_paper_says_when_the_data_are_synthetic(study_config):
+    synthetic = paper.paper_source(study_config, [], [], ROOT)
+    assert r"\fbox" in synthetic and "Synthetic demo data" in synthetic
+    study_config["data"]["synthetic"] = False
+    study_config["data"]["data_note"] = "Source: Yearbook 2023 (CC BY 4.0) & 50% more."
+    real = paper.paper_source(study_config, [], [], ROOT)
+    assert r"\fbox" not in real and r"Source: Yearbook 2023 (CC BY 4.0) \& 50\% more." in real
+
+
+def test_write_paper_is_deterministic(tmp_path, study_config):
+    first, second = tmp_path / "a.tex", tmp_path / "b.tex"
+    paper.write_paper(first, study_config, exhibits.TABLES, exhibits.FIGURES, ROOT)
+    paper.write_paper(second, copy.deepcopy(study_config), exhibits.TABLES, exhibits.FIGURES, ROOT)
+    assert first.read_bytes() == second.read_bytes()
+
+
+# --- compilation -------------------------------------------------------------------------
+
+
+def _build_exhibits(project: Path) -> None:
+    """Write every table and figure from the test fixtures into ``project/results``."""
+    estimates = test_tables.robustness_estimates()
+    table_objects = {
+        "descriptives": test_tables.descriptives(),
+        "correlations": summary_tables.correlation_table(
+            test_tables.small_panel(), test_tables.CORRELATED, test_tables.TERM_LABELS
+        ),
+        "regressions": test_tables.regression(),
+        "robustness": estimate_tables.regression_table(
+            estimates,
+            ["twoway_fe", "twoway_fe_lag1", "twoway_fe_driscoll_kraay", "ppml_twoway"],
+            test_tables.MODEL_LABELS,
+            test_tables.TERM_LABELS,
+            note=test_tables.NOTE,
+        ),
+        "diagnostics": test_tables.diagnostics(),
+    }
+    for name, table in table_objects.items():
+        tables.write_table(table, {"tex": project / exhibits.table_path(name, "tex")})
+    kinds = {
+        "focal_vs_peers": "focal_vs_peers",
+        "trends": "trends",
+        "ranking": "ranking",
+        "within_relationship": "within",
+        "correlation_heatmap": "heatmap",
+        "coefficients": "coefficients",
+        "residuals": "residuals",
+    }
+    assert set(kinds) == set(exhibits.FIGURES)
+    for name, kind in kinds.items():
+        figures.save_figure(
+            test_figures.build(kind),
+            project / exhibits.figure_path(name, "pdf"),
+            project / exhibits.figure_path(name, "png"),
+        )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A project directory with captions, every exhibit and the paper's source."""
+    import yaml
+
+    root = tmp_path_factory.mktemp("paper")
+    shutil.copytree(ROOT / exhibits.CAPTION_DIRECTORY, root / exhibits.CAPTION_DIRECTORY)
+    _build_exhibits(root)
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text(encoding="utf-8"))
+    paper.write_paper(
+        root / exhibits.PAPER_TEX,
+        config,
+        exhibits.table_names(with_diagnostics=True),
+        exhibits.FIGURES,
+        root,
+    )
+    return root
+
+
+def _require_engine() -> None:
+    if shutil.which("pdflatex") is None:
+        pytest.fail("INNOPANEL_REQUIRE_LATEX=1 but pdflatex is not installed")
+
+
+@needs_latex
+def test_paper_compiles_with_every_exhibit_and_fits_the_page(project):
+    _require_engine()
+    pdf = project / exhibits.PAPER_PDF
+    log = paper.compile_paper(exhibits.PAPER_TEX, pdf, "pdflatex", root=project)
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    assert "Overfull \\hbox" not in log, "a table or figure is wider than the text"
+    assert "LaTeX Warning: Reference" not in log and "Rerun to get" not in log
+    assert "There were undefined references" not in log
+    pages = re.search(r"Output written on .*\((\d+) pages", log)
+    n_exhibits = len(exhibits.TABLES) + len(exhibits.FIGURES)
+    assert pages and int(pages.group(1)) == 1 + n_exhibits
+    # Byte-reproducible: no dates, no random trailer id.
+    first = pdf.read_bytes()
+    assert b"/CreationDate" not in first and b"/ModDate" not in first
+    paper.compile_paper(exhibits.PAPER_TEX, pdf, "pdflatex", root=project)
+    assert pdf.read_bytes() == first
+
+
+@needs_latex
+def test_a_table_that_does_not_compile_fails_and_leaves_no_pdf(tmp_path, project):
+    _require_engine()
+    broken = tmp_path / "broken"
+    shutil.copytree(project, broken)
+    (broken / exhibits.PAPER_PDF).unlink(missing_ok=True)
+    (broken / exhibits.table_path("regressions", "tex")).write_text(
+        "\\begin{tabular}{c}\\undefinedmacro\\end{tabular}\n", encoding="utf-8"
+    )
+    with pytest.raises(paper.LatexError, match="Undefined control sequence") as error:
+        paper.compile_paper(exhibits.PAPER_TEX, broken / exhibits.PAPER_PDF, root=broken)
+    assert "could not compile results/paper/paper.tex" in str(error.value)
+    assert not (broken / exhibits.PAPER_PDF).exists()
+    assert not list((broken / "results/paper").glob("*.partial"))
+
+
+def test_a_missing_engine_is_a_clear_error(tmp_path):
+    with pytest.raises(paper.LatexError, match="'no-such-latex' not found on the PATH"):
+        paper.compile_paper("paper.tex", tmp_path / "paper.pdf", "no-such-latex", root=tmp_path)
+
+
+# --- the exhibits part of the config ---------------------------------------------------------
+
+
+def test_bundled_exhibits_config_is_meaningful(study_config):
+    assert exhibits.exhibit_problems(study_config) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda c: c["exhibits"]["robustness_table"]["models"].append("twoway_fe_dk"),
+            "exhibits.robustness_table.models[2] = 'twoway_fe_dk' is not a model.",
+        ),
+        (
+            lambda c: c["exhibits"]["descriptive_table"]["panels"][1]["variables"].append("talnt"),
+            "exhibits.descriptive_table.panels[1].variables: 'talnt' is not a variable. "
+            "Did you mean 'talent'?",
+        ),
+        (
+            lambda c: c["exhibits"]["focal_vs_peers"].update(relative_to_peers=["gpd"]),
+            "exhibits.focal_vs_peers.relative_to_peers: 'gpd' is not a variable.",
+        ),
+        (
+            lambda c: c["exhibits"]["ranking"].update(variable="patents"),
+            "exhibits.ranking.variable: 'patents' is not a variable.",
+        ),
+        (
+            lambda c: c["exhibits"]["residual_plot"].update(model="two_way"),
+            "exhibits.residual_plot.model = 'two_way' is not a model.",
+        ),
+        (
+            lambda c: c["exhibits"]["regression_table"].update(stars=[0.01, 0.05]),
+            "stars must be in decreasing order",
+        ),
+    ],
+)
+def test_exhibit_config_mistakes_name_the_key(study_config, edit, message):
+    edit(study_config)
+    with pytest.raises(ConfigError) as error:
+        check_config(study_config)
+    assert message in str(error.value)
+
+
+def test_residual_plot_needs_a_linear_model(study_config):
+    study_config["models"]["twoway_fe"]["estimator"] = "ppml"
+    problems = exhibits.exhibit_problems(study_config)
+    assert any("residual plots need one of" in p for p in problems)
+
+
+def test_coefficient_plot_models_default_to_the_regression_table(study_config):
+    exhibit_config = study_config["exhibits"]
+    assert (
+        exhibits.coefficient_plot_models(exhibit_config)
+        == (exhibit_config["regression_table"]["models"])
+    )
+    exhibit_config["coefficient_plot"]["models"] = ["twoway_fe"]
+    assert exhibits.coefficient_plot_models(exhibit_config) == ["twoway_fe"]
+
+
+def test_diagnostics_table_is_listed_only_when_available():
+    assert exhibits.DIAGNOSTICS_TABLE not in exhibits.table_names(with_diagnostics=False)
+    with_it = exhibits.exhibit_outputs(with_diagnostics=True)
+    assert "results/tables/diagnostics.tex" in with_it
+    assert "results/tables/diagnostics.tex" not in exhibits.exhibit_outputs(False)

@@ -1,0 +1,139 @@
+"""The study's exhibits: which tables and figures exist, where they are written, where
+their captions live, and the checks of the ``exhibits`` part of the config.
+
+One list serves the workflow (final outputs, report entries), the paper (which
+tables and figures it inputs, in which order) and the tests. Only the standard
+library is imported, so the Snakefile can use this at start-up.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+#: Tables in the order the paper shows them; each is written as .tex, .md, .csv, .html.
+TABLES: tuple[str, ...] = (
+    "descriptives",
+    "correlations",
+    "regressions",
+    "robustness",
+    "diagnostics",
+)
+#: The table that needs results/estimates/diagnostics.csv (from the econometrics step).
+DIAGNOSTICS_TABLE = "diagnostics"
+TABLE_FORMATS: tuple[str, ...] = ("tex", "md", "csv", "html")
+#: Figures in the order the paper shows them; each is written as .pdf and .png.
+FIGURES: tuple[str, ...] = (
+    "focal_vs_peers",
+    "trends",
+    "ranking",
+    "within_relationship",
+    "correlation_heatmap",
+    "coefficients",
+    "residuals",
+)
+FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png")
+#: Captions (reStructuredText, rendered with Jinja for the report and the paper).
+CAPTION_DIRECTORY = "workflow/report"
+PAPER_TEX = "results/paper/paper.tex"
+PAPER_PDF = "results/paper/paper.pdf"
+PAPER_ENGINES: tuple[str, ...] = ("pdflatex", "lualatex")
+#: Estimators whose residuals can be reproduced for the residual plot.
+RESIDUAL_ESTIMATORS: tuple[str, ...] = ("pooled_ols", "fixed_effects", "random_effects")
+
+
+def table_path(name: str, extension: str) -> str:
+    """Return ``results/tables/<name>.<extension>``."""
+    return f"results/tables/{name}.{extension}"
+
+
+def figure_path(name: str, extension: str) -> str:
+    """Return ``results/figures/<name>.<extension>``."""
+    return f"results/figures/{name}.{extension}"
+
+
+def caption_path(name: str) -> str:
+    """Return the caption file of an exhibit (or of ``paper``/``workflow``)."""
+    return f"{CAPTION_DIRECTORY}/{name}.rst"
+
+
+def table_names(with_diagnostics: bool) -> list[str]:
+    """Return the tables the workflow builds, in paper order."""
+    return [t for t in TABLES if with_diagnostics or t != DIAGNOSTICS_TABLE]
+
+
+def exhibit_outputs(with_diagnostics: bool) -> list[str]:
+    """Return every table and figure file the workflow builds."""
+    tables = [table_path(t, e) for t in table_names(with_diagnostics) for e in TABLE_FORMATS]
+    figures = [figure_path(f, e) for f in FIGURES for e in FIGURE_FORMATS]
+    return tables + figures
+
+
+def coefficient_plot_models(exhibits: Mapping[str, Any]) -> list[str]:
+    """Models in the coefficient plot: its own list, else the regression table's."""
+    models = exhibits["coefficient_plot"].get("models")
+    return list(models) if models else list(exhibits["regression_table"]["models"])
+
+
+def _suggest(value: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, list(known), n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def exhibit_problems(config: Mapping[str, Any]) -> list[str]:
+    """Return one message per meaningless value under ``exhibits`` (empty if none):
+    exhibit variables must be configured variables, exhibit models configured models."""
+    problems: list[str] = []
+    exhibits, models, variables = config["exhibits"], config["models"], config["variables"]
+
+    def check_models(key: str, names: Sequence[str]) -> None:
+        for index, name in enumerate(names):
+            if name not in models:
+                problems.append(
+                    f"{key}[{index}] = '{name}' is not a model." + _suggest(name, models)
+                )
+
+    def check_variables(key: str, names: Sequence[str]) -> None:
+        for name in names:
+            if name not in variables:
+                problems.append(f"{key}: '{name}' is not a variable." + _suggest(name, variables))
+
+    check_models("exhibits.regression_table.models", exhibits["regression_table"]["models"])
+    check_models("exhibits.robustness_table.models", exhibits["robustness_table"]["models"])
+    check_models(
+        "exhibits.coefficient_plot.models", exhibits["coefficient_plot"].get("models") or []
+    )
+    stars = exhibits["regression_table"]["stars"]
+    if sorted(stars, reverse=True) != list(stars):
+        problems.append(
+            "exhibits.regression_table.stars must be in decreasing order, e.g. [0.10, 0.05, 0.01]."
+        )
+    for index, group in enumerate(exhibits["descriptive_table"]["panels"]):
+        check_variables(f"exhibits.descriptive_table.panels[{index}].variables", group["variables"])
+    check_variables(
+        "exhibits.correlation_table.variables", exhibits["correlation_table"]["variables"]
+    )
+    check_variables("exhibits.coefficient_plot.terms", exhibits["coefficient_plot"]["terms"])
+    check_variables("exhibits.trends.variables", exhibits["trends"]["variables"])
+    focal = exhibits["focal_vs_peers"]
+    check_variables("exhibits.focal_vs_peers.variables", focal["variables"])
+    check_variables(
+        "exhibits.focal_vs_peers.relative_to_peers", focal.get("relative_to_peers") or []
+    )
+    check_variables("exhibits.ranking.variable", [exhibits["ranking"]["variable"]])
+    within = exhibits["within_relationship"]
+    check_variables("exhibits.within_relationship", [within["outcome"], within["regressor"]])
+    residual_model = exhibits["residual_plot"]["model"]
+    if residual_model not in models:
+        problems.append(
+            f"exhibits.residual_plot.model = '{residual_model}' is not a model."
+            + _suggest(residual_model, models)
+        )
+    elif models[residual_model]["estimator"] not in RESIDUAL_ESTIMATORS:
+        problems.append(
+            f"exhibits.residual_plot.model = '{residual_model}' is a "
+            f"{models[residual_model]['estimator']} model; residual plots need one of "
+            f"{list(RESIDUAL_ESTIMATORS)}."
+        )
+    return problems

@@ -1,0 +1,33 @@
+"""Draw residual diagnostics of one model (rule plot_residuals)."""
+
+import logging
+
+import pandas as pd
+
+from innopanel.figures import save_figure, unit_names
+from innopanel.residual_figures import model_residuals, plot_residuals
+from innopanel.runlog import log_to_file
+
+log_to_file(snakemake.log[0])
+params = snakemake.params
+panel = pd.read_csv(snakemake.input.panel, dtype={"unit_id": str})
+residuals = model_residuals(
+    panel,
+    params.model,
+    params.spec,
+    pd.read_csv(snakemake.input.estimates),
+    unit=params.unit,
+)
+figure = plot_residuals(
+    residuals,
+    params.labels.get(params.spec["outcome"], params.spec["outcome"]),
+    params.model_labels.get(params.model, params.model),
+    params.focal_unit,
+    unit_names(panel),
+    params.footer,
+    unit=params.unit,
+)
+save_figure(figure, snakemake.output.pdf, snakemake.output.png)
+logging.info(
+    "wrote %s and %s (%d residuals)", snakemake.output.pdf, snakemake.output.png, len(residuals)
+)

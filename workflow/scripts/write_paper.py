@@ -1,0 +1,15 @@
+"""Write the paper's LaTeX source, which inputs every table and figure (rule write_paper)."""
+
+import logging
+
+from innopanel.paper import write_paper
+from innopanel.runlog import log_to_file
+
+log_to_file(snakemake.log[0])
+write_paper(
+    snakemake.output.tex,
+    snakemake.params.config,
+    snakemake.params.tables,
+    snakemake.params.figures,
+)
+logging.info("wrote %s", snakemake.output.tex)
