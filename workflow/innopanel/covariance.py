@@ -34,6 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from innopanel.config import unit_words
+
 COVARIANCE_KINDS = (
     "unadjusted",
     "robust",
@@ -166,7 +168,9 @@ def _require_clusters(name: str, clusters: int, fix: str) -> None:
 def check_sample(spec: CovarianceSpec, counts: SampleCounts, unit: str = "city") -> None:
     """Raise :class:`CovarianceError` if the sample cannot support the covariance."""
     if spec.kind in ("clustered", "clustered_jackknife"):
-        _require_clusters(unit, counts.n_entities, f"Use covariance: robust, or add {unit}s.")
+        _require_clusters(
+            unit, counts.n_entities, f"Use covariance: robust, or add {unit_words(unit)[1]}."
+        )
     elif spec.kind == "two_way_clustered":
         fix = "Use covariance: clustered or driscoll_kraay, or widen the year window."
         _require_clusters(unit, counts.n_entities, fix)

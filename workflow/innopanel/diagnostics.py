@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from innopanel.config import ABSORBING_ESTIMATORS
+from innopanel.config import ABSORBING_ESTIMATORS, unit_words
 from innopanel.covariance import CovarianceSpec
 from innopanel.estimators import CONSTANT, first_differences, fit_linear, year_dummies
 from innopanel.models import ENTITY, TIME, design_terms, fit_model, model_frame
@@ -389,7 +389,7 @@ def pesaran_cd_test(
         name,
         statistic=statistic,
         p_value=p_value,
-        null_hypothesis=f"the {kind} of different {unit}s are uncorrelated",
+        null_hypothesis=f"the {kind} of different {unit_words(unit)[1]} are uncorrelated",
         conclusion=conclusion,
         note=note,
         nobs=fitted.fit.nobs,

@@ -363,8 +363,8 @@ def diagnostics_table(
         return Text("")
 
     tests = []
-    null_notes: list[str] = []
-    extra_notes: list[str] = []
+    # One null hypothesis per test name (a test run on two models states it once).
+    null_notes: dict[str, str] = {}
     for _, row in frame[~is_vif].iterrows():
         test = str(row["test"])
         tests.append(
@@ -380,9 +380,7 @@ def diagnostics_table(
             )
         )
         if _has_text(row["null_hypothesis"]):
-            null_notes.append(f"{test}: {str(row['null_hypothesis']).strip().rstrip('.')}")
-        if _has_text(row["note"]):
-            extra_notes.append(f"{test}: {str(row['note']).strip().rstrip('.')}.")
+            null_notes.setdefault(test, str(row["null_hypothesis"]).strip().rstrip("."))
     vifs = [
         Row(
             str(term_labels.get(base_variable(str(row["term"])), row["term"]))
@@ -405,13 +403,19 @@ def diagnostics_table(
 
     sentences = []
     if null_notes:
-        sentences.append("Null hypotheses: " + "; ".join(null_notes) + ".")
+        sentences.append(
+            "Null hypotheses: "
+            + "; ".join(f"{test}: {null}" for test, null in null_notes.items())
+            + "."
+        )
     if vifs:
         sentences.append(
             "A variance inflation factor is 1/(1 − R²) of a regressor on the model's other "
             "regressors; values above 10 are the usual warning sign of collinearity."
         )
-    sentences.extend(extra_notes)
+    # Per-test computational details (covariances, corrections, expected values) are long;
+    # they stay in the machine-readable file rather than overflowing the page.
+    sentences.append("How each statistic is computed is in the note column of diagnostics.csv.")
     sentences.append(f"A p-value below {SMALLEST_P_SHOWN} is shown as <{SMALLEST_P_SHOWN}.")
     return Table(
         name=name,
