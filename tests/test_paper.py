@@ -219,8 +219,10 @@ def test_bundled_exhibits_config_is_meaningful(study_config):
     ("edit", "message"),
     [
         (
-            lambda c: c["exhibits"]["robustness_table"]["models"].append("twoway_fe_dk"),
-            "exhibits.robustness_table.models[2] = 'twoway_fe_dk' is not a model.",
+            lambda c: c["exhibits"]["robustness_table"].update(
+                models=["twoway_fe", "twoway_fe_dk"]
+            ),
+            "exhibits.robustness_table.models[1] = 'twoway_fe_dk' is not a model.",
         ),
         (
             lambda c: c["exhibits"]["descriptive_table"]["panels"][1]["variables"].append("talnt"),
