@@ -44,10 +44,23 @@ class Timing:
         return statistics.median(self.seconds)
 
 
-def run_timed(
-    command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None
-) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """Run ``command`` and return its wall time and result; raise if it fails."""
+@dataclass(frozen=True)
+class Measured:
+    """A finished command: its wall time, the CPU time of it and every process it
+    waited for (user + system), and its result."""
+
+    wall: float
+    cpu: float
+    result: subprocess.CompletedProcess[str]
+
+
+def run_timed(command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> Measured:
+    """Run ``command``; return its wall and CPU time and its result; raise if it fails.
+
+    CPU time counts the command's descendants too (Snakemake waits for its jobs), so
+    it is less sensitive than wall time to other load on the machine.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     run = subprocess.run(
         list(command),
@@ -58,11 +71,13 @@ def run_timed(
         check=False,
     )
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if run.returncode != 0:
         raise RuntimeError(
             f"{' '.join(command)} failed in {cwd}:\n{(run.stdout + run.stderr)[-3000:]}"
         )
-    return elapsed, run
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measured(elapsed, cpu, run)
 
 
 def repeat(function: Callable[[], Any], times: int) -> Timing:
