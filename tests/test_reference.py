@@ -24,6 +24,7 @@ from innopanel.reference import (
     copy_project,
     environment,
     environment_differences,
+    numeric_agreement,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,6 +151,18 @@ def test_committed_copies_must_match_the_manifest(tmp_path: Path) -> None:
     )
 
 
+def test_numeric_agreement_tells_last_digits_from_real_moves(tmp_path: Path) -> None:
+    before, after = tmp_path / "before.csv", tmp_path / "after.csv"
+    before.write_text("term,estimate\nx,9.20328330936\n", encoding="utf-8")
+    after.write_text("term,estimate\nx,9.20328330937\n", encoding="utf-8")
+    assert numeric_agreement(before, after) == "largest relative difference of its numbers: 1.1e-12"
+    after.write_text("term,estimate\ny,9.5\n", encoding="utf-8")
+    assert numeric_agreement(before, after) == (
+        "largest relative difference of its numbers: 0.031; text cells changed too"
+    )
+    assert numeric_agreement(before, tmp_path / "missing.csv") == ""
+
+
 def reference_cli(workdir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     environment_variables = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
     return subprocess.run(
@@ -203,6 +216,7 @@ def test_update_then_verify_then_a_moved_number_fails(tmp_path: Path) -> None:
     assert len(failures) == 1, moved.stdout
     assert failures[0].startswith("FAIL results/tables/regressions.tex: differs: manifest")
     assert "+++ rebuilt regressions.tex" in moved.stdout  # the diff shows what moved
+    assert "largest relative difference" not in moved.stdout  # only said of CSV tables
     assert "run `make reference`" in moved.stdout
 
     # A committed copy edited by hand is named too.

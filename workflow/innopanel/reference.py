@@ -341,6 +341,28 @@ def text_diff(before: Path, after: Path) -> str:
     return "\n".join(shown)
 
 
+def numeric_agreement(before: Path, after: Path) -> str:
+    """For two CSV files of the same shape, the largest relative difference of their
+    numbers (so a reviewer sees whether only last digits moved); '' otherwise."""
+    if not (str(before).endswith(".csv") and before.is_file() and after.is_file()):
+        return ""
+    import numpy as np
+    import pandas as pd
+
+    old, new = pd.read_csv(before), pd.read_csv(after)
+    if old.shape != new.shape or list(old.columns) != list(new.columns):
+        return f"the table's shape or columns changed: {old.shape} -> {new.shape}"
+    numeric = old.select_dtypes("number").columns.intersection(new.select_dtypes("number").columns)
+    a, b = old[numeric].to_numpy(dtype=float), new[numeric].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))
+    relative = np.where(a == b, 0.0, relative)
+    text_changed = not old.drop(columns=numeric).equals(new.drop(columns=numeric))
+    return f"largest relative difference of its numbers: {np.nanmax(relative, initial=0.0):.2g}" + (
+        "; text cells changed too" if text_changed else ""
+    )
+
+
 def read_reference(root: Path) -> tuple[Manifest, dict[str, object]]:
     manifest_path = root / MANIFEST
     if not manifest_path.is_file():
@@ -410,6 +432,9 @@ def report(differences: Sequence[Difference], root: Path, workdir: Path) -> int:
         )
         if diff and difference.fatal:
             print("     " + diff.replace("\n", "\n     "))
+            agreement = numeric_agreement(root / difference.path, workdir / difference.path)
+            if agreement:
+                print(f"     {agreement}")
     fatal = [d for d in differences if d.fatal]
     if fatal:
         print(
