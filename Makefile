@@ -1,24 +1,50 @@
 # One-command set-up and run on a fresh machine with Python >= 3.11 and make (no conda).
 # `make run`: set up, then build every output. `make test`: set up, then every check.
+# `make verify`: rebuild everything from scratch in a temporary copy and compare every
+# output with results/MANIFEST.sha256. `make reference`: regenerate that reference.
+# `make bench`: time the pipeline and the two-way FE estimate (installs pyfixest apart).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 CORES  ?= all
+# pyfixest, the speed reference of `make bench`, lives in its own environment, so that
+# the pinned .venv (whose figures `make verify` compares byte for byte) stays as locked.
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat requirements-bench.lock pyproject.toml | cksum | cut -d' ' -f1)
+# Outputs left out of the manifest (globs), e.g. a file that records the git commit.
+# Time-varying by design (retrieval times): rebuilt, but never compared.
+REFERENCE_EXCLUDE ?= results/provenance/retrieval_log.json data/staged/*.retrieval.json
 
-.PHONY: setup run test lint format lock environment clean help
+.PHONY: setup run test lint format verify reference bench lock environment clean help
 
 help:
 	@echo "make run    set up .venv from requirements.lock, then run the whole pipeline"
 	@echo "make test   set up, then lint, format check, dry run and pytest"
+	@echo "make verify rebuild everything in a temporary copy; fail on any output that differs"
+	@echo "            from results/MANIFEST.sha256, naming it"
+	@echo "make reference  rebuild and rewrite results/ and its manifest (commit them with"
+	@echo "            the change that moved the numbers)"
+	@echo "make bench  print end-to-end, no-op, per-rule and two-way FE timings"
 	@echo "make lock   re-resolve requirements.in into requirements.lock and environment.yml"
 
+CHECK_PYTHON = @$(PYTHON) -c 'import sys; sys.exit("innopanel needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+PIP = python -m pip install --quiet --disable-pip-version-check
+
 $(STAMP): requirements.lock pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit("innopanel needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(CHECK_PYTHON)
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/$(PIP) --require-hashes -r requirements.lock
+	$(BIN)/$(PIP) --no-deps --no-build-isolation -e .
+	touch $@
+
+$(BENCH_STAMP): requirements-bench.lock pyproject.toml
+	$(CHECK_PYTHON)
+	rm -rf $(BENCH_VENV)
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/$(PIP) --require-hashes -r requirements-bench.lock
+	$(BENCH_VENV)/bin/$(PIP) --no-deps --no-build-isolation -e .
 	touch $@
 
 setup: $(STAMP)
@@ -36,6 +62,17 @@ lint: setup
 test: lint
 	$(BIN)/python -m pytest
 
+verify: setup
+	$(BIN)/python -m innopanel.reference verify --cores $(CORES)
+
+reference: setup
+	$(BIN)/python -m innopanel.reference update --cores $(CORES) $(foreach pattern,$(REFERENCE_EXCLUDE),--exclude '$(pattern)')
+
+# The pipeline is timed in the pinned .venv; the estimate beside pyfixest in .venv-bench.
+bench: setup $(BENCH_STAMP)
+	$(BIN)/python workflow/benchmarks/pipeline.py --cores $(CORES)
+	$(BENCH_VENV)/bin/python workflow/benchmarks/within.py
+
 format: setup
 	$(BIN)/snakefmt Snakefile workflow/rules
 	$(BIN)/ruff check --fix workflow tests
@@ -44,11 +81,12 @@ format: setup
 # Maintainers only: needs the uv resolver (pip install uv) and the package registry.
 lock:
 	uv pip compile requirements.in --python-version 3.11 --generate-hashes --no-header -o requirements.lock
+	uv pip compile requirements-bench.in -c requirements.lock --python-version 3.11 --generate-hashes --no-header -o requirements-bench.lock
 	$(MAKE) environment
 
 environment:
 	$(PYTHON) workflow/scripts/write_environment_yml.py requirements.lock environment.yml
 
+# Committed reference outputs under results/ stay (the workflow rewrites them).
 clean:
-	rm -rf .snakemake data/staged data/processed logs
-	find results -mindepth 1 ! -name README.md -delete
+	rm -rf .snakemake data/staged data/processed logs benchmarks results/figures

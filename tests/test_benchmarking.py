@@ -1,0 +1,148 @@
+"""The benchmark helpers read what Snakemake writes, and the one-process lower bound
+does the same computation as the workflow (same output bytes)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_workflow import make_project, snakemake
+
+from innopanel.benchmarking import (
+    add_benchmark_directives,
+    current_rss_bytes,
+    format_table,
+    job_scripts,
+    peak_rss_bytes,
+    read_benchmarks,
+    reset_peak_rss,
+    script_imports,
+    script_rule,
+    synthetic_panel,
+)
+from innopanel.reference import workflow_outputs
+
+ROOT = Path(__file__).resolve().parents[1]
+LOWER_BOUND = ROOT / "workflow" / "benchmarks" / "lower_bound.py"
+
+RULES = """rule fetch_source:
+    input:
+        raw=source_path,
+    output:
+        staged="data/staged/{source}.csv",
+    log:
+        "logs/fetch_source/{source}.log",
+    script:
+        "../scripts/fetch_source.py"
+
+
+rule timed_already:
+    output:
+        "a.txt",
+    benchmark:
+        "benchmarks/custom.tsv"
+    shell:
+        "touch {output}"
+"""
+
+
+def test_benchmark_directives_follow_the_output_wildcards(tmp_path: Path) -> None:
+    (tmp_path / "fetch.smk").write_text(RULES, encoding="utf-8")
+    assert add_benchmark_directives(tmp_path) == ["fetch_source"]
+    text = (tmp_path / "fetch.smk").read_text(encoding="utf-8")
+    assert (
+        'rule fetch_source:\n    benchmark:\n        "benchmarks/fetch_source/{source}.tsv"\n'
+        in text
+    )
+    assert text.count("benchmark:") == 2  # the rule that had one keeps only its own
+    assert add_benchmark_directives(tmp_path) == []
+
+
+def test_read_benchmarks_takes_rule_and_job_from_the_path(tmp_path: Path) -> None:
+    folder = tmp_path / "benchmarks" / "fetch_source"
+    folder.mkdir(parents=True)
+    (folder / "economy.tsv").write_text(
+        "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+        "0.25\t0:00:00\t6.87\t10.1\t1.2\t2.3\t0.00\t0.01\t0.00\tNA\n",
+        encoding="utf-8",
+    )
+    assert read_benchmarks(tmp_path) == [
+        {
+            "rule": "fetch_source",
+            "job": "fetch_source/economy",
+            "s": 0.25,
+            "max_rss": 6.87,
+            "cpu_time": None,
+            "mean_load": 0.0,
+        }
+    ]
+
+
+def test_format_table_aligns_columns() -> None:
+    table = format_table([{"rule": "a", "s": 1.5}, {"rule": "long_rule", "s": None}], ["rule", "s"])
+    assert table.splitlines() == [
+        "rule       s    ",
+        "---------  -----",
+        "a          1.500",
+        "long_rule      -",
+    ]
+
+
+def test_peak_memory_sees_an_allocation() -> None:
+    if not reset_peak_rss():
+        pytest.skip("no /proc/self/clear_refs here")
+    before = current_rss_bytes()
+    block = bytearray(64 * 2**20)
+    block[::4096] = b"x" * len(block[::4096])  # touch every page
+    assert peak_rss_bytes() - before >= 60 * 2**20
+    del block
+
+
+def test_synthetic_panel_is_seeded_and_unbalanced() -> None:
+    frame, terms = synthetic_panel(50, 10, seed=3)
+    again, _ = synthetic_panel(50, 10, seed=3)
+    assert frame.equals(again)
+    assert 450 <= len(frame) < 500 and not frame.duplicated(["unit_id", "year"]).any()
+    assert list(frame.columns) == ["unit_id", "year", "y", *terms]
+
+
+@pytest.mark.workflow
+def test_timed_run_and_one_process_lower_bound_give_the_same_bytes(tmp_path: Path) -> None:
+    workdir = make_project(tmp_path)
+    added = add_benchmark_directives(workdir / "workflow" / "rules")
+    assert "estimate_models" in added and "fetch_source" in added
+    run = snakemake(workdir, "--skip-script-cleanup")
+    assert run.returncode == 0, run.stderr[-4000:]
+
+    timed = {row["job"]: row for row in read_benchmarks(workdir)}
+    assert set(timed) >= {"estimate_models/estimate_models", "fetch_source/economy"}
+    assert all(row["s"] is not None and row["s"] > 0 for row in timed.values())
+
+    scripts = job_scripts(workdir)
+    rules = [script_rule(script) for script in scripts]
+    assert rules.index("clean_panel") < rules.index("estimate_models")
+    assert rules.index("estimate_models") < rules.index("make_regression_table")
+    assert "from innopanel.models import estimate_models, hausman_test" in script_imports(
+        scripts[rules.index("estimate_models")]
+    )
+
+    outputs = workflow_outputs(workdir)
+    digests = {p: hashlib.sha256((workdir / p).read_bytes()).hexdigest() for p in outputs}
+    for path in outputs:
+        (workdir / path).unlink()
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    lower = subprocess.run(
+        [sys.executable, str(LOWER_BOUND), str(workdir)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+    )
+    assert lower.returncode == 0, lower.stderr[-4000:]
+    assert [line.split("\t")[1] for line in lower.stdout.splitlines()] == rules
+    for path, digest in digests.items():
+        assert hashlib.sha256((workdir / path).read_bytes()).hexdigest() == digest, path
