@@ -8,6 +8,8 @@ rule clean_panel:
         quality_md="results/data_quality/report.md",
     log:
         "logs/clean_panel/clean_panel.log",
+    benchmark:
+        "benchmarks/clean_panel/clean_panel.tsv"
     conda:
         "../../environment.yml"
     params:

@@ -6,6 +6,8 @@ rule estimate_models:
         estimates_parquet="results/estimates/estimates.parquet",
     log:
         "logs/estimate_models/estimate_models.log",
+    benchmark:
+        "benchmarks/estimate_models/estimate_models.tsv"
     conda:
         "../../environment.yml"
     params:
@@ -22,6 +24,8 @@ rule run_diagnostics:
         diagnostics="results/estimates/diagnostics.csv",
     log:
         "logs/run_diagnostics/run_diagnostics.log",
+    benchmark:
+        "benchmarks/run_diagnostics/run_diagnostics.tsv"
     conda:
         "../../environment.yml"
     params:

@@ -7,6 +7,8 @@ rule fetch_source:
         retrieval="data/staged/{source}.{ext}.retrieval.json",
     log:
         "logs/fetch_source/{source}.{ext}.log",
+    benchmark:
+        "benchmarks/fetch_source/{source}.{ext}.tsv"
     conda:
         "../../environment.yml"
     params:

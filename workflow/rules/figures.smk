@@ -14,6 +14,8 @@ rule plot_focal_vs_peers:
         ),
     log:
         "logs/plot_focal_vs_peers/plot_focal_vs_peers.log",
+    benchmark:
+        "benchmarks/plot_focal_vs_peers/plot_focal_vs_peers.tsv"
     conda:
         "../../environment.yml"
     params:
@@ -41,6 +43,8 @@ rule plot_trends:
         ),
     log:
         "logs/plot_trends/plot_trends.log",
+    benchmark:
+        "benchmarks/plot_trends/plot_trends.tsv"
     conda:
         "../../environment.yml"
     params:
@@ -66,6 +70,8 @@ rule plot_ranking:
         ),
     log:
         "logs/plot_ranking/plot_ranking.log",
+    benchmark:
+        "benchmarks/plot_ranking/plot_ranking.tsv"
     conda:
         "../../environment.yml"
     params:
@@ -92,6 +98,8 @@ rule plot_within_relationship:
         ),
     log:
         "logs/plot_within_relationship/plot_within_relationship.log",
+    benchmark:
+        "benchmarks/plot_within_relationship/plot_within_relationship.tsv"
     conda:
         "../../environment.yml"
     params:
@@ -117,6 +125,8 @@ rule plot_correlation_heatmap:
         ),
     log:
         "logs/plot_correlation_heatmap/plot_correlation_heatmap.log",
+    benchmark:
+        "benchmarks/plot_correlation_heatmap/plot_correlation_heatmap.tsv"
     conda:
         "../../environment.yml"
     params:
@@ -140,6 +150,8 @@ rule plot_coefficients:
         ),
     log:
         "logs/plot_coefficients/plot_coefficients.log",
+    benchmark:
+        "benchmarks/plot_coefficients/plot_coefficients.tsv"
     conda:
         "../../environment.yml"
     params:
@@ -165,6 +177,8 @@ rule plot_residuals:
         ),
     log:
         "logs/plot_residuals/plot_residuals.log",
+    benchmark:
+        "benchmarks/plot_residuals/plot_residuals.tsv"
     conda:
         "../../environment.yml"
     params:

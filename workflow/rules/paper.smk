@@ -9,6 +9,8 @@ rule write_paper:
         tex="results/paper/paper.tex",
     log:
         "logs/write_paper/write_paper.log",
+    benchmark:
+        "benchmarks/write_paper/write_paper.tsv"
     conda:
         "../../environment.yml"
     params:
@@ -32,6 +34,8 @@ rule compile_paper:
         ),
     log:
         "logs/compile_paper/compile_paper.log",
+    benchmark:
+        "benchmarks/compile_paper/compile_paper.tsv"
     conda:
         "../../environment.yml"
     params:

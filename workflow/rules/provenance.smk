@@ -7,6 +7,8 @@ rule write_provenance:
         retrieval_log="results/provenance/retrieval_log.json",
     log:
         "logs/write_provenance/write_provenance.log",
+    benchmark:
+        "benchmarks/write_provenance/write_provenance.tsv"
     conda:
         "../../environment.yml"
     params:

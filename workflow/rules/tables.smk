@@ -16,6 +16,8 @@ rule make_regression_table:
         ),
     log:
         "logs/make_regression_table/make_regression_table.log",
+    benchmark:
+        "benchmarks/make_regression_table/make_regression_table.tsv"
     conda:
         "../../environment.yml"
     params:
@@ -46,6 +48,8 @@ rule make_robustness_table:
         ),
     log:
         "logs/make_robustness_table/make_robustness_table.log",
+    benchmark:
+        "benchmarks/make_robustness_table/make_robustness_table.tsv"
     conda:
         "../../environment.yml"
     params:
@@ -76,6 +80,8 @@ rule make_descriptive_table:
         ),
     log:
         "logs/make_descriptive_table/make_descriptive_table.log",
+    benchmark:
+        "benchmarks/make_descriptive_table/make_descriptive_table.tsv"
     conda:
         "../../environment.yml"
     params:
@@ -102,6 +108,8 @@ rule make_correlation_table:
         ),
     log:
         "logs/make_correlation_table/make_correlation_table.log",
+    benchmark:
+        "benchmarks/make_correlation_table/make_correlation_table.tsv"
     conda:
         "../../environment.yml"
     params:
@@ -128,6 +136,8 @@ rule make_diagnostics_table:
         ),
     log:
         "logs/make_diagnostics_table/make_diagnostics_table.log",
+    benchmark:
+        "benchmarks/make_diagnostics_table/make_diagnostics_table.tsv"
     conda:
         "../../environment.yml"
     params:
