@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -88,6 +89,8 @@ def assert_same_as_linearmodels(ours, reference) -> None:
     assert ours.entity_info["total"] == reference.entity_info["total"]
     assert ours.time_info["total"] == reference.time_info["total"]
     assert list(ours.params.index) == list(reference.params.index)
+    same(ours.resids, reference.resids.reindex(ours.resids.index))
+    assert ours.resids.index.sort_values().equals(reference.resids.index.sort_values())
 
 
 PANELS = {
@@ -131,7 +134,11 @@ def test_flat_frame_entry_point_equals_the_indexed_one() -> None:
     frame = panel(drop_share=0.2, missing_share=0.05).sample(frac=1, random_state=1)
     options = OPTIONS["clustered_counted"]
     flat = fit_within_frame(frame, "y", TERMS, "unit_id", "year", **EFFECTS["two_way"], **options)
-    assert_same_as_linearmodels(flat, linearmodels_fit(frame, EFFECTS["two_way"], options))
+    # The flat entry point labels residuals by the frame's rows: relabel by (unit, year).
+    rows = frame.loc[flat.resids.index, ["unit_id", "year"]]
+    relabelled = pd.Series(flat.resids.to_numpy(), index=pd.MultiIndex.from_frame(rows))
+    reference = linearmodels_fit(frame, EFFECTS["two_way"], options)
+    assert_same_as_linearmodels(replace(flat, resids=relabelled), reference)
 
 
 def test_sparse_incidence_path_equals_linearmodels(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,10 +54,11 @@ class WithinError(ValueError):
 class WithinResult:
     """A fitted within model, with the attributes of linearmodels' results that
     innopanel reads (params, std_errors, tstats, pvalues, conf_int, cov, s2, nobs,
-    entity_info, time_info and the four R² measures)."""
+    resids, entity_info, time_info and the four R² measures)."""
 
     params: pd.Series
     cov: pd.DataFrame
+    resids: pd.Series
     nobs: int
     df_resid: int
     df_model: int
@@ -128,6 +129,7 @@ def fit_within(
         [str(name) for name in exog.columns],
         np.asarray(index.codes[0], dtype=np.int64),
         np.asarray(index.codes[1], dtype=np.int64),
+        index,
         **options,
     )
 
@@ -152,7 +154,7 @@ def fit_within_frame(
         ids, _ = pd.factorize(frame[name], sort=False)
         codes.append(np.asarray(ids, dtype=np.int64))
     columns = [frame[outcome].to_numpy(dtype=np.float64), *_float_columns(frame[list(regressors)])]
-    return _fit(columns, list(regressors), codes[0], codes[1], **options)
+    return _fit(columns, list(regressors), codes[0], codes[1], frame.index, **options)
 
 
 def _float_columns(frame: pd.DataFrame) -> list[np.ndarray]:
@@ -196,6 +198,7 @@ def _fit(
     terms: list[str],
     entity_codes: np.ndarray,
     time_codes: np.ndarray,
+    index: pd.Index,
     *,
     entity_effects: bool = False,
     time_effects: bool = False,
@@ -206,7 +209,8 @@ def _fit(
     count_effects: bool = True,
     auto_df: bool = True,
 ) -> WithinResult:
-    """Fit on float columns (outcome first) and integer entity and time codes."""
+    """Fit on float columns (outcome first), integer entity and time codes, and the
+    rows' index (which labels the residuals)."""
     if cov_type not in COVARIANCE_TYPES:
         raise WithinError(f"cov_type '{cov_type}' is not one of {list(COVARIANCE_TYPES)}.")
     if cov_type == "clustered" and not cluster_entity:
@@ -281,6 +285,10 @@ def _fit(
     return WithinResult(
         params=pd.Series(params, index=terms, name="parameter"),
         cov=pd.DataFrame(covariance, index=terms, columns=terms),
+        # Residuals of the demeaned regression, as linearmodels' resids.
+        resids=pd.Series(
+            residuals, index=index if all_complete else index[complete], name="residual"
+        ),
         nobs=nobs,
         df_resid=nobs - k - n_effects,
         df_model=k + n_effects,
