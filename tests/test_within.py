@@ -11,8 +11,8 @@ import pytest
 from linearmodels.panel import PanelOLS
 
 from innopanel import within
-from innopanel.models import FittedModel, _fit_arguments, fit_model, model_frame, tidy
-from innopanel.within import WithinError, fit_within, fit_within_frame
+from innopanel.models import fit_model, tidy
+from innopanel.within import WithinError, WithinResult, fit_within, fit_within_frame
 
 TERMS = ["x_rd", "x_talent", "x_platforms"]
 TOLERANCE = 1e-8
@@ -165,30 +165,23 @@ def test_disconnected_panel_equals_linearmodels() -> None:
 
 
 @pytest.mark.parametrize("model", ["twoway_fe", "city_fe", "twoway_fe_lag1"])
-def test_drop_in_for_the_configured_models(study_config: dict, model: str) -> None:
+def test_drop_in_for_the_configured_models(
+    study_config: dict, model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Routing innopanel.models' fixed-effects fits through fit_within changes no number."""
+    from innopanel import estimators
     from innopanel.cleaning import derive_variables
     from innopanel.demo import simulate_panel
 
     raw = simulate_panel([f"c{i:03d}" for i in range(60)], range(2011, 2023), seed=3)
     data = derive_variables(raw.rename(columns={"city_id": "unit_id"}), study_config["variables"])
     spec = study_config["models"][model]
+    routed = fit_model(data, model, spec)
+    assert isinstance(routed.result, WithinResult)
+    monkeypatch.setattr(estimators, "within_supports", lambda options: False)
     reference = fit_model(data, model, spec)
-    frame = model_frame(data, spec, model)
-    terms = [*spec["regressors"], *spec.get("controls", [])]
-    n_entities = frame.index.get_level_values(0).nunique()
-    n_periods = frame.index.get_level_values(1).nunique()
-    options, correction = _fit_arguments(spec, len(frame), n_entities, n_periods, len(terms))
-    result = fit_within(
-        frame[spec["outcome"]],
-        frame[terms],
-        entity_effects=bool(spec.get("entity_effects")),
-        time_effects=bool(spec.get("time_effects")),
-        **options,
-    )
-    assert correction == reference.correction
-    ours = tidy(FittedModel(name=model, spec=spec, result=result, correction=correction))
-    theirs = tidy(reference)
+    assert not isinstance(reference.result, WithinResult)
+    ours, theirs = tidy(routed), tidy(reference)
     numeric = theirs.select_dtypes("number").columns
     np.testing.assert_allclose(ours[numeric], theirs[numeric], rtol=TOLERANCE, atol=1e-14)
     pd.testing.assert_frame_equal(ours.drop(columns=numeric), theirs.drop(columns=numeric))
