@@ -76,10 +76,14 @@ def model_residuals(
                 f"model '{name}': refitting on the panel does not reproduce the coefficients "
                 "in estimates.csv; the estimates are stale. Rerun estimate_models."
             )
-    dependent = result.model.dependent.dataframe.iloc[:, 0]
-    effects = result.estimated_effects.iloc[:, 0].fillna(0.0)
-    fitted = result.fitted_values.iloc[:, 0] + effects
-    frame = pd.DataFrame({"fitted": fitted, "residual": dependent - fitted}).reset_index()
+    # Idiosyncratic residuals (after the estimated effects), as linearmodels and
+    # innopanel.within both report them; fitted values include the effects.
+    residual = result.resids
+    if isinstance(residual, pd.DataFrame):
+        residual = residual.iloc[:, 0]
+    dependent = panel.set_index([ENTITY, TIME])[spec["outcome"]].reindex(residual.index)
+    fitted = dependent - residual
+    frame = pd.DataFrame({"fitted": fitted, "residual": residual}).reset_index()
     return frame.rename(columns={frame.columns[0]: ENTITY, frame.columns[1]: TIME})
 
 
