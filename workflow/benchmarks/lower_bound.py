@@ -15,7 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-from innopanel.benchmarking import job_scripts, script_rule
+# Snakemake runs each single-threaded job with one BLAS/OpenMP thread; do the same before
+# numpy loads, so sums are ordered as in the workflow and the bytes agree.
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[variable] = "1"
+
+from innopanel.benchmarking import job_scripts, script_rule  # noqa: E402
 
 
 def main(workdir: Path) -> None:

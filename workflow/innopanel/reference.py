@@ -51,6 +51,8 @@ LOCK_FILE = "requirements.lock"
 EXCLUDE_PREFIX = "# exclude: "
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==")
 DIFF_LINES = 30
+#: Outputs that record when and how sources were obtained: rebuilt, never compared.
+TIME_VARYING = ("results/provenance/retrieval_log.json", "data/staged/*.retrieval.json")
 
 
 class ReferenceError(RuntimeError):
@@ -399,7 +401,7 @@ def update(root: Path, workdir: Path, cores: str = "all", excluded: Sequence[str
     """Rebuild in ``workdir``, write the manifest and copy the rebuilt results/ into ``root``."""
     rebuild(root, workdir, cores)
     outputs = workflow_outputs(workdir)
-    manifest = manifest_of(workdir, outputs, excluded)
+    manifest = manifest_of(workdir, outputs, (*TIME_VARYING, *excluded))
     for stale in tracked_results(root):
         if stale not in outputs:
             (root / stale).unlink(missing_ok=True)
