@@ -373,7 +373,7 @@ def pesaran_cd_test(
         n, t = fitted.fit.n_entities, fitted.fit.n_periods
         expected = -np.sqrt(t * n / (2.0 * (n - 1)))
         p_value = np.nan
-        conclusion = "no N(0,1) p-value after year effects: compare with the note"
+        conclusion = "no N(0,1) p-value after year effects: see its note in diagnostics.csv"
         note += (
             f"; after year effects CD is about {expected:.3g} under independence "
             "(Juodis and Reese 2022), so N(0,1) does not apply"
