@@ -131,16 +131,6 @@ def check_usable(name: str, where: str, path: Path, file_format: str) -> None:
         )
 
 
-def stage_source(
-    name: str,
-    source_path: str | os.PathLike[str],
-    expected_sha256: str,
-    destination: str | os.PathLike[str],
-) -> str:
-    """Copy ``source_path`` to ``destination`` if its SHA256 matches; return the digest."""
-    return copy_verified(name, Path(source_path), Path(destination), expected_sha256)
-
-
 # ---------------------------------------------------------------- HTTP
 
 
