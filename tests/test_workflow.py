@@ -134,6 +134,14 @@ def test_outputs_have_the_expected_content(built: Path) -> None:
     assert panel["year"].between(2015, 2020).all()
     assert not panel.duplicated(["unit_id", "year"]).any()
     assert panel["unit_id"].nunique() >= 60
+    # Machine-readable outputs say on every row that the demo data are synthetic.
+    for path in (
+        "data/processed/panel.csv",
+        "results/estimates/estimates.csv",
+        "results/estimates/diagnostics.csv",
+    ):
+        notes = pd.read_csv(built / path)["data_note"]
+        assert notes.str.startswith("Synthetic demo data").all(), path
 
     estimates = pd.read_csv(built / "results/estimates/estimates.csv")
     config = yaml.safe_load((built / "config/config.yaml").read_text(encoding="utf-8"))

@@ -13,6 +13,7 @@ rule estimate_models:
     params:
         models=config["models"],
         unit=config["study"]["unit"],
+        data_note=config["data"]["data_note"],
     script:
         "../scripts/estimate_models.py"
 
@@ -32,5 +33,6 @@ rule run_diagnostics:
         models=config["models"],
         diagnostics=config["diagnostics"],
         unit=config["study"]["unit"],
+        data_note=config["data"]["data_note"],
     script:
         "../scripts/run_diagnostics.py"

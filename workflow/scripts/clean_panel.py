@@ -4,13 +4,14 @@ import logging
 
 from innopanel.cleaning import clean_panel, quality_markdown
 from innopanel.io import write_csv, write_json, write_text
+from innopanel.provenance import with_data_note
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
 config = snakemake.params.config
 staged = {name: snakemake.input[name] for name in config["data"]["sources"]}
 panel, quality = clean_panel(staged, config)
-write_csv(snakemake.output.panel, panel)
+write_csv(snakemake.output.panel, with_data_note(panel, config["data"]["data_note"]))
 write_json(snakemake.output.quality_json, quality)
 write_text(snakemake.output.quality_md, quality_markdown(quality))
 logging.info("panel: %d rows x %d columns", *panel.shape)

@@ -5,10 +5,15 @@ import logging
 import pandas as pd
 
 from innopanel.models import estimate_models, write_estimates
+from innopanel.provenance import with_data_note
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
 panel = pd.read_csv(snakemake.input.panel, dtype={"unit_id": str})
 estimates = estimate_models(panel, snakemake.params.models, unit=snakemake.params.unit)
-write_estimates(estimates, snakemake.output.estimates, snakemake.output.estimates_parquet)
+write_estimates(
+    with_data_note(estimates, snakemake.params.data_note),
+    snakemake.output.estimates,
+    snakemake.output.estimates_parquet,
+)
 logging.info("%d models, %d estimates", estimates["model"].nunique(), len(estimates))

@@ -6,6 +6,7 @@ import pandas as pd
 
 from innopanel.diagnostics import run_diagnostics
 from innopanel.io import write_csv
+from innopanel.provenance import with_data_note
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
@@ -13,5 +14,5 @@ panel = pd.read_csv(snakemake.input.panel, dtype={"unit_id": str})
 diagnostics = run_diagnostics(
     panel, snakemake.params.models, snakemake.params.diagnostics, unit=snakemake.params.unit
 )
-write_csv(snakemake.output.diagnostics, diagnostics)
+write_csv(snakemake.output.diagnostics, with_data_note(diagnostics, snakemake.params.data_note))
 logging.info("%d diagnostic rows", len(diagnostics))
