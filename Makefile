@@ -63,10 +63,10 @@ test: lint
 	$(BIN)/python -m pytest
 
 verify: setup
-	$(BIN)/python -m innopanel.reference verify --cores $(CORES)
+	$(BIN)/python -m innopanel.reproducibility.reference verify --cores $(CORES)
 
 reference: setup
-	$(BIN)/python -m innopanel.reference update --cores $(CORES) $(foreach pattern,$(REFERENCE_EXCLUDE),--exclude '$(pattern)')
+	$(BIN)/python -m innopanel.reproducibility.reference update --cores $(CORES) $(foreach pattern,$(REFERENCE_EXCLUDE),--exclude '$(pattern)')
 
 # The pipeline is timed in the pinned .venv; the estimate beside pyfixest in .venv-bench.
 bench: setup $(BENCH_STAMP)

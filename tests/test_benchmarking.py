@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_workflow import make_project, snakemake
 
-from innopanel.benchmarking import (
+from innopanel.reproducibility.benchmarking import (
     add_benchmark_directives,
     current_rss_bytes,
     format_table,
@@ -24,7 +24,7 @@ from innopanel.benchmarking import (
     script_rule,
     synthetic_panel,
 )
-from innopanel.reference import TIME_VARYING, is_excluded, workflow_outputs
+from innopanel.reproducibility.reference import TIME_VARYING, is_excluded, workflow_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 LOWER_BOUND = ROOT / "workflow" / "benchmarks" / "lower_bound.py"
@@ -126,8 +126,9 @@ def test_timed_run_and_one_process_lower_bound_give_the_same_bytes(tmp_path: Pat
     rules = [script_rule(script) for script in scripts]
     assert rules.index("clean_panel") < rules.index("estimate_models")
     assert rules.index("estimate_models") < rules.index("make_regression_table")
-    assert "from innopanel.models import estimate_models, write_estimates" in script_imports(
-        scripts[rules.index("estimate_models")]
+    assert (
+        "from innopanel.econometrics.models import estimate_models, write_estimates"
+        in script_imports(scripts[rules.index("estimate_models")])
     )
 
     outputs = workflow_outputs(workdir)

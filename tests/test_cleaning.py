@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from innopanel.cleaning import (
+from innopanel.data.clean import (
     ConfigError,
     DataError,
     clean_panel,

@@ -6,7 +6,7 @@ import pytest
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from innopanel.config import ConfigError, check_config, known_variables
+from innopanel.config.checks import ConfigError, check_config, known_variables
 
 SCHEMA = "config/schemas/config.schema.yaml"
 

@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo panel (innopanel.demo) and the committed data/raw/demo."""
+"""Tests of the synthetic demo panel (innopanel.synthetic.demo) and the committed data/raw/demo."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from innopanel import demo
 from innopanel.io import sha256_file
+from innopanel.synthetic import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "data" / "raw" / "demo"

@@ -13,8 +13,8 @@ import yaml
 from linearmodels.panel import PanelOLS
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
-from innopanel.covariance import CovarianceSpec
-from innopanel.diagnostics import (
+from innopanel.econometrics.covariance import CovarianceSpec
+from innopanel.econometrics.diagnostics import (
     DIAGNOSTICS_COLUMNS,
     breusch_pagan_lm,
     effects_f_test,
@@ -28,7 +28,7 @@ from innopanel.diagnostics import (
     vif_rows,
     wooldridge_serial_correlation,
 )
-from innopanel.estimators import fit_linear
+from innopanel.econometrics.estimators import fit_linear
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def demo_panel() -> pd.DataFrame:
     """The bundled demo panel (all cities, 2011-2022) with the derived variables."""
-    from innopanel.cleaning import derive_variables
-    from innopanel.demo import build_demo_panel
+    from innopanel.data.clean import derive_variables
+    from innopanel.synthetic.demo import build_demo_panel
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
     cities = pd.read_csv(ROOT / "config" / "cities.csv", dtype=str, keep_default_na=False)
@@ -190,7 +190,7 @@ def test_breusch_pagan_equals_the_balanced_textbook_formula() -> None:
 
 
 def test_breusch_pagan_detects_random_effects_only_when_present() -> None:
-    from innopanel.diagnostics import breusch_pagan_test
+    from innopanel.econometrics.diagnostics import breusch_pagan_test
 
     assert (
         breusch_pagan_test(panel(correlated_effects=False), "pooled", MODELS["pooled"])["p_value"]

@@ -12,9 +12,9 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from linearmodels.panel import FirstDifferenceOLS
 
-from innopanel.covariance import CovarianceSpec, automatic_bandwidth
-from innopanel.estimators import first_differences, fit_ppml
-from innopanel.models import (
+from innopanel.econometrics.covariance import CovarianceSpec, automatic_bandwidth
+from innopanel.econometrics.estimators import first_differences, fit_ppml
+from innopanel.econometrics.models import (
     ESTIMATES_COLUMNS,
     EstimationError,
     estimate_models,
@@ -489,8 +489,8 @@ def test_two_way_fe_recovers_the_demo_dgp(study_config: dict) -> None:
     log(patents) is a log-linear NB2 outcome, so linear FE is consistent up to a
     Jensen term that is constant (1/2θ) plus 1/(2μ), small for μ in the hundreds.
     """
-    from innopanel.cleaning import derive_variables
-    from innopanel.demo import DemoParameters, simulate_panel
+    from innopanel.data.clean import derive_variables
+    from innopanel.synthetic.demo import DemoParameters, simulate_panel
 
     parameters = DemoParameters()
     raw = simulate_panel(
@@ -509,8 +509,8 @@ def test_two_way_fe_recovers_the_demo_dgp(study_config: dict) -> None:
 
 def test_every_configured_model_estimates_on_the_bundled_demo_panel(study_config: dict) -> None:
     """Each default model fits the demo panel; robustness models have their rows."""
-    from innopanel.cleaning import derive_variables
-    from innopanel.demo import build_demo_panel
+    from innopanel.data.clean import derive_variables
+    from innopanel.synthetic.demo import build_demo_panel
 
     cities = pd.read_csv("config/cities.csv", dtype=str, keep_default_na=False)
     seed = study_config["demo"]["seed"]

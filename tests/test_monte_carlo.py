@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from innopanel.monte_carlo import Design, run_monte_carlo, summarise
+from innopanel.synthetic.monte_carlo import Design, run_monte_carlo, summarise
 
 REPLICATIONS = 10
 SMOKE_MODELS = ("twoway_fe", "ppml_twoway")

@@ -1,4 +1,4 @@
-"""Tests of the paper (innopanel.paper), its captions and the exhibit checks.
+"""Tests of the paper (innopanel.exhibits.paper), its captions and the exhibit checks.
 
 The compilation test builds every table and figure from small fixtures, writes the
 paper that inputs them all and compiles it with pdflatex. It fails, rather than
@@ -18,8 +18,9 @@ import pytest
 import test_figures
 import test_tables
 
-from innopanel import estimate_tables, exhibits, figures, paper, summary_tables, tables
-from innopanel.config import ConfigError, check_config
+from innopanel.config import exhibits
+from innopanel.config.checks import ConfigError, check_config
+from innopanel.exhibits import estimate_tables, figures, paper, summary_tables, tables
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_LATEX = os.environ.get("INNOPANEL_REQUIRE_LATEX") == "1"

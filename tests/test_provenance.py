@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from innopanel.provenance import (
+from innopanel.reproducibility.provenance import (
     build_provenance,
     config_digest,
     git_revision,

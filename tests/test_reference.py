@@ -13,7 +13,7 @@ import pytest
 import yaml
 from test_workflow import make_project
 
-from innopanel.reference import (
+from innopanel.reproducibility.reference import (
     ENVIRONMENT,
     MANIFEST,
     Difference,
@@ -166,7 +166,14 @@ def test_numeric_agreement_tells_last_digits_from_real_moves(tmp_path: Path) -> 
 def reference_cli(workdir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     environment_variables = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
     return subprocess.run(
-        [sys.executable, "-m", "innopanel.reference", *arguments, "--root", str(workdir)],
+        [
+            sys.executable,
+            "-m",
+            "innopanel.reproducibility.reference",
+            *arguments,
+            "--root",
+            str(workdir),
+        ],
         cwd=workdir,
         env=environment_variables,
         capture_output=True,

@@ -28,14 +28,14 @@ import statsmodels
 import statsmodels.datasets.grunfeld as grunfeld_dataset
 from linearmodels.datasets import wage_panel
 
-from innopanel.covariance import CovarianceSpec
-from innopanel.diagnostics import (
+from innopanel.econometrics.covariance import CovarianceSpec
+from innopanel.econometrics.diagnostics import (
     breusch_pagan_lm,
     effects_f_statistic,
     hausman_test,
     pesaran_cd,
 )
-from innopanel.estimators import FitResult, fit_linear, fit_ppml
+from innopanel.econometrics.estimators import FitResult, fit_linear, fit_ppml
 
 STATSMODELS = Path(statsmodels.__file__).parent
 LINEARMODELS_RESULTS = Path(linearmodels.__file__).parent / "tests" / "panel" / "results"

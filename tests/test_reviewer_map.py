@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_workflow import make_project, snakemake
 
-from innopanel.reference import workflow_outputs
+from innopanel.reproducibility.reference import workflow_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow

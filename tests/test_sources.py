@@ -16,10 +16,10 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 from test_workflow import make_project, snakemake
 
-from innopanel.cleaning import DataError, clean_panel, read_source
-from innopanel.config import ConfigError, check_config
-from innopanel.readers import combine_header, read_sheets
-from innopanel.template import CANONICAL_COLUMNS, build_examples
+from innopanel.config.checks import ConfigError, check_config
+from innopanel.data.clean import DataError, clean_panel, read_source
+from innopanel.data.readers import combine_header, read_sheets
+from innopanel.synthetic.template import CANONICAL_COLUMNS, build_examples
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = "config/schemas/config.schema.yaml"

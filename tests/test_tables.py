@@ -1,6 +1,6 @@
-"""Tests of the tables: the renderers (innopanel.tables), the regression and diagnostics
-tables (innopanel.estimate_tables) and the descriptive and correlation tables
-(innopanel.summary_tables).
+"""Tests of the tables: the renderers (innopanel.exhibits.tables), the regression and diagnostics
+tables (innopanel.exhibits.estimate_tables) and the descriptive and correlation tables
+(innopanel.exhibits.summary_tables).
 
 Golden files
 ------------
@@ -39,7 +39,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from innopanel import estimate_tables, summary_tables, tables
+from innopanel.exhibits import estimate_tables, summary_tables, tables
 
 GOLDEN = Path(__file__).parent / "golden"
 REQUIRE_LATEX = os.environ.get("INNOPANEL_REQUIRE_LATEX") == "1"

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from linearmodels.panel import PanelOLS
 
-from innopanel import within
-from innopanel.models import fit_model, tidy
-from innopanel.within import WithinError, WithinResult, fit_within, fit_within_frame
+from innopanel.econometrics import within
+from innopanel.econometrics.models import fit_model, tidy
+from innopanel.econometrics.within import WithinError, WithinResult, fit_within, fit_within_frame
 
 TERMS = ["x_rd", "x_talent", "x_platforms"]
 TOLERANCE = 1e-8
@@ -105,7 +105,7 @@ EFFECTS = {
     "entity": {"entity_effects": True, "time_effects": False},
     "time": {"entity_effects": False, "time_effects": True},
 }
-# What innopanel.models asks linearmodels for: Stata's cluster correction.
+# What innopanel.econometrics.models asks linearmodels for: Stata's cluster correction.
 CLUSTERED = dict(
     cov_type="clustered", cluster_entity=True, debiased=True, group_debias=True, auto_df=False
 )
@@ -168,10 +168,10 @@ def test_disconnected_panel_equals_linearmodels() -> None:
 def test_drop_in_for_the_configured_models(
     study_config: dict, model: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Routing innopanel.models' fixed-effects fits through fit_within changes no number."""
-    from innopanel import estimators
-    from innopanel.cleaning import derive_variables
-    from innopanel.demo import simulate_panel
+    """Routing fixed-effects fits through fit_within changes no number."""
+    from innopanel.data.clean import derive_variables
+    from innopanel.econometrics import estimators
+    from innopanel.synthetic.demo import simulate_panel
 
     raw = simulate_panel([f"c{i:03d}" for i in range(60)], range(2011, 2023), seed=3)
     data = derive_variables(raw.rename(columns={"city_id": "unit_id"}), study_config["variables"])

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from innopanel import exhibits
+from innopanel.config import exhibits
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow

@@ -13,9 +13,9 @@ import yaml
 from loopback import LoopbackServer, world_bank_replay
 from test_workflow import make_project, snakemake
 
-from innopanel.fetch import FETCH_DEFAULTS, SourceError, stage
-from innopanel.readers import read_sheets
-from innopanel.worldbank import document_table, request_url
+from innopanel.data.fetch import FETCH_DEFAULTS, SourceError, stage
+from innopanel.data.readers import read_sheets
+from innopanel.data.worldbank import document_table, request_url
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "world_bank" / "responses.json"

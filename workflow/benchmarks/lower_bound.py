@@ -20,7 +20,7 @@ from pathlib import Path
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[variable] = "1"
 
-from innopanel.benchmarking import job_scripts, script_rule  # noqa: E402
+from innopanel.reproducibility.benchmarking import job_scripts, script_rule  # noqa: E402
 
 
 def main(workdir: Path) -> None:

@@ -26,7 +26,8 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
-from innopanel.benchmarking import (
+from innopanel.io import sha256_file
+from innopanel.reproducibility.benchmarking import (
     Timing,
     add_benchmark_directives,
     format_table,
@@ -36,8 +37,7 @@ from innopanel.benchmarking import (
     script_imports,
     script_rule,
 )
-from innopanel.io import sha256_file
-from innopanel.reference import (
+from innopanel.reproducibility.reference import (
     TIME_VARYING,
     copy_project,
     is_excluded,

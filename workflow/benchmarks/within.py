@@ -2,7 +2,7 @@
 
 Engines, each in its own fresh process per panel size (so memory is its own):
 
-- ``innopanel``: innopanel.within.fit_within_frame on the flat frame (factorising
+- ``innopanel``: innopanel.econometrics.within.fit_within_frame on the flat frame (factorising
   the ids is part of the time), with linearmodels' Stata-like cluster correction;
 - ``pyfixest``: ``feols("y ~ ... | unit_id + year", vcov={"CRV1": "unit_id"})`` with
   the small-sample correction set to the same one (k_fixef="full"), its defaults
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from innopanel.benchmarking import (
+from innopanel.reproducibility.benchmarking import (
     current_rss_bytes,
     format_table,
     peak_rss_bytes,
@@ -70,7 +70,7 @@ TARGET_MEMORY_RATIO = 3.0
 def estimator(engine: str, frame: Any, terms: list[str]):
     """Return a zero-argument function that fits the model and returns (params, SEs)."""
     if engine == "innopanel":
-        from innopanel.within import fit_within_frame
+        from innopanel.econometrics.within import fit_within_frame
 
         def fit():
             result = fit_within_frame(

@@ -1,4 +1,4 @@
-"""Atomic, deterministic file writing.
+"""Atomic, deterministic file writing, and the data note every machine table carries.
 
 Every output goes through :func:`atomic_path`: it is written to a temporary file in
 the destination's directory and renamed into place only when complete, so a
@@ -78,3 +78,12 @@ def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
         for chunk in iter(lambda: stream.read(chunk_size), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def with_data_note(frame: Any, note: str) -> Any:
+    """Return a copy of a data frame with a last column ``data_note`` holding ``note``.
+
+    Machine-readable outputs (the panel, estimates, diagnostics) carry the data note
+    on every row, so a file read on its own still says whether its data are synthetic.
+    """
+    return frame.assign(data_note=note)

@@ -3,11 +3,11 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from innopanel import exhibits
-from innopanel.config import check_config
-from innopanel.provenance import git_revision
-from innopanel.schema import check_schema
-from innopanel.sources import EXTENSIONS, FILE_KINDS, staged_path
+from innopanel.config import exhibits
+from innopanel.config.checks import check_config
+from innopanel.reproducibility.provenance import git_revision
+from innopanel.config.schema import check_schema
+from innopanel.config.sources import EXTENSIONS, FILE_KINDS, staged_path
 
 # The config file in use: the one given with --configfile, else the default.
 CONFIG_PATH = (list(workflow.overwrite_configfiles) or ["config/config.yaml"])[-1]

@@ -2,9 +2,8 @@
 
 import logging
 
-from innopanel.cleaning import clean_panel, quality_markdown
-from innopanel.io import write_csv, write_json, write_text
-from innopanel.provenance import with_data_note
+from innopanel.data.clean import clean_panel, quality_markdown
+from innopanel.io import with_data_note, write_csv, write_json, write_text
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])

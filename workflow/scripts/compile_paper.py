@@ -2,7 +2,7 @@
 
 import logging
 
-from innopanel.paper import compile_paper
+from innopanel.exhibits.paper import compile_paper
 from innopanel.runlog import log_to_file
 
 stream = log_to_file(snakemake.log[0])

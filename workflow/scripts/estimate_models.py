@@ -4,8 +4,8 @@ import logging
 
 import pandas as pd
 
-from innopanel.models import estimate_models, write_estimates
-from innopanel.provenance import with_data_note
+from innopanel.econometrics.models import estimate_models, write_estimates
+from innopanel.io import with_data_note
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])

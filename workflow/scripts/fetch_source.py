@@ -6,7 +6,7 @@ not passed as params: going offline must not make Snakemake fetch everything aga
 
 import logging
 
-from innopanel.fetch import fetch_settings, stage
+from innopanel.data.fetch import fetch_settings, stage
 from innopanel.io import write_json
 from innopanel.runlog import log_to_file
 

@@ -4,9 +4,9 @@ import logging
 
 import pandas as pd
 
+from innopanel.exhibits.summary_tables import descriptive_table
+from innopanel.exhibits.tables import FORMATS, write_table
 from innopanel.runlog import log_to_file
-from innopanel.summary_tables import descriptive_table
-from innopanel.tables import FORMATS, write_table
 
 log_to_file(snakemake.log[0])
 params = snakemake.params

@@ -4,9 +4,9 @@ import logging
 
 import pandas as pd
 
-from innopanel.estimate_tables import diagnostics_table
+from innopanel.exhibits.estimate_tables import diagnostics_table
+from innopanel.exhibits.tables import FORMATS, write_table
 from innopanel.runlog import log_to_file
-from innopanel.tables import FORMATS, write_table
 
 log_to_file(snakemake.log[0])
 params = snakemake.params

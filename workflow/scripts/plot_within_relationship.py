@@ -4,7 +4,7 @@ import logging
 
 import pandas as pd
 
-from innopanel.figures import plot_within_relationship, save_figure
+from innopanel.exhibits.figures import plot_within_relationship, save_figure
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])

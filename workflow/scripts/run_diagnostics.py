@@ -4,9 +4,8 @@ import logging
 
 import pandas as pd
 
-from innopanel.diagnostics import run_diagnostics
-from innopanel.io import write_csv
-from innopanel.provenance import with_data_note
+from innopanel.econometrics.diagnostics import run_diagnostics
+from innopanel.io import with_data_note, write_csv
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])

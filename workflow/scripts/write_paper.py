@@ -2,7 +2,7 @@
 
 import logging
 
-from innopanel.paper import write_paper
+from innopanel.exhibits.paper import write_paper
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])

@@ -5,7 +5,11 @@ import logging
 from pathlib import Path
 
 from innopanel.io import write_json, write_text
-from innopanel.provenance import build_provenance, provenance_markdown, retrieval_log
+from innopanel.reproducibility.provenance import (
+    build_provenance,
+    provenance_markdown,
+    retrieval_log,
+)
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])

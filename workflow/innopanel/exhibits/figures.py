@@ -5,8 +5,8 @@ This module holds what every figure shares: one seaborn theme (:func:`style`), t
 colour-blind-safe Okabe–Ito palette with the focal unit always in vermillion, a
 footer strip carrying the data note (:func:`new_figure`), and :func:`save_figure`,
 which writes PDF and PNG atomically and deterministically. The other figures live in
-``innopanel.panel_figures`` (the latest-year comparison, the ranking, the
-correlation heatmap) and ``innopanel.residual_figures``.
+``innopanel.exhibits.panel_figures`` (the latest-year comparison, the ranking, the
+correlation heatmap) and ``innopanel.exhibits.residual_figures``.
 
 Every ``plot_*`` function returns a :class:`matplotlib.figure.Figure` built without
 pyplot's global figure registry (nothing to close, nothing leaks between calls).
@@ -37,8 +37,8 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
-from innopanel.config import base_variable, unit_words
 from innopanel.io import atomic_path
+from innopanel.vocabulary import base_variable, unit_words
 
 #: Resolution of every PNG, in dots per inch.
 DPI = 200

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from innopanel.sources import looks_like_html
+from innopanel.config.sources import looks_like_html
 
 Cell = str | None
 UNIT_ONLY = re.compile(r"^[（(]?\s*(?P<unit>[^()（）\s][^()（）]*?)\s*[)）]?$")
@@ -189,7 +189,7 @@ def _read_json(raw: bytes, shown: str, source: str, spec: Mapping[str, Any]) -> 
             f"{error.colno}: {error.msg}). Check data.sources.{source}.format."
         ) from None
     if spec["kind"] == "api":
-        from innopanel.worldbank import ApiError, document_table
+        from innopanel.data.worldbank import ApiError, document_table
 
         try:
             header, body = document_table(document)

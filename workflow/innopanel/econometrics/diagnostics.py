@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from innopanel.config import ABSORBING_ESTIMATORS, unit_words
-from innopanel.covariance import CovarianceSpec
-from innopanel.estimators import CONSTANT, first_differences, fit_linear, year_dummies
-from innopanel.models import ENTITY, TIME, design_terms, fit_model, model_frame
+from innopanel.config.checks import ABSORBING_ESTIMATORS
+from innopanel.econometrics.covariance import CovarianceSpec
+from innopanel.econometrics.estimators import CONSTANT, first_differences, fit_linear, year_dummies
+from innopanel.econometrics.models import ENTITY, TIME, design_terms, fit_model, model_frame
+from innopanel.vocabulary import unit_words
 
 LOGGER = logging.getLogger(__name__)
 ALPHA = 0.05

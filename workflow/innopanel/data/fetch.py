@@ -8,7 +8,7 @@ behind and any earlier good copy (in the cache) is kept.
 - URLs are looked for in the cache (by SHA256), then in the mirror folder, then
   downloaded over HTTPS with a timeout, retries with exponential backoff and a size
   cap. HTML error pages, truncated bodies and wrong bytes are refused.
-- APIs are fetched by their adapter (innopanel.worldbank) and cached by request.
+- APIs are fetched by their adapter (innopanel.data.worldbank) and cached by request.
 - Archives are verified, then the declared member is extracted inside its own folder.
 
 Only the standard library is used: fetching must not pay for pandas.
@@ -32,8 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from innopanel.config.sources import FILE_KINDS, describe_location, looks_like_html
 from innopanel.io import atomic_path, sha256_file
-from innopanel.sources import FILE_KINDS, describe_location, looks_like_html
 
 # The schema's defaults, applied here too: Snakemake does not always apply them.
 FETCH_DEFAULTS: dict[str, Any] = {
@@ -413,7 +413,7 @@ def stage(
         if not spec.get("archive"):
             copy_verified(name, fetched, destination, fetched_sha256)
     else:
-        from innopanel.worldbank import fetch_document
+        from innopanel.data.worldbank import fetch_document
 
         fetched_sha256 = fetch_document(
             name, spec, settings, destination, first_year, last_year, retrieval, sleep=sleep
@@ -446,7 +446,7 @@ def provenance_record(
 ) -> dict[str, Any]:
     """What was used for one source: where from, its checksum and size.
 
-    Licence and citation are added from the config by innopanel.provenance, so that
+    Licence and citation are added from the config by innopanel.reproducibility.provenance, so that
     correcting a citation does not make the data be fetched (and everything rerun).
     """
     record: dict[str, Any] = {

@@ -1,6 +1,6 @@
 """Reference outputs: a SHA256 manifest of every workflow output, rebuilt and checked.
 
-``python -m innopanel.reference update`` (``make reference``) rebuilds the whole
+``python -m innopanel.reproducibility.reference update`` (``make reference``) rebuilds the whole
 workflow from scratch in a temporary copy of the project, writes
 ``results/MANIFEST.sha256`` (``sha256sum -c`` format: one line per output, with
 every output of every rule, as ``snakemake --summary`` lists them) and
@@ -8,7 +8,7 @@ every output of every rule, as ``snakemake --summary`` lists them) and
 and copies the rebuilt ``results/`` into the project; ``.gitignore`` decides which
 of them are committed.
 
-``python -m innopanel.reference verify`` (``make verify``) rebuilds the same way
+``python -m innopanel.reproducibility.reference verify`` (``make verify``) rebuilds the same way
 and fails, naming each file, if an output differs from the manifest, is missing
 from it or is no longer made, or if a committed copy under ``results/`` differs
 from the manifest. Figures (PDF, PNG, SVG) depend on font rendering and zlib, so
@@ -450,7 +450,9 @@ def report(differences: Sequence[Difference], root: Path, workdir: Path) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m innopanel.reference", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m innopanel.reproducibility.reference", description=__doc__
+    )
     parser.add_argument("command", choices=["verify", "update"])
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
     parser.add_argument("--cores", default="all", help="snakemake --cores for the rebuild")

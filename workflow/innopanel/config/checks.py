@@ -17,13 +17,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from innopanel.exhibits import exhibit_problems
-from innopanel.sources import check_sources
+from innopanel.config.exhibits import exhibit_problems
+from innopanel.config.sources import check_sources
+from innopanel.vocabulary import LAG_SUFFIX
 
-LAG_SUFFIX = "_lag1"
 # The unit table needs these; further columns (Chinese name, province, tier, aliases) are optional.
 UNIT_TABLE_COLUMNS = ("unit_id", "name_en")
-UNIT_LABELS = {"city": ("city", "cities"), "country": ("country", "countries")}
 
 
 class ConfigError(ValueError):
@@ -40,18 +39,6 @@ def known_variables(variables: Mapping[str, Mapping[str, Any]]) -> list[str]:
     names = list(variables)
     names += [name + LAG_SUFFIX for name, spec in variables.items() if spec.get("lag", False)]
     return names
-
-
-def base_variable(term: str) -> str:
-    """Return the variable a (possibly lagged) term is made from."""
-    return term.removesuffix(LAG_SUFFIX)
-
-
-def unit_words(unit: str) -> tuple[str, str]:
-    """Return the (singular, plural) words for the panel unit, e.g. ("city", "cities")."""
-    if unit not in UNIT_LABELS:
-        raise ValueError(f"unknown panel unit '{unit}'; use one of {sorted(UNIT_LABELS)}.")
-    return UNIT_LABELS[unit]
 
 
 def model_terms(model: Mapping[str, Any]) -> list[str]:

@@ -1,9 +1,10 @@
 """Configured panel models of innovation output: sample, design, fit and tidy estimates.
 
-A model in config/config.yaml names an estimator (:data:`innopanel.estimators.ESTIMATORS`),
+A model in config/config.yaml names an estimator
+(:data:`innopanel.econometrics.estimators.ESTIMATORS`),
 an outcome, regressors and controls, a covariance, and optionally distributed lags,
 interactions and a sub-period. This module turns that into a design matrix, fits it
-with :mod:`innopanel.estimators` and writes one tidy row per term (and one per
+with :mod:`innopanel.econometrics.estimators` and writes one tidy row per term (and one per
 long-run sum of a distributed lag). Every row records the covariance, the exact
 small-sample correction and the reference distribution used for p-values and CIs,
 so that a reader can reproduce the standard errors elsewhere.
@@ -21,8 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from innopanel.config import ABSORBING_ESTIMATORS, model_terms
-from innopanel.covariance import (
+from innopanel.config.checks import ABSORBING_ESTIMATORS, model_terms
+from innopanel.econometrics.covariance import (
     NORMAL,
     CovarianceError,
     CovarianceSpec,
@@ -30,7 +31,7 @@ from innopanel.covariance import (
     check_sample,
     covariance_label,
 )
-from innopanel.estimators import (
+from innopanel.econometrics.estimators import (
     CONSTANT,
     WITH_CONSTANT,
     EstimationError,

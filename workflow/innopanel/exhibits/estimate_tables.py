@@ -1,7 +1,8 @@
 """Tables of estimation results: regressions (main and robustness) and diagnostics.
 
 :func:`regression_table` turns the tidy estimates (one row per model and term, as
-written by ``innopanel.models``) into a :class:`~innopanel.tables.Table`: one column
+written by ``innopanel.econometrics.models``) into a
+:class:`~innopanel.exhibits.tables.Table`: one column
 per model headed by its label, its number and its standard-error type; a
 coefficient row (with stars) and a standard-error row (in parentheses) per
 variable, the constant last; indicator rows (lagged regressors, unit and year fixed
@@ -22,8 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from innopanel.config import LAG_SUFFIX, base_variable, unit_words
-from innopanel.tables import (
+from innopanel.exhibits.tables import (
     Column,
     Number,
     Panel,
@@ -34,6 +34,7 @@ from innopanel.tables import (
     significance_stars,
     table_notes,
 )
+from innopanel.vocabulary import LAG_SUFFIX, base_variable, unit_words
 
 CONSTANT_TERM = "const"
 CONSTANT_LABEL = "Constant"
@@ -42,7 +43,7 @@ SE_ROW_LABEL = "Standard errors"
 # Row labels longer than this are split over the coefficient and standard-error rows,
 # which keeps a five-model table within a plain article's text width.
 LABEL_WRAP_CHARS = 20
-# Short column labels for the standard-error types innopanel.models writes; any other
+# Short column labels for the standard-error types innopanel.econometrics.models writes; any other
 # type is labelled by its cov_label up to the first comma ("Driscoll–Kraay, Bartlett
 # kernel, bandwidth 2" -> "Driscoll–Kraay"), the full label going into the notes.
 SHORT_SE_LABELS = {"unadjusted": "Classical", "robust": "Robust"}

@@ -1,6 +1,6 @@
 """Cleaning: raw yearbook extracts in, one validated unit-year (city-year) panel out.
 
-Steps, each a function: read a source (any format via innopanel.readers; encoding,
+Steps, each a function: read a source (any format via innopanel.data.readers; encoding,
 title rows, multi-row and repeated header blocks, units in headers or in the config,
 missing markers, thousands separators) -> harmonise unit names to one id -> drop exact
 duplicates (reported), refuse conflicting ones -> apply the study window -> merge
@@ -24,9 +24,17 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from innopanel.config import LAG_SUFFIX, ConfigError
-from innopanel.readers import DataError, Sheet, combine_header, place, read_sheets, source_label
-from innopanel.sources import column_header, column_unit, display_location
+from innopanel.config.checks import ConfigError
+from innopanel.config.sources import column_header, column_unit, display_location
+from innopanel.data.readers import (
+    DataError,
+    Sheet,
+    combine_header,
+    place,
+    read_sheets,
+    source_label,
+)
+from innopanel.vocabulary import LAG_SUFFIX
 
 HEADER_UNIT = re.compile(r"^(?P<name>.*?)\s*[（(](?P<unit>[^()（）]+)[)）]\s*$")
 THOUSANDS_NUMBER = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")

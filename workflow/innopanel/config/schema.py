@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from innopanel.config import ConfigError
+from innopanel.config.checks import ConfigError
 
 
 def _key(path: Any) -> str:

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from innopanel.config import unit_words
-from innopanel.tables import Column, Number, Panel, Row, Table, table_notes
+from innopanel.exhibits.tables import Column, Number, Panel, Row, Table, table_notes
+from innopanel.vocabulary import unit_words
 
 # Variables with values of this magnitude or more are shown without decimals (whole
 # row), so that a level such as GDP per capita does not widen every column.

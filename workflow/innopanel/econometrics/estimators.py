@@ -4,7 +4,7 @@ Linear estimators (pooled OLS, between, one- and two-way fixed effects, Swamy–
 random effects, first differences) are fitted with linearmodels; Poisson
 pseudo-maximum likelihood (PPML) with statsmodels' GLM on fixed-effect dummies.
 Both libraries are asked for their *raw* covariance, which is then scaled by the
-factor of :func:`innopanel.covariance.correction`.
+factor of :func:`innopanel.econometrics.covariance.correction`.
 
 Data come as a frame indexed by (unit, year) holding the outcome and the regressors;
 rows with missing values must have been dropped before.
@@ -21,8 +21,8 @@ import pandas as pd
 import statsmodels.api as sm
 from linearmodels.panel import BetweenOLS, PanelOLS, PooledOLS, RandomEffects
 
-from innopanel.config import LINEAR_ESTIMATORS
-from innopanel.covariance import (
+from innopanel.config.checks import LINEAR_ESTIMATORS
+from innopanel.econometrics.covariance import (
     Correction,
     CovarianceError,
     CovarianceSpec,
@@ -31,7 +31,7 @@ from innopanel.covariance import (
     linearmodels_options,
     resolved_bandwidth,
 )
-from innopanel.within import fit_within
+from innopanel.econometrics.within import fit_within
 
 TIME = "year"
 CONSTANT = "const"
@@ -214,7 +214,7 @@ def _library_fit(
 
 
 def within_supports(options: dict[str, Any]) -> bool:
-    """Whether innopanel.within covers these fit options (else PanelOLS is used):
+    """Whether innopanel.econometrics.within covers these fit options (else PanelOLS is used):
     classical, robust, or one-way clustered by the panel unit. (A model with a constant
     also stays with PanelOLS, which reports it as the grand mean.)"""
     allowed = {"cov_type", "debiased", "cluster_entity", "group_debias"}

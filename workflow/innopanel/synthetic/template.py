@@ -1,6 +1,6 @@
 """The user-data template, and an example workbook laid out like a real yearbook export.
 
-``python -m innopanel.template`` writes
+``python -m innopanel.synthetic.template`` writes
 
 - ``config/examples/own_data/panel_template.csv``: the canonical columns with their
   units in the header, and two example rows (synthetic);
@@ -110,7 +110,7 @@ def example_workbook(
     fixed = dt.datetime(*FIXED_TIME)
     workbook.properties.created = fixed
     workbook.properties.modified = fixed
-    workbook.properties.creator = "innopanel.template"
+    workbook.properties.creator = "innopanel.synthetic.template"
     width = 2 + sum(len(columns) for _, columns in WORKBOOK_GROUPS)
     for sheet_index, span in enumerate(spans):
         sheet = workbook.create_sheet(f"{span[0]}-{span[-1]}")
@@ -171,7 +171,7 @@ def fixed_zip_times(archive: bytes) -> bytes:
 
 def build_examples(config: Mapping[str, Any], template_dir: Path, data_dir: Path) -> None:
     """Write the template CSV and the example workbook from the bundled demo panel."""
-    from innopanel.cleaning import clean_panel
+    from innopanel.data.clean import clean_panel
 
     cleaning = {key: config[key] for key in ("study", "data", "units", "variables")}
     staged = {name: spec["path"] for name, spec in config["data"]["sources"].items()}

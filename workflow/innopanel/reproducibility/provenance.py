@@ -40,15 +40,6 @@ RETRIEVAL_NOTE = (
 )
 
 
-def with_data_note(frame: Any, note: str) -> Any:
-    """Return a copy of a data frame with a last column ``data_note`` holding ``note``.
-
-    Machine-readable outputs (the panel, estimates, diagnostics) carry the data note
-    on every row, so a file read on its own still says whether its data are synthetic.
-    """
-    return frame.assign(data_note=note)
-
-
 def git_revision(directory: str | Path = ".") -> dict[str, Any]:
     """Return the commit of ``directory`` if it is the top of a git checkout.
 

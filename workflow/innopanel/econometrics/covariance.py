@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from innopanel.config import unit_words
+from innopanel.vocabulary import unit_words
 
 COVARIANCE_KINDS = (
     "unadjusted",

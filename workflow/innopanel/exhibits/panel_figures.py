@@ -2,9 +2,9 @@
 its peers in the latest year (the source study's own comparison), the ranking of all
 units on one variable, and the correlation heatmap.
 
-They share the theme, palette, footer and saving of :mod:`innopanel.figures`; the
+They share the theme, palette, footer and saving of :mod:`innopanel.exhibits.figures`; the
 correlation heatmap draws the same numbers as the correlation table
-(:func:`innopanel.summary_tables.correlation_matrix`).
+(:func:`innopanel.exhibits.summary_tables.correlation_matrix`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from innopanel.config import unit_words
-from innopanel.figures import (
+from innopanel.exhibits.figures import (
     FIT_COLOUR,
     FOCAL_COLOUR,
     MAX_WIDTH,
@@ -39,7 +38,8 @@ from innopanel.figures import (
     unit_names,
     wrap,
 )
-from innopanel.summary_tables import correlation_matrix
+from innopanel.exhibits.summary_tables import correlation_matrix
+from innopanel.vocabulary import unit_words
 
 _TRAILING_UNIT = re.compile(r"\s*\([^()]*\)\s*$")
 

@@ -2,7 +2,7 @@
 normal QQ plot of the standardised residuals.
 
 The tidy estimates do not carry residuals, so :func:`model_residuals` refits the
-configured model with :func:`innopanel.models.fit_model` and first proves that the
+configured model with :func:`innopanel.econometrics.models.fit_model` and first proves that the
 refit is the reported model (its coefficients must equal ``estimates.csv``).
 Residuals are the idiosyncratic errors: for a fixed-effects model the fitted value
 includes the estimated unit and year effects.
@@ -20,8 +20,8 @@ from matplotlib.figure import Figure
 from scipy import stats
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
-from innopanel.config import unit_words
-from innopanel.figures import (
+from innopanel.econometrics.models import ENTITY, TIME, fit_model
+from innopanel.exhibits.figures import (
     FIT_COLOUR,
     FOCAL_COLOUR,
     MAX_WIDTH,
@@ -33,9 +33,9 @@ from innopanel.figures import (
     style,
     wrap,
 )
-from innopanel.models import ENTITY, TIME, fit_model
+from innopanel.vocabulary import unit_words
 
-#: Estimators whose residuals innopanel.models can reproduce.
+#: Estimators whose residuals innopanel.econometrics.models can reproduce.
 LINEAR_ESTIMATORS = ("pooled_ols", "fixed_effects", "random_effects")
 #: Coefficients of the refit must match estimates.csv to this relative tolerance.
 COEFFICIENT_TOLERANCE = 1e-6
@@ -77,7 +77,7 @@ def model_residuals(
                 "in estimates.csv; the estimates are stale. Rerun estimate_models."
             )
     # Idiosyncratic residuals (after the estimated effects), as linearmodels and
-    # innopanel.within both report them; fitted values include the effects.
+    # innopanel.econometrics.within both report them; fitted values include the effects.
     residual = result.resids
     if isinstance(residual, pd.DataFrame):
         residual = residual.iloc[:, 0]

@@ -1,0 +1,240 @@
+"""Typed, frozen specs parsed once from the validated config, with defaults applied here.
+
+The JSON schema (config/schemas/config.schema.yaml) is the only place a default is
+written. :func:`with_defaults` copies a config and fills in every default the schema
+declares, recursively (objects, maps of objects, lists of objects). The specs below
+are then built from a complete config, so code reads attributes and never guesses a
+default with ``.get(key, default)``.
+
+Only the standard library and PyYAML are imported, so the Snakefile can parse specs at
+start-up without paying for pandas.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "config" / "schemas" / "config.schema.yaml"
+
+
+@functools.cache
+def load_schema(path: Path = SCHEMA_PATH) -> dict[str, Any]:
+    """Return the parsed JSON schema of a study config."""
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _resolve(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Follow a local ``$ref`` (``#/$defs/...``) to the schema it names."""
+    while "$ref" in node:
+        target: Any = root
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def _fill(instance: Any, node: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
+    node = _resolve(node, root)
+    if isinstance(instance, dict):
+        properties = node.get("properties", {})
+        for key, child in properties.items():
+            child = _resolve(child, root)
+            if key not in instance and "default" in child:
+                instance[key] = copy.deepcopy(child["default"])
+            if key in instance:
+                instance[key] = _fill(instance[key], child, root)
+        extra = node.get("additionalProperties")
+        if isinstance(extra, Mapping):
+            for key in instance:
+                if key not in properties:
+                    instance[key] = _fill(instance[key], extra, root)
+    elif isinstance(instance, list) and isinstance(node.get("items"), Mapping):
+        return [_fill(item, node["items"], root) for item in instance]
+    return instance
+
+
+def with_defaults(
+    instance: Mapping[str, Any], schema: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return a deep copy of ``instance`` with every default of ``schema`` filled in.
+
+    ``schema`` is the study schema by default; pass a sub-schema to complete part of a
+    config (as :func:`model_spec` does for one model).
+    """
+    root = load_schema()
+    return _fill(copy.deepcopy(dict(instance)), schema if schema is not None else root, root)
+
+
+def _subschema(*path: str) -> Mapping[str, Any]:
+    node: Mapping[str, Any] = load_schema()
+    for part in path:
+        node = _resolve(node, load_schema())[part]
+    return node
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One configured panel model, complete: every optional key resolved."""
+
+    name: str
+    label: str
+    estimator: str
+    outcome: str
+    regressors: tuple[str, ...]
+    controls: tuple[str, ...]
+    covariance: str
+    entity_effects: bool
+    time_effects: bool
+    small_sample: bool
+    # Driscoll-Kraay only: the kernel and its maximum lag (None: the plug-in rule).
+    kernel: str | None
+    bandwidth: int | None
+    # variable -> maximum lag, in config order.
+    distributed_lags: tuple[tuple[str, int], ...]
+    interactions: tuple[tuple[str, str], ...]
+    center_interactions: bool
+    first_year: int
+    last_year: int
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The right-hand-side terms in order: regressors, then controls."""
+        return self.regressors + self.controls
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The outcome and every term (the columns a model needs of the panel)."""
+        return (self.outcome, *self.terms)
+
+
+def model_spec(
+    name: str, raw: Mapping[str, Any], study: Mapping[str, Any] | None = None
+) -> ModelSpec:
+    """Build the :class:`ModelSpec` of model ``name`` from its config entry.
+
+    The years default to the study window (``study``); without a study, a model must
+    state them or they are left open (1949-2100, the schema's range).
+    """
+    spec = with_defaults(raw, _subschema("properties", "models", "additionalProperties"))
+    window = study or {"first_year": 1949, "last_year": 2100}
+    return ModelSpec(
+        name=name,
+        label=spec["label"],
+        estimator=spec["estimator"],
+        outcome=spec["outcome"],
+        regressors=tuple(spec["regressors"]),
+        controls=tuple(spec["controls"]),
+        covariance=spec["covariance"],
+        entity_effects=spec["entity_effects"],
+        time_effects=spec["time_effects"],
+        small_sample=spec["small_sample"],
+        kernel=spec.get("kernel"),
+        bandwidth=spec.get("bandwidth"),
+        distributed_lags=tuple((spec.get("distributed_lags") or {}).items()),
+        interactions=tuple(tuple(pair) for pair in spec.get("interactions") or ()),
+        center_interactions=spec["center_interactions"],
+        first_year=spec.get("first_year", window["first_year"]),
+        last_year=spec.get("last_year", window["last_year"]),
+    )
+
+
+def model_specs(config: Mapping[str, Any]) -> dict[str, ModelSpec]:
+    """Return every configured model as a :class:`ModelSpec`, in config order."""
+    return {name: model_spec(name, raw, config["study"]) for name, raw in config["models"].items()}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One variable read from a source: its header, and its unit when the header has none."""
+
+    variable: str
+    header: str
+    unit: str | None
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    """A statistics API request: provider, endpoint, indicators and countries."""
+
+    provider: str
+    base_url: str
+    indicators: tuple[str, ...]
+    countries: tuple[str, ...]
+    per_page: int
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One declared data source, complete: every optional key resolved."""
+
+    name: str
+    kind: str
+    path: str | None
+    url: str | None
+    sha256: str | None
+    api: ApiSpec | None
+    format: str
+    encoding: str
+    sheets: tuple[str, ...] | None
+    skip_rows: int
+    header_rows: int
+    archive: str | None
+    member: str | None
+    licence: str
+    citation: str
+    unit_column: str
+    year_column: str
+    columns: tuple[ColumnSpec, ...]
+
+
+def source_spec(name: str, raw: Mapping[str, Any]) -> SourceSpec:
+    """Build the :class:`SourceSpec` of source ``name`` from its config entry."""
+    spec = with_defaults(
+        raw, _subschema("properties", "data", "properties", "sources", "additionalProperties")
+    )
+    api = spec.get("api")
+    return SourceSpec(
+        name=name,
+        kind=spec["kind"],
+        path=spec.get("path"),
+        url=spec.get("url"),
+        sha256=spec.get("sha256"),
+        api=None
+        if api is None
+        else ApiSpec(
+            provider=api["provider"],
+            base_url=api["base_url"],
+            indicators=tuple(api["indicators"]),
+            countries=tuple(api["countries"]),
+            per_page=api["per_page"],
+        ),
+        format=spec["format"],
+        encoding=spec["encoding"],
+        sheets=tuple(spec["sheets"]) if "sheets" in spec else None,
+        skip_rows=spec["skip_rows"],
+        header_rows=spec["header_rows"],
+        archive=spec.get("archive"),
+        member=spec.get("member"),
+        licence=spec["licence"],
+        citation=spec["citation"],
+        unit_column=spec["unit_column"],
+        year_column=spec["year_column"],
+        columns=tuple(
+            ColumnSpec(variable, mapping, None)
+            if isinstance(mapping, str)
+            else ColumnSpec(variable, mapping["column"], mapping["unit"])
+            for variable, mapping in spec["columns"].items()
+        ),
+    )
+
+
+def source_specs(config: Mapping[str, Any]) -> dict[str, SourceSpec]:
+    """Return every declared source as a :class:`SourceSpec`, in config order."""
+    return {name: source_spec(name, raw) for name, raw in config["data"]["sources"].items()}

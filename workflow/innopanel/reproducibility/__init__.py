@@ -1,0 +1,4 @@
+"""The reproducibility wing: provenance, the reference manifest and benchmarking.
+
+It imports only the ground floor and :mod:`innopanel.config`.
+"""
