@@ -1,24 +1,24 @@
 import shutil
 from pathlib import Path
 
-from snakemake.utils import validate
-
 from innopanel.config import exhibits
 from innopanel.config.checks import check_config
 from innopanel.reproducibility.provenance import git_revision
 from innopanel.config.schema import check_schema
 from innopanel.config.sources import EXTENSIONS, FILE_KINDS, staged_path
+from innopanel.config.specs import with_defaults
 
 # The config file in use: the one given with --configfile, else the default.
 CONFIG_PATH = (list(workflow.overwrite_configfiles) or ["config/config.yaml"])[-1]
 
 # Fail at start-up, before any job runs: the schema catches misspelled keys and
-# wrong types (check_schema says which key and what to write; validate then fills in
-# the schema's defaults), check_config catches meaning (unknown variables, units, models).
+# wrong types (check_schema says which key and what to write), check_config catches
+# meaning (unknown variables, units, models). In between, the schema's defaults are
+# filled in, once, here: every rule and script then reads a complete config.
 check_schema(
     config, Path(workflow.basedir) / "config/schemas/config.schema.yaml", CONFIG_PATH
 )
-validate(config, "../../config/schemas/config.schema.yaml")
+config.update(with_defaults(config))
 check_config(config, CONFIG_PATH)
 
 SOURCES = list(config["data"]["sources"])
