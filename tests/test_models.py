@@ -12,11 +12,13 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from linearmodels.panel import FirstDifferenceOLS
 
+from innopanel.config.specs import model_spec, model_specs
 from innopanel.econometrics.covariance import CovarianceSpec, automatic_bandwidth
 from innopanel.econometrics.estimators import first_differences, fit_ppml
 from innopanel.econometrics.models import (
     ESTIMATES_COLUMNS,
     EstimationError,
+    FittedModel,
     estimate_models,
     fit_model,
     model_frame,
@@ -66,6 +68,15 @@ def spec(estimator: str, **extra: object) -> dict:
     }
 
 
+def fit(panel: pd.DataFrame, name: str, raw: dict, **options: object) -> FittedModel:
+    """Fit the model a config entry ``raw`` describes, as the estimate step does."""
+    return fit_model(panel, model_spec(name, raw), **options)
+
+
+def specs(raw_models: dict) -> dict:
+    return {name: model_spec(name, raw) for name, raw in raw_models.items()}
+
+
 TWOWAY = spec("fixed_effects", entity_effects=True, time_effects=True)
 CITY_FE = spec("fixed_effects", entity_effects=True, time_effects=False)
 
@@ -81,7 +92,7 @@ def correction_factor(correction: str) -> float:
 
 
 def test_two_way_fe_recovers_the_true_slopes() -> None:
-    estimates = tidy(fit_model(linear_panel(n_cities=400, seed=1), "twoway", TWOWAY))
+    estimates = tidy(fit(linear_panel(n_cities=400, seed=1), "twoway", TWOWAY))
     for term, truth in TRUE_SLOPES.items():
         row = estimates.set_index("term").loc[term]
         # Tolerance: 4 standard errors (SE about 0.005 here), and absolute 0.03.
@@ -90,22 +101,22 @@ def test_two_way_fe_recovers_the_true_slopes() -> None:
 
 def test_pooled_ols_is_biased_where_fe_is_not() -> None:
     panel = linear_panel(n_cities=400, seed=2)
-    pooled = tidy(fit_model(panel, "pooled", spec("pooled_ols"))).set_index("term")
+    pooled = tidy(fit(panel, "pooled", spec("pooled_ols"))).set_index("term")
     assert pooled.loc["x_rd", "estimate"] > TRUE_SLOPES["x_rd"] + 0.1  # city effect leaks in
 
 
 @pytest.mark.parametrize(
-    "model_spec", [TWOWAY, CITY_FE, spec("pooled_ols")], ids=["twoway_fe", "city_fe", "pooled_ols"]
+    "raw", [TWOWAY, CITY_FE, spec("pooled_ols")], ids=["twoway_fe", "city_fe", "pooled_ols"]
 )
-def test_linearmodels_agrees_with_statsmodels(model_spec: dict) -> None:
+def test_linearmodels_agrees_with_statsmodels(raw: dict) -> None:
     panel = linear_panel()
-    fitted = fit_model(panel, "m", model_spec)
+    fitted = fit(panel, "m", raw)
     ours = tidy(fitted).set_index("term")
 
     formula = "y ~ x_rd + x_talent"
-    if model_spec.get("entity_effects"):
+    if raw.get("entity_effects"):
         formula += " + C(unit_id)"
-    if model_spec.get("time_effects"):
+    if raw.get("time_effects"):
         formula += " + C(year)"
     # statsmodels' raw cluster sandwich (no correction), then our recorded correction.
     reference = smf.ols(formula, data=panel).fit(
@@ -122,16 +133,16 @@ def test_linearmodels_agrees_with_statsmodels(model_spec: dict) -> None:
 def test_nested_city_effects_are_not_counted_but_year_effects_are() -> None:
     # Clustered by city: city effects are nested in the clusters (d excludes them, as
     # Stata's xtreg, fe and reghdfe); the T-1 year effects are counted.
-    twoway = fit_model(linear_panel(), "twoway", TWOWAY)
+    twoway = fit(linear_panel(), "twoway", TWOWAY)
     assert "d=9 absorbed effects" in twoway.correction
-    robust = fit_model(linear_panel(), "twoway", TWOWAY, covariance="robust")
+    robust = fit(linear_panel(), "twoway", TWOWAY, covariance="robust")
     assert "d=89 absorbed effects" in robust.correction  # 80 cities + 10 years - 1
-    two_way = fit_model(linear_panel(n_years=12), "tw", TWOWAY, covariance="two_way_clustered")
+    two_way = fit(linear_panel(n_years=12), "tw", TWOWAY, covariance="two_way_clustered")
     assert "d=0 absorbed effects" in two_way.correction and "M=12" in two_way.correction
 
 
 def test_tidy_output_has_every_column_and_records_corrections() -> None:
-    estimates = tidy(fit_model(linear_panel(), "city_fe", CITY_FE))
+    estimates = tidy(fit(linear_panel(), "city_fe", CITY_FE))
     assert list(estimates.columns) == ESTIMATES_COLUMNS
     row = estimates.iloc[0]
     assert row["nobs"] == 800 and row["n_entities"] == 80 and row["n_periods"] == 10
@@ -146,11 +157,11 @@ def test_tidy_output_has_every_column_and_records_corrections() -> None:
 
 
 def test_confidence_interval_uses_the_recorded_reference_distribution() -> None:
-    row = tidy(fit_model(linear_panel(), "city_fe", CITY_FE)).iloc[0]
+    row = tidy(fit(linear_panel(), "city_fe", CITY_FE)).iloc[0]
     half_width = (row["ci_upper"] - row["ci_lower"]) / 2
     assert half_width == pytest.approx(1.990450 * row["std_error"], rel=1e-5)  # t(79) quantile
     ppml = tidy(
-        fit_model(
+        fit(
             poisson_panel(), "p", {**POISSON, "covariance": "robust"}
         )  # likelihood + robust: normal reference
     ).iloc[0]
@@ -163,29 +174,29 @@ def test_confidence_interval_uses_the_recorded_reference_distribution() -> None:
 def test_missing_rows_are_dropped_before_fitting() -> None:
     panel = linear_panel()
     panel.loc[[0, 5, 17], "x_rd"] = np.nan
-    row = tidy(fit_model(panel, "twoway", TWOWAY)).iloc[0]
+    row = tidy(fit(panel, "twoway", TWOWAY)).iloc[0]
     assert row["nobs"] == 797
 
 
 def test_random_effects_and_pooled_get_a_constant_placed_last() -> None:
-    estimates = estimate_models(linear_panel(), {"re": spec("random_effects")})
+    estimates = estimate_models(linear_panel(), specs({"re": spec("random_effects")}))
     assert estimates["term"].tolist() == ["x_rd", "x_talent", "const"]
 
 
 def test_too_small_a_panel_is_a_clear_error() -> None:
     panel = linear_panel(n_cities=3, n_years=2)
     with pytest.raises(EstimationError, match="too few"):
-        fit_model(panel, "twoway", TWOWAY)
+        fit(panel, "twoway", TWOWAY)
 
 
 def test_unknown_column_is_a_clear_error() -> None:
     with pytest.raises(EstimationError, match=r"no column\(s\) \['x_missing'\]"):
-        fit_model(linear_panel(), "m", {**CITY_FE, "controls": ["x_missing"]})
+        fit(linear_panel(), "m", {**CITY_FE, "controls": ["x_missing"]})
 
 
 def test_too_few_year_clusters_for_two_way_clustering_is_a_clear_error() -> None:
     with pytest.raises(EstimationError, match="6 year clusters are too few"):
-        fit_model(linear_panel(n_years=6), "m", {**TWOWAY, "covariance": "two_way_clustered"})
+        fit(linear_panel(n_years=6), "m", {**TWOWAY, "covariance": "two_way_clustered"})
 
 
 # --------------------------------------------------------------- between, FD
@@ -194,7 +205,7 @@ def test_too_few_year_clusters_for_two_way_clustering_is_a_clear_error() -> None
 def test_between_is_ols_on_unit_means() -> None:
     panel = linear_panel()
     model = {**spec("between"), "covariance": "robust"}
-    ours = tidy(fit_model(panel, "be", model)).set_index("term")
+    ours = tidy(fit(panel, "be", model)).set_index("term")
     means = panel.groupby("unit_id")[["y", "x_rd", "x_talent"]].mean()
     reference = smf.ols("y ~ x_rd + x_talent", data=means).fit(cov_type="HC1")
     for term in ("x_rd", "x_talent"):
@@ -206,7 +217,7 @@ def test_between_is_ols_on_unit_means() -> None:
 def test_first_differences_agree_with_linearmodels_first_difference_ols() -> None:
     panel = linear_panel()
     model = spec("first_differences", covariance="unadjusted")
-    ours = fit_model(panel, "fd", model).fit
+    ours = fit(panel, "fd", model).fit
     frame = panel.set_index(["unit_id", "year"])
     reference = FirstDifferenceOLS(frame["y"], frame[["x_rd", "x_talent"]]).fit(debiased=True)
     np.testing.assert_allclose(ours.params, reference.params, rtol=1e-10)
@@ -216,7 +227,7 @@ def test_first_differences_agree_with_linearmodels_first_difference_ols() -> Non
 def test_first_differences_with_year_effects_recover_the_slopes() -> None:
     panel = linear_panel(n_cities=400, seed=3)
     model = spec("first_differences", time_effects=True)
-    estimates = tidy(fit_model(panel, "fd", model)).set_index("term")
+    estimates = tidy(fit(panel, "fd", model)).set_index("term")
     assert list(estimates.index) == ["x_rd", "x_talent"]  # year dummies are not reported
     for term, truth in TRUE_SLOPES.items():
         assert abs(estimates.loc[term, "estimate"] - truth) < 4 * estimates.loc[term, "std_error"]
@@ -273,7 +284,7 @@ def test_distributed_lags_recover_the_long_run_effect_and_its_se() -> None:
         "controls": [],
         "distributed_lags": {"x_rd": 2},
     }
-    fitted = fit_model(panel, "dl", model)
+    fitted = fit(panel, "dl", model)
     estimates = tidy(fitted).set_index("term")
     assert list(estimates.index) == ["x_rd", "x_rd_lag1", "x_rd_lag2", "x_rd_long_run"]
     for term, truth in {"x_rd": 0.3, "x_rd_lag1": 0.2, "x_rd_lag2": 0.1}.items():
@@ -295,7 +306,7 @@ def test_lags_are_by_calendar_year_and_reach_before_a_sub_period() -> None:
     panel = lag_panel(n_cities=3, n_years=4).dropna(subset=["y"])
     panel = panel[~((panel["unit_id"] == "c000") & (panel["year"] == 2012))]  # a gap year
     model = {**TWOWAY, "controls": [], "distributed_lags": {"x_rd": 1}, "first_year": 2013}
-    frame = model_frame(panel, model, "dl")
+    frame = model_frame(panel, model_spec("dl", model))
     assert frame.index.get_level_values("year").min() == 2013
     # c000's 2013 lag would be 2012, which is missing: the row is dropped, not shifted.
     assert ("c000", 2013) not in frame.index
@@ -315,7 +326,7 @@ def test_centred_interaction_recovers_its_coefficient_and_the_slope_at_the_mean(
         + rng.normal(0, 0.3, len(panel))
     )
     model = {**CITY_FE, "interactions": [["x_rd", "x_talent"]]}
-    estimates = tidy(fit_model(panel, "ix", model)).set_index("term")
+    estimates = tidy(fit(panel, "ix", model)).set_index("term")
     row = estimates.loc["x_rd_x_x_talent"]
     assert abs(row["estimate"] - 0.2) < 4 * row["std_error"]
     # Centred: the main effect of x_rd is its slope at the sample mean of x_talent.
@@ -329,7 +340,7 @@ def test_centred_interaction_recovers_its_coefficient_and_the_slope_at_the_mean(
 
 def test_sub_period_models_use_only_their_years() -> None:
     panel = linear_panel()
-    row = tidy(fit_model(panel, "late", {**TWOWAY, "first_year": 2016})).iloc[0]
+    row = tidy(fit(panel, "late", {**TWOWAY, "first_year": 2016})).iloc[0]
     assert (row["sample_first_year"], row["sample_last_year"]) == (2016, 2020)
     assert row["n_periods"] == 5 and row["nobs"] == 400
 
@@ -372,7 +383,7 @@ def poisson_panel(n_cities: int = 60, n_years: int = 8, seed: int = 4) -> pd.Dat
 
 
 def test_ppml_recovers_the_true_coefficients() -> None:
-    estimates = tidy(fit_model(poisson_panel(n_cities=400), "ppml", POISSON)).set_index("term")
+    estimates = tidy(fit(poisson_panel(n_cities=400), "ppml", POISSON)).set_index("term")
     for term, truth in POISSON_TRUTH.items():
         assert abs(estimates.loc[term, "estimate"] - truth) < 4 * estimates.loc[term, "std_error"]
     assert estimates.loc["x_rd", "std_error"] < 0.05  # the check has power
@@ -381,7 +392,7 @@ def test_ppml_recovers_the_true_coefficients() -> None:
 
 def test_ppml_matches_statsmodels_poisson_with_dummies() -> None:
     panel = poisson_panel()
-    fitted = fit_model(panel, "ppml", POISSON)
+    fitted = fit(panel, "ppml", POISSON)
     reference = smf.glm(
         "count ~ x_rd + x_talent + C(unit_id) + C(year)",
         data=panel,
@@ -401,7 +412,7 @@ def test_ppml_matches_statsmodels_poisson_with_dummies() -> None:
 def test_ppml_drops_cities_whose_outcome_is_always_zero_and_reports_them() -> None:
     panel = poisson_panel()
     panel.loc[panel["unit_id"].isin(["c003", "c017"]), "count"] = 0.0
-    row = tidy(fit_model(panel, "ppml", POISSON)).iloc[0]
+    row = tidy(fit(panel, "ppml", POISSON)).iloc[0]
     assert row["dropped_units"] == 2
     assert "c003, c017" in row["note"] and "always zero" in row["note"]
     assert row["n_entities"] == 58 and row["nobs"] == 58 * 8
@@ -411,7 +422,7 @@ def test_ppml_refuses_a_negative_outcome_naming_the_row() -> None:
     panel = poisson_panel()
     panel.loc[5, "count"] = -1.0
     with pytest.raises(EstimationError, match="city 'c000' in 2016"):
-        fit_model(panel, "ppml", POISSON)
+        fit(panel, "ppml", POISSON)
 
 
 def test_ppml_jackknife_matches_leave_one_city_out_refits_with_statsmodels() -> None:
@@ -439,17 +450,17 @@ def test_ppml_jackknife_matches_leave_one_city_out_refits_with_statsmodels() -> 
 
 def test_driscoll_kraay_records_kernel_and_bandwidth() -> None:
     model = {**TWOWAY, "covariance": "driscoll_kraay", "bandwidth": 3}
-    row = tidy(fit_model(linear_panel(), "dk", model)).iloc[0]
+    row = tidy(fit(linear_panel(), "dk", model)).iloc[0]
     assert row["kernel"] == "bartlett" and row["bandwidth"] == 3
     assert row["cov_label"] == "Driscoll–Kraay (Bartlett kernel, bandwidth 3)"
     assert row["df_inference"] == 9  # T - 1
-    automatic = tidy(fit_model(linear_panel(), "dk", {**TWOWAY, "covariance": "driscoll_kraay"}))
+    automatic = tidy(fit(linear_panel(), "dk", {**TWOWAY, "covariance": "driscoll_kraay"}))
     assert automatic.iloc[0]["bandwidth"] == automatic_bandwidth(10) == 2
 
 
 def test_jackknife_of_a_linear_model_matches_explicit_refits() -> None:
     panel = linear_panel(n_cities=12, n_years=5)
-    fitted = fit_model(panel, "jk", {**CITY_FE, "covariance": "clustered_jackknife"})
+    fitted = fit(panel, "jk", {**CITY_FE, "covariance": "clustered_jackknife"})
     deviations = []
     for city in panel["unit_id"].unique():
         refit = smf.ols("y ~ x_rd + x_talent + C(unit_id)", panel[panel["unit_id"] != city]).fit()
@@ -463,7 +474,7 @@ def test_jackknife_of_a_linear_model_matches_explicit_refits() -> None:
 
 def test_between_refuses_clustered_standard_errors() -> None:
     with pytest.raises(EstimationError, match="one observation per unit"):
-        fit_model(linear_panel(), "be", spec("between"))
+        fit(linear_panel(), "be", spec("between"))
 
 
 # ------------------------------------------------------------------ outputs
@@ -471,7 +482,7 @@ def test_between_refuses_clustered_standard_errors() -> None:
 
 def test_estimates_are_written_as_identical_csv_and_parquet(tmp_path) -> None:
     estimates = estimate_models(
-        linear_panel(), {"twoway": TWOWAY, "dl": {**TWOWAY, "distributed_lags": {"x_rd": 1}}}
+        linear_panel(), specs({"twoway": TWOWAY, "dl": {**TWOWAY, "distributed_lags": {"x_rd": 1}}})
     )
     write_estimates(estimates, tmp_path / "a.csv", tmp_path / "a.parquet")
     write_estimates(estimates, tmp_path / "b.csv", tmp_path / "b.parquet")
@@ -498,7 +509,7 @@ def test_two_way_fe_recovers_the_demo_dgp(study_config: dict) -> None:
     )
     panel = derive_variables(raw.rename(columns={"city_id": "unit_id"}), study_config["variables"])
     model = study_config["models"]["twoway_fe"]
-    estimates = tidy(fit_model(panel, "twoway_fe", model)).set_index("term")
+    estimates = tidy(fit(panel, "twoway_fe", model)).set_index("term")
     truth = parameters.coefficients()
     for term in model["regressors"]:
         row = estimates.loc[term]
@@ -516,7 +527,7 @@ def test_every_configured_model_estimates_on_the_bundled_demo_panel(study_config
     seed = study_config["demo"]["seed"]
     raw = build_demo_panel(cities.rename(columns={"unit_id": "city_id"}), 2011, 2022, seed)
     panel = derive_variables(raw.rename(columns={"city_id": "unit_id"}), study_config["variables"])
-    estimates = estimate_models(panel, study_config["models"])
+    estimates = estimate_models(panel, model_specs(study_config))
     assert list(dict.fromkeys(estimates["model"])) == list(study_config["models"])
     assert estimates[["estimate", "std_error", "p_value"]].notna().all().all()
     long_run = estimates[estimates["term_kind"] == "long_run_sum"]

@@ -28,6 +28,7 @@ import statsmodels
 import statsmodels.datasets.grunfeld as grunfeld_dataset
 from linearmodels.datasets import wage_panel
 
+from innopanel.config.specs import model_spec
 from innopanel.econometrics.covariance import CovarianceSpec
 from innopanel.econometrics.diagnostics import (
     breusch_pagan_lm,
@@ -234,11 +235,17 @@ def test_grunfeld_hausman_matches_plm(grunfeld: pd.DataFrame) -> None:
     # "chisq = 2.3304, df = 2, p-value = 0.3119"
     panel = grunfeld.reset_index().rename(columns={"firm": "unit_id"})
     common = {"outcome": "invest", "regressors": ["value", "capital"], "covariance": "unadjusted"}
-    models = {
-        "within": {"label": "FE", "estimator": "fixed_effects", "entity_effects": True, **common},
-        "random": {"label": "RE", "estimator": "random_effects", **common},
-    }
-    row = hausman_test(panel, models, "within", "random", variance="own", unit="firm")
+    within = {"label": "FE", "estimator": "fixed_effects", "entity_effects": True, **common}
+    random = {"label": "RE", "estimator": "random_effects", **common}
+    # Grunfeld's years (1935-1954) start before the schema's 1949 floor: state them.
+    years = {"first_year": 1935, "last_year": 1954}
+    row = hausman_test(
+        panel,
+        model_spec("within", within, years),
+        model_spec("random", random, years),
+        variance="own",
+        unit="firm",
+    )
     assert row["df"] == 2
     assert matches_printed(row["statistic"], "2.3304")
     assert matches_printed(row["p_value"], "0.3119")

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from linearmodels.panel import PanelOLS
 
+from innopanel.config.specs import model_specs
 from innopanel.econometrics import within
 from innopanel.econometrics.models import fit_model, tidy
 from innopanel.econometrics.within import WithinError, WithinResult, fit_within, fit_within_frame
@@ -175,11 +176,11 @@ def test_drop_in_for_the_configured_models(
 
     raw = simulate_panel([f"c{i:03d}" for i in range(60)], range(2011, 2023), seed=3)
     data = derive_variables(raw.rename(columns={"city_id": "unit_id"}), study_config["variables"])
-    spec = study_config["models"][model]
-    routed = fit_model(data, model, spec)
+    spec = model_specs(study_config)[model]
+    routed = fit_model(data, spec)
     assert isinstance(routed.result, WithinResult)
     monkeypatch.setattr(estimators, "within_supports", lambda options: False)
-    reference = fit_model(data, model, spec)
+    reference = fit_model(data, spec)
     assert not isinstance(reference.result, WithinResult)
     ours, theirs = tidy(routed), tidy(reference)
     numeric = theirs.select_dtypes("number").columns

@@ -21,7 +21,7 @@ import pandas as pd
 import statsmodels.api as sm
 from linearmodels.panel import BetweenOLS, PanelOLS, PooledOLS, RandomEffects
 
-from innopanel.config.checks import LINEAR_ESTIMATORS
+from innopanel.config.covariances import LINEAR_ESTIMATORS, UNIT, YEAR
 from innopanel.econometrics.covariance import (
     Correction,
     CovarianceError,
@@ -29,13 +29,12 @@ from innopanel.econometrics.covariance import (
     SampleCounts,
     correction,
     linearmodels_options,
-    resolved_bandwidth,
+    resolve_bandwidth,
 )
 from innopanel.econometrics.within import fit_within
 
 TIME = "year"
 CONSTANT = "const"
-ESTIMATORS = (*LINEAR_ESTIMATORS, "ppml")
 # Estimators whose design includes an intercept (the others absorb or difference it out).
 WITH_CONSTANT = ("pooled_ols", "between", "random_effects")
 PPML_TOLERANCE = 1e-10
@@ -53,8 +52,8 @@ class FitResult:
     params: pd.Series
     cov: pd.DataFrame
     correction: Correction
+    # The covariance computed, its bandwidth resolved for this sample.
     covariance: CovarianceSpec
-    bandwidth: int | None
     nobs: int
     n_entities: int
     n_periods: int
@@ -124,6 +123,13 @@ def fit_linear(
         if time_effects:
             exog = pd.concat([exog, year_dummies(exog.index, drop_first=False)], axis=1)
     n_entities, n_periods = _levels(exog)
+    covariance = resolve_bandwidth(covariance, n_periods)
+    if estimator not in covariance.entry.estimators:
+        raise EstimationError(
+            f"covariance {covariance.kind} does not support the {estimator} estimator"
+            + (", which has one observation per unit" if estimator == "between" else "")
+            + "; use covariance unadjusted or robust."
+        )
     has_constant = CONSTANT in exog.columns
     absorbing = estimator == "fixed_effects"
     counts = SampleCounts(
@@ -139,20 +145,15 @@ def fit_linear(
         fix = correction(covariance, counts)
     except CovarianceError as error:
         raise EstimationError(str(error)) from error
-    options = linearmodels_options(covariance, n_periods)
-    if estimator == "between" and covariance.kind not in ("unadjusted", "robust"):
-        raise EstimationError(
-            "the between estimator has one observation per unit; use covariance "
-            "unadjusted or robust."
-        )
+    options = linearmodels_options(covariance)
     fit_estimator = "pooled_ols" if estimator == "first_differences" else estimator
     result = _library_fit(dependent, exog, fit_estimator, options, entity_effects, time_effects)
     raw_cov = result.cov
-    if covariance.kind == "clustered_jackknife":
+    if covariance.entry.jackknife:
         raw_cov = jackknife_covariance(
             result.params,
             exog.index.get_level_values(0),
-            _linear_refit(dependent, exog, fit_estimator, n_periods, entity_effects, time_effects),
+            _linear_refit(dependent, exog, fit_estimator, entity_effects, time_effects),
         )
     statistics = {
         "r2": float(result.rsquared),
@@ -168,7 +169,6 @@ def fit_linear(
         cov=raw_cov * fix.factor,
         correction=fix,
         covariance=covariance,
-        bandwidth=resolved_bandwidth(covariance, n_periods),
         nobs=int(result.nobs),
         n_entities=n_entities,
         n_periods=n_periods,
@@ -241,7 +241,6 @@ def _linear_refit(
     dependent: pd.Series,
     exog: pd.DataFrame,
     estimator: str,
-    n_periods: int,
     entity_effects: bool,
     time_effects: bool,
 ) -> Callable[[np.ndarray], pd.Series]:
@@ -265,7 +264,7 @@ def _linear_refit(
             return pd.Series(beta, index=design.columns[columns])[terms]
 
         return least_squares
-    plain = linearmodels_options(CovarianceSpec("unadjusted"), n_periods)
+    plain = linearmodels_options(CovarianceSpec("unadjusted"))
 
     def library(keep: np.ndarray) -> pd.Series:
         return _library_fit(
@@ -361,39 +360,24 @@ def drop_all_zero_groups(
     return keep, tuple(str(u) for u in dropped_units), tuple(int(y) for y in dropped_years)
 
 
-def _glm_covariance_options(
-    covariance: CovarianceSpec, index: pd.MultiIndex, n_periods: int
-) -> dict[str, Any]:
-    """statsmodels GLM ``fit`` keywords for the raw (uncorrected) covariance."""
-    entity = pd.factorize(index.get_level_values(0))[0]
-    time = pd.factorize(index.get_level_values(1), sort=True)[0]
-    if covariance.kind in ("unadjusted", "clustered_jackknife"):
-        return {"cov_type": "nonrobust"}
-    if covariance.kind == "robust":
-        return {"cov_type": "HC0"}
-    if covariance.kind == "clustered":
-        return {
-            "cov_type": "cluster",
-            "cov_kwds": {"groups": entity, "use_correction": False, "df_correction": False},
-        }
-    if covariance.kind == "two_way_clustered":
-        return {
-            "cov_type": "cluster",
-            "cov_kwds": {
-                "groups": np.column_stack([entity, time]),
-                "use_correction": False,
-                "df_correction": False,
-            },
-        }
-    return {
-        "cov_type": "hac-groupsum",
-        "cov_kwds": {
-            "time": time,
-            "maxlags": resolved_bandwidth(covariance, n_periods),
-            "use_correction": False,
-            "df_correction": False,
-        },
+def _glm_covariance_options(covariance: CovarianceSpec, index: pd.MultiIndex) -> dict[str, Any]:
+    """statsmodels GLM ``fit`` keywords for the raw (uncorrected) covariance.
+
+    ``covariance`` must have its bandwidth resolved (:func:`resolve_bandwidth`)."""
+    entry = covariance.entry
+    if entry.jackknife or entry.statsmodels in ("nonrobust", "HC0"):
+        return {"cov_type": entry.statsmodels}
+    codes = {
+        UNIT: pd.factorize(index.get_level_values(0))[0],
+        YEAR: pd.factorize(index.get_level_values(1), sort=True)[0],
     }
+    raw = {"use_correction": False, "df_correction": False}
+    if entry.takes_kernel:
+        keywords = {"time": codes[YEAR], "maxlags": covariance.bandwidth, **raw}
+    else:
+        groups = [codes[dimension] for dimension in entry.clusters]
+        keywords = {"groups": groups[0] if len(groups) == 1 else np.column_stack(groups), **raw}
+    return {"cov_type": entry.statsmodels, "cov_kwds": keywords}
 
 
 def fit_ppml(
@@ -423,6 +407,7 @@ def fit_ppml(
     if dependent.sum() <= 0:
         raise EstimationError(f"PPML: the outcome '{dependent.name}' is zero in every row.")
     n_entities, n_periods = _levels(exog)
+    covariance = resolve_bandwidth(covariance, n_periods)
     counts = SampleCounts(
         nobs=len(exog),
         n_terms=exog.shape[1],
@@ -445,7 +430,7 @@ def fit_ppml(
         method="irls",
         tol=PPML_TOLERANCE,
         maxiter=PPML_MAX_ITERATIONS,
-        **_glm_covariance_options(covariance, exog.index, n_periods),
+        **_glm_covariance_options(covariance, exog.index),
     )
     if not result.converged:
         raise EstimationError(
@@ -456,7 +441,7 @@ def fit_ppml(
     raw_cov = pd.DataFrame(
         np.asarray(result.cov_params()), index=design.columns, columns=design.columns
     )
-    if covariance.kind == "clustered_jackknife":
+    if covariance.entry.jackknife:
         outcome, matrix = dependent.to_numpy(dtype=float), design.to_numpy()
 
         def refit(keep: np.ndarray) -> pd.Series:
@@ -484,7 +469,6 @@ def fit_ppml(
         cov=raw_cov.loc[terms, terms] * fix.factor,
         correction=fix,
         covariance=covariance,
-        bandwidth=resolved_bandwidth(covariance, n_periods),
         nobs=len(exog),
         n_entities=n_entities,
         n_periods=n_periods,

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from innopanel.config.specs import model_spec
 from innopanel.data.clean import derive_variables
 from innopanel.econometrics.models import fit_model, tidy
 from innopanel.synthetic.demo import DemoParameters, simulate_panel
@@ -72,7 +73,7 @@ def run_replication(
     truth = design.parameters.coefficients()
     frames = []
     for name, spec in models.items():
-        estimates = tidy(fit_model(panel, name, spec))
+        estimates = tidy(fit_model(panel, model_spec(name, spec)))
         estimates = estimates[estimates["term"].isin(list(truth))]
         frames.append(estimates[["model", "term", "estimate", "std_error", "ci_lower", "ci_upper"]])
     result = pd.concat(frames, ignore_index=True)
