@@ -19,6 +19,7 @@ from innopanel.econometrics.models import (
     ESTIMATES_COLUMNS,
     EstimationError,
     FittedModel,
+    check_size,
     estimate_models,
     fit_model,
     model_frame,
@@ -183,10 +184,59 @@ def test_random_effects_and_pooled_get_a_constant_placed_last() -> None:
     assert estimates["term"].tolist() == ["x_rd", "x_talent", "const"]
 
 
-def test_too_small_a_panel_is_a_clear_error() -> None:
-    panel = linear_panel(n_cities=3, n_years=2)
-    with pytest.raises(EstimationError, match="too few"):
+def test_panel_too_small_for_a_model_says_why_and_names_the_fix() -> None:
+    # Two-way FE on 3 cities x 2 years: 2 slopes + 3 city + 2 year - 1 effects = 6 rows.
+    with pytest.raises(EstimationError) as error:
+        fit(linear_panel(n_cities=3, n_years=2), "twoway", TWOWAY)
+    message = str(error.value)
+    assert "the panel is too small for model 'twoway'" in message
+    assert "6 usable row(s) (3 cities, 2 year(s))" in message
+    assert "2 coefficient(s) and 4 absorbed effect(s) leave 0 residual degrees" in message
+    assert "Widen study.first_year..study.last_year" in message
+    assert "drop terms from models.twoway" in message
+
+
+@pytest.mark.parametrize(
+    ("n_cities", "n_years", "raw", "problem"),
+    [
+        (1, 10, spec("pooled_ols"), "it needs at least 2 cities"),
+        (5, 1, CITY_FE, "unit effects need at least 2 years"),
+        (3, 10, spec("between", covariance="robust"), "between has one observation per unit"),
+    ],
+    ids=["one_city", "one_year_with_unit_effects", "between_on_three_means"],
+)
+def test_each_size_problem_is_named(n_cities: int, n_years: int, raw: dict, problem: str) -> None:
+    with pytest.raises(EstimationError, match=problem):
+        fit(linear_panel(n_cities=n_cities, n_years=n_years), "m", raw)
+
+
+@pytest.mark.parametrize("estimator", ["fixed_effects", "ppml"])
+def test_ppml_absorbs_effects_like_fixed_effects_and_has_no_constant(estimator: str) -> None:
+    # Two-way effects cost cities + years - 1 degrees of freedom, and there is no
+    # constant: 8 rows of 3 cities x 3 years leave 8 - 2 slopes - 5 effects = 1.
+    raw = spec(estimator, entity_effects=True, time_effects=True)
+    panel = linear_panel(n_cities=4, n_years=3).assign(y=lambda d: np.exp(d["y"]))
+    frame = model_frame(panel, model_spec("m", raw))
+    check_size(frame.iloc[:8], model_spec("m", raw))
+    # 2 cities x 3 years: 6 - 2 - (2 + 3 - 1) = 0.
+    with pytest.raises(
+        EstimationError, match=r"2 coefficient\(s\) and 4 absorbed effect\(s\) leave 0"
+    ):
+        check_size(frame.iloc[:6], model_spec("m", raw))
+
+
+def test_an_all_missing_variable_is_named_not_called_a_small_panel() -> None:
+    panel = linear_panel().assign(x_talent=np.nan)
+    with pytest.raises(EstimationError, match="x_talent has no value in 1949-2100") as error:
         fit(panel, "twoway", TWOWAY)
+    assert "too small" not in str(error.value)
+
+
+def test_any_unit_noun_works_with_clustered_standard_errors() -> None:
+    row = tidy(fit(linear_panel(), "m", CITY_FE, unit="region")).iloc[0]
+    assert row["cov_label"] == "Clustered by region"
+    with pytest.raises(EstimationError, match="5 region clusters are too few.*add regions"):
+        fit(linear_panel(n_cities=5), "m", CITY_FE, unit="region")
 
 
 def test_unknown_column_is_a_clear_error() -> None:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from innopanel.config.checks import effects_problems
+from innopanel.config.checks import ABSORBING_ESTIMATORS, effects_problems
 from innopanel.config.covariances import covariance_kind, covariance_problems
 from innopanel.config.specs import ModelSpec
 from innopanel.econometrics.covariance import (
@@ -45,6 +45,7 @@ from innopanel.econometrics.estimators import (
     linear_combination,
 )
 from innopanel.io import atomic_path, write_csv
+from innopanel.vocabulary import unit_words
 
 LOGGER = logging.getLogger(__name__)
 ENTITY, TIME = "unit_id", "year"
@@ -171,6 +172,13 @@ def model_frame(panel: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
         for lag in range(1, max_lag + 1):
             frame[lag_name(variable, lag)] = _lagged(frame, variable, lag)
     frame = frame[(frame[TIME] >= spec.first_year) & (frame[TIME] <= spec.last_year)]
+    empty = [c for c in dict.fromkeys(base) if frame[c].isna().all()]
+    if empty:
+        raise EstimationError(
+            f"model '{spec.name}': {', '.join(empty)} has no value in "
+            f"{spec.first_year}-{spec.last_year} (all {len(frame)} rows missing). Check its "
+            "source mapping and the data-quality report, or drop it from the model."
+        )
     linear_terms = [t for t in design_terms(spec) if INTERACTION_SEPARATOR not in t]
     frame = frame[[ENTITY, TIME, spec.outcome, *dict.fromkeys(linear_terms)]].dropna()
     for first_variable, second_variable in spec.interactions:
@@ -182,24 +190,79 @@ def model_frame(panel: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     return frame.set_index([ENTITY, TIME]).sort_index()
 
 
-def _check_size(frame: pd.DataFrame, spec: ModelSpec, n_terms: int) -> None:
-    entities = frame.index.get_level_values(ENTITY).nunique()
-    periods = frame.index.get_level_values(TIME).nunique()
-    absorbs = spec.estimator in ("fixed_effects", "ppml")
-    effects = 0
-    if absorbs and spec.entity_effects:
-        effects += entities
-    if absorbs and spec.time_effects:
-        effects += periods - (1 if spec.entity_effects else 0)
-    enough_rows = len(frame) > n_terms + effects
+def _differenced(frame: pd.DataFrame) -> np.ndarray:
+    """Rows of a (unit, year)-sorted frame whose unit has the previous calendar year: the
+    rows first differences keep."""
+    units = frame.index.get_level_values(ENTITY)
+    years = frame.index.get_level_values(TIME).to_numpy()
+    follows = (units[1:] == units[:-1]) & (np.diff(years) == 1)
+    return np.concatenate([[False], follows])
+
+
+def _estimating_rows(frame: pd.DataFrame, spec: ModelSpec) -> int:
+    """Observations of the estimating regression: unit means for between, consecutive-year
+    pairs for first differences, the complete rows otherwise."""
     if spec.estimator == "between":
-        enough_rows = entities > n_terms
-    if entities < 2 or not enough_rows:
-        raise EstimationError(
-            f"model '{spec.name}': {len(frame)} complete observations in {entities} units and "
-            f"{periods} years are too few for {n_terms} coefficients and {effects} fixed "
-            "effects. Widen the year window, add units, or drop terms."
+        return int(frame.index.get_level_values(ENTITY).nunique())
+    if spec.estimator == "first_differences":
+        return int(_differenced(frame).sum())
+    return len(frame)
+
+
+def _absorbed_count(frame: pd.DataFrame, spec: ModelSpec) -> int:
+    """Effects the estimating regression absorbs besides its coefficients: unit and year
+    effects of fixed effects and PPML (one fewer when both, as one is collinear), year
+    dummies of first differences (one per year of the differences; no constant)."""
+    units = frame.index.get_level_values(ENTITY).nunique()
+    years = frame.index.get_level_values(TIME)
+    if spec.estimator in ABSORBING_ESTIMATORS:
+        absorbed = units * spec.entity_effects + years.nunique() * spec.time_effects
+        return absorbed - (spec.entity_effects and spec.time_effects)
+    if spec.estimator == "first_differences" and spec.time_effects:
+        return int(years[_differenced(frame)].nunique())
+    return 0
+
+
+def _coefficient_count(spec: ModelSpec) -> int:
+    """Coefficients of the estimating regression: its terms plus the constant of pooled
+    OLS, between and RE, and of PPML without effects (with effects it has none)."""
+    ppml_constant = spec.estimator == "ppml" and not (spec.entity_effects or spec.time_effects)
+    return len(design_terms(spec)) + int(spec.estimator in WITH_CONSTANT or ppml_constant)
+
+
+def check_size(frame: pd.DataFrame, spec: ModelSpec, unit: str = "city") -> None:
+    """Refuse a complete-case sample too small for the model, saying why and what to do.
+
+    A model needs at least two units, two years if it has unit effects, and positive
+    residual degrees of freedom after its coefficients and absorbed effects (between
+    has one observation per unit, first differences one per consecutive-year pair).
+    """
+    plural = unit_words(unit)[1]
+    rows = len(frame)
+    units = frame.index.get_level_values(ENTITY).nunique()
+    years = frame.index.get_level_values(TIME).nunique()
+    coefficients = _coefficient_count(spec)
+    absorbed = _absorbed_count(frame, spec)
+    residual = _estimating_rows(frame, spec) - coefficients - absorbed
+    if units < 2:
+        problem = f"it needs at least 2 {plural}"
+    elif spec.entity_effects and years < 2:
+        problem = "unit effects need at least 2 years"
+    elif residual < 1:
+        problem = (
+            f"{coefficients} coefficient(s) and {absorbed} absorbed effect(s) leave "
+            f"{residual} residual degrees of freedom"
+            + (" (between has one observation per unit)" if spec.estimator == "between" else "")
         )
+    else:
+        return
+    raise EstimationError(
+        f"the panel is too small for model '{spec.name}': {rows} usable row(s) ({units} "
+        f"{plural}, {years} year(s)) in {spec.first_year}-{spec.last_year} with every "
+        f"variable of the model present; {problem}. Widen study.first_year..study.last_year "
+        f"(or models.{spec.name}.first_year..last_year), add {plural} or sources, use "
+        f"data.cleaning.panel: unbalanced, or drop terms from models.{spec.name}."
+    )
 
 
 def with_covariance(spec: ModelSpec, covariance: str) -> ModelSpec:
@@ -239,7 +302,7 @@ def fit_model(
     if spec.estimator in WITH_CONSTANT:
         # linearmodels adds no constant itself; without it RE and pooled OLS are misspecified.
         exog.insert(len(terms), CONSTANT, 1.0)
-    _check_size(frame, spec, exog.shape[1])
+    check_size(frame, spec, unit)
     entity_effects, time_effects = spec.entity_effects, spec.time_effects
     covariance_spec = model_covariance(spec)
     dependent = frame[spec.outcome].astype(float)
