@@ -17,6 +17,7 @@ from innopanel.econometrics.covariance import CovarianceSpec, automatic_bandwidt
 from innopanel.econometrics.estimators import first_differences, fit_ppml
 from innopanel.econometrics.models import (
     ESTIMATES_COLUMNS,
+    RESIDUALS_COLUMNS,
     EstimationError,
     FittedModel,
     check_size,
@@ -180,7 +181,7 @@ def test_missing_rows_are_dropped_before_fitting() -> None:
 
 
 def test_random_effects_and_pooled_get_a_constant_placed_last() -> None:
-    estimates = estimate_models(linear_panel(), specs({"re": spec("random_effects")}))
+    estimates = estimate_models(linear_panel(), specs({"re": spec("random_effects")})).table
     assert estimates["term"].tolist() == ["x_rd", "x_talent", "const"]
 
 
@@ -235,7 +236,7 @@ def test_an_all_missing_variable_is_named_not_called_a_small_panel() -> None:
 def test_any_unit_noun_works_with_clustered_standard_errors() -> None:
     row = tidy(fit(linear_panel(), "m", CITY_FE, unit="region")).iloc[0]
     assert row["cov_label"] == "Clustered by region"
-    with pytest.raises(EstimationError, match="5 region clusters are too few.*add regions"):
+    with pytest.raises(EstimationError, match=r"5 region clusters are too few.*add regions"):
         fit(linear_panel(n_cities=5), "m", CITY_FE, unit="region")
 
 
@@ -534,14 +535,57 @@ def test_estimates_are_written_as_identical_csv_and_parquet(tmp_path) -> None:
     estimates = estimate_models(
         linear_panel(), specs({"twoway": TWOWAY, "dl": {**TWOWAY, "distributed_lags": {"x_rd": 1}}})
     )
-    write_estimates(estimates, tmp_path / "a.csv", tmp_path / "a.parquet")
-    write_estimates(estimates, tmp_path / "b.csv", tmp_path / "b.parquet")
-    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    for prefix in ("a", "b"):
+        paths = [tmp_path / f"{prefix}{suffix}" for suffix in (".csv", ".parquet", "_res.parquet")]
+        write_estimates(estimates, "a note", *paths)
+    for suffix in (".parquet", "_res.parquet"):
+        assert (tmp_path / f"a{suffix}").read_bytes() == (tmp_path / f"b{suffix}").read_bytes()
     from_parquet = pd.read_parquet(tmp_path / "a.parquet")
     from_csv = pd.read_csv(tmp_path / "a.csv")
-    assert list(from_parquet.columns) == ESTIMATES_COLUMNS
+    assert list(from_parquet.columns) == [*ESTIMATES_COLUMNS, "data_note"]
+    assert (from_csv["data_note"] == "a note").all()
     np.testing.assert_allclose(from_parquet["estimate"], from_csv["estimate"], rtol=1e-11)
+    residuals = pd.read_parquet(tmp_path / "a_res.parquet")
+    assert list(residuals.columns) == [*RESIDUALS_COLUMNS, "data_note"]
+    pd.testing.assert_frame_equal(
+        residuals.drop(columns="data_note"), estimates.residuals, check_dtype=True
+    )
     assert not list(tmp_path.glob("*partial*"))
+
+
+def test_residuals_are_the_fitted_models_own_and_sorted() -> None:
+    panel = linear_panel().sample(frac=1.0, random_state=1)  # rows out of order
+    raw = {
+        "twoway": TWOWAY,
+        "pooled": spec("pooled_ols"),
+        "fd": spec("first_differences"),
+        "be": spec("between", covariance="robust"),
+    }
+    residuals = estimate_models(panel, specs(raw)).residuals
+    assert list(residuals.columns) == RESIDUALS_COLUMNS
+    keys = residuals[["model", "unit_id", "year"]]
+    assert keys.equals(keys.sort_values(["model", "unit_id", "year"], ignore_index=True))
+    # Between's observations are unit means: it writes no residuals.
+    assert set(residuals["model"]) == {"twoway", "pooled", "fd"}
+    for name in ("twoway", "pooled"):
+        result = fit(panel, name, raw[name], covariance="unadjusted").result
+        ours = residuals[residuals["model"] == name].set_index(["unit_id", "year"])
+        np.testing.assert_array_equal(ours["residual"], result.resids.sort_index())
+        outcome = panel.set_index(["unit_id", "year"])["y"].reindex(ours.index)
+        np.testing.assert_array_equal(ours["fitted"], outcome - ours["residual"])
+    # First differences: one row per consecutive-year pair, the later year named.
+    fd = residuals[residuals["model"] == "fd"]
+    assert len(fd) == 80 * 9 and fd["year"].min() == 2012
+
+
+def test_ppml_writes_response_residuals_about_its_mean() -> None:
+    panel = poisson_panel()
+    estimates = estimate_models(panel, specs({"ppml": POISSON}))
+    ours = estimates.residuals.set_index(["unit_id", "year"])
+    mean = fit(panel, "ppml", POISSON).result.fittedvalues
+    np.testing.assert_allclose(ours["fitted"], mean.to_numpy(), rtol=1e-12)
+    outcome = panel.set_index(["unit_id", "year"])["count"].reindex(ours.index)
+    np.testing.assert_allclose(ours["residual"], outcome - ours["fitted"], rtol=1e-12, atol=1e-12)
 
 
 def test_two_way_fe_recovers_the_demo_dgp(study_config: dict) -> None:
@@ -577,8 +621,12 @@ def test_every_configured_model_estimates_on_the_bundled_demo_panel(study_config
     seed = study_config["demo"]["seed"]
     raw = build_demo_panel(cities.rename(columns={"unit_id": "city_id"}), 2011, 2022, seed)
     panel = derive_variables(raw.rename(columns={"city_id": "unit_id"}), study_config["variables"])
-    estimates = estimate_models(panel, model_specs(study_config))
+    estimated = estimate_models(panel, model_specs(study_config))
+    estimates = estimated.table
     assert list(dict.fromkeys(estimates["model"])) == list(study_config["models"])
+    configured = study_config["models"].items()
+    with_residuals = {name for name, raw in configured if raw["estimator"] != "between"}
+    assert set(estimated.residuals["model"]) == with_residuals
     assert estimates[["estimate", "std_error", "p_value"]].notna().all().all()
     long_run = estimates[estimates["term_kind"] == "long_run_sum"]
     assert long_run["term"].tolist() == ["rd_intensity_long_run"]

@@ -4,6 +4,7 @@ rule estimate_models:
     output:
         estimates="results/estimates/estimates.csv",
         estimates_parquet="results/estimates/estimates.parquet",
+        residuals="results/estimates/residuals.parquet",
     log:
         "logs/estimate_models/estimate_models.log",
     benchmark:

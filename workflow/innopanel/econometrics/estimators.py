@@ -58,7 +58,12 @@ class FitResult:
     n_entities: int
     n_periods: int
     statistics: dict[str, float]
+    # Residuals the diagnostics use: y - fitted for linear models, Pearson for PPML.
     residuals: pd.Series
+    # Fitted values of the estimating equation (differences for first differences, the
+    # mean for PPML) and the response residuals y - fitted, on the observations used.
+    fitted: pd.Series
+    response_residuals: pd.Series
     # Terms shown in the tidy output; absorbed dummies (e.g. FD year effects) are not.
     reported_terms: tuple[str, ...]
     dropped_entities: tuple[str, ...] = ()
@@ -164,6 +169,7 @@ def fit_linear(
     residuals = result.resids
     if isinstance(residuals, pd.DataFrame):
         residuals = residuals.iloc[:, 0]
+    residuals = residuals.rename("residual")
     return FitResult(
         params=result.params.copy(),
         cov=raw_cov * fix.factor,
@@ -173,10 +179,20 @@ def fit_linear(
         n_entities=n_entities,
         n_periods=n_periods,
         statistics=statistics,
-        residuals=residuals.rename("residual"),
+        residuals=residuals,
+        fitted=(_observed(dependent, estimator).reindex(residuals.index) - residuals).rename(
+            "fitted"
+        ),
+        response_residuals=residuals,
         reported_terms=reported,
         library_result=result,
     )
+
+
+def _observed(dependent: pd.Series, estimator: str) -> pd.Series:
+    """The outcome the estimator's residuals belong to: unit means for between (its
+    residuals are indexed by unit), the outcome as given otherwise."""
+    return dependent.groupby(level=0).mean() if estimator == "between" else dependent
 
 
 def _library_fit(
@@ -474,6 +490,10 @@ def fit_ppml(
         n_periods=n_periods,
         statistics=statistics,
         residuals=pd.Series(pearson, index=exog.index, name="residual"),
+        fitted=pd.Series(mean, index=exog.index, name="fitted"),
+        response_residuals=pd.Series(
+            dependent.to_numpy() - mean, index=exog.index, name="residual"
+        ),
         reported_terms=tuple(terms),
         dropped_entities=dropped_units,
         dropped_periods=dropped_years,

@@ -44,7 +44,7 @@ from innopanel.econometrics.estimators import (
     fit_ppml,
     linear_combination,
 )
-from innopanel.io import atomic_path, write_csv
+from innopanel.io import atomic_path, with_data_note, write_csv
 from innopanel.vocabulary import unit_words
 
 LOGGER = logging.getLogger(__name__)
@@ -458,19 +458,74 @@ def _cluster_count(fit: FitResult) -> float:
     return np.nan if count is None or not kind.reports_clusters else float(count)
 
 
+RESIDUALS_COLUMNS = ["model", ENTITY, TIME, "fitted", "residual"]
+# Estimators whose observations are (unit, year) rows; between's are unit means.
+RESIDUAL_ESTIMATORS = ("pooled_ols", "fixed_effects", "random_effects", "first_differences", "ppml")
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """What the estimate step writes: tidy estimates and per-observation residuals."""
+
+    table: pd.DataFrame
+    residuals: pd.DataFrame
+
+
+def model_residuals(fitted: FittedModel) -> pd.DataFrame:
+    """One row per observation the model used: ``model, unit_id, year, fitted, residual``.
+
+    Which residual each estimator has: pooled OLS and RE, y - Xb; fixed effects, the
+    idiosyncratic residual y - Xb - estimated effects (fitted values include the
+    effects); first differences, the residual of the differenced equation (fitted is the
+    fitted change, ``year`` the later year of the pair); PPML, the response residual
+    y - mu (fitted is the mean mu; the Pesaran CD test uses Pearson residuals instead).
+    Between has no row per (unit, year) and writes none. Linear residuals are the
+    library's ``resids`` and fitted values y - resids, whatever the covariance.
+    """
+    fit = fitted.fit
+    frame = pd.DataFrame({"fitted": fit.fitted, "residual": fit.response_residuals})
+    frame.index = frame.index.set_names([ENTITY, TIME])
+    frame = frame.reset_index()
+    frame.insert(0, "model", fitted.name)
+    return frame.astype({ENTITY: str, TIME: "int64"})[RESIDUALS_COLUMNS]
+
+
 def estimate_models(
     panel: pd.DataFrame, models: Mapping[str, ModelSpec], unit: str = "city"
-) -> pd.DataFrame:
-    """Fit every configured model and stack their tidy estimates in config order."""
-    frames = [tidy(fit_model(panel, spec, unit=unit)) for spec in models.values()]
-    return pd.concat(frames, ignore_index=True)
+) -> Estimates:
+    """Fit every configured model: tidy estimates stacked in config order, and the
+    residuals of every model but between (:func:`model_residuals`), sorted by model,
+    unit and year."""
+    fits = [fit_model(panel, spec, unit=unit) for spec in models.values()]
+    residuals = [model_residuals(f) for f in fits if f.spec.estimator in RESIDUAL_ESTIMATORS]
+    stacked = (
+        pd.concat(residuals, ignore_index=True)
+        if residuals
+        else pd.DataFrame({column: [] for column in RESIDUALS_COLUMNS})
+    )
+    return Estimates(
+        table=pd.concat([tidy(f) for f in fits], ignore_index=True),
+        residuals=stacked.sort_values([*RESIDUALS_COLUMNS[:3]], kind="mergesort").reset_index(
+            drop=True
+        ),
+    )
+
+
+def _write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
+    with atomic_path(path) as temporary:
+        frame.to_parquet(temporary, index=False, engine="pyarrow")
 
 
 def write_estimates(
-    estimates: pd.DataFrame, csv_path: str | Path, parquet_path: str | Path | None = None
+    estimates: Estimates,
+    data_note: str,
+    csv_path: str | Path,
+    parquet_path: str | Path,
+    residuals_path: str | Path,
 ) -> None:
-    """Write the tidy estimates as CSV (12 significant digits) and, if asked, parquet."""
-    write_csv(csv_path, estimates)
-    if parquet_path is not None:
-        with atomic_path(parquet_path) as temporary:
-            estimates.to_parquet(temporary, index=False, engine="pyarrow")
+    """Write the tidy estimates as CSV (12 significant digits) and parquet, and the
+    residuals as parquet, each row carrying ``data_note``."""
+    table = with_data_note(estimates.table, data_note)
+    write_csv(csv_path, table)
+    _write_parquet(parquet_path, table)
+    _write_parquet(residuals_path, with_data_note(estimates.residuals, data_note))
