@@ -19,7 +19,8 @@ from loopback import (
     truncated,
 )
 
-from innopanel.data.fetch import FETCH_DEFAULTS, SourceError, fetch_settings, stage
+from innopanel.data.fetch import FETCH_DEFAULTS, fetch_settings, stage
+from innopanel.data.transport import SourceError
 
 GOOD = "城市,年份,地区生产总值(亿元)\n成都,2020,17716.7\n".encode()
 WRONG = "城市,年份,地区生产总值(亿元)\n成都,2020,99999.9\n".encode()

@@ -13,8 +13,9 @@ import yaml
 from loopback import LoopbackServer, world_bank_replay
 from test_workflow import make_project, snakemake
 
-from innopanel.data.fetch import FETCH_DEFAULTS, SourceError, stage
+from innopanel.data.fetch import FETCH_DEFAULTS, stage
 from innopanel.data.readers import read_sheets
+from innopanel.data.transport import SourceError
 from innopanel.data.worldbank import document_table, request_url
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ Each JSON answer is ``[page_info, records]``: ``page_info`` has ``page``, ``page
 ``country {id, value}``, ``countryiso3code``, ``date`` (the year as text) and ``value``
 (a number, or null when missing). An error is ``[{"message": [{"id", "key", "value"}]}]``.
 
-Every page is fetched (retries, timeout, size cap, HTTPS only: innopanel.data.fetch) and
+Every page is fetched (retries, timeout, size cap, HTTPS only: innopanel.data.transport) and
 checked; the pages are kept verbatim in one canonical JSON document, the staged copy,
 whose SHA256 is recorded in results/provenance/. :func:`document_table` turns that
 document into rows ``country, year, <indicator>...`` for the cleaning step.
@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from innopanel.data.fetch import SourceError, copy_verified, download
+from innopanel.data.transport import SourceError, copy_verified, download
 from innopanel.io import sha256_file, write_json
 
 PROVIDER = "world_bank"
