@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ import pandera.pandas as pa
 
 from innopanel.config.checks import ConfigError
 from innopanel.config.sources import column_header, column_unit, display_location
+from innopanel.data.derivations import derive_variables
 from innopanel.data.readers import (
     DataError,
     Sheet,
@@ -444,84 +445,6 @@ def _drop_entry(row: Any, reason: str) -> dict[str, Any]:
     if row.source_sheet:
         entry["sheet"] = row.source_sheet
     return entry
-
-
-# ---------------------------------------------------------------- derivations
-
-
-def _safe_log(values: pd.Series) -> pd.Series:
-    """Natural log where positive, NaN elsewhere (log of zero is undefined, not -inf)."""
-    return np.log(values.where(values > 0))
-
-
-def _open_platforms(panel: pd.DataFrame) -> pd.Series:
-    parts = panel[["key_laboratories", "engineering_research_centres", "incubators"]]
-    return parts.sum(axis=1, min_count=3)
-
-
-# Each derived variable: the inputs it needs and how it is computed. Population is
-# in 万人 (10,000 persons), so "x per 10,000 residents" is x / population.
-DERIVATIONS: dict[str, tuple[tuple[str, ...], Callable[[pd.DataFrame], pd.Series]]] = {
-    "rd_intensity": (("rd_expenditure", "gdp"), lambda p: 100 * p["rd_expenditure"] / p["gdp"]),
-    "talent": (("rd_personnel", "population"), lambda p: p["rd_personnel"] / p["population"]),
-    "log_talent": (("talent",), lambda p: _safe_log(p["talent"])),
-    "college_students_per_10k": (
-        ("college_students", "population"),
-        lambda p: p["college_students"] / p["population"],
-    ),
-    "open_platforms": (
-        ("key_laboratories", "engineering_research_centres", "incubators"),
-        _open_platforms,
-    ),
-    # GDP in 亿元 (1e8 CNY) over population in 万人 (1e4 persons) gives CNY per person / 1e4.
-    "gdp_per_capita": (("gdp", "population"), lambda p: 1e4 * p["gdp"] / p["population"]),
-    "log_gdp_per_capita": (("gdp_per_capita",), lambda p: _safe_log(p["gdp_per_capita"])),
-    "log_patents_granted": (
-        ("invention_patents_granted",),
-        lambda p: _safe_log(p["invention_patents_granted"]),
-    ),
-    "patents_per_10k": (
-        ("invention_patents_granted", "population"),
-        lambda p: p["invention_patents_granted"] / p["population"],
-    ),
-}
-
-
-def derive_variables(
-    panel: pd.DataFrame, variables: Mapping[str, Mapping[str, Any]]
-) -> pd.DataFrame:
-    """Add the configured derived variables and the `_lag1` of those marked ``lag``."""
-    panel = panel.copy()
-    for name, spec in variables.items():
-        if spec["kind"] != "derived":
-            continue
-        if name not in DERIVATIONS and "log_of" not in spec:
-            raise ConfigError(
-                f"variables.{name} is 'derived' but innopanel knows no derivation for it; "
-                f"known: {sorted(DERIVATIONS)}."
-            )
-        if "log_of" in spec:
-            base = spec["log_of"]
-            if base not in panel.columns:
-                raise ConfigError(
-                    f"variables.{name}.log_of = '{base}' is not a variable computed before "
-                    f"{name}; list it under variables first."
-                )
-            panel[name] = _safe_log(panel[base]).astype("float64")
-            continue
-        inputs, compute = DERIVATIONS[name]
-        absent = [i for i in inputs if i not in panel.columns]
-        if absent:
-            raise ConfigError(
-                f"variables.{name} needs {absent}; list them under variables (before {name})."
-            )
-        panel[name] = compute(panel).astype("float64")
-    lagged = [name for name, spec in variables.items() if spec.get("lag", False)]
-    # Lag by calendar year, not by row position, so a gap year gives a missing lag.
-    previous = panel[["unit_id", "year", *lagged]].copy()
-    previous["year"] = previous["year"] + 1
-    previous = previous.rename(columns={name: name + LAG_SUFFIX for name in lagged})
-    return panel.merge(previous, on=["unit_id", "year"], how="left")
 
 
 # ---------------------------------------------------------------- validation
