@@ -9,15 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from innopanel.data.clean import (
-    ConfigError,
-    DataError,
-    clean_panel,
-    normalise_unit_name,
-    parse_number,
-    quality_markdown,
-    split_header,
-)
+from innopanel.config.checks import ConfigError
+from innopanel.data.clean import clean_panel
+from innopanel.data.extraction import parse_number, split_header
+from innopanel.data.quality import quality_markdown
+from innopanel.data.readers import DataError
+from innopanel.data.unit_names import normalise_unit_name
 
 ECONOMY_HEADER = (
     "城市,年份,地区生产总值(亿元),常住人口(万人),普通高等学校在校学生数(万人),"

@@ -17,8 +17,9 @@ from snakemake.utils import validate
 from test_workflow import make_project, snakemake
 
 from innopanel.config.checks import ConfigError, check_config
-from innopanel.data.clean import DataError, clean_panel, read_source
-from innopanel.data.readers import combine_header, read_sheets
+from innopanel.data.clean import clean_panel
+from innopanel.data.extraction import read_source
+from innopanel.data.readers import DataError, combine_header, read_sheets
 from innopanel.synthetic.template import CANONICAL_COLUMNS, build_examples
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,7 +2,8 @@
 
 import logging
 
-from innopanel.data.clean import clean_panel, quality_markdown
+from innopanel.data.clean import clean_panel
+from innopanel.data.quality import quality_markdown
 from innopanel.io import with_data_note, write_csv, write_json, write_text
 from innopanel.runlog import log_to_file
 
