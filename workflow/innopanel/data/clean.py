@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from innopanel.config.data_specs import cleaning_spec
 from innopanel.config.sources import display_location
 from innopanel.data.derivations import derive_variables
 from innopanel.data.extraction import read_source
@@ -36,17 +37,6 @@ from innopanel.data.unit_names import harmonise_units, read_unit_table, unit_ali
 PANEL_ID_COLUMNS = ["unit_id", "year"]
 # Unit-table columns that are matching aids, not descriptions to carry into the panel.
 UNIT_TABLE_MATCHING_COLUMNS = ("unit_id", "aliases")
-# The schema's defaults for data.cleaning, applied here too.
-CLEANING_DEFAULTS: dict[str, Any] = {
-    "panel": "unbalanced",
-    "out_of_window": "drop",
-    "outliers": {"threshold": 3.5},
-}
-
-
-def cleaning_settings(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Return ``data.cleaning`` with the defaults filled in."""
-    return {**CLEANING_DEFAULTS, **(data.get("cleaning") or {})}
 
 
 def check_model_sizes(
@@ -103,32 +93,31 @@ def clean_panel(
     variables and, optionally, models (whose sizes are then checked). Returns the panel
     and the data-quality report (a JSON-ready dict).
     """
-    study, data, variables = config["study"], config["data"], config["variables"]
-    settings = cleaning_settings(data)
-    first_year, last_year = int(study["first_year"]), int(study["last_year"])
-    units = read_unit_table(data["unit_table"])
-    aliases = unit_alias_map(units, data["unit_table"], data.get("aliases"))
+    spec = cleaning_spec(config)
+    rules = spec.rules
+    first_year, last_year = spec.first_year, spec.last_year
+    units = read_unit_table(spec.unit_table)
+    aliases = unit_alias_map(units, spec.unit_table, spec.aliases)
     reports: list[SourceReport] = []
     frames: list[pd.DataFrame] = []
 
-    for source, spec in data["sources"].items():
-        shown = display_location(spec, staged[source])
+    for source in spec.sources.values():
+        shown = display_location(source, staged[source.name])
         frame, report = read_source(
-            staged[source],
+            staged[source.name],
             source,
-            spec,
-            variables,
-            config["units"],
-            data["missing_markers"],
+            spec.variables,
+            spec.units,
+            spec.missing_markers,
             shown,
         )
-        path = source_label(source, shown)
+        path = source_label(source.name, shown)
         frame = harmonise_units(
-            frame, aliases, path, spec["unit_column"], data["unit_table"], study["unit"]
+            frame, aliases, path, source.unit_column, spec.unit_table, spec.unit
         )
         frame = drop_duplicates(frame, path, report)
         frame = apply_window(
-            frame, path, spec, first_year, last_year, settings["out_of_window"], report
+            frame, path, source, first_year, last_year, rules.out_of_window, report
         )
         frames.append(frame.drop(columns=["source_sheet", "source_row"]))
         reports.append(report)
@@ -140,45 +129,41 @@ def clean_panel(
     panel = grid
     for frame in frames:
         panel = panel.merge(frame, on=["unit_id", "year"], how="left", validate="one_to_one")
-    source_variables = [v for v, s in variables.items() if s["kind"] == "source"]
+    source_variables = spec.source_variables
     panel[source_variables] = panel[source_variables].astype("float64")
 
     interpolated: list[dict[str, Any]] = []
-    if settings.get("interpolate"):
-        interpolation = settings["interpolate"]
+    if rules.interpolate is not None:
         panel, interpolated = interpolate_gaps(
-            panel, interpolation["variables"], int(interpolation.get("max_gap", 1))
+            panel, rules.interpolate.variables, rules.interpolate.max_gap
         )
-    panel, shape = shape_panel(panel, source_variables, settings, first_year, last_year)
+    panel, shape = shape_panel(panel, source_variables, rules, first_year, last_year)
 
-    panel = derive_variables(panel, variables)
+    panel = derive_variables(panel, config["variables"])
     descriptive = [c for c in units.columns if c not in UNIT_TABLE_MATCHING_COLUMNS]
     value_columns = [c for c in panel.columns if c not in PANEL_ID_COLUMNS]
     panel = panel.merge(units[["unit_id", *descriptive]], on="unit_id", how="left")
     panel = panel[PANEL_ID_COLUMNS + descriptive + value_columns].sort_values(["unit_id", "year"])
     panel = panel.reset_index(drop=True)
     panel = validate_panel(
-        panel, panel_schema(variables, units["unit_id"].tolist(), first_year, last_year)
+        panel, panel_schema(spec.variables, units["unit_id"].tolist(), first_year, last_year)
     )
     if config.get("models"):
-        check_model_sizes(panel, config["models"], study["unit"])
+        check_model_sizes(panel, config["models"], spec.unit)
 
-    outlier_settings = settings.get("outliers") or {}
     quality = quality_report(
         panel,
         reports,
         shape,
         interpolated,
-        synthetic=bool(data["synthetic"]),
-        data_note=data["data_note"],
-        unit=study["unit"],
+        synthetic=spec.synthetic,
+        data_note=spec.data_note,
+        unit=spec.unit,
         years=(first_year, last_year),
         source_variables=source_variables,
         value_columns=value_columns,
-        max_gap=int(settings["interpolate"].get("max_gap", 1))
-        if settings.get("interpolate")
-        else None,
-        threshold=float(outlier_settings.get("threshold", 3.5)),
-        screened=list(outlier_settings.get("variables") or source_variables),
+        max_gap=rules.interpolate.max_gap if rules.interpolate is not None else None,
+        threshold=rules.outliers.threshold,
+        screened=list(rules.outliers.variables or source_variables),
     )
     return panel, quality

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from innopanel.config.checks import ConfigError
+from innopanel.config.data_specs import variable_specs
 from innopanel.vocabulary import LAG_SUFFIX
 
 
@@ -61,25 +62,29 @@ DERIVATIONS: dict[str, tuple[tuple[str, ...], Callable[[pd.DataFrame], pd.Series
 def derive_variables(
     panel: pd.DataFrame, variables: Mapping[str, Mapping[str, Any]]
 ) -> pd.DataFrame:
-    """Add the configured derived variables and the `_lag1` of those marked ``lag``."""
+    """Add the configured derived variables and the `_lag1` of those marked ``lag``.
+
+    ``variables`` is the config's ``variables`` section; derived ones are computed in
+    its order, so each may use those listed before it.
+    """
     panel = panel.copy()
-    for name, spec in variables.items():
-        if spec["kind"] != "derived":
+    specs = variable_specs(variables)
+    for name, spec in specs.items():
+        if spec.kind != "derived":
             continue
-        if name not in DERIVATIONS and "log_of" not in spec:
+        if spec.log_of is not None:
+            if spec.log_of not in panel.columns:
+                raise ConfigError(
+                    f"variables.{name}.log_of = '{spec.log_of}' is not a variable computed "
+                    f"before {name}; list it under variables first."
+                )
+            panel[name] = _safe_log(panel[spec.log_of]).astype("float64")
+            continue
+        if name not in DERIVATIONS:
             raise ConfigError(
                 f"variables.{name} is 'derived' but innopanel knows no derivation for it; "
                 f"known: {sorted(DERIVATIONS)}."
             )
-        if "log_of" in spec:
-            base = spec["log_of"]
-            if base not in panel.columns:
-                raise ConfigError(
-                    f"variables.{name}.log_of = '{base}' is not a variable computed before "
-                    f"{name}; list it under variables first."
-                )
-            panel[name] = _safe_log(panel[base]).astype("float64")
-            continue
         inputs, compute = DERIVATIONS[name]
         absent = [i for i in inputs if i not in panel.columns]
         if absent:
@@ -87,7 +92,7 @@ def derive_variables(
                 f"variables.{name} needs {absent}; list them under variables (before {name})."
             )
         panel[name] = compute(panel).astype("float64")
-    lagged = [name for name, spec in variables.items() if spec.get("lag", False)]
+    lagged = [name for name, spec in specs.items() if spec.lag]
     # Lag by calendar year, not by row position, so a gap year gives a missing lag.
     previous = panel[["unit_id", "year", *lagged]].copy()
     previous["year"] = previous["year"] + 1

@@ -21,7 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from innopanel.config.sources import column_header, column_unit
+from innopanel.config.data_specs import VariableSpec
+from innopanel.config.specs import SourceSpec
 from innopanel.data.quality import SourceReport
 from innopanel.data.readers import (
     DataError,
@@ -69,18 +70,30 @@ class _Layout:
     year_index: int
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What reading one source needs: its spec, the variables and units it converts to."""
+
+    spec: SourceSpec
+    variables: Mapping[str, VariableSpec]
+    units: Mapping[str, Mapping[str, Any]]
+    missing_markers: frozenset[str]
+    label: str
+
+
 def read_source(
     path: str | Path,
-    source: str,
-    spec: Mapping[str, Any],
-    variables: Mapping[str, Mapping[str, Any]],
+    spec: SourceSpec,
+    variables: Mapping[str, VariableSpec],
     units: Mapping[str, Mapping[str, Any]],
-    missing_markers: Sequence[str],
+    missing_markers: frozenset[str],
     shown_as: str | None = None,
 ) -> tuple[pd.DataFrame, SourceReport]:
     """Read one source into canonical units.
 
     Messages name the source and ``shown_as`` (where it came from; default ``path``).
+    ``units`` is the config's unit table (name -> dimension, factor); cells equal to a
+    missing marker (after trimming) are missing.
 
     Returns a frame with ``source_sheet`` (empty for single-table formats),
     ``source_row`` (1-based row in the file or sheet), ``name_raw``, ``year`` and one
@@ -91,39 +104,32 @@ def read_source(
     """
     path = Path(path)
     shown = shown_as or str(path)
+    source = spec.name
     report = SourceReport(name=source, path=shown)
-    markers = frozenset(m.strip() for m in missing_markers)
+    reading = _Reading(spec, variables, units, missing_markers, source_label(source, shown))
     records: list[dict[str, Any]] = []
-    label = source_label(source, shown)
-    for sheet in read_sheets(path, source, spec, shown):
-        records += _read_sheet(sheet, label, source, spec, variables, units, markers, report)
+    for sheet in read_sheets(path, spec, shown):
+        records += _read_sheet(sheet, reading, report)
     if not records:
         raise DataError(
             f"source '{source}': {shown} has a header but no data rows. Check the file, and "
             f"data.sources.{source}.skip_rows / header_rows / sheets."
         )
-    columns = ["source_sheet", "source_row", "name_raw", "year", *spec["columns"]]
+    columns = ["source_sheet", "source_row", "name_raw", "year"]
+    columns += [column.variable for column in spec.columns]
     return pd.DataFrame.from_records(records, columns=columns), report
 
 
-def _read_sheet(
-    sheet: Sheet,
-    label: str,
-    source: str,
-    spec: Mapping[str, Any],
-    variables: Mapping[str, Mapping[str, Any]],
-    units: Mapping[str, Mapping[str, Any]],
-    markers: frozenset[str],
-    report: SourceReport,
-) -> list[dict[str, Any]]:
-    where = place(label, sheet.name)
-    header_rows = int(spec.get("header_rows", 1))
+def _read_sheet(sheet: Sheet, reading: _Reading, report: SourceReport) -> list[dict[str, Any]]:
+    spec, variables = reading.spec, reading.variables
+    where = place(reading.label, sheet.name)
+    header_rows = spec.header_rows
     rows = [
         (number, cells)
-        for number, cells in sheet.rows[int(spec.get("skip_rows", 0)) :]
+        for number, cells in sheet.rows[spec.skip_rows :]
         if any(cell is not None and cell.strip() for cell in cells)
     ]
-    headers = {key: column_header(value) for key, value in spec["columns"].items()}
+    headers = {column.variable: column.header for column in spec.columns}
     records: list[dict[str, Any]] = []
     layout: _Layout | None = None
     marker = ""
@@ -133,8 +139,8 @@ def _read_sheet(
         first = unicodedata.normalize("NFKC", row[0] or "").strip() if row else ""
         if layout is None or (marker and first == marker):
             block = [cells for _, cells in rows[index : index + header_rows]]
-            header = combine_header(block, units)
-            layout = _read_header_row(header, number, where, source, spec, variables, units)
+            header = combine_header(block, reading.units)
+            layout = _read_header_row(header, number, where, reading)
             marker = next(
                 (
                     unicodedata.normalize("NFKC", cells[0]).strip()
@@ -161,22 +167,22 @@ def _read_sheet(
         year = parse_number(year_cell, frozenset())
         if year is None or math.isnan(year) or year != int(year):
             raise DataError(
-                f"{where}, row {number}, column '{spec['year_column']}': year "
+                f"{where}, row {number}, column '{spec.year_column}': year "
                 f"'{(year_cell or '').strip()}' is not a whole number. Fix the cell in a "
                 "copy of the file."
             )
         record["year"] = int(year)
         for variable, (column, unit) in layout.columns.items():
             cell = row[column] if column < len(row) else None
-            value = parse_number(cell, markers)
+            value = parse_number(cell, reading.missing_markers)
             if value is None:
                 raise DataError(
                     f"{where}, row {number}, column '{headers[variable]}': value "
                     f"'{(cell or '').strip()}' is not a number. Correct the cell, or add it "
                     "to data.missing_markers in the config if it means 'missing'."
                 )
-            value *= unit_factor(unit, variables[variable]["unit"], units)
-            minimum = variables[variable].get("min")
+            value *= unit_factor(unit, variables[variable].unit, reading.units)
+            minimum = variables[variable].minimum
             if minimum is not None and value < minimum:
                 raise DataError(
                     f"{where}, row {number}, column '{headers[variable]}': value "
@@ -190,15 +196,10 @@ def _read_sheet(
 
 
 def _read_header_row(
-    header: Sequence[str],
-    line_number: int,
-    where: str,
-    source: str,
-    spec: Mapping[str, Any],
-    variables: Mapping[str, Mapping[str, Any]],
-    units: Mapping[str, Mapping[str, Any]],
+    header: Sequence[str], line_number: int, where: str, reading: _Reading
 ) -> _Layout:
     """Locate the id columns and each mapped variable (with its unit) in a header."""
+    spec, units, source = reading.spec, reading.units, reading.spec.name
     parsed = [split_header(cell) for cell in header]
     names = [name for name, _ in parsed]
     full = [unicodedata.normalize("NFKC", cell).strip() for cell in header]
@@ -216,16 +217,15 @@ def _read_header_row(
         )
 
     columns: dict[str, tuple[int, str | None]] = {}
-    for variable, mapping in spec["columns"].items():
-        wanted = column_header(mapping)
+    for column in spec.columns:
+        variable, wanted, stated = column.variable, column.header, column.unit
         index = locate(wanted, f"columns.{variable}")
-        stated = column_unit(mapping)
         unit = (
             parsed[index][1]
             if names[index] == unicodedata.normalize("NFKC", wanted).strip()
             else None
         )
-        target = variables[variable]["unit"]
+        target = reading.variables[variable].unit
         if stated is not None:
             if unit is not None and unit != stated:
                 raise DataError(
@@ -254,12 +254,14 @@ def _read_header_row(
         columns[variable] = (index, unit)
     return _Layout(
         columns,
-        locate(spec["unit_column"], "unit_column"),
-        locate(spec["year_column"], "year_column"),
+        locate(spec.unit_column, "unit_column"),
+        locate(spec.year_column, "year_column"),
     )
 
 
-def unit_factor(unit: str | None, target: str, units: Mapping[str, Mapping[str, Any]]) -> float:
+def unit_factor(
+    unit: str | None, target: str | None, units: Mapping[str, Mapping[str, Any]]
+) -> float:
     """Return the factor converting a value in ``unit`` to ``target``."""
     if unit is None or unit == target:
         return 1.0

@@ -22,12 +22,14 @@ import tarfile
 import time
 import urllib.parse
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from innopanel.config.sources import FILE_KINDS, describe_location
+from innopanel.config.data_specs import OFFLINE_ENVIRONMENT_VARIABLE, FetchSettings
+from innopanel.config.sources import FILE_KINDS, describe_location, origin
+from innopanel.config.specs import SourceSpec
 from innopanel.data.transport import (
     Retrieval,
     SourceError,
@@ -38,47 +40,25 @@ from innopanel.data.transport import (
 from innopanel.data.worldbank import fetch_document
 from innopanel.io import atomic_path, sha256_file
 
-# The schema's defaults, applied here too: Snakemake does not always apply them.
-FETCH_DEFAULTS: dict[str, Any] = {
-    "cache_dir": "data/cache",
-    "mirror_dir": None,
-    "offline": False,
-    "allow_insecure_http": False,
-    "timeout_seconds": 30.0,
-    "retries": 3,
-    "backoff_seconds": 1.0,
-    "max_bytes": 500_000_000,
-}
-OFFLINE_ENVIRONMENT_VARIABLE = "INNOPANEL_OFFLINE"
-
-
-def fetch_settings(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Return ``data.fetch`` with defaults filled in; INNOPANEL_OFFLINE=1 forces offline."""
-    settings = {**FETCH_DEFAULTS, **(data.get("fetch") or {})}
-    if os.environ.get(OFFLINE_ENVIRONMENT_VARIABLE, "") not in ("", "0"):
-        settings["offline"] = True
-    return settings
-
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def fetch_url(
-    name: str,
-    spec: Mapping[str, Any],
-    settings: Mapping[str, Any],
+    spec: SourceSpec,
+    settings: FetchSettings,
     retrieval: Retrieval,
     *,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Path:
     """Return a verified local copy of a URL source: cache, then mirror, then network."""
-    url, expected = spec["url"], spec["sha256"]
-    cached = Path(settings["cache_dir"]) / "sha256" / expected
+    name, url, expected = spec.name, origin(spec), _pinned(spec)
+    cached = Path(settings.cache_dir) / "sha256" / expected
     if cached.is_file() and sha256_file(cached) == expected:
         retrieval.origin = f"cache {cached}"
         return cached
-    mirror = settings.get("mirror_dir")
+    mirror = settings.mirror_dir
     if mirror:
         basename = PurePosixPath(urllib.parse.urlsplit(url).path).name
         for candidate in (Path(mirror) / expected, Path(mirror) / basename):
@@ -86,7 +66,7 @@ def fetch_url(
                 copy_verified(name, candidate, cached, expected)
                 retrieval.origin = f"mirror {candidate}"
                 return cached
-    if settings["offline"]:
+    if settings.offline:
         raise SourceError(
             f"source '{name}': offline (data.fetch.offline or {OFFLINE_ENVIRONMENT_VARIABLE}) "
             f"and no verified copy of {url} in the cache ({cached}) or the mirror folder "
@@ -176,10 +156,9 @@ def extract_member(
 
 
 def stage(
-    name: str,
-    spec: Mapping[str, Any],
+    spec: SourceSpec,
     destination: str | os.PathLike[str],
-    settings: Mapping[str, Any],
+    settings: FetchSettings,
     *,
     first_year: int,
     last_year: int,
@@ -187,80 +166,88 @@ def stage(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fetch and verify one source into ``destination``.
 
-    Returns its provenance record (byte-stable: what was used) and its retrieval record
-    (how and when it was obtained this time; varies between runs).
+    ``first_year`` and ``last_year`` are the years an API source is asked for. Returns
+    its provenance record (byte-stable: what was used) and its retrieval record (how
+    and when it was obtained this time; varies between runs).
     """
+    name = spec.name
     destination = Path(destination)
     retrieval = Retrieval(source=name)
-    kind = spec["kind"]
     fetched_sha256: str
-    if kind in FILE_KINDS:
-        retrieval.origin = f"file {spec['path']}"
+    if spec.kind in FILE_KINDS:
+        raw = Path(origin(spec))
+        retrieval.origin = f"file {raw}"
         # An archive is kept whole in the cache; its member is staged below.
-        fetched = _archive_copy(settings, spec) if spec.get("archive") else destination
-        if not spec.get("archive"):
-            check_usable(name, spec["path"], Path(spec["path"]), spec["format"])
-        fetched_sha256 = copy_verified(name, Path(spec["path"]), fetched, spec["sha256"])
-    elif kind == "url":
-        fetched = fetch_url(name, spec, settings, retrieval, sleep=sleep)
-        fetched_sha256 = spec["sha256"]
-        if not spec.get("archive"):
+        if spec.archive:
+            fetched = Path(settings.cache_dir) / "sha256" / _pinned(spec)
+        else:
+            fetched = destination
+            check_usable(name, str(raw), raw, spec.format)
+        fetched_sha256 = copy_verified(name, raw, fetched, spec.sha256)
+    elif spec.kind == "url":
+        fetched = fetch_url(spec, settings, retrieval, sleep=sleep)
+        fetched_sha256 = _pinned(spec)
+        if not spec.archive:
             copy_verified(name, fetched, destination, fetched_sha256)
     else:
         fetched_sha256 = fetch_document(
-            name, spec, settings, destination, first_year, last_year, retrieval, sleep=sleep
+            spec, settings, destination, first_year, last_year, retrieval, sleep=sleep
         )
         fetched = destination
-    if spec.get("archive"):
-        folder = Path(settings["cache_dir"]) / "extracted" / fetched_sha256
-        origin = spec["path"] if kind in FILE_KINDS else spec["url"]
+    if spec.archive and spec.member:
         extract_member(
             name,
             fetched,
-            spec["archive"],
-            spec["member"],
-            folder,
+            spec.archive,
+            spec.member,
+            Path(settings.cache_dir) / "extracted" / fetched_sha256,
             destination,
-            spec["format"],
-            origin,
+            spec.format,
+            origin(spec),
         )
     retrieval.retrieved_at = _now()
-    record = provenance_record(name, spec, fetched_sha256, fetched, destination)
+    record = provenance_record(spec, fetched_sha256, fetched, destination)
     return record, asdict(retrieval)
 
 
-def _archive_copy(settings: Mapping[str, Any], spec: Mapping[str, Any]) -> Path:
-    return Path(settings["cache_dir"]) / "sha256" / spec["sha256"]
+def _pinned(spec: SourceSpec) -> str:
+    """The SHA256 the config pins for a file or URL source (the schema requires one)."""
+    if spec.sha256 is None:
+        raise SourceError(
+            f"source '{spec.name}': no sha256 pinned; set data.sources.{spec.name}.sha256."
+        )
+    return spec.sha256
 
 
 def provenance_record(
-    name: str, spec: Mapping[str, Any], fetched_sha256: str, fetched: Path, staged: Path
+    spec: SourceSpec, fetched_sha256: str, fetched: Path, staged: Path
 ) -> dict[str, Any]:
     """What was used for one source: where from, its checksum and size.
 
-    Licence and citation are added from the config by innopanel.reproducibility.provenance, so that
-    correcting a citation does not make the data be fetched (and everything rerun).
+    Licence and citation are added from the config by
+    innopanel.reproducibility.provenance, so that correcting a citation does not make
+    the data be fetched (and everything rerun).
     """
     record: dict[str, Any] = {
-        "name": name,
-        "kind": spec["kind"],
+        "name": spec.name,
+        "kind": spec.kind,
         "location": describe_location(spec),
         "sha256": fetched_sha256,
         "bytes": fetched.stat().st_size,
-        "sha256_pinned_in_config": spec.get("sha256") is not None,
-        "format": spec["format"],
-        "encoding": spec["encoding"],
+        "sha256_pinned_in_config": spec.sha256 is not None,
+        "format": spec.format,
+        "encoding": spec.encoding,
         "staged": {
             "path": str(staged),
             "sha256": sha256_file(staged),
             "bytes": staged.stat().st_size,
         },
     }
-    if spec["kind"] == "url":
-        record["url"] = spec["url"]
-    if spec["kind"] == "api":
-        record["api"] = dict(spec["api"])
+    if spec.kind == "url":
+        record["url"] = origin(spec)
+    if spec.api is not None:
+        record["api"] = asdict(spec.api)
         record["requests"] = json.loads(staged.read_text(encoding="utf-8"))["requests"]
-    if spec.get("archive"):
-        record["archive"] = {"type": spec["archive"], "member": spec["member"]}
+    if spec.archive:
+        record["archive"] = {"type": spec.archive, "member": spec.member}
     return record

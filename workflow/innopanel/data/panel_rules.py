@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from innopanel.config.data_specs import CleaningRules, VariableSpec
+from innopanel.config.specs import SourceSpec
 from innopanel.data.quality import SourceReport
 from innopanel.data.readers import DataError, place
 from innopanel.vocabulary import LAG_SUFFIX
@@ -74,7 +76,7 @@ def _drop_entry(row: Any, reason: str) -> dict[str, Any]:
 def apply_window(
     frame: pd.DataFrame,
     path: str | Path,
-    spec: Mapping[str, Any],
+    spec: SourceSpec,
     first_year: int,
     last_year: int,
     policy: str,
@@ -86,7 +88,7 @@ def apply_window(
         row = frame.loc[outside].iloc[0]
         raise DataError(
             f"{place(path, row['source_sheet'])}, row {row['source_row']}, column "
-            f"'{spec['year_column']}': year {row['year']} is outside the study window "
+            f"'{spec.year_column}': year {row['year']} is outside the study window "
             f"{first_year}-{last_year} ({int(outside.sum())} row(s); "
             "data.cleaning.out_of_window: error). Widen study.first_year/study.last_year, "
             "or set data.cleaning.out_of_window: drop to drop such rows and list them in "
@@ -133,7 +135,7 @@ def interpolate_gaps(
 def shape_panel(
     panel: pd.DataFrame,
     source_variables: Sequence[str],
-    settings: Mapping[str, Any],
+    rules: CleaningRules,
     first_year: int,
     last_year: int,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -144,15 +146,15 @@ def shape_panel(
     """
     empty = panel[list(source_variables)].isna().all(axis=1)
     shape: dict[str, Any] = {
-        "type": settings["panel"],
+        "type": rules.panel,
         "unit_years_dropped_without_any_value": [
             {"unit_id": u, "year": int(y)}
             for u, y in panel.loc[empty, ["unit_id", "year"]].itertuples(index=False)
         ],
     }
     panel = panel.loc[~empty]
-    if settings["panel"] == "balanced":
-        needed = list(settings.get("balance_on") or source_variables)
+    if rules.panel == "balanced":
+        needed = list(rules.balance_on or source_variables)
         years = set(range(first_year, last_year + 1))
         complete = panel.loc[panel[needed].notna().all(axis=1), ["unit_id", "year"]]
         observed = complete.groupby("unit_id")["year"].apply(set)
@@ -169,7 +171,7 @@ def shape_panel(
 
 
 def panel_schema(
-    variables: Mapping[str, Mapping[str, Any]],
+    variables: Mapping[str, VariableSpec],
     unit_ids: Sequence[str],
     first_year: int,
     last_year: int,
@@ -181,12 +183,12 @@ def panel_schema(
     }
     for name, spec in variables.items():
         checks = []
-        if "min" in spec:
-            checks.append(pa.Check.ge(spec["min"]))
-        if "max" in spec:
-            checks.append(pa.Check.le(spec["max"]))
+        if spec.minimum is not None:
+            checks.append(pa.Check.ge(spec.minimum))
+        if spec.maximum is not None:
+            checks.append(pa.Check.le(spec.maximum))
         columns[name] = pa.Column("float64", checks, nullable=True)
-        if spec.get("lag", False):
+        if spec.lag:
             columns[name + LAG_SUFFIX] = pa.Column("float64", checks, nullable=True)
     return pa.DataFrameSchema(columns, unique=["unit_id", "year"], strict=False, coerce=False)
 

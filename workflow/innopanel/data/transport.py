@@ -17,11 +17,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 
+from innopanel.config.data_specs import FetchSettings
 from innopanel.config.sources import looks_like_html
 from innopanel.io import atomic_path
 
@@ -184,7 +184,7 @@ def download(
     name: str,
     url: str,
     destination: Path,
-    settings: Mapping[str, Any],
+    settings: FetchSettings,
     expected_sha256: str | None,
     retrieval: Retrieval,
     *,
@@ -195,23 +195,21 @@ def download(
     Network failures, 5xx/429 answers and truncated bodies are retried with exponential
     backoff; a 4xx answer, an HTML page, an oversized body or wrong bytes are not.
     """
-    check_url(name, url, bool(settings["allow_insecure_http"]))
-    opener = urllib.request.build_opener(_NoInsecureRedirect(bool(settings["allow_insecure_http"])))
-    attempts = int(settings["retries"]) + 1
+    check_url(name, url, settings.allow_insecure_http)
+    opener = urllib.request.build_opener(_NoInsecureRedirect(settings.allow_insecure_http))
+    attempts = settings.retries + 1
     last_problem = ""
     for attempt in range(1, attempts + 1):
         retrieval.attempts += 1
         if attempt > 1:
-            sleep(float(settings["backoff_seconds"]) * 2 ** (attempt - 2))
+            sleep(settings.backoff_seconds * 2 ** (attempt - 2))
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
         try:
             with (
-                opener.open(request, timeout=float(settings["timeout_seconds"])) as response,
+                opener.open(request, timeout=settings.timeout_seconds) as response,
                 atomic_path(destination) as temporary,
             ):
-                actual, _ = _read_response(
-                    name, url, response, temporary, int(settings["max_bytes"])
-                )
+                actual, _ = _read_response(name, url, response, temporary, settings.max_bytes)
                 if expected_sha256 is not None and actual != expected_sha256:
                     raise _mismatch(name, url, expected_sha256, actual, "the download")
             return actual
