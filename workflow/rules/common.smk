@@ -77,22 +77,6 @@ def provenance_inputs(wildcards):
     }
 
 
-def model_requirements():
-    """What the clean step needs of each model to check the panel can carry it."""
-    keys = (
-        "estimator",
-        "entity_effects",
-        "time_effects",
-        "outcome",
-        "regressors",
-        "controls",
-    )
-    return {
-        name: {key: spec[key] for key in keys if key in spec}
-        for name, spec in config["models"].items()
-    }
-
-
 def cleaning_config():
     """The parts of the config the clean step depends on (a change reruns it)."""
     parts = {key: config[key] for key in ("study", "data", "units", "variables")}
@@ -105,7 +89,6 @@ def cleaning_config():
         name: {k: v for k, v in spec.items() if k not in ("licence", "citation")}
         for name, spec in config["data"]["sources"].items()
     }
-    parts["models"] = model_requirements()
     return parts
 
 

@@ -4,10 +4,12 @@ Steps, each a function: read a source (any format via innopanel.data.readers; en
 title rows, multi-row and repeated header blocks, units in headers or in the config,
 missing markers, thousands separators) -> harmonise unit names to one id -> drop exact
 duplicates (reported), refuse conflicting ones -> apply the study window -> merge
-sources on (unit, year) -> shape the panel (unbalanced or balanced) -> interpolate only
-if config asks -> derive analysis variables -> validate -> flag outliers -> check the
-panel can carry every model. Every problem in the input is an error naming the file,
-row and column, and the fix; whatever is dropped or filled is in the data-quality report.
+sources on (unit, year) -> interpolate only if config asks -> shape the panel
+(unbalanced or balanced) -> derive analysis variables -> validate -> flag outliers.
+Every problem in the input is an error naming the file, row and column, and the fix;
+whatever is dropped or filled is in the data-quality report. Whether the panel can
+carry each model is the estimate step's check, so that editing a model does not rerun
+cleaning.
 """
 
 from __future__ import annotations
@@ -31,56 +33,12 @@ from innopanel.data.panel_rules import (
     validate_panel,
 )
 from innopanel.data.quality import SourceReport, quality_report
-from innopanel.data.readers import DataError, source_label
+from innopanel.data.readers import source_label
 from innopanel.data.unit_names import harmonise_units, read_unit_table, unit_alias_map
 
 PANEL_ID_COLUMNS = ["unit_id", "year"]
 # Unit-table columns that are matching aids, not descriptions to carry into the panel.
 UNIT_TABLE_MATCHING_COLUMNS = ("unit_id", "aliases")
-
-
-def check_model_sizes(
-    panel: pd.DataFrame, models: Mapping[str, Mapping[str, Any]], unit: str = "city"
-) -> None:
-    """Refuse a panel too small to estimate a configured model, before estimation runs.
-
-    Each model needs positive residual degrees of freedom after its coefficients and
-    absorbed effects, at least two units, and (with unit effects) two years.
-    """
-    units_word = {"city": "cities", "country": "countries"}.get(unit, "units")
-    for name, model in models.items():
-        terms = list(model["regressors"]) + list(model.get("controls") or [])
-        needed = [model["outcome"], *terms]
-        if any(column not in panel.columns for column in needed):
-            continue
-        usable = panel.loc[panel[needed].notna().all(axis=1)]
-        rows, groups, years = len(usable), usable["unit_id"].nunique(), usable["year"].nunique()
-        coefficients = len(terms) + (model["estimator"] != "fixed_effects")
-        absorbed = 0
-        if model["estimator"] == "fixed_effects":
-            absorbed = groups * bool(model.get("entity_effects")) + years * bool(
-                model.get("time_effects")
-            )
-            absorbed -= bool(model.get("entity_effects")) and bool(model.get("time_effects"))
-        residual = rows - coefficients - absorbed
-        problem = ""
-        if groups < 2:
-            problem = f"it needs at least 2 {units_word}"
-        elif model.get("entity_effects") and years < 2:
-            problem = "unit effects need at least 2 years"
-        elif residual < 1:
-            problem = (
-                f"{coefficients} coefficient(s) and {absorbed} absorbed effect(s) leave "
-                f"{residual} residual degrees of freedom"
-            )
-        if problem:
-            raise DataError(
-                f"the cleaned panel is too small for model '{name}': {rows} usable row(s) "
-                f"({groups} {units_word}, {years} year(s)) with every variable of the model "
-                f"present; {problem}. Widen study.first_year..study.last_year, add "
-                f"{units_word} or sources, use data.cleaning.panel: unbalanced, or drop "
-                f"terms from models.{name}."
-            )
 
 
 def clean_panel(
@@ -89,9 +47,9 @@ def clean_panel(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read every staged source, harmonise, merge, shape, derive and validate.
 
-    ``staged`` maps source name to its staged file; ``config`` holds study, data, units,
-    variables and, optionally, models (whose sizes are then checked). Returns the panel
-    and the data-quality report (a JSON-ready dict).
+    ``staged`` maps source name to its staged file; ``config`` holds study, data, units
+    and variables (other sections are not read). Returns the panel and the data-quality
+    report (a JSON-ready dict).
     """
     spec = cleaning_spec(config)
     rules = spec.rules
@@ -148,8 +106,6 @@ def clean_panel(
     panel = validate_panel(
         panel, panel_schema(spec.variables, units["unit_id"].tolist(), first_year, last_year)
     )
-    if config.get("models"):
-        check_model_sizes(panel, config["models"], spec.unit)
 
     quality = quality_report(
         panel,
