@@ -1,4 +1,4 @@
-"""What a declared source is: its kind, where it lives, its staged name, its column mapping.
+"""What a declared source is: its kind, where it lives, its staged name, its checks.
 
 A source under ``data.sources`` is one of four kinds:
 
@@ -8,8 +8,9 @@ A source under ``data.sources`` is one of four kinds:
 - ``api``: a public statistics API (the World Bank indicators API), fetched page by page.
 
 Files and URLs are pinned by SHA256 in the config; an API response is checksummed when
-it is fetched, and may be pinned too. Only the standard library is imported here, so
-the Snakefile can check sources at start-up without paying for pandas.
+it is fetched, and may be pinned too. Functions here take a
+:class:`innopanel.config.specs.SourceSpec`. Only the standard library and the config
+specs are imported, so the Snakefile can check sources at start-up without pandas.
 """
 
 from __future__ import annotations

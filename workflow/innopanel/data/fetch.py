@@ -10,7 +10,8 @@ copies, HTTPS downloads), so a failure leaves nothing behind and any earlier goo
 - APIs are fetched by their adapter (innopanel.data.worldbank) and cached by request.
 - Archives are verified, then the declared member is extracted inside its own folder.
 
-Only the standard library is used: fetching must not pay for pandas.
+Only the standard library (and PyYAML, through the config specs) is used: fetching
+must not pay for pandas.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@
   backoff and a size cap, refusing HTML error pages, truncated bodies and wrong bytes.
 
 Every copy is written to a temporary file, checked, and renamed into place only when
-complete and verified, so a failure leaves nothing behind. Only the standard library is
-used: fetching must not pay for pandas.
+complete and verified, so a failure leaves nothing behind. Only the standard library
+(and the config specs, for :class:`FetchSettings`) is imported: fetching must not pay
+for pandas.
 """
 
 from __future__ import annotations
