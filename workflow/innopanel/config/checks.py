@@ -125,13 +125,13 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
                 + _suggest(unit, unit_ids)
             )
 
-    for name, spec in variables.items():
-        unit = spec.get("unit")
-        if spec["kind"] == "source" and unit is None:
+    for name, variable in variable_specs(variables).items():
+        if variable.kind == "source" and variable.unit is None:
             problems.append(f"variables.{name}: a source variable needs a unit.")
-        if unit is not None and unit not in config["units"]:
+        if variable.unit is not None and variable.unit not in config["units"]:
             problems.append(
-                f"variables.{name}.unit = '{unit}' is not listed under units; add it there."
+                f"variables.{name}.unit = '{variable.unit}' is not listed under units; "
+                "add it there."
             )
 
     provided: set[str] = set()
