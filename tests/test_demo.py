@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from innopanel.io import sha256_file
-from innopanel.synthetic import demo
+from innopanel.synthetic import calibration, demo, dgp, documentation, messy_files
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "data" / "raw" / "demo"
@@ -37,12 +37,12 @@ def cities() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def demo_panel(config: dict, cities: pd.DataFrame) -> pd.DataFrame:
-    return demo.build_demo_panel(
+    return calibration.build_demo_panel(
         cities,
         config["study"]["first_year"],
         config["study"]["last_year"],
         config["demo"]["seed"],
-        demo.DemoParameters(),
+        dgp.DemoParameters(),
     )
 
 
@@ -61,8 +61,8 @@ def monkeypatch_module():
 
 
 @pytest.fixture(scope="module")
-def big_simulation() -> demo.SimulatedPanel:
-    return demo.simulate_panel_with_truth(MC_CITIES, YEARS, seed=12345)
+def big_simulation() -> dgp.SimulatedPanel:
+    return dgp.simulate_panel_with_truth(MC_CITIES, YEARS, seed=12345)
 
 
 def read_manifest(path: Path) -> dict[str, str]:
@@ -96,7 +96,7 @@ def parse_economy(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
         keep_default_na=False,
         dtype={"城市": str},
     )
-    assert list(raw.columns) == list(demo.ECONOMY_HEADER)
+    assert list(raw.columns) == list(messy_files.ECONOMY_HEADER)
     frame = pd.DataFrame(
         {
             "city_id": raw["城市"].str.removesuffix("市").map(chinese),
@@ -145,7 +145,7 @@ def parse_open_platforms(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
     raw = pd.read_csv(
         path, encoding="utf-8", na_values=[".."], keep_default_na=False, dtype={"City": str}
     )
-    assert list(raw.columns) == list(demo.OPEN_PLATFORMS_HEADER)
+    assert list(raw.columns) == list(messy_files.OPEN_PLATFORMS_HEADER)
     frame = pd.DataFrame(
         {
             "city_id": raw["City"].map(english),
@@ -164,11 +164,11 @@ def parse_open_platforms(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def parsed(cities: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {
-        "economy": parse_economy(DEMO_DIR / demo.ECONOMY_FILE, cities),
+        "economy": parse_economy(DEMO_DIR / messy_files.ECONOMY_FILE, cities),
         "science_technology": parse_science_technology(
-            DEMO_DIR / demo.SCIENCE_TECHNOLOGY_FILE, cities
+            DEMO_DIR / messy_files.SCIENCE_TECHNOLOGY_FILE, cities
         ),
-        "open_platforms": parse_open_platforms(DEMO_DIR / demo.OPEN_PLATFORMS_FILE, cities),
+        "open_platforms": parse_open_platforms(DEMO_DIR / messy_files.OPEN_PLATFORMS_FILE, cities),
     }
 
 
@@ -186,11 +186,11 @@ def parsed_panel(parsed: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def test_regeneration_reproduces_committed_files_byte_for_byte(regenerated: Path) -> None:
-    committed = read_manifest(DEMO_DIR / demo.MANIFEST_FILE)
+    committed = read_manifest(DEMO_DIR / documentation.MANIFEST_FILE)
     for name, digest in committed.items():
         assert sha256_file(regenerated / name) == digest, name
-    assert (regenerated / demo.MANIFEST_FILE).read_bytes() == (
-        DEMO_DIR / demo.MANIFEST_FILE
+    assert (regenerated / documentation.MANIFEST_FILE).read_bytes() == (
+        DEMO_DIR / documentation.MANIFEST_FILE
     ).read_bytes()
     assert sorted(p.name for p in regenerated.iterdir()) == sorted(
         p.name for p in DEMO_DIR.iterdir()
@@ -198,13 +198,15 @@ def test_regeneration_reproduces_committed_files_byte_for_byte(regenerated: Path
 
 
 def test_manifest_covers_and_matches_every_committed_file() -> None:
-    manifest_path = DEMO_DIR / demo.MANIFEST_FILE
+    manifest_path = DEMO_DIR / documentation.MANIFEST_FILE
     entries = read_manifest(manifest_path)
     names = list(entries)
     assert names == sorted(names)
-    others = {p.name for p in DEMO_DIR.iterdir() if p.is_file() and p.name != demo.MANIFEST_FILE}
+    others = {
+        p.name for p in DEMO_DIR.iterdir() if p.is_file() and p.name != documentation.MANIFEST_FILE
+    }
     assert set(names) == others
-    assert {demo.README_FILE, demo.TRUTH_FILE} <= set(names)
+    assert {documentation.README_FILE, documentation.TRUTH_FILE} <= set(names)
     for name, digest in entries.items():
         assert re.fullmatch(r"[0-9a-f]{64}", digest)
         assert sha256_file(DEMO_DIR / name) == digest, name
@@ -228,13 +230,13 @@ def test_write_demo_files_returns_digests(demo_panel, cities, tmp_path: Path) ->
 
 
 def test_raw_file_encodings_and_headers() -> None:
-    economy = (DEMO_DIR / demo.ECONOMY_FILE).read_bytes()
+    economy = (DEMO_DIR / messy_files.ECONOMY_FILE).read_bytes()
     assert economy.startswith(b"\xef\xbb\xbf")
     assert economy.decode("utf-8-sig").splitlines()[0] == (
         "城市,年份,地区生产总值(亿元),常住人口(万人),普通高等学校在校学生数(万人),"
         "第二产业增加值占GDP比重(%)"
     )
-    science = (DEMO_DIR / demo.SCIENCE_TECHNOLOGY_FILE).read_bytes()
+    science = (DEMO_DIR / messy_files.SCIENCE_TECHNOLOGY_FILE).read_bytes()
     with pytest.raises(UnicodeDecodeError):
         science.decode("utf-8")
     lines = science.decode("gbk").splitlines()
@@ -252,7 +254,7 @@ def test_raw_file_encodings_and_headers() -> None:
         == 7
     )
     assert not any("市," in line for line in lines)
-    platforms = (DEMO_DIR / demo.OPEN_PLATFORMS_FILE).read_bytes()
+    platforms = (DEMO_DIR / messy_files.OPEN_PLATFORMS_FILE).read_bytes()
     assert not platforms.startswith(b"\xef\xbb\xbf")
     assert platforms.decode("utf-8").splitlines()[0] == (
         "City,Year,National key laboratories (count),"
@@ -261,13 +263,18 @@ def test_raw_file_encodings_and_headers() -> None:
 
 
 def test_quirks_are_present(parsed: dict[str, pd.DataFrame]) -> None:
-    economy_text = (DEMO_DIR / demo.ECONOMY_FILE).read_text(encoding="utf-8-sig")
+    economy_text = (DEMO_DIR / messy_files.ECONOMY_FILE).read_text(encoding="utf-8-sig")
     assert re.search(r'"\d{1,3}(,\d{3})+\.\d"', economy_text)  # thousands separators
     assert "成都市," in economy_text and "\n成都," in economy_text
     rows = economy_text.splitlines()[1:]
-    assert len(rows) - len(set(rows)) == demo.ECONOMY_DUPLICATES
-    platform_rows = (DEMO_DIR / demo.OPEN_PLATFORMS_FILE).read_text(encoding="utf-8").splitlines()
-    assert len(platform_rows[1:]) - len(set(platform_rows[1:])) == demo.OPEN_PLATFORMS_DUPLICATES
+    assert len(rows) - len(set(rows)) == messy_files.ECONOMY_DUPLICATES
+    platform_rows = (
+        (DEMO_DIR / messy_files.OPEN_PLATFORMS_FILE).read_text(encoding="utf-8").splitlines()
+    )
+    assert (
+        len(platform_rows[1:]) - len(set(platform_rows[1:]))
+        == messy_files.OPEN_PLATFORMS_DUPLICATES
+    )
     assert any(row.startswith("Xian,") for row in platform_rows)
     assert any(row.startswith("Chengdu City,") for row in platform_rows)
     for name, frame in parsed.items():
@@ -289,7 +296,7 @@ def test_every_city_and_year_appears_in_every_file(
 
 def test_no_missing_marker_in_calibration_rows(parsed_panel: pd.DataFrame) -> None:
     rows = parsed_panel[
-        parsed_panel["city_id"].isin(demo.PROTECTED_CITIES) & (parsed_panel["year"] == 2020)
+        parsed_panel["city_id"].isin(calibration.PROTECTED_CITIES) & (parsed_panel["year"] == 2020)
     ]
     assert len(rows) == 4
     assert rows.notna().all().all()
@@ -300,7 +307,7 @@ def test_parsed_files_reproduce_the_clean_panel(
 ) -> None:
     expected = demo_panel.sort_values(["city_id", "year"]).reset_index(drop=True)
     assert parsed_panel[["city_id", "year"]].equals(expected[["city_id", "year"]])
-    for column in demo.SOURCE_VARIABLES:
+    for column in dgp.SOURCE_VARIABLES:
         observed = parsed_panel[column].to_numpy(dtype=float)
         present = ~np.isnan(observed)
         np.testing.assert_allclose(
@@ -328,10 +335,10 @@ def test_calibration_targets_hold_in_parsed_files(parsed_panel: pd.DataFrame) ->
 
 
 def test_truth_file_records_the_dgp() -> None:
-    truth = json.loads((DEMO_DIR / demo.TRUTH_FILE).read_text(encoding="utf-8"))
+    truth = json.loads((DEMO_DIR / documentation.TRUTH_FILE).read_text(encoding="utf-8"))
     assert truth["synthetic"] is True
     assert "not real statistics" in truth["statement"]
-    assert truth["true_coefficients"] == demo.DemoParameters().coefficients()
+    assert truth["true_coefficients"] == dgp.DemoParameters().coefficients()
     assert truth["theta"] == 30.0
     assert truth["seed"] == 20221231
     assert truth["calibration"]["targets"]["open_platforms"] == {
@@ -339,7 +346,7 @@ def test_truth_file_records_the_dgp() -> None:
         "shanghai": 22,
         "shenzhen": 18,
     }
-    readme = (DEMO_DIR / demo.README_FILE).read_text(encoding="utf-8")
+    readme = (DEMO_DIR / documentation.README_FILE).read_text(encoding="utf-8")
     assert "SYNTHETIC" in readme.splitlines()[0]
     assert "Jia, Wen, Pang, Qiu and Yuan" in readme
     assert "sha256sum -c MANIFEST.sha256" in readme
@@ -349,25 +356,25 @@ def test_truth_file_records_the_dgp() -> None:
 
 
 def test_same_seed_same_panel_different_seed_different_panel() -> None:
-    first = demo.simulate_panel(MC_CITIES[:30], YEARS, seed=7)
-    again = demo.simulate_panel(MC_CITIES[:30], YEARS, seed=7)
-    other = demo.simulate_panel(MC_CITIES[:30], YEARS, seed=8)
+    first = dgp.simulate_panel(MC_CITIES[:30], YEARS, seed=7)
+    again = dgp.simulate_panel(MC_CITIES[:30], YEARS, seed=7)
+    other = dgp.simulate_panel(MC_CITIES[:30], YEARS, seed=8)
     pd.testing.assert_frame_equal(first, again)
     assert not first.equals(other)
     assert (first["invention_patents_granted"] != other["invention_patents_granted"]).mean() > 0.9
 
 
 def test_demo_panel_is_deterministic(demo_panel, cities) -> None:
-    again = demo.build_demo_panel(cities, 2011, 2022, 20221231, demo.DemoParameters())
+    again = calibration.build_demo_panel(cities, 2011, 2022, 20221231, dgp.DemoParameters())
     pd.testing.assert_frame_equal(demo_panel, again)
 
 
-def test_panel_shape_units_and_ranges(big_simulation: demo.SimulatedPanel) -> None:
+def test_panel_shape_units_and_ranges(big_simulation: dgp.SimulatedPanel) -> None:
     panel = big_simulation.panel
-    assert list(panel.columns) == ["city_id", "year", *demo.SOURCE_VARIABLES]
+    assert list(panel.columns) == ["city_id", "year", *dgp.SOURCE_VARIABLES]
     assert len(panel) == len(MC_CITIES) * len(YEARS)
-    assert (panel[list(demo.SOURCE_VARIABLES)] >= 0).all().all()
-    regressors = demo.derive_regressors(panel)
+    assert (panel[list(dgp.SOURCE_VARIABLES)] >= 0).all().all()
+    regressors = dgp.derive_regressors(panel)
     assert regressors["rd_intensity"].between(0.3, 8).all()
     assert regressors["rd_intensity"].quantile([0.05, 0.95]).between(1, 6).all()
     assert regressors["talent"].quantile([0.01, 0.99]).between(20, 300).all()
@@ -383,17 +390,17 @@ def test_panel_shape_units_and_ranges(big_simulation: demo.SimulatedPanel) -> No
     per_10k = panel["college_students"] / panel["population"]
     assert per_10k.between(140, 2050).all()  # clipped to [150, 2000], then rounded
     # Platform stocks never shrink within a city.
-    for column in demo.PLATFORM_COMPONENTS:
+    for column in dgp.PLATFORM_COMPONENTS:
         steps = panel.groupby("city_id")[column].diff().dropna()
         assert (steps >= 0).all(), column
 
 
 def test_demo_platform_stocks_non_decreasing(demo_panel: pd.DataFrame) -> None:
-    for column in demo.PLATFORM_COMPONENTS:
+    for column in dgp.PLATFORM_COMPONENTS:
         assert (demo_panel.groupby("city_id")[column].diff().dropna() >= 0).all()
 
 
-def test_outcome_is_overdispersed_negative_binomial(big_simulation: demo.SimulatedPanel) -> None:
+def test_outcome_is_overdispersed_negative_binomial(big_simulation: dgp.SimulatedPanel) -> None:
     granted = big_simulation.panel["invention_patents_granted"].to_numpy(dtype=float)
     mean = np.exp(big_simulation.log_mean.to_numpy())
     # Poisson would give a mean Pearson ratio of 1; NB2 gives 1 + mu/theta.
@@ -412,13 +419,13 @@ def _within_two_way(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
 
 
 def test_regressors_correlated_with_city_effect_and_fe_recovers_truth(
-    big_simulation: demo.SimulatedPanel,
+    big_simulation: dgp.SimulatedPanel,
 ) -> None:
     panel = big_simulation.panel
-    data = demo.derive_regressors(panel)
+    data = dgp.derive_regressors(panel)
     data["city_id"], data["year"] = panel["city_id"], panel["year"]
     data["log_patents"] = np.log(panel["invention_patents_granted"])
-    terms = list(demo.MEAN_EQUATION_TERMS)
+    terms = list(dgp.MEAN_EQUATION_TERMS)
 
     means = data.groupby("city_id")[["rd_intensity", "log_patents"]].mean()
     alpha = big_simulation.city_effects.loc[means.index]
@@ -431,7 +438,7 @@ def test_regressors_correlated_with_city_effect_and_fe_recovers_truth(
     within_y = _within_two_way(data, ["log_patents"])[:, 0]
     within = np.linalg.lstsq(within_x, within_y, rcond=None)[0]
 
-    truth = demo.DemoParameters().coefficients()
+    truth = dgp.DemoParameters().coefficients()
     assert within[0] == pytest.approx(truth["rd_intensity"], abs=0.04)
     assert within[1] == pytest.approx(truth["log_talent"], abs=0.1)
     assert within[2] == pytest.approx(truth["open_platforms"], abs=0.01)
@@ -442,7 +449,7 @@ def test_regressors_correlated_with_city_effect_and_fe_recovers_truth(
 
 def test_tiers_shift_city_effects() -> None:
     tiers = {city: (1 if k < 200 else 3) for k, city in enumerate(MC_CITIES)}
-    sim = demo.simulate_panel_with_truth(MC_CITIES, YEARS, seed=3, tiers=tiers)
+    sim = dgp.simulate_panel_with_truth(MC_CITIES, YEARS, seed=3, tiers=tiers)
     alpha = sim.city_effects
     assert alpha.iloc[:200].mean() - alpha.iloc[200:].mean() > 1.0
     population = sim.panel.groupby("city_id")["population"].mean()
@@ -451,6 +458,6 @@ def test_tiers_shift_city_effects() -> None:
 
 def test_build_demo_panel_needs_the_calibration_cities(cities: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="calibration cities"):
-        demo.build_demo_panel(
-            cities[cities["city_id"] != "guangzhou"], 2011, 2022, 1, demo.DemoParameters()
+        calibration.build_demo_panel(
+            cities[cities["city_id"] != "guangzhou"], 2011, 2022, 1, dgp.DemoParameters()
         )

@@ -490,7 +490,7 @@ def test_two_way_fe_recovers_the_demo_dgp(study_config: dict) -> None:
     Jensen term that is constant (1/2θ) plus 1/(2μ), small for μ in the hundreds.
     """
     from innopanel.data.clean import derive_variables
-    from innopanel.synthetic.demo import DemoParameters, simulate_panel
+    from innopanel.synthetic.dgp import DemoParameters, simulate_panel
 
     parameters = DemoParameters()
     raw = simulate_panel(
@@ -510,7 +510,7 @@ def test_two_way_fe_recovers_the_demo_dgp(study_config: dict) -> None:
 def test_every_configured_model_estimates_on_the_bundled_demo_panel(study_config: dict) -> None:
     """Each default model fits the demo panel; robustness models have their rows."""
     from innopanel.data.clean import derive_variables
-    from innopanel.synthetic.demo import build_demo_panel
+    from innopanel.synthetic.calibration import build_demo_panel
 
     cities = pd.read_csv("config/cities.csv", dtype=str, keep_default_na=False)
     seed = study_config["demo"]["seed"]

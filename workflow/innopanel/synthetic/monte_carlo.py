@@ -1,10 +1,10 @@
 """Monte Carlo check of estimators against the known demo data-generating process.
 
-Each replication draws a fresh panel from :func:`innopanel.synthetic.demo.simulate_panel`
+Each replication draws a fresh panel from :func:`innopanel.synthetic.dgp.simulate_panel`
 (same cities, tiers and years as the demo, a new seed), derives the analysis
 variables exactly as the clean step does, fits the configured models and records
 whether each 95 % interval covers the true coefficient
-(:meth:`innopanel.synthetic.demo.DemoParameters.coefficients`). Coverage near 95 % says the
+(:meth:`innopanel.synthetic.dgp.DemoParameters.coefficients`). Coverage near 95 % says the
 point estimates are centred on the truth *and* the standard errors are right.
 """
 
@@ -19,7 +19,7 @@ import pandas as pd
 
 from innopanel.data.clean import derive_variables
 from innopanel.econometrics.models import fit_model, tidy
-from innopanel.synthetic.demo import DemoParameters, simulate_panel
+from innopanel.synthetic.dgp import DemoParameters, simulate_panel
 
 NOMINAL = 0.95
 
