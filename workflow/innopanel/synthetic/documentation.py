@@ -1,15 +1,18 @@
 """What the demo folder says about itself: ``README.md`` and ``dgp_truth.json``.
 
 The README is the data dictionary of the three extracts, the DGP with its true
-parameters and the calibration achieved; the truth file records the same machine-
-readably, so checks (and the Monte Carlo) compare estimates against it.
+parameters and the calibration achieved; its prose lives in the Jinja template
+``templates/demo_readme.md.j2``, filled from :func:`readme_context`. The truth file
+records the same machine-readably, so checks can compare estimates against it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
 
+import jinja2
 import pandas as pd
 
 from innopanel.synthetic.calibration import (
@@ -44,6 +47,9 @@ from innopanel.synthetic.messy_files import (
 TRUTH_FILE = "dgp_truth.json"
 README_FILE = "README.md"
 MANIFEST_FILE = "MANIFEST.sha256"
+# Read from the package directory, so the template ships with the code.
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+README_TEMPLATE = "demo_readme.md.j2"
 
 
 def _grant_rate_text(c: CovariateProcess) -> str:
@@ -111,309 +117,82 @@ def mean_equation_text(parameters: DemoParameters) -> str:
     )
 
 
-def _markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _readme_files_section(first: int, last: int) -> str:
-    wan_header = ",".join(science_technology_header(first))
-    yi_header = ",".join(science_technology_header(last))
-    economy_columns = _markdown_table(
-        ["column", "meaning → variable", "unit", "format"],
-        [
-            [
-                "`城市`",
-                "city (Chinese name)",
-                "—",
-                "randomly with or without the `市` suffix (`成都市` / `成都`)",
-            ],
-            ["`年份`", "year", "—", "integer"],
-            [
-                "`地区生产总值(亿元)`",
-                "GDP → `gdp`",
-                "亿元 (CNY 100 million)",
-                '1 decimal **with thousands separators**, e.g. `"17,716.7"` (quoted)',
-            ],
-            [
-                "`常住人口(万人)`",
-                "resident population → `population`",
-                "万人 (10,000 persons)",
-                "2 decimals",
-            ],
-            [
-                "`普通高等学校在校学生数(万人)`",
-                "college students → `college_students`",
-                "**万人** (canonical unit: persons, × 10,000)",
-                "2 decimals",
-            ],
-            [
-                "`第二产业增加值占GDP比重(%)`",
-                "secondary industry share → `secondary_share`",
-                "%",
-                "2 decimals",
-            ],
-        ],
-    )
-    science_columns = _markdown_table(
-        ["column", "meaning → variable", "unit", "format"],
-        [
-            ["`地区`", "city (Chinese name, never with `市`)", "—", ""],
-            ["`年份`", "year", "—", "integer"],
-            [
-                "`R&D经费内部支出(万元)` / `(亿元)`",
-                "R&D expenditure → `rd_expenditure`",
-                "as in the block's header (canonical 亿元; 1 亿元 = 10,000 万元)",
-                "integer (万元) / 2 decimals (亿元)",
-            ],
-            ["`R&D人员(人)`", "R&D personnel → `rd_personnel`", "persons", "integer"],
-            ["`发明专利申请量(件)`", "→ `invention_patent_applications`", "count", "integer"],
-            [
-                "`发明专利授权量(件)`",
-                "→ `invention_patents_granted` (the outcome)",
-                "count",
-                "integer",
-            ],
-        ],
-    )
-    platform_columns = _markdown_table(
-        ["column", "variable", "unit"],
-        [
-            ["`City`", "city (English name)", "—"],
-            ["`Year`", "year", "—"],
-            ["`National key laboratories (count)`", "`key_laboratories`", "count"],
-            [
-                "`National engineering research centres (count)`",
-                "`engineering_research_centres`",
-                "count",
-            ],
-            ["`National-level incubators (count)`", "`incubators`", "count"],
-        ],
-    )
-    return f"""## Files
-
-### `{ECONOMY_FILE}` — economy yearbook extract
-
-- Encoding **UTF-8 with BOM** (`utf-8-sig`), comma-separated, LF line endings;
-  fields containing a comma are double-quoted.
-- One header line: `{",".join(ECONOMY_HEADER)}`
-- Rows ordered by city (order of `config/cities.csv`), then year.
-
-{economy_columns}
-
-- Missing marker: `{ECONOMY_MISSING_MARKER}` (U+2014 EM DASH) in about 1 % of the
-  numeric cells.
-- Quirk: **{ECONOMY_DUPLICATES} exact duplicate rows** inserted at random positions.
-
-### `{SCIENCE_TECHNOLOGY_FILE}` — science & technology yearbook extract
-
-- Encoding **GBK**, comma-separated, LF line endings.
-- A concatenation of one block per year ({first}–{last}); rows ordered by year, then
-  city. **Every block starts with its own header line**, so the header appears
-  {last - first + 1} times, and **the R&D expenditure unit changes between blocks**:
-  - {first}–{LAST_YEAR_IN_WAN_YUAN}: expenditure in 万元 as integers, header
-    `{wan_header}`
-  - {LAST_YEAR_IN_WAN_YUAN + 1}–{last}: expenditure in 亿元 with 2 decimals, header
-    `{yi_header}`
-
-{science_columns}
-
-- Missing marker: `{SCIENCE_TECHNOLOGY_MISSING_MARKER}` in about 1 % of the numeric
-  cells.
-- No duplicate rows.
-
-### `{OPEN_PLATFORMS_FILE}` — national open innovation platform registry
-
-- Encoding **UTF-8** (no BOM), comma-separated, LF line endings.
-- Header: `{",".join(OPEN_PLATFORMS_HEADER)}`
-- Rows ordered by English city name, then year (apart from the duplicates).
-
-{platform_columns}
-
-- City names vary: `Chengdu` or `Chengdu City`, and for cities with aliases in
-  `config/cities.csv` sometimes an alias (`Xian`, `Xi’an`, `Peking`, `Canton`,
-  `Tsingtao`, `Amoy`, `Suzhou (Jiangsu)`, `Fuzhou (Fujian)`, `Huhehaote`, `Ürümqi`,
-  `Wulumuqi`). Match on `name_en`, `name_en + " City"` and the aliases.
-- Missing marker: `{OPEN_PLATFORMS_MISSING_MARKER}` in about 1 % of the count cells.
-- Quirk: **{OPEN_PLATFORMS_DUPLICATES} exact duplicate rows** scattered through the
-  file.
-- The three counts are stocks: they never decrease within a city.
-
-No missing marker is ever placed in the {CALIBRATION_YEAR} rows of
-{", ".join(PROTECTED_CITIES)} (the calibration targets). Apart from the markers, every
-city appears in every file for every year {first}–{last}.
-"""
-
-
 def _signed(value: float) -> str:
     return f"{'-' if value < 0 else '+'} {abs(value):g}"
 
 
-def _readme_dgp_section(first: int, seed: int, parameters: DemoParameters) -> str:
-    p, c = parameters, parameters.covariates
-    coefficients = _markdown_table(
-        ["term", "true coefficient"],
-        [[f"`{term}`", f"{value:g}"] for term, value in p.coefficients().items()],
-    )
-    mean_equation = "\n".join(
-        [
-            f"log mu_it = {p.intercept:g} + alpha_i + gamma_t",
-            f"            + {p.rd_intensity:g} rd_intensity_it + {p.log_talent:g} log_talent_it",
-            f"            + {p.open_platforms:g} open_platforms_it"
-            f" + {p.log_gdp_per_capita:g} log_gdp_per_capita_it",
-            f"            {_signed(p.secondary_share)} secondary_share_it",
-            "invention_patents_granted_it ~ NB2(mean mu_it, variance mu_it + mu_it^2 / theta),"
-            f" theta = {p.theta:g}",
-        ]
-    )
-    tiers = ", ".join(
-        f"tier {k}: {v:g}" for k, v in ((1, p.tier1_shift), (2, p.tier2_shift), (3, p.tier3_shift))
-    )
-    shares = " / ".join(f"{share:g}" for share in PLATFORM_SHARES.values())
-    return f"""## Data-generating process
-
-All values are published at the precision shown above, and the regressors are
-computed from the published values (as the cleaning step derives them), so the true
-coefficients hold for the parsed data:
-
-- `rd_intensity = 100 * rd_expenditure / gdp` (% of GDP)
-- `talent = rd_personnel / population` (R&D personnel per 10,000 residents),
-  `log_talent = log(talent)`
-- `open_platforms = key_laboratories + engineering_research_centres + incubators`
-- `gdp_per_capita = gdp * 1e8 / (population * 1e4)` (CNY),
-  `log_gdp_per_capita = log(gdp_per_capita)`
-
-Effects, for city *i* and year *t* (t counts years since {first}):
-
-- city effect `alpha_i ~ Normal(shift(tier_i), {p.city_effect_sd:g})`, shifts {tiers}
-  (no tier: {p.untiered_shift:g});
-- year effect `gamma_t = {p.year_trend:g} t + Normal(0, {p.year_noise_sd:g})`.
-
-Regressors load on `alpha_i` (so pooled OLS and random effects are biased and
-disagree with fixed effects) and vary within cities (so two-way fixed effects
-identify the slopes). `N_i(s)` is a city-level normal draw, `AR_it(s, rho)` a
-stationary within-city AR(1) with standard deviation `s`:
-
-- `rd_intensity_it = {c.rd_level:g} + {c.rd_alpha:g} alpha_i + N_i({c.rd_level_sd:g})
-  + {c.rd_trend:g} t + AR_it({c.rd_within_sd:g}, {c.within_ar1:g})`, clipped to
-  [{c.rd_bounds[0]:g}, {c.rd_bounds[1]:g}];
-- `log talent_it = {c.log_talent_level:g} + {c.log_talent_alpha:g} alpha_i
-  + N_i({c.log_talent_level_sd:g}) + {c.log_talent_trend:g} t
-  + AR_it({c.log_talent_within_sd:g}, {c.within_ar1:g})`;
-- `log gdp_per_capita_it = log({c.gdp_per_capita_level:g})
-  + {c.log_gdp_per_capita_alpha:g} alpha_i + N_i({c.log_gdp_per_capita_level_sd:g})
-  + g_i t + AR_it({c.log_gdp_per_capita_within_sd:g}, {c.log_gdp_per_capita_ar1:g})`,
-  `g_i ~ Normal({c.gdp_per_capita_growth:g}, {c.gdp_per_capita_growth_sd:g})`;
-- `secondary_share_it = {c.secondary_level:g} {_signed(c.secondary_alpha)} alpha_i
-  + N_i({c.secondary_level_sd:g}) {_signed(c.secondary_trend)} t
-  + Normal(0, {c.secondary_within_sd:g})`, clipped to
-  [{c.secondary_bounds[0]:g}, {c.secondary_bounds[1]:g}];
-- population (万人) lognormal, median {" / ".join(f"{m:g}" for m in c.population_medians)}
-  for tier 1 / 2 / 3 / no tier, log-sd {c.log_population_level_sd:g}, growing
-  `Normal({c.population_growth:g}, {c.population_growth_sd:g})` a year (log);
-- college students per 10,000 residents `exp(log {c.college_per_10k_level:g}
-  + {c.log_college_alpha:g} alpha_i + N_i({c.log_college_level_sd:g})
-  + {c.log_college_trend:g} t + Normal(0, {c.log_college_within_sd:g}))`, clipped to
-  [{c.college_per_10k_bounds[0]:g}, {c.college_per_10k_bounds[1]:g}];
-- platform stocks, component shares {shares} (key laboratories / engineering research
-  centres / incubators): an initial stock
-  `Poisson(share exp({c.platform_initial_log_level:g} + {c.platform_initial_alpha:g} alpha_i))`
-  plus yearly accessions
-  `Poisson(share exp({c.platform_accession_log_level:g} + {c.platform_accession_alpha:g} alpha_i))`,
-  each component capped at `share × {c.platform_total_cap}`; never decreasing.
-
-Outcome (negative binomial, NB2):
-
-```
-{mean_equation}
-```
-
-{_grant_rate_text(c)}.
-
-{coefficients}
-
-A regression of `log(invention_patents_granted)` on these regressors estimates the
-slopes up to a small bias of order `1/(2 mu)` (mu is in the hundreds to tens of
-thousands); the constant `1/(2 theta)` part of `E[log y] - log mu` is absorbed by the
-intercept.
-
-Random numbers come only from `numpy.random.default_rng({seed})`, split (`spawn`) into
-independent streams for the covariates, the outcome and the file formatting.
-"""
-
-
-def _readme_calibration_section(panel: pd.DataFrame) -> str:
+def _calibration_rows(panel: pd.DataFrame) -> list[tuple[str, str, float, str]]:
+    """(city, quantity, target, achieved) for the README's calibration table."""
     achieved = calibration_values(panel)
     rows = [
-        [city, "R&D intensity (% of GDP)", target, f"{achieved['rd_intensity_percent'][city]:.4f}"]
+        (city, "R&D intensity (% of GDP)", target, f"{achieved['rd_intensity_percent'][city]:.4f}")
         for city, target in RD_INTENSITY_TARGETS.items()
     ]
     rows += [
-        [
+        (
             city,
             "national open platforms (sum of the three counts)",
             target,
             f"{achieved['open_platforms'][city]:.0f}",
-        ]
+        )
         for city, target in OPEN_PLATFORM_TARGETS.items()
     ]
     rows += [
-        [
+        (
             f"chengdu vs {city}",
             f"100 × GDP(chengdu) / GDP({city})",
             target,
             f"{achieved['chengdu_gdp_percent_of'][city]:.4f}",
-        ]
+        )
         for city, target in GDP_SHARE_OF_CHENGDU_TARGETS.items()
     ]
-    table = _markdown_table(["city", "quantity", "target", "achieved"], rows)
-    return f"""## Calibration (year {CALIBRATION_YEAR})
+    return rows
 
-Targets are figures quoted by the source study: {SOURCE_STUDY}. Each calibrated
-city's whole series is moved (GDP rescaled, R&D intensity shifted, platform stocks
-rescaled so they stay non-decreasing) and the outcome is drawn afterwards from the
-DGP, so the true coefficients hold for these cities too. Values achieved at published
-precision (what a parser of these files obtains):
 
-{table}
-"""
+def readme_context(panel: pd.DataFrame, seed: int, parameters: DemoParameters) -> dict[str, Any]:
+    """Everything the README template names, from the panel and the DGP's parameters."""
+    first, last = int(panel["year"].min()), int(panel["year"].max())
+    return {
+        "first": first,
+        "last": last,
+        "n_cities": panel["city_id"].nunique(),
+        "seed": seed,
+        "p": parameters,
+        "c": parameters.covariates,
+        "platform_shares": list(PLATFORM_SHARES.values()),
+        "grant_rate_text": _grant_rate_text(parameters.covariates),
+        "calibration_year": CALIBRATION_YEAR,
+        "protected_cities": PROTECTED_CITIES,
+        "source_study": SOURCE_STUDY,
+        "calibration_rows": _calibration_rows(panel),
+        "truth_file": TRUTH_FILE,
+        "manifest_file": MANIFEST_FILE,
+        "economy_file": ECONOMY_FILE,
+        "economy_header": ECONOMY_HEADER,
+        "economy_missing_marker": ECONOMY_MISSING_MARKER,
+        "economy_duplicates": ECONOMY_DUPLICATES,
+        "science_technology_file": SCIENCE_TECHNOLOGY_FILE,
+        "science_technology_missing_marker": SCIENCE_TECHNOLOGY_MISSING_MARKER,
+        "last_year_in_wan_yuan": LAST_YEAR_IN_WAN_YUAN,
+        "wan_header": science_technology_header(first),
+        "yi_header": science_technology_header(last),
+        "open_platforms_file": OPEN_PLATFORMS_FILE,
+        "open_platforms_header": OPEN_PLATFORMS_HEADER,
+        "open_platforms_missing_marker": OPEN_PLATFORMS_MISSING_MARKER,
+        "open_platforms_duplicates": OPEN_PLATFORMS_DUPLICATES,
+    }
 
 
 def readme_text(panel: pd.DataFrame, seed: int, parameters: DemoParameters) -> str:
-    first, last = int(panel["year"].min()), int(panel["year"].max())
-    n_cities = panel["city_id"].nunique()
-    header = f"""# Demo raw data — SYNTHETIC, NOT REAL STATISTICS
-
-> **Every number in this folder is synthetic.** The files were generated by a seeded
-> data-generating process (`workflow/innopanel/synthetic/demo.py`) so that the workflow can run
-> end to end without licensed yearbooks. They look like yearbook extracts (Chinese
-> headers, mixed units, missing markers, duplicates) but they are **not** official
-> statistics and must not be cited as such. Only a handful of {CALIBRATION_YEAR}
-> values are calibrated to figures quoted in the source study (see *Calibration*).
-
-- Cities: {n_cities} (all of `config/cities.csv`), years {first}–{last}.
-- Seed: `demo.seed = {seed}` in `config/config.yaml`.
-- Ground truth (coefficients, theta, seed, calibration): `{TRUTH_FILE}`.
-- Integrity: `{MANIFEST_FILE}` (SHA256 of every other file here).
-"""
-    footer = f"""## Regenerating and checking
-
-```
-PYTHONPATH=workflow python -m innopanel.synthetic.demo \\
-  --config config/config.yaml --out data/raw/demo
-cd data/raw/demo && sha256sum -c {MANIFEST_FILE}
-```
-
-Regeneration is byte-for-byte deterministic for a given seed and numpy version; the
-SHA256 digests of the three raw files are also recorded under `data.sources` in
-`config/config.yaml`.
-"""
-    sections = [
-        header,
-        _readme_files_section(first, last),
-        _readme_dgp_section(first, seed, parameters),
-        _readme_calibration_section(panel),
-        footer,
-    ]
-    return "\n".join(sections)
+    """The demo folder's README (templates/demo_readme.md.j2), filled for this panel."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # Markdown, not HTML
+        keep_trailing_newline=True,
+        trim_blocks=True,
+    )
+    environment.filters["g"] = lambda value: f"{value:g}"
+    environment.filters["signed"] = _signed
+    template = environment.get_template(README_TEMPLATE)
+    return template.render(readme_context(panel, seed, parameters))
