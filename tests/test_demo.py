@@ -31,8 +31,7 @@ def config() -> dict:
 
 @pytest.fixture(scope="module")
 def cities() -> pd.DataFrame:
-    table = pd.read_csv(CITY_TABLE, dtype=str, keep_default_na=False)
-    return table.rename(columns={"unit_id": "city_id"})
+    return pd.read_csv(CITY_TABLE, dtype=str, keep_default_na=False)
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +76,12 @@ def read_manifest(path: Path) -> dict[str, str]:
 
 
 def _name_index(cities: pd.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
-    chinese = dict(zip(cities["name_zh"], cities["city_id"], strict=True))
+    chinese = dict(zip(cities["name_zh"], cities["unit_id"], strict=True))
     english: dict[str, str] = {}
     for row in cities.itertuples(index=False):
         names = [row.name_en, f"{row.name_en} City", *filter(None, row.aliases.split("|"))]
         for name in names:
-            english[name] = row.city_id
+            english[name] = row.unit_id
     return chinese, english
 
 
@@ -99,7 +98,7 @@ def parse_economy(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
     assert list(raw.columns) == list(messy_files.ECONOMY_HEADER)
     frame = pd.DataFrame(
         {
-            "city_id": raw["城市"].str.removesuffix("市").map(chinese),
+            "unit_id": raw["城市"].str.removesuffix("市").map(chinese),
             "year": raw["年份"].astype(int),
             "gdp": raw["地区生产总值(亿元)"].astype(float),
             "population": raw["常住人口(万人)"].astype(float),
@@ -107,7 +106,7 @@ def parse_economy(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
             "secondary_share": raw["第二产业增加值占GDP比重(%)"].astype(float),
         }
     )
-    assert frame["city_id"].notna().all()
+    assert frame["unit_id"].notna().all()
     return frame
 
 
@@ -128,7 +127,7 @@ def parse_science_technology(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
 
         records.append(
             {
-                "city_id": chinese[row[0]],
+                "unit_id": chinese[row[0]],
                 "year": int(row[1]),
                 "rd_expenditure": number(row[2]) * factor,
                 "rd_personnel": number(row[3]),
@@ -148,7 +147,7 @@ def parse_open_platforms(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
     assert list(raw.columns) == list(messy_files.OPEN_PLATFORMS_HEADER)
     frame = pd.DataFrame(
         {
-            "city_id": raw["City"].map(english),
+            "unit_id": raw["City"].map(english),
             "year": raw["Year"].astype(int),
             "key_laboratories": raw["National key laboratories (count)"].astype(float),
             "engineering_research_centres": raw[
@@ -157,7 +156,7 @@ def parse_open_platforms(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
             "incubators": raw["National-level incubators (count)"].astype(float),
         }
     )
-    assert frame["city_id"].notna().all(), raw.loc[frame["city_id"].isna(), "City"].tolist()
+    assert frame["unit_id"].notna().all(), raw.loc[frame["unit_id"].isna(), "City"].tolist()
     return frame
 
 
@@ -177,9 +176,9 @@ def parsed_panel(parsed: dict[str, pd.DataFrame]) -> pd.DataFrame:
     merged = None
     for frame in parsed.values():
         frame = frame.drop_duplicates()
-        assert not frame.duplicated(["city_id", "year"]).any()
-        merged = frame if merged is None else merged.merge(frame, on=["city_id", "year"])
-    return merged.sort_values(["city_id", "year"]).reset_index(drop=True)
+        assert not frame.duplicated(["unit_id", "year"]).any()
+        merged = frame if merged is None else merged.merge(frame, on=["unit_id", "year"])
+    return merged.sort_values(["unit_id", "year"]).reset_index(drop=True)
 
 
 # --- committed files, manifest and config ---------------------------------------------
@@ -278,7 +277,7 @@ def test_quirks_are_present(parsed: dict[str, pd.DataFrame]) -> None:
     assert any(row.startswith("Xian,") for row in platform_rows)
     assert any(row.startswith("Chengdu City,") for row in platform_rows)
     for name, frame in parsed.items():
-        numeric = frame.drop(columns=["city_id", "year"])
+        numeric = frame.drop(columns=["unit_id", "year"])
         share = numeric.isna().to_numpy().mean()
         assert 0.005 < share < 0.02, (name, share)
 
@@ -286,17 +285,17 @@ def test_quirks_are_present(parsed: dict[str, pd.DataFrame]) -> None:
 def test_every_city_and_year_appears_in_every_file(
     parsed: dict[str, pd.DataFrame], cities: pd.DataFrame, demo_panel: pd.DataFrame
 ) -> None:
-    expected = {(city, year) for city in cities["city_id"] for year in YEARS}
+    expected = {(city, year) for city in cities["unit_id"] for year in YEARS}
     for name, frame in parsed.items():
-        keys = list(zip(frame["city_id"], frame["year"], strict=True))
+        keys = list(zip(frame["unit_id"], frame["year"], strict=True))
         assert set(keys) == expected, name
-    panel_keys = list(zip(demo_panel["city_id"], demo_panel["year"], strict=True))
+    panel_keys = list(zip(demo_panel["unit_id"], demo_panel["year"], strict=True))
     assert len(panel_keys) == len(expected) and set(panel_keys) == expected
 
 
 def test_no_missing_marker_in_calibration_rows(parsed_panel: pd.DataFrame) -> None:
     rows = parsed_panel[
-        parsed_panel["city_id"].isin(calibration.PROTECTED_CITIES) & (parsed_panel["year"] == 2020)
+        parsed_panel["unit_id"].isin(calibration.PROTECTED_CITIES) & (parsed_panel["year"] == 2020)
     ]
     assert len(rows) == 4
     assert rows.notna().all().all()
@@ -305,8 +304,8 @@ def test_no_missing_marker_in_calibration_rows(parsed_panel: pd.DataFrame) -> No
 def test_parsed_files_reproduce_the_clean_panel(
     parsed_panel: pd.DataFrame, demo_panel: pd.DataFrame
 ) -> None:
-    expected = demo_panel.sort_values(["city_id", "year"]).reset_index(drop=True)
-    assert parsed_panel[["city_id", "year"]].equals(expected[["city_id", "year"]])
+    expected = demo_panel.sort_values(["unit_id", "year"]).reset_index(drop=True)
+    assert parsed_panel[["unit_id", "year"]].equals(expected[["unit_id", "year"]])
     for column in dgp.SOURCE_VARIABLES:
         observed = parsed_panel[column].to_numpy(dtype=float)
         present = ~np.isnan(observed)
@@ -319,7 +318,7 @@ def test_parsed_files_reproduce_the_clean_panel(
 
 
 def test_calibration_targets_hold_in_parsed_files(parsed_panel: pd.DataFrame) -> None:
-    year = parsed_panel[parsed_panel["year"] == 2020].set_index("city_id")
+    year = parsed_panel[parsed_panel["year"] == 2020].set_index("unit_id")
     intensity = 100 * year["rd_expenditure"] / year["gdp"]
     assert round(intensity["chengdu"], 1) == 2.8
     assert round(intensity["shanghai"], 1) == 4.1
@@ -371,7 +370,7 @@ def test_demo_panel_is_deterministic(demo_panel, cities) -> None:
 
 def test_panel_shape_units_and_ranges(big_simulation: dgp.SimulatedPanel) -> None:
     panel = big_simulation.panel
-    assert list(panel.columns) == ["city_id", "year", *dgp.SOURCE_VARIABLES]
+    assert list(panel.columns) == ["unit_id", "year", *dgp.SOURCE_VARIABLES]
     assert len(panel) == len(MC_CITIES) * len(YEARS)
     assert (panel[list(dgp.SOURCE_VARIABLES)] >= 0).all().all()
     regressors = dgp.derive_regressors(panel)
@@ -391,13 +390,13 @@ def test_panel_shape_units_and_ranges(big_simulation: dgp.SimulatedPanel) -> Non
     assert per_10k.between(140, 2050).all()  # clipped to [150, 2000], then rounded
     # Platform stocks never shrink within a city.
     for column in dgp.PLATFORM_COMPONENTS:
-        steps = panel.groupby("city_id")[column].diff().dropna()
+        steps = panel.groupby("unit_id")[column].diff().dropna()
         assert (steps >= 0).all(), column
 
 
 def test_demo_platform_stocks_non_decreasing(demo_panel: pd.DataFrame) -> None:
     for column in dgp.PLATFORM_COMPONENTS:
-        assert (demo_panel.groupby("city_id")[column].diff().dropna() >= 0).all()
+        assert (demo_panel.groupby("unit_id")[column].diff().dropna() >= 0).all()
 
 
 def test_outcome_is_overdispersed_negative_binomial(big_simulation: dgp.SimulatedPanel) -> None:
@@ -413,7 +412,7 @@ def test_outcome_is_overdispersed_negative_binomial(big_simulation: dgp.Simulate
 
 def _within_two_way(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     values = frame[columns]
-    city_mean = values.groupby(frame["city_id"]).transform("mean")
+    city_mean = values.groupby(frame["unit_id"]).transform("mean")
     year_mean = values.groupby(frame["year"]).transform("mean")
     return (values - city_mean - year_mean + values.mean()).to_numpy()
 
@@ -423,12 +422,12 @@ def test_regressors_correlated_with_city_effect_and_fe_recovers_truth(
 ) -> None:
     panel = big_simulation.panel
     data = dgp.derive_regressors(panel)
-    data["city_id"], data["year"] = panel["city_id"], panel["year"]
+    data["unit_id"], data["year"] = panel["unit_id"], panel["year"]
     data["log_patents"] = np.log(panel["invention_patents_granted"])
     terms = list(dgp.MEAN_EQUATION_TERMS)
 
-    means = data.groupby("city_id")[["rd_intensity", "log_patents"]].mean()
-    alpha = big_simulation.city_effects.loc[means.index]
+    means = data.groupby("unit_id")[["rd_intensity", "log_patents"]].mean()
+    alpha = big_simulation.unit_effects.loc[means.index]
     assert np.corrcoef(means["rd_intensity"], alpha)[0, 1] > 0.5
     assert np.corrcoef(means["rd_intensity"], means["log_patents"])[0, 1] > 0.5
 
@@ -450,14 +449,14 @@ def test_regressors_correlated_with_city_effect_and_fe_recovers_truth(
 def test_tiers_shift_city_effects() -> None:
     tiers = {city: (1 if k < 200 else 3) for k, city in enumerate(MC_CITIES)}
     sim = dgp.simulate_panel_with_truth(MC_CITIES, YEARS, seed=3, tiers=tiers)
-    alpha = sim.city_effects
+    alpha = sim.unit_effects
     assert alpha.iloc[:200].mean() - alpha.iloc[200:].mean() > 1.0
-    population = sim.panel.groupby("city_id")["population"].mean()
+    population = sim.panel.groupby("unit_id")["population"].mean()
     assert population.iloc[:200].median() > 2.5 * population.iloc[200:].median()
 
 
 def test_build_demo_panel_needs_the_calibration_cities(cities: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="calibration cities"):
         calibration.build_demo_panel(
-            cities[cities["city_id"] != "guangzhou"], 2011, 2022, 1, dgp.DemoParameters()
+            cities[cities["unit_id"] != "guangzhou"], 2011, 2022, 1, dgp.DemoParameters()
         )

@@ -41,10 +41,8 @@ def demo_panel() -> pd.DataFrame:
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
     cities = pd.read_csv(ROOT / "config" / "cities.csv", dtype=str, keep_default_na=False)
-    raw = build_demo_panel(
-        cities.rename(columns={"unit_id": "city_id"}), 2011, 2022, config["demo"]["seed"]
-    )
-    return derive_variables(raw.rename(columns={"city_id": "unit_id"}), config["variables"])
+    raw = build_demo_panel(cities, 2011, 2022, config["demo"]["seed"])
+    return derive_variables(raw, config["variables"])
 
 
 def panel(

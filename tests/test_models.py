@@ -496,7 +496,7 @@ def test_two_way_fe_recovers_the_demo_dgp(study_config: dict) -> None:
     raw = simulate_panel(
         [f"c{i:03d}" for i in range(400)], range(2011, 2023), seed=11, parameters=parameters
     )
-    panel = derive_variables(raw.rename(columns={"city_id": "unit_id"}), study_config["variables"])
+    panel = derive_variables(raw, study_config["variables"])
     model = study_config["models"]["twoway_fe"]
     estimates = tidy(fit_model(panel, "twoway_fe", model)).set_index("term")
     truth = parameters.coefficients()
@@ -514,8 +514,8 @@ def test_every_configured_model_estimates_on_the_bundled_demo_panel(study_config
 
     cities = pd.read_csv("config/cities.csv", dtype=str, keep_default_na=False)
     seed = study_config["demo"]["seed"]
-    raw = build_demo_panel(cities.rename(columns={"unit_id": "city_id"}), 2011, 2022, seed)
-    panel = derive_variables(raw.rename(columns={"city_id": "unit_id"}), study_config["variables"])
+    raw = build_demo_panel(cities, 2011, 2022, seed)
+    panel = derive_variables(raw, study_config["variables"])
     estimates = estimate_models(panel, study_config["models"])
     assert list(dict.fromkeys(estimates["model"])) == list(study_config["models"])
     assert estimates[["estimate", "std_error", "p_value"]].notna().all().all()

@@ -174,7 +174,7 @@ def test_drop_in_for_the_configured_models(
     from innopanel.synthetic.dgp import simulate_panel
 
     raw = simulate_panel([f"c{i:03d}" for i in range(60)], range(2011, 2023), seed=3)
-    data = derive_variables(raw.rename(columns={"city_id": "unit_id"}), study_config["variables"])
+    data = derive_variables(raw, study_config["variables"])
     spec = study_config["models"][model]
     routed = fit_model(data, model, spec)
     assert isinstance(routed.result, WithinResult)

@@ -1,6 +1,6 @@
 """The demo panel's 2020 calibration to figures quoted by the source study.
 
-:func:`build_demo_panel` runs the DGP for the city table, moves the named cities'
+:func:`build_demo_panel` runs the DGP for the unit table, moves the named cities'
 whole series so their 2020 values hit the quoted R&D intensities, platform counts and
 GDP ratios, draws the outcome only afterwards (so the true coefficients hold for the
 calibrated cities too), and checks the targets at published precision.
@@ -50,7 +50,7 @@ def _calibrate(latent: LatentPanel, parameters: DemoParameters) -> None:
     GDP is rescaled (through GDP per capita), R&D intensity shifted and platform
     stocks rescaled, so each series keeps its shape and stocks stay non-decreasing.
     """
-    row = {city: i for i, city in enumerate(latent.city_ids)}
+    row = {unit: i for i, unit in enumerate(latent.unit_ids)}
     needed = {
         GDP_REFERENCE_CITY,
         *RD_INTENSITY_TARGETS,
@@ -59,7 +59,7 @@ def _calibrate(latent: LatentPanel, parameters: DemoParameters) -> None:
     }
     missing = sorted(needed - row.keys())
     if missing:
-        raise ValueError(f"calibration cities missing from the city table: {missing}")
+        raise ValueError(f"calibration cities missing from the unit table: {missing}")
     if CALIBRATION_YEAR not in latent.years:
         raise ValueError(f"the demo panel must include {CALIBRATION_YEAR} for calibration")
     col = latent.years.index(CALIBRATION_YEAR)
@@ -116,7 +116,7 @@ def _rescale_stock(stock: np.ndarray, col: int, target: int) -> np.ndarray:
 
 def calibration_values(panel: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Return the calibrated 2020 quantities as computed from a (parsed) panel."""
-    year = panel[panel["year"] == CALIBRATION_YEAR].set_index("city_id")
+    year = panel[panel["year"] == CALIBRATION_YEAR].set_index("unit_id")
     regressors = derive_regressors(year)
     return {
         "rd_intensity_percent": {
@@ -149,7 +149,7 @@ def _check_calibration(panel: pd.DataFrame) -> None:
 
 
 def build_demo_panel(
-    cities: pd.DataFrame,
+    units: pd.DataFrame,
     first_year: int,
     last_year: int,
     seed: int,
@@ -157,15 +157,15 @@ def build_demo_panel(
 ) -> pd.DataFrame:
     """Simulate the panel for the city table and calibrate 2020 to the source study.
 
-    ``cities`` needs ``city_id`` and ``tier`` columns (config/cities.csv). Raises
+    ``units`` is the unit table (config/cities.csv), with ``unit_id`` and ``tier``. Raises
     ``RuntimeError`` if the calibration targets do not hold at published precision.
     """
-    city_ids = cities["city_id"].astype(str).tolist()
-    tiers = dict(zip(city_ids, cities["tier"], strict=True))
+    unit_ids = units["unit_id"].astype(str).tolist()
+    tiers = dict(zip(unit_ids, units["tier"], strict=True))
     years = list(range(int(first_year), int(last_year) + 1))
     streams = random_streams(seed)
     latent = simulate_latent(
-        city_ids, years, streams["covariates"], parameters, tier_array(city_ids, tiers)
+        unit_ids, years, streams["covariates"], parameters, tier_array(unit_ids, tiers)
     )
     _calibrate(latent, parameters)
     # The outcome is drawn only now, from the calibrated regressors, so the recorded

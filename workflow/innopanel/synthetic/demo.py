@@ -39,7 +39,7 @@ from innopanel.synthetic.messy_files import (
 
 def write_demo_files(
     panel: pd.DataFrame,
-    cities: pd.DataFrame,
+    units: pd.DataFrame,
     out_dir: str | Path,
     seed: int,
     parameters: DemoParameters = DEFAULT_PARAMETERS,
@@ -50,20 +50,20 @@ def write_demo_files(
     the truth). Returns ``{filename: sha256}`` for every file written.
     """
     out_dir = Path(out_dir)
-    cities = cities.copy()
-    cities["city_id"] = cities["city_id"].astype(str)
-    unknown = sorted(set(panel["city_id"]) - set(cities["city_id"]))
+    units = units.copy()
+    units["unit_id"] = units["unit_id"].astype(str)
+    unknown = sorted(set(panel["unit_id"]) - set(units["unit_id"]))
     if unknown:
-        raise ValueError(f"panel cities missing from the city table: {unknown}")
-    cities = cities[cities["city_id"].isin(set(panel["city_id"]))]
+        raise ValueError(f"panel units missing from the unit table: {unknown}")
+    units = units[units["unit_id"].isin(set(panel["unit_id"]))]
     formatting = random_streams(seed)["formatting"]
 
     # The order of the three calls is the order of the formatting stream's draws.
-    economy = economy_text(panel, cities, formatting)
+    economy = economy_text(panel, units, formatting)
     write_bytes(out_dir / ECONOMY_FILE, economy.encode("utf-8-sig"))
-    science = science_technology_text(panel, cities, formatting)
+    science = science_technology_text(panel, units, formatting)
     write_bytes(out_dir / SCIENCE_TECHNOLOGY_FILE, science.encode("gbk"))
-    platforms = open_platforms_text(panel, cities, formatting)
+    platforms = open_platforms_text(panel, units, formatting)
     write_bytes(out_dir / OPEN_PLATFORMS_FILE, platforms.encode("utf-8"))
     write_json(out_dir / TRUTH_FILE, truth_payload(panel, seed, parameters))
     write_text(out_dir / README_FILE, readme_text(panel, seed, parameters))
@@ -90,13 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = yaml.safe_load(arguments.config.read_text(encoding="utf-8"))
     seed = int(config["demo"]["seed"])
     # The demo is a city panel: the generic unit table's ids are its city ids.
-    cities = pd.read_csv(config["data"]["unit_table"], dtype=str, keep_default_na=False)
-    cities = cities.rename(columns={"unit_id": "city_id"})
+    units = pd.read_csv(config["data"]["unit_table"], dtype=str, keep_default_na=False)
     parameters = DemoParameters()
     panel = build_demo_panel(
-        cities, config["study"]["first_year"], config["study"]["last_year"], seed, parameters
+        units, config["study"]["first_year"], config["study"]["last_year"], seed, parameters
     )
-    digests = write_demo_files(panel, cities, arguments.out, seed, parameters)
+    digests = write_demo_files(panel, units, arguments.out, seed, parameters)
     for name, digest in digests.items():
         print(f"{digest}  {arguments.out / name}")
     return 0

@@ -20,7 +20,7 @@ published* (rounded to the precision of the raw files), exactly as the cleaning 
 derives them, so the true coefficients hold for the parsed data, not only for a
 latent version of it.
 
-:func:`simulate_panel` runs the DGP for any synthetic city ids; the calibrated demo
+:func:`simulate_panel` runs the DGP for any synthetic unit ids; the calibrated demo
 panel (:mod:`innopanel.synthetic.calibration`) draws its latent covariates with
 :func:`simulate_latent` and finishes them with :func:`draw_panel`.
 """
@@ -147,7 +147,8 @@ class DemoParameters:
     intercept: float = 0.6
     # NB2 dispersion: variance = mu + mu**2 / theta.
     theta: float = 30.0
-    # City effect alpha_i ~ Normal(tier shift, city_effect_sd).
+    # City effect alpha_i ~ Normal(tier shift, city_effect_sd). The name stays "city":
+    # dgp_truth.json records these fields by name, and the demo's units are cities.
     city_effect_sd: float = 0.4
     tier1_shift: float = 1.0
     tier2_shift: float = 0.4
@@ -171,7 +172,7 @@ class SimulatedPanel:
     """A clean panel together with the latent effects and log means behind it."""
 
     panel: pd.DataFrame
-    city_effects: pd.Series
+    unit_effects: pd.Series
     year_effects: pd.Series
     log_mean: pd.Series
 
@@ -184,7 +185,7 @@ class LatentPanel:
     outcome is drawn.
     """
 
-    city_ids: list[str]
+    unit_ids: list[str]
     years: list[int]
     alpha: np.ndarray
     gamma: np.ndarray
@@ -214,43 +215,43 @@ def _ar1(rng: np.random.Generator, shape: tuple[int, int], sd: float, rho: float
 
 
 def tier_array(
-    city_ids: Sequence[str], tiers: Mapping[str, int] | Sequence[int | None] | None
+    unit_ids: Sequence[str], tiers: Mapping[str, int] | Sequence[int | None] | None
 ) -> list[int | None]:
-    """One tier (1, 2, 3 or None) per city; accepts a mapping or a parallel sequence."""
+    """One tier (1, 2, 3 or None) per unit; accepts a mapping or a parallel sequence."""
     if tiers is None:
-        return [None] * len(city_ids)
+        return [None] * len(unit_ids)
     if isinstance(tiers, Mapping):
-        tier_list = [tiers.get(city) for city in city_ids]
+        tier_list = [tiers.get(unit) for unit in unit_ids]
     else:
         tier_list = list(tiers)
-        if len(tier_list) != len(city_ids):
-            raise ValueError("tiers must be a mapping or have one entry per city")
+        if len(tier_list) != len(unit_ids):
+            raise ValueError("tiers must be a mapping or have one entry per unit")
     # Tiers read from a CSV arrive as strings ("1") or blanks.
     return [None if tier is None or str(tier).strip() == "" else int(tier) for tier in tier_list]
 
 
 def simulate_latent(
-    city_ids: Sequence[str],
+    unit_ids: Sequence[str],
     years: Sequence[int],
     rng: np.random.Generator,
     parameters: DemoParameters,
     tiers: list[int | None],
 ) -> LatentPanel:
     """Draw the city and year effects and the latent covariates."""
-    n_cities, n_years = len(city_ids), len(years)
-    shape = (n_cities, n_years)
+    n_units, n_years = len(unit_ids), len(years)
+    shape = (n_units, n_years)
     elapsed = np.asarray(years, dtype=float) - min(years)
 
     shifts = {1: parameters.tier1_shift, 2: parameters.tier2_shift, 3: parameters.tier3_shift}
     tier_shift = np.array([shifts.get(tier, parameters.untiered_shift) for tier in tiers])
-    alpha = tier_shift + rng.normal(0.0, parameters.city_effect_sd, n_cities)
+    alpha = tier_shift + rng.normal(0.0, parameters.city_effect_sd, n_units)
     gamma = parameters.year_trend * elapsed + rng.normal(0.0, parameters.year_noise_sd, n_years)
     a = alpha[:, None]
 
     c = parameters.covariates
 
     # Every level loads on alpha: this is what makes pooled OLS and RE inconsistent.
-    rd_level = c.rd_level + c.rd_alpha * alpha + rng.normal(0.0, c.rd_level_sd, n_cities)
+    rd_level = c.rd_level + c.rd_alpha * alpha + rng.normal(0.0, c.rd_level_sd, n_units)
     rd_intensity = np.clip(
         rd_level[:, None] + c.rd_trend * elapsed + _ar1(rng, shape, c.rd_within_sd, c.within_ar1),
         *c.rd_bounds,
@@ -259,7 +260,7 @@ def simulate_latent(
     talent_level = (
         c.log_talent_level
         + c.log_talent_alpha * alpha
-        + rng.normal(0.0, c.log_talent_level_sd, n_cities)
+        + rng.normal(0.0, c.log_talent_level_sd, n_units)
     )
     log_talent = (
         talent_level[:, None]
@@ -270,9 +271,9 @@ def simulate_latent(
     gdppc_level = (
         math.log(c.gdp_per_capita_level)
         + c.log_gdp_per_capita_alpha * alpha
-        + rng.normal(0.0, c.log_gdp_per_capita_level_sd, n_cities)
+        + rng.normal(0.0, c.log_gdp_per_capita_level_sd, n_units)
     )
-    gdppc_growth = c.gdp_per_capita_growth + rng.normal(0.0, c.gdp_per_capita_growth_sd, n_cities)
+    gdppc_growth = c.gdp_per_capita_growth + rng.normal(0.0, c.gdp_per_capita_growth_sd, n_units)
     log_gdppc = (
         gdppc_level[:, None]
         + gdppc_growth[:, None] * elapsed
@@ -282,7 +283,7 @@ def simulate_latent(
     secondary_level = (
         c.secondary_level
         + c.secondary_alpha * alpha
-        + rng.normal(0.0, c.secondary_level_sd, n_cities)
+        + rng.normal(0.0, c.secondary_level_sd, n_units)
     )
     secondary_share = np.clip(
         secondary_level[:, None]
@@ -294,8 +295,8 @@ def simulate_latent(
     medians = dict(zip((1, 2, 3), c.population_medians[:3], strict=True))
     log_population_level = np.log(
         [medians.get(tier, c.population_medians[3]) for tier in tiers]
-    ) + rng.normal(0.0, c.log_population_level_sd, n_cities)
-    population_growth = c.population_growth + rng.normal(0.0, c.population_growth_sd, n_cities)
+    ) + rng.normal(0.0, c.log_population_level_sd, n_units)
+    population_growth = c.population_growth + rng.normal(0.0, c.population_growth_sd, n_units)
     population = np.exp(
         log_population_level[:, None]
         + population_growth[:, None] * elapsed
@@ -305,7 +306,7 @@ def simulate_latent(
     college_level = (
         math.log(c.college_per_10k_level)
         + c.log_college_alpha * alpha
-        + rng.normal(0.0, c.log_college_level_sd, n_cities)
+        + rng.normal(0.0, c.log_college_level_sd, n_units)
     )
     college_per_10k = np.clip(
         np.exp(
@@ -332,7 +333,7 @@ def simulate_latent(
         platforms[component] = np.minimum(stock, round(share * c.platform_total_cap))
 
     return LatentPanel(
-        city_ids=list(city_ids),
+        unit_ids=list(unit_ids),
         years=list(years),
         alpha=alpha,
         gamma=gamma,
@@ -384,16 +385,16 @@ def _publish(latent: LatentPanel) -> pd.DataFrame:
         "rd_personnel": rd_personnel,
         **{name: latent.platforms[name].astype(np.int64) for name in PLATFORM_COMPONENTS},
     }
-    n_cities, n_years = len(latent.city_ids), len(latent.years)
+    n_units, n_years = len(latent.unit_ids), len(latent.years)
     frame = pd.DataFrame(
         {
-            "city_id": np.repeat(np.asarray(latent.city_ids, dtype=object), n_years),
-            "year": np.tile(years.astype(np.int64), n_cities),
+            "unit_id": np.repeat(np.asarray(latent.unit_ids, dtype=object), n_years),
+            "year": np.tile(years.astype(np.int64), n_units),
         }
     )
     for name, values in columns.items():
         frame[name] = values.reshape(-1)
-    frame["city_id"] = frame["city_id"].astype(str)
+    frame["unit_id"] = frame["unit_id"].astype(str)
     return frame
 
 
@@ -432,7 +433,7 @@ def _draw_outcomes(
     regressors = derive_regressors(published)
     log_mean = (
         parameters.intercept
-        + published["city_id"].map(alpha).to_numpy()
+        + published["unit_id"].map(alpha).to_numpy()
         + published["year"].map(gamma).to_numpy()
     )
     for term, coefficient in parameters.coefficients().items():
@@ -442,11 +443,11 @@ def _draw_outcomes(
     granted = rng.negative_binomial(theta, theta / (theta + mean)).astype(np.int64)
 
     # Grant rates differ by city (examination backlogs, field mix) and drift a little.
-    cities = pd.unique(published["city_id"])
+    units = pd.unique(published["unit_id"])
     c = parameters.covariates
-    city_rate = pd.Series(rng.uniform(*c.grant_rate_range, len(cities)), index=cities)
+    unit_rate = pd.Series(rng.uniform(*c.grant_rate_range, len(units)), index=units)
     grant_rate = np.clip(
-        published["city_id"].map(city_rate).to_numpy()
+        published["unit_id"].map(unit_rate).to_numpy()
         + rng.normal(0.0, c.grant_rate_within_sd, len(published)),
         *c.grant_rate_bounds,
     )
@@ -455,27 +456,27 @@ def _draw_outcomes(
     panel = published.copy()
     panel["invention_patent_applications"] = applications
     panel["invention_patents_granted"] = granted
-    panel = panel[["city_id", "year", *SOURCE_VARIABLES]]
+    panel = panel[["unit_id", "year", *SOURCE_VARIABLES]]
     return panel, pd.Series(log_mean, index=panel.index, name="log_mean")
 
 
 def simulate_panel_with_truth(
-    city_ids: Sequence[str],
+    unit_ids: Sequence[str],
     years: Iterable[int],
     seed: int,
     parameters: DemoParameters = DEFAULT_PARAMETERS,
     tiers: Mapping[str, int] | Sequence[int | None] | None = None,
 ) -> SimulatedPanel:
     """Run the DGP and also return alpha_i, gamma_t and log mu_it (for checks)."""
-    city_ids = [str(city) for city in city_ids]
+    unit_ids = [str(unit) for unit in unit_ids]
     years = sorted(int(year) for year in years)
-    if not city_ids or not years:
-        raise ValueError("simulate_panel needs at least one city and one year")
-    if len(set(city_ids)) != len(city_ids):
-        raise ValueError("city_ids must be unique")
+    if not unit_ids or not years:
+        raise ValueError("simulate_panel needs at least one unit and one year")
+    if len(set(unit_ids)) != len(unit_ids):
+        raise ValueError("unit_ids must be unique")
     streams = random_streams(seed)
     latent = simulate_latent(
-        city_ids, years, streams["covariates"], parameters, tier_array(city_ids, tiers)
+        unit_ids, years, streams["covariates"], parameters, tier_array(unit_ids, tiers)
     )
     return draw_panel(latent, streams["outcome"], parameters)
 
@@ -484,22 +485,22 @@ def draw_panel(
     latent: LatentPanel, outcome_rng: np.random.Generator, parameters: DemoParameters
 ) -> SimulatedPanel:
     """Publish latent covariates and draw the outcome from them: the finished panel."""
-    alpha = pd.Series(latent.alpha, index=latent.city_ids, name="alpha")
+    alpha = pd.Series(latent.alpha, index=latent.unit_ids, name="alpha")
     gamma = pd.Series(latent.gamma, index=latent.years, name="gamma")
     panel, log_mean = _draw_outcomes(_publish(latent), alpha, gamma, outcome_rng, parameters)
-    return SimulatedPanel(panel=panel, city_effects=alpha, year_effects=gamma, log_mean=log_mean)
+    return SimulatedPanel(panel=panel, unit_effects=alpha, year_effects=gamma, log_mean=log_mean)
 
 
 def simulate_panel(
-    city_ids: Sequence[str],
+    unit_ids: Sequence[str],
     years: Iterable[int],
     seed: int,
     parameters: DemoParameters = DEFAULT_PARAMETERS,
     tiers: Mapping[str, int] | Sequence[int | None] | None = None,
 ) -> pd.DataFrame:
-    """Simulate a clean city-year panel of the 11 source variables (canonical units).
+    """Simulate a clean unit-year panel of the 11 source variables (canonical units).
 
-    ``tiers`` (mapping city_id -> 1/2/3, or one entry per city) shifts the city
+    ``tiers`` (mapping unit_id -> 1/2/3, or one entry per unit) shifts the unit
     effect; values are at the precision the raw files publish them.
     """
-    return simulate_panel_with_truth(city_ids, years, seed, parameters, tiers).panel
+    return simulate_panel_with_truth(unit_ids, years, seed, parameters, tiers).panel

@@ -155,7 +155,7 @@ def readme_context(panel: pd.DataFrame, seed: int, parameters: DemoParameters) -
     return {
         "first": first,
         "last": last,
-        "n_cities": panel["city_id"].nunique(),
+        "n_units": panel["unit_id"].nunique(),
         "seed": seed,
         "p": parameters,
         "c": parameters.covariates,

@@ -90,21 +90,21 @@ def _insert_duplicates(rows: list[list[str]], count: int, rng: np.random.Generat
 
 def _is_protected(panel: pd.DataFrame) -> np.ndarray:
     return (
-        panel["city_id"].isin(PROTECTED_CITIES) & (panel["year"] == CALIBRATION_YEAR)
+        panel["unit_id"].isin(PROTECTED_CITIES) & (panel["year"] == CALIBRATION_YEAR)
     ).to_numpy()
 
 
-def economy_text(panel: pd.DataFrame, cities: pd.DataFrame, rng: np.random.Generator) -> str:
+def economy_text(panel: pd.DataFrame, units: pd.DataFrame, rng: np.random.Generator) -> str:
     """The economy extract: Chinese names with or without 市, thousands separators."""
-    names = cities.set_index("city_id")["name_zh"]
-    order = {city: k for k, city in enumerate(cities["city_id"])}
-    ordered = panel.assign(_order=panel["city_id"].map(order)).sort_values(
+    names = units.set_index("unit_id")["name_zh"]
+    order = {unit: k for k, unit in enumerate(units["unit_id"])}
+    ordered = panel.assign(_order=panel["unit_id"].map(order)).sort_values(
         ["_order", "year"], kind="stable"
     )
     with_suffix = rng.random(len(ordered)) < CITY_SUFFIX_SHARE
     rows = [
         [
-            names[record.city_id] + ("市" if suffix else ""),
+            names[record.unit_id] + ("市" if suffix else ""),
             str(record.year),
             f"{record.gdp:,.1f}",
             f"{record.population:.2f}",
@@ -138,17 +138,17 @@ def science_technology_header(year: int) -> list[str]:
 
 
 def science_technology_text(
-    panel: pd.DataFrame, cities: pd.DataFrame, rng: np.random.Generator
+    panel: pd.DataFrame, units: pd.DataFrame, rng: np.random.Generator
 ) -> str:
     """The S&T extract: one block per year, each with its own header and R&D unit."""
-    names = cities.set_index("city_id")["name_zh"]
-    order = {city: k for k, city in enumerate(cities["city_id"])}
-    ordered = panel.assign(_order=panel["city_id"].map(order)).sort_values(
+    names = units.set_index("unit_id")["name_zh"]
+    order = {unit: k for k, unit in enumerate(units["unit_id"])}
+    ordered = panel.assign(_order=panel["unit_id"].map(order)).sort_values(
         ["year", "_order"], kind="stable"
     )
     rows = [
         [
-            names[record.city_id],
+            names[record.unit_id],
             str(record.year),
             _format_rd_expenditure(record.rd_expenditure, record.year),
             str(record.rd_personnel),
@@ -174,15 +174,15 @@ def _english_name(record: pd.Series, rng: np.random.Generator) -> str:
     return record["name_en"] + (" City" if rng.random() < CITY_SUFFIX_SHARE else "")
 
 
-def open_platforms_text(panel: pd.DataFrame, cities: pd.DataFrame, rng: np.random.Generator) -> str:
+def open_platforms_text(panel: pd.DataFrame, units: pd.DataFrame, rng: np.random.Generator) -> str:
     """The platform registry: English names, aliases and `` City`` suffixes, duplicates."""
-    table = cities.set_index("city_id").fillna({"aliases": ""})
-    ordered = panel.assign(_name=panel["city_id"].map(table["name_en"])).sort_values(
+    table = units.set_index("unit_id").fillna({"aliases": ""})
+    ordered = panel.assign(_name=panel["unit_id"].map(table["name_en"])).sort_values(
         ["_name", "year"], kind="stable"
     )
     rows = [
         [
-            _english_name(table.loc[record.city_id], rng),
+            _english_name(table.loc[record.unit_id], rng),
             str(record.year),
             str(record.key_laboratories),
             str(record.engineering_research_centres),

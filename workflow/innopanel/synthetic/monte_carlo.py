@@ -1,7 +1,7 @@
 """Monte Carlo check of estimators against the known demo data-generating process.
 
 Each replication draws a fresh panel from :func:`innopanel.synthetic.dgp.simulate_panel`
-(same cities, tiers and years as the demo, a new seed), derives the analysis
+(same units, tiers and years as the demo, a new seed), derives the analysis
 variables exactly as the clean step does, fits the configured models and records
 whether each 95 % interval covers the true coefficient
 (:meth:`innopanel.synthetic.dgp.DemoParameters.coefficients`). Coverage near 95 % says the
@@ -26,7 +26,7 @@ NOMINAL = 0.95
 
 @dataclass(frozen=True)
 class Design:
-    """What one replication simulates: cities (with tiers), years and the DGP."""
+    """What one replication simulates: units (with tiers), years and the DGP."""
 
     unit_ids: tuple[str, ...]
     years: tuple[int, ...]
@@ -58,7 +58,7 @@ def simulate_analysis_panel(
         parameters=design.parameters,
         tiers=list(design.tiers),
     )
-    return derive_variables(raw.rename(columns={"city_id": "unit_id"}), variables)
+    return derive_variables(raw, variables)
 
 
 def run_replication(
