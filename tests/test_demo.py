@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from innopanel.data.clean import derive_variables
 from innopanel.io import sha256_file
 from innopanel.synthetic import calibration, demo, dgp, documentation, messy_files
 
@@ -373,7 +374,7 @@ def test_panel_shape_units_and_ranges(big_simulation: dgp.SimulatedPanel) -> Non
     assert list(panel.columns) == ["unit_id", "year", *dgp.SOURCE_VARIABLES]
     assert len(panel) == len(MC_CITIES) * len(YEARS)
     assert (panel[list(dgp.SOURCE_VARIABLES)] >= 0).all().all()
-    regressors = dgp.derive_regressors(panel)
+    regressors = derive_variables(panel, dgp.DERIVED_VARIABLES)
     assert regressors["rd_intensity"].between(0.3, 8).all()
     assert regressors["rd_intensity"].quantile([0.05, 0.95]).between(1, 6).all()
     assert regressors["talent"].quantile([0.01, 0.99]).between(20, 300).all()
@@ -392,6 +393,22 @@ def test_panel_shape_units_and_ranges(big_simulation: dgp.SimulatedPanel) -> Non
     for column in dgp.PLATFORM_COMPONENTS:
         steps = panel.groupby("unit_id")[column].diff().dropna()
         assert (steps >= 0).all(), column
+
+
+def test_log_mean_uses_the_pipelines_derived_variables(
+    big_simulation: dgp.SimulatedPanel, config: dict
+) -> None:
+    """The DGP's regressors are, to the last bit, what the clean step derives."""
+    panel = derive_variables(big_simulation.panel, config["variables"])
+    parameters = dgp.DemoParameters()
+    log_mean = (
+        parameters.intercept
+        + panel["unit_id"].map(big_simulation.unit_effects).to_numpy()
+        + panel["year"].map(big_simulation.year_effects).to_numpy()
+    )
+    for term, coefficient in parameters.coefficients().items():
+        log_mean = log_mean + coefficient * panel[term].to_numpy()
+    np.testing.assert_array_equal(log_mean, big_simulation.log_mean.to_numpy())
 
 
 def test_demo_platform_stocks_non_decreasing(demo_panel: pd.DataFrame) -> None:
@@ -421,8 +438,7 @@ def test_regressors_correlated_with_city_effect_and_fe_recovers_truth(
     big_simulation: dgp.SimulatedPanel,
 ) -> None:
     panel = big_simulation.panel
-    data = dgp.derive_regressors(panel)
-    data["unit_id"], data["year"] = panel["unit_id"], panel["year"]
+    data = derive_variables(panel, dgp.DERIVED_VARIABLES)
     data["log_patents"] = np.log(panel["invention_patents_granted"])
     terms = list(dgp.MEAN_EQUATION_TERMS)
 

@@ -13,12 +13,13 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from innopanel.data.clean import derive_variables
 from innopanel.synthetic.dgp import (
     DEFAULT_PARAMETERS,
+    DERIVED_VARIABLES,
     PLATFORM_COMPONENTS,
     DemoParameters,
     LatentPanel,
-    derive_regressors,
     draw_panel,
     random_streams,
     round_to,
@@ -116,14 +117,14 @@ def _rescale_stock(stock: np.ndarray, col: int, target: int) -> np.ndarray:
 
 def calibration_values(panel: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Return the calibrated 2020 quantities as computed from a (parsed) panel."""
-    year = panel[panel["year"] == CALIBRATION_YEAR].set_index("unit_id")
-    regressors = derive_regressors(year)
+    rows = panel[panel["year"] == CALIBRATION_YEAR]
+    year = derive_variables(rows, DERIVED_VARIABLES).set_index("unit_id")
     return {
         "rd_intensity_percent": {
-            city: float(regressors.loc[city, "rd_intensity"]) for city in RD_INTENSITY_TARGETS
+            city: float(year.loc[city, "rd_intensity"]) for city in RD_INTENSITY_TARGETS
         },
         "open_platforms": {
-            city: float(regressors.loc[city, "open_platforms"]) for city in OPEN_PLATFORM_TARGETS
+            city: float(year.loc[city, "open_platforms"]) for city in OPEN_PLATFORM_TARGETS
         },
         "chengdu_gdp_percent_of": {
             city: float(100.0 * year.loc[GDP_REFERENCE_CITY, "gdp"] / year.loc[city, "gdp"])

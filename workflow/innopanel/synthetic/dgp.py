@@ -34,6 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+# The pipeline's own derivations, so the DGP's regressors are the cleaning step's.
+from innopanel.data.clean import derive_variables
+
 SOURCE_VARIABLES: tuple[str, ...] = (
     "gdp",
     "population",
@@ -60,6 +63,20 @@ MEAN_EQUATION_TERMS: tuple[str, ...] = (
     "secondary_share",
 )
 
+# The derived variables the mean equation needs, declared as entries of the study
+# config's ``variables``: the DGP computes its regressors from the published source
+# variables with the pipeline's own formulas (derive_variables), never a copy of them.
+DERIVED_VARIABLES: Mapping[str, Mapping[str, object]] = {
+    name: {"kind": "derived", "lag": False}
+    for name in (
+        "rd_intensity",
+        "talent",
+        "log_talent",
+        "open_platforms",
+        "gdp_per_capita",
+        "log_gdp_per_capita",
+    )
+}
 # The synthetic S&T extract switches R&D expenditure from 万元 to 亿元 in 2016, as real
 # yearbook series sometimes change units between editions.
 LAST_YEAR_IN_WAN_YUAN = 2015
@@ -398,30 +415,6 @@ def _publish(latent: LatentPanel) -> pd.DataFrame:
     return frame
 
 
-def derive_regressors(panel: pd.DataFrame) -> pd.DataFrame:
-    """Compute the mean-equation regressors from source variables in canonical units.
-
-    rd_intensity = 100 * rd_expenditure / gdp (% of GDP); talent = rd_personnel /
-    population (R&D personnel per 10,000 residents, population in 万人);
-    open_platforms = key_laboratories + engineering_research_centres + incubators;
-    gdp_per_capita = gdp * 1e8 / (population * 1e4) (CNY).
-    """
-    talent = panel["rd_personnel"] / panel["population"]
-    gdp_per_capita = panel["gdp"] * 1e8 / (panel["population"] * 1e4)
-    return pd.DataFrame(
-        {
-            "rd_intensity": 100.0 * panel["rd_expenditure"] / panel["gdp"],
-            "talent": talent,
-            "log_talent": np.log(talent),
-            "open_platforms": panel[list(PLATFORM_COMPONENTS)].sum(axis=1),
-            "gdp_per_capita": gdp_per_capita,
-            "log_gdp_per_capita": np.log(gdp_per_capita),
-            "secondary_share": panel["secondary_share"],
-        },
-        index=panel.index,
-    )
-
-
 def _draw_outcomes(
     published: pd.DataFrame,
     alpha: pd.Series,
@@ -430,7 +423,7 @@ def _draw_outcomes(
     parameters: DemoParameters,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Draw granted invention patents (NB2) and applications for a published panel."""
-    regressors = derive_regressors(published)
+    regressors = derive_variables(published, DERIVED_VARIABLES)
     log_mean = (
         parameters.intercept
         + published["unit_id"].map(alpha).to_numpy()
