@@ -53,3 +53,23 @@ def test_summary_reports_coverage_with_its_monte_carlo_error(replications: pd.Da
     expected = np.sqrt(summary["coverage"] * (1 - summary["coverage"]) / REPLICATIONS)
     np.testing.assert_allclose(summary["coverage_mc_se"], expected)
     assert (summary["replications"] == REPLICATIONS).all()
+
+
+def test_a_model_without_any_true_coefficient_is_refused_by_name(repo_root: Path) -> None:
+    config = yaml.safe_load((repo_root / "config" / "config.yaml").read_text(encoding="utf-8"))
+    units = pd.read_csv(repo_root / "config" / "cities.csv", dtype=str, keep_default_na=False)
+    design = Design.from_unit_table(units.iloc[:5], 2011, 2013)
+    # Lagged regressors only: none of them is a term of the DGP's mean equation.
+    lagged = {"lags_only": {**config["models"]["twoway_fe_lag1"], "controls": []}}
+    with pytest.raises(ValueError, match="'lags_only' estimates none of the DGP's true"):
+        run_monte_carlo(design, [1], lagged, config["variables"])
+
+
+def test_design_reads_tiers_from_the_unit_table_and_allows_none() -> None:
+    units = pd.DataFrame({"unit_id": ["a", "b", "c"], "tier": ["1", "", "3"]})
+    design = Design.from_unit_table(units, 2011, 2012)
+    assert design.unit_ids == ("a", "b", "c")
+    assert design.tiers == (1, None, 3)
+    assert design.years == (2011, 2012)
+    untiered = Design.from_unit_table(units[["unit_id"]], 2011, 2012)
+    assert untiered.tiers == (None, None, None)
