@@ -1,4 +1,6 @@
-"""Tests of the synthetic demo panel (innopanel.synthetic.demo) and the committed data/raw/demo."""
+"""The demo folder data/raw/demo: regenerating it, its messy files, README and truth file, and
+the calibrated demo panel behind them (innopanel.synthetic.demo, calibration, messy_files,
+documentation). The DGP itself is tested in test_dgp.py."""
 
 from __future__ import annotations
 
@@ -8,31 +10,33 @@ import json
 import re
 from pathlib import Path
 
+import jinja2
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from innopanel.data.clean import derive_variables
 from innopanel.io import sha256_file
 from innopanel.synthetic import calibration, demo, dgp, documentation, messy_files
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO_DIR = ROOT / "data" / "raw" / "demo"
-CONFIG_PATH = ROOT / "config" / "config.yaml"
-CITY_TABLE = ROOT / "config" / "cities.csv"
 YEARS = list(range(2011, 2023))
-MC_CITIES = [f"c{i:03d}" for i in range(1, 401)]
 
 
 @pytest.fixture(scope="module")
-def config() -> dict:
-    return yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
+def demo_dir(repo_root: Path) -> Path:
+    return repo_root / "data" / "raw" / "demo"
 
 
 @pytest.fixture(scope="module")
-def cities() -> pd.DataFrame:
-    return pd.read_csv(CITY_TABLE, dtype=str, keep_default_na=False)
+def config(repo_root: Path) -> dict:
+    """The study config, once for the module (study_config is per test)."""
+    return yaml.safe_load((repo_root / "config" / "config.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def cities(repo_root: Path) -> pd.DataFrame:
+    """The unit table: the demo's cities."""
+    return pd.read_csv(repo_root / "config" / "cities.csv", dtype=str, keep_default_na=False)
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +51,13 @@ def demo_panel(config: dict, cities: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def regenerated(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module) -> Path:
+def regenerated(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch_module, repo_root: Path
+) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    monkeypatch_module.chdir(ROOT)  # the config's paths are relative to the repository
-    assert demo.main(["--config", str(CONFIG_PATH), "--out", str(out)]) == 0
+    monkeypatch_module.chdir(repo_root)  # the config's paths are relative to the repository
+    config_path = repo_root / "config" / "config.yaml"
+    assert demo.main(["--config", str(config_path), "--out", str(out)]) == 0
     return out
 
 
@@ -58,11 +65,6 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module) ->
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as patch:
         yield patch
-
-
-@pytest.fixture(scope="module")
-def big_simulation() -> dgp.SimulatedPanel:
-    return dgp.simulate_panel_with_truth(MC_CITIES, YEARS, seed=12345)
 
 
 def read_manifest(path: Path) -> dict[str, str]:
@@ -162,13 +164,13 @@ def parse_open_platforms(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def parsed(cities: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def parsed(cities: pd.DataFrame, demo_dir: Path) -> dict[str, pd.DataFrame]:
     return {
-        "economy": parse_economy(DEMO_DIR / messy_files.ECONOMY_FILE, cities),
+        "economy": parse_economy(demo_dir / messy_files.ECONOMY_FILE, cities),
         "science_technology": parse_science_technology(
-            DEMO_DIR / messy_files.SCIENCE_TECHNOLOGY_FILE, cities
+            demo_dir / messy_files.SCIENCE_TECHNOLOGY_FILE, cities
         ),
-        "open_platforms": parse_open_platforms(DEMO_DIR / messy_files.OPEN_PLATFORMS_FILE, cities),
+        "open_platforms": parse_open_platforms(demo_dir / messy_files.OPEN_PLATFORMS_FILE, cities),
     }
 
 
@@ -185,58 +187,79 @@ def parsed_panel(parsed: dict[str, pd.DataFrame]) -> pd.DataFrame:
 # --- committed files, manifest and config ---------------------------------------------
 
 
-def test_regeneration_reproduces_committed_files_byte_for_byte(regenerated: Path) -> None:
-    committed = read_manifest(DEMO_DIR / documentation.MANIFEST_FILE)
+def test_regeneration_reproduces_committed_files_byte_for_byte(
+    regenerated: Path, demo_dir: Path
+) -> None:
+    committed = read_manifest(demo_dir / documentation.MANIFEST_FILE)
     for name, digest in committed.items():
         assert sha256_file(regenerated / name) == digest, name
     assert (regenerated / documentation.MANIFEST_FILE).read_bytes() == (
-        DEMO_DIR / documentation.MANIFEST_FILE
+        demo_dir / documentation.MANIFEST_FILE
     ).read_bytes()
     assert sorted(p.name for p in regenerated.iterdir()) == sorted(
-        p.name for p in DEMO_DIR.iterdir()
+        p.name for p in demo_dir.iterdir()
     )
 
 
-def test_manifest_covers_and_matches_every_committed_file() -> None:
-    manifest_path = DEMO_DIR / documentation.MANIFEST_FILE
+def test_manifest_covers_and_matches_every_committed_file(demo_dir: Path) -> None:
+    manifest_path = demo_dir / documentation.MANIFEST_FILE
     entries = read_manifest(manifest_path)
     names = list(entries)
     assert names == sorted(names)
     others = {
-        p.name for p in DEMO_DIR.iterdir() if p.is_file() and p.name != documentation.MANIFEST_FILE
+        p.name for p in demo_dir.iterdir() if p.is_file() and p.name != documentation.MANIFEST_FILE
     }
     assert set(names) == others
     assert {documentation.README_FILE, documentation.TRUTH_FILE} <= set(names)
     for name, digest in entries.items():
         assert re.fullmatch(r"[0-9a-f]{64}", digest)
-        assert sha256_file(DEMO_DIR / name) == digest, name
+        assert sha256_file(demo_dir / name) == digest, name
 
 
-def test_config_digests_match_the_raw_files(config: dict) -> None:
+def test_config_digests_match_the_raw_files(config: dict, repo_root: Path) -> None:
     sources = config["data"]["sources"]
     assert len(sources) == 3
     for source in sources.values():
-        assert source["sha256"] == sha256_file(ROOT / source["path"]), source["path"]
+        assert source["sha256"] == sha256_file(repo_root / source["path"]), source["path"]
 
 
-def test_write_demo_files_returns_digests(demo_panel, cities, tmp_path: Path) -> None:
+def test_write_demo_files_returns_the_digests_of_the_committed_folder(
+    demo_panel, cities, tmp_path: Path, demo_dir: Path
+) -> None:
     digests = demo.write_demo_files(demo_panel, cities, tmp_path, seed=20221231)
     assert set(digests) == {p.name for p in tmp_path.iterdir()}
     for name, digest in digests.items():
         assert sha256_file(tmp_path / name) == digest
+    committed = read_manifest(demo_dir / documentation.MANIFEST_FILE)
+    assert {n: d for n, d in digests.items() if n != documentation.MANIFEST_FILE} == committed
+
+
+def test_readme_template_refuses_a_value_it_is_not_given(demo_panel, config: dict) -> None:
+    context = documentation.readme_context(demo_panel, config["demo"]["seed"], dgp.DemoParameters())
+    assert documentation.readme_template().render(context).startswith("# Demo raw data")
+    del context["seed"]
+    with pytest.raises(jinja2.UndefinedError, match="seed"):
+        documentation.readme_template().render(context)
+
+
+def test_write_demo_files_names_units_missing_from_the_unit_table(
+    demo_panel, cities, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match=r"missing from the unit table: \['chengdu'\]"):
+        demo.write_demo_files(demo_panel, cities[cities["unit_id"] != "chengdu"], tmp_path, 1)
 
 
 # --- formats and quirks -----------------------------------------------------------------
 
 
-def test_raw_file_encodings_and_headers() -> None:
-    economy = (DEMO_DIR / messy_files.ECONOMY_FILE).read_bytes()
+def test_raw_file_encodings_and_headers(demo_dir: Path) -> None:
+    economy = (demo_dir / messy_files.ECONOMY_FILE).read_bytes()
     assert economy.startswith(b"\xef\xbb\xbf")
     assert economy.decode("utf-8-sig").splitlines()[0] == (
         "城市,年份,地区生产总值(亿元),常住人口(万人),普通高等学校在校学生数(万人),"
         "第二产业增加值占GDP比重(%)"
     )
-    science = (DEMO_DIR / messy_files.SCIENCE_TECHNOLOGY_FILE).read_bytes()
+    science = (demo_dir / messy_files.SCIENCE_TECHNOLOGY_FILE).read_bytes()
     with pytest.raises(UnicodeDecodeError):
         science.decode("utf-8")
     lines = science.decode("gbk").splitlines()
@@ -254,7 +277,7 @@ def test_raw_file_encodings_and_headers() -> None:
         == 7
     )
     assert not any("市," in line for line in lines)
-    platforms = (DEMO_DIR / messy_files.OPEN_PLATFORMS_FILE).read_bytes()
+    platforms = (demo_dir / messy_files.OPEN_PLATFORMS_FILE).read_bytes()
     assert not platforms.startswith(b"\xef\xbb\xbf")
     assert platforms.decode("utf-8").splitlines()[0] == (
         "City,Year,National key laboratories (count),"
@@ -262,14 +285,14 @@ def test_raw_file_encodings_and_headers() -> None:
     )
 
 
-def test_quirks_are_present(parsed: dict[str, pd.DataFrame]) -> None:
-    economy_text = (DEMO_DIR / messy_files.ECONOMY_FILE).read_text(encoding="utf-8-sig")
+def test_quirks_are_present(parsed: dict[str, pd.DataFrame], demo_dir: Path) -> None:
+    economy_text = (demo_dir / messy_files.ECONOMY_FILE).read_text(encoding="utf-8-sig")
     assert re.search(r'"\d{1,3}(,\d{3})+\.\d"', economy_text)  # thousands separators
     assert "成都市," in economy_text and "\n成都," in economy_text
     rows = economy_text.splitlines()[1:]
     assert len(rows) - len(set(rows)) == messy_files.ECONOMY_DUPLICATES
     platform_rows = (
-        (DEMO_DIR / messy_files.OPEN_PLATFORMS_FILE).read_text(encoding="utf-8").splitlines()
+        (demo_dir / messy_files.OPEN_PLATFORMS_FILE).read_text(encoding="utf-8").splitlines()
     )
     assert (
         len(platform_rows[1:]) - len(set(platform_rows[1:]))
@@ -334,8 +357,8 @@ def test_calibration_targets_hold_in_parsed_files(parsed_panel: pd.DataFrame) ->
     assert round(share["guangzhou"], 1) == 70.8
 
 
-def test_truth_file_records_the_dgp() -> None:
-    truth = json.loads((DEMO_DIR / documentation.TRUTH_FILE).read_text(encoding="utf-8"))
+def test_truth_file_records_the_dgp(demo_dir: Path) -> None:
+    truth = json.loads((demo_dir / documentation.TRUTH_FILE).read_text(encoding="utf-8"))
     assert truth["synthetic"] is True
     assert "not real statistics" in truth["statement"]
     assert truth["true_coefficients"] == dgp.DemoParameters().coefficients()
@@ -346,22 +369,10 @@ def test_truth_file_records_the_dgp() -> None:
         "shanghai": 22,
         "shenzhen": 18,
     }
-    readme = (DEMO_DIR / documentation.README_FILE).read_text(encoding="utf-8")
+    readme = (demo_dir / documentation.README_FILE).read_text(encoding="utf-8")
     assert "SYNTHETIC" in readme.splitlines()[0]
     assert "Jia, Wen, Pang, Qiu and Yuan" in readme
     assert "sha256sum -c MANIFEST.sha256" in readme
-
-
-# --- the data-generating process ------------------------------------------------------
-
-
-def test_same_seed_same_panel_different_seed_different_panel() -> None:
-    first = dgp.simulate_panel(MC_CITIES[:30], YEARS, seed=7)
-    again = dgp.simulate_panel(MC_CITIES[:30], YEARS, seed=7)
-    other = dgp.simulate_panel(MC_CITIES[:30], YEARS, seed=8)
-    pd.testing.assert_frame_equal(first, again)
-    assert not first.equals(other)
-    assert (first["invention_patents_granted"] != other["invention_patents_granted"]).mean() > 0.9
 
 
 def test_demo_panel_is_deterministic(demo_panel, cities) -> None:
@@ -369,106 +380,9 @@ def test_demo_panel_is_deterministic(demo_panel, cities) -> None:
     pd.testing.assert_frame_equal(demo_panel, again)
 
 
-def test_panel_shape_units_and_ranges(big_simulation: dgp.SimulatedPanel) -> None:
-    panel = big_simulation.panel
-    assert list(panel.columns) == ["unit_id", "year", *dgp.SOURCE_VARIABLES]
-    assert len(panel) == len(MC_CITIES) * len(YEARS)
-    assert (panel[list(dgp.SOURCE_VARIABLES)] >= 0).all().all()
-    regressors = derive_variables(panel, dgp.DERIVED_VARIABLES)
-    assert regressors["rd_intensity"].between(0.3, 8).all()
-    assert regressors["rd_intensity"].quantile([0.05, 0.95]).between(1, 6).all()
-    assert regressors["talent"].quantile([0.01, 0.99]).between(20, 300).all()
-    assert regressors["open_platforms"].between(0, 40).all()
-    assert regressors["gdp_per_capita"].quantile([0.01, 0.99]).between(35_000, 250_000).all()
-    assert panel["secondary_share"].between(25, 55).all()
-    assert (panel["invention_patent_applications"] >= panel["invention_patents_granted"]).all()
-    grant_rate = panel["invention_patents_granted"] / panel["invention_patent_applications"]
-    assert grant_rate.between(0.25, 0.55).all()
-    mean = np.exp(big_simulation.log_mean)
-    assert mean.quantile(0.01) > 50 and mean.quantile(0.99) < 40_000
-    assert (panel["invention_patents_granted"] == 0).mean() < 0.001
-    per_10k = panel["college_students"] / panel["population"]
-    assert per_10k.between(140, 2050).all()  # clipped to [150, 2000], then rounded
-    # Platform stocks never shrink within a city.
-    for column in dgp.PLATFORM_COMPONENTS:
-        steps = panel.groupby("unit_id")[column].diff().dropna()
-        assert (steps >= 0).all(), column
-
-
-def test_log_mean_uses_the_pipelines_derived_variables(
-    big_simulation: dgp.SimulatedPanel, config: dict
-) -> None:
-    """The DGP's regressors are, to the last bit, what the clean step derives."""
-    panel = derive_variables(big_simulation.panel, config["variables"])
-    parameters = dgp.DemoParameters()
-    log_mean = (
-        parameters.intercept
-        + panel["unit_id"].map(big_simulation.unit_effects).to_numpy()
-        + panel["year"].map(big_simulation.year_effects).to_numpy()
-    )
-    for term, coefficient in parameters.coefficients().items():
-        log_mean = log_mean + coefficient * panel[term].to_numpy()
-    np.testing.assert_array_equal(log_mean, big_simulation.log_mean.to_numpy())
-
-
 def test_demo_platform_stocks_non_decreasing(demo_panel: pd.DataFrame) -> None:
     for column in dgp.PLATFORM_COMPONENTS:
         assert (demo_panel.groupby("unit_id")[column].diff().dropna() >= 0).all()
-
-
-def test_outcome_is_overdispersed_negative_binomial(big_simulation: dgp.SimulatedPanel) -> None:
-    granted = big_simulation.panel["invention_patents_granted"].to_numpy(dtype=float)
-    mean = np.exp(big_simulation.log_mean.to_numpy())
-    # Poisson would give a mean Pearson ratio of 1; NB2 gives 1 + mu/theta.
-    pearson = ((granted - mean) ** 2 / mean).mean()
-    assert pearson > 5
-    # Method of moments for 1/theta: E[(y - mu)^2 - y] / mu^2.
-    inverse_theta = (((granted - mean) ** 2 - granted) / mean**2).mean()
-    assert 1 / 45 < inverse_theta < 1 / 20
-
-
-def _within_two_way(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    values = frame[columns]
-    city_mean = values.groupby(frame["unit_id"]).transform("mean")
-    year_mean = values.groupby(frame["year"]).transform("mean")
-    return (values - city_mean - year_mean + values.mean()).to_numpy()
-
-
-def test_regressors_correlated_with_city_effect_and_fe_recovers_truth(
-    big_simulation: dgp.SimulatedPanel,
-) -> None:
-    panel = big_simulation.panel
-    data = derive_variables(panel, dgp.DERIVED_VARIABLES)
-    data["log_patents"] = np.log(panel["invention_patents_granted"])
-    terms = list(dgp.MEAN_EQUATION_TERMS)
-
-    means = data.groupby("unit_id")[["rd_intensity", "log_patents"]].mean()
-    alpha = big_simulation.unit_effects.loc[means.index]
-    assert np.corrcoef(means["rd_intensity"], alpha)[0, 1] > 0.5
-    assert np.corrcoef(means["rd_intensity"], means["log_patents"])[0, 1] > 0.5
-
-    pooled_x = np.column_stack([np.ones(len(data)), data[terms].to_numpy()])
-    pooled = np.linalg.lstsq(pooled_x, data["log_patents"].to_numpy(), rcond=None)[0][1:]
-    within_x = _within_two_way(data, terms)
-    within_y = _within_two_way(data, ["log_patents"])[:, 0]
-    within = np.linalg.lstsq(within_x, within_y, rcond=None)[0]
-
-    truth = dgp.DemoParameters().coefficients()
-    assert within[0] == pytest.approx(truth["rd_intensity"], abs=0.04)
-    assert within[1] == pytest.approx(truth["log_talent"], abs=0.1)
-    assert within[2] == pytest.approx(truth["open_platforms"], abs=0.01)
-    # Pooled OLS loads the city effect onto the regressors.
-    assert pooled[0] - within[0] > 0.1
-    assert pooled[1] - within[1] > 0.1
-
-
-def test_tiers_shift_city_effects() -> None:
-    tiers = {city: (1 if k < 200 else 3) for k, city in enumerate(MC_CITIES)}
-    sim = dgp.simulate_panel_with_truth(MC_CITIES, YEARS, seed=3, tiers=tiers)
-    alpha = sim.unit_effects
-    assert alpha.iloc[:200].mean() - alpha.iloc[200:].mean() > 1.0
-    population = sim.panel.groupby("unit_id")["population"].mean()
-    assert population.iloc[:200].median() > 2.5 * population.iloc[200:].median()
 
 
 def test_build_demo_panel_needs_the_calibration_cities(cities: pd.DataFrame) -> None:

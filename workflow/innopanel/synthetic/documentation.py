@@ -183,8 +183,8 @@ def readme_context(panel: pd.DataFrame, seed: int, parameters: DemoParameters) -
     }
 
 
-def readme_text(panel: pd.DataFrame, seed: int, parameters: DemoParameters) -> str:
-    """The demo folder's README (templates/demo_readme.md.j2), filled for this panel."""
+def readme_template() -> jinja2.Template:
+    """The README template: a name it does not get is an error, never a blank."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
         undefined=jinja2.StrictUndefined,
@@ -194,5 +194,9 @@ def readme_text(panel: pd.DataFrame, seed: int, parameters: DemoParameters) -> s
     )
     environment.filters["g"] = lambda value: f"{value:g}"
     environment.filters["signed"] = _signed
-    template = environment.get_template(README_TEMPLATE)
-    return template.render(readme_context(panel, seed, parameters))
+    return environment.get_template(README_TEMPLATE)
+
+
+def readme_text(panel: pd.DataFrame, seed: int, parameters: DemoParameters) -> str:
+    """The demo folder's README (templates/demo_readme.md.j2), filled for this panel."""
+    return readme_template().render(readme_context(panel, seed, parameters))
