@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     config = yaml.safe_load(arguments.config.read_text(encoding="utf-8"))
     seed = int(config["demo"]["seed"])
-    # The demo is a city panel: the generic unit table's ids are its city ids.
+    # The demo simulates every unit of the study's unit table (its cities, names, tiers).
     units = pd.read_csv(config["data"]["unit_table"], dtype=str, keep_default_na=False)
     parameters = DemoParameters()
     panel = build_demo_panel(

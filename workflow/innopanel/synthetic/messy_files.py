@@ -33,6 +33,7 @@ ECONOMY_DUPLICATES = 2
 OPEN_PLATFORMS_DUPLICATES = 5
 # Share of rows whose English name is written with an alias, where the city has one.
 ALIAS_SHARE = 0.35
+# Share of rows whose city name carries its suffix (市 in Chinese, " City" in English).
 CITY_SUFFIX_SHARE = 0.5
 
 ECONOMY_HEADER: tuple[str, ...] = (
@@ -89,6 +90,7 @@ def _insert_duplicates(rows: list[list[str]], count: int, rng: np.random.Generat
 
 
 def _is_protected(panel: pd.DataFrame) -> np.ndarray:
+    """Rows never given a missing marker: the calibrated cities' calibration year."""
     return (
         panel["unit_id"].isin(PROTECTED_CITIES) & (panel["year"] == CALIBRATION_YEAR)
     ).to_numpy()
