@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from innopanel.data.clean import derive_variables
+from innopanel.data.derivations import derive_variables
 from innopanel.synthetic import dgp
 
 YEARS = list(range(2011, 2023))

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from innopanel.data.clean import derive_variables
+from innopanel.data.derivations import derive_variables
 from innopanel.synthetic.dgp import (
     DEFAULT_PARAMETERS,
     DERIVED_VARIABLES,

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 # The pipeline's own derivations, so the DGP's regressors are the cleaning step's.
-from innopanel.data.clean import derive_variables
+from innopanel.data.derivations import derive_variables
 
 SOURCE_VARIABLES: tuple[str, ...] = (
     "gdp",

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from innopanel.config.specs import model_spec
-from innopanel.data.clean import derive_variables
+from innopanel.data.derivations import derive_variables
 from innopanel.econometrics.models import fit_model, tidy
 from innopanel.synthetic.dgp import DEFAULT_PARAMETERS, DemoParameters, simulate_panel, tier_array
 
