@@ -219,21 +219,6 @@ CASES: dict[str, Case] = {
             "Did you mean 'rd_intensity'?",
         ),
     ),
-    "panel too small for the model": Case(
-        # One year; the 2011-2016 sub-period model is dropped, as it would be refused
-        # at start-up for lying outside the window.
-        configure(
-            lambda c: (
-                c["study"].update(first_year=2020, last_year=2020),
-                c["models"].pop("twoway_fe_2011_2016"),
-            )
-        ),
-        (
-            "the cleaned panel is too small for model 'city_fe'",
-            "unit effects need at least 2 years",
-            "Widen study.first_year..study.last_year",
-        ),
-    ),
     "archive member leaving its folder": Case(
         evil_archive,
         (

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from innopanel.data.clean import (
-    ConfigError,
-    DataError,
-    clean_panel,
-    normalise_unit_name,
-    parse_number,
-    quality_markdown,
-    split_header,
-)
+from innopanel.config.checks import ConfigError
+from innopanel.data.clean import clean_panel
+from innopanel.data.extraction import parse_number, split_header
+from innopanel.data.quality import quality_markdown
+from innopanel.data.readers import DataError
+from innopanel.data.unit_names import normalise_unit_name
 
 ECONOMY_HEADER = (
     "城市,年份,地区生产总值(亿元),常住人口(万人),普通高等学校在校学生数(万人),"
@@ -26,14 +22,6 @@ ECONOMY_HEADER = (
 SCITECH_HEADER = (
     "地区,年份,R&D经费内部支出({unit}),R&D人员(人),发明专利申请量(件),发明专利授权量(件)"
 )
-TWOWAY_FE = {
-    "estimator": "fixed_effects",
-    "entity_effects": True,
-    "time_effects": True,
-    "outcome": "log_patents_granted",
-    "regressors": ["rd_intensity", "log_talent", "open_platforms"],
-    "controls": ["log_gdp_per_capita", "secondary_share"],
-}
 PLATFORM_HEADER = (
     "City,Year,National key laboratories (count),National engineering research centres (count),"
     "National-level incubators (count)"
@@ -345,13 +333,3 @@ def test_extra_aliases_and_tone_marks(messy_sources: tuple[dict, dict]) -> None:
     config["data"]["aliases"] = {"Hu": "shanghia"}
     with pytest.raises(ConfigError, match="'Hu' points to 'shanghia'"):
         clean_panel(staged, config)
-
-
-def test_panel_too_small_for_a_model(messy_sources: tuple[dict, dict], study_config: dict) -> None:
-    config, staged = messy_sources
-    config["models"] = {"twoway_fe": copy.deepcopy(TWOWAY_FE)}
-    with pytest.raises(DataError) as error:
-        clean_panel(staged, config)
-    message = str(error.value)
-    assert "the cleaned panel is too small for model 'twoway_fe'" in message
-    assert "Widen study.first_year..study.last_year" in message

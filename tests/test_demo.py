@@ -1,4 +1,6 @@
-"""Tests of the synthetic demo panel (innopanel.synthetic.demo) and the committed data/raw/demo."""
+"""The demo folder data/raw/demo: regenerating it, its messy files, README and truth file, and
+the calibrated demo panel behind them (innopanel.synthetic.demo, calibration, messy_files,
+documentation). The DGP itself is tested in test_dgp.py."""
 
 from __future__ import annotations
 
@@ -8,49 +10,54 @@ import json
 import re
 from pathlib import Path
 
+import jinja2
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from innopanel.io import sha256_file
-from innopanel.synthetic import demo
+from innopanel.synthetic import calibration, demo, dgp, documentation, messy_files
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO_DIR = ROOT / "data" / "raw" / "demo"
-CONFIG_PATH = ROOT / "config" / "config.yaml"
-CITY_TABLE = ROOT / "config" / "cities.csv"
 YEARS = list(range(2011, 2023))
-MC_CITIES = [f"c{i:03d}" for i in range(1, 401)]
 
 
 @pytest.fixture(scope="module")
-def config() -> dict:
-    return yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
+def demo_dir(repo_root: Path) -> Path:
+    return repo_root / "data" / "raw" / "demo"
 
 
 @pytest.fixture(scope="module")
-def cities() -> pd.DataFrame:
-    table = pd.read_csv(CITY_TABLE, dtype=str, keep_default_na=False)
-    return table.rename(columns={"unit_id": "city_id"})
+def config(repo_root: Path) -> dict:
+    """The study config, once for the module (study_config is per test)."""
+    return yaml.safe_load((repo_root / "config" / "config.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def cities(repo_root: Path) -> pd.DataFrame:
+    """The unit table: the demo's cities."""
+    return pd.read_csv(repo_root / "config" / "cities.csv", dtype=str, keep_default_na=False)
 
 
 @pytest.fixture(scope="module")
 def demo_panel(config: dict, cities: pd.DataFrame) -> pd.DataFrame:
-    return demo.build_demo_panel(
+    return calibration.build_demo_panel(
         cities,
         config["study"]["first_year"],
         config["study"]["last_year"],
         config["demo"]["seed"],
-        demo.DemoParameters(),
+        dgp.DemoParameters(),
     )
 
 
 @pytest.fixture(scope="module")
-def regenerated(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module) -> Path:
+def regenerated(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch_module, repo_root: Path
+) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    monkeypatch_module.chdir(ROOT)  # the config's paths are relative to the repository
-    assert demo.main(["--config", str(CONFIG_PATH), "--out", str(out)]) == 0
+    monkeypatch_module.chdir(repo_root)  # the config's paths are relative to the repository
+    config_path = repo_root / "config" / "config.yaml"
+    assert demo.main(["--config", str(config_path), "--out", str(out)]) == 0
     return out
 
 
@@ -58,11 +65,6 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module) ->
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as patch:
         yield patch
-
-
-@pytest.fixture(scope="module")
-def big_simulation() -> demo.SimulatedPanel:
-    return demo.simulate_panel_with_truth(MC_CITIES, YEARS, seed=12345)
 
 
 def read_manifest(path: Path) -> dict[str, str]:
@@ -77,12 +79,12 @@ def read_manifest(path: Path) -> dict[str, str]:
 
 
 def _name_index(cities: pd.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
-    chinese = dict(zip(cities["name_zh"], cities["city_id"], strict=True))
+    chinese = dict(zip(cities["name_zh"], cities["unit_id"], strict=True))
     english: dict[str, str] = {}
     for row in cities.itertuples(index=False):
         names = [row.name_en, f"{row.name_en} City", *filter(None, row.aliases.split("|"))]
         for name in names:
-            english[name] = row.city_id
+            english[name] = row.unit_id
     return chinese, english
 
 
@@ -96,10 +98,10 @@ def parse_economy(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
         keep_default_na=False,
         dtype={"城市": str},
     )
-    assert list(raw.columns) == list(demo.ECONOMY_HEADER)
+    assert list(raw.columns) == list(messy_files.ECONOMY_HEADER)
     frame = pd.DataFrame(
         {
-            "city_id": raw["城市"].str.removesuffix("市").map(chinese),
+            "unit_id": raw["城市"].str.removesuffix("市").map(chinese),
             "year": raw["年份"].astype(int),
             "gdp": raw["地区生产总值(亿元)"].astype(float),
             "population": raw["常住人口(万人)"].astype(float),
@@ -107,7 +109,7 @@ def parse_economy(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
             "secondary_share": raw["第二产业增加值占GDP比重(%)"].astype(float),
         }
     )
-    assert frame["city_id"].notna().all()
+    assert frame["unit_id"].notna().all()
     return frame
 
 
@@ -128,7 +130,7 @@ def parse_science_technology(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
 
         records.append(
             {
-                "city_id": chinese[row[0]],
+                "unit_id": chinese[row[0]],
                 "year": int(row[1]),
                 "rd_expenditure": number(row[2]) * factor,
                 "rd_personnel": number(row[3]),
@@ -145,10 +147,10 @@ def parse_open_platforms(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
     raw = pd.read_csv(
         path, encoding="utf-8", na_values=[".."], keep_default_na=False, dtype={"City": str}
     )
-    assert list(raw.columns) == list(demo.OPEN_PLATFORMS_HEADER)
+    assert list(raw.columns) == list(messy_files.OPEN_PLATFORMS_HEADER)
     frame = pd.DataFrame(
         {
-            "city_id": raw["City"].map(english),
+            "unit_id": raw["City"].map(english),
             "year": raw["Year"].astype(int),
             "key_laboratories": raw["National key laboratories (count)"].astype(float),
             "engineering_research_centres": raw[
@@ -157,18 +159,18 @@ def parse_open_platforms(path: Path, cities: pd.DataFrame) -> pd.DataFrame:
             "incubators": raw["National-level incubators (count)"].astype(float),
         }
     )
-    assert frame["city_id"].notna().all(), raw.loc[frame["city_id"].isna(), "City"].tolist()
+    assert frame["unit_id"].notna().all(), raw.loc[frame["unit_id"].isna(), "City"].tolist()
     return frame
 
 
 @pytest.fixture(scope="module")
-def parsed(cities: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def parsed(cities: pd.DataFrame, demo_dir: Path) -> dict[str, pd.DataFrame]:
     return {
-        "economy": parse_economy(DEMO_DIR / demo.ECONOMY_FILE, cities),
+        "economy": parse_economy(demo_dir / messy_files.ECONOMY_FILE, cities),
         "science_technology": parse_science_technology(
-            DEMO_DIR / demo.SCIENCE_TECHNOLOGY_FILE, cities
+            demo_dir / messy_files.SCIENCE_TECHNOLOGY_FILE, cities
         ),
-        "open_platforms": parse_open_platforms(DEMO_DIR / demo.OPEN_PLATFORMS_FILE, cities),
+        "open_platforms": parse_open_platforms(demo_dir / messy_files.OPEN_PLATFORMS_FILE, cities),
     }
 
 
@@ -177,64 +179,87 @@ def parsed_panel(parsed: dict[str, pd.DataFrame]) -> pd.DataFrame:
     merged = None
     for frame in parsed.values():
         frame = frame.drop_duplicates()
-        assert not frame.duplicated(["city_id", "year"]).any()
-        merged = frame if merged is None else merged.merge(frame, on=["city_id", "year"])
-    return merged.sort_values(["city_id", "year"]).reset_index(drop=True)
+        assert not frame.duplicated(["unit_id", "year"]).any()
+        merged = frame if merged is None else merged.merge(frame, on=["unit_id", "year"])
+    return merged.sort_values(["unit_id", "year"]).reset_index(drop=True)
 
 
 # --- committed files, manifest and config ---------------------------------------------
 
 
-def test_regeneration_reproduces_committed_files_byte_for_byte(regenerated: Path) -> None:
-    committed = read_manifest(DEMO_DIR / demo.MANIFEST_FILE)
+def test_regeneration_reproduces_committed_files_byte_for_byte(
+    regenerated: Path, demo_dir: Path
+) -> None:
+    committed = read_manifest(demo_dir / documentation.MANIFEST_FILE)
     for name, digest in committed.items():
         assert sha256_file(regenerated / name) == digest, name
-    assert (regenerated / demo.MANIFEST_FILE).read_bytes() == (
-        DEMO_DIR / demo.MANIFEST_FILE
+    assert (regenerated / documentation.MANIFEST_FILE).read_bytes() == (
+        demo_dir / documentation.MANIFEST_FILE
     ).read_bytes()
     assert sorted(p.name for p in regenerated.iterdir()) == sorted(
-        p.name for p in DEMO_DIR.iterdir()
+        p.name for p in demo_dir.iterdir()
     )
 
 
-def test_manifest_covers_and_matches_every_committed_file() -> None:
-    manifest_path = DEMO_DIR / demo.MANIFEST_FILE
+def test_manifest_covers_and_matches_every_committed_file(demo_dir: Path) -> None:
+    manifest_path = demo_dir / documentation.MANIFEST_FILE
     entries = read_manifest(manifest_path)
     names = list(entries)
     assert names == sorted(names)
-    others = {p.name for p in DEMO_DIR.iterdir() if p.is_file() and p.name != demo.MANIFEST_FILE}
+    others = {
+        p.name for p in demo_dir.iterdir() if p.is_file() and p.name != documentation.MANIFEST_FILE
+    }
     assert set(names) == others
-    assert {demo.README_FILE, demo.TRUTH_FILE} <= set(names)
+    assert {documentation.README_FILE, documentation.TRUTH_FILE} <= set(names)
     for name, digest in entries.items():
         assert re.fullmatch(r"[0-9a-f]{64}", digest)
-        assert sha256_file(DEMO_DIR / name) == digest, name
+        assert sha256_file(demo_dir / name) == digest, name
 
 
-def test_config_digests_match_the_raw_files(config: dict) -> None:
+def test_config_digests_match_the_raw_files(config: dict, repo_root: Path) -> None:
     sources = config["data"]["sources"]
     assert len(sources) == 3
     for source in sources.values():
-        assert source["sha256"] == sha256_file(ROOT / source["path"]), source["path"]
+        assert source["sha256"] == sha256_file(repo_root / source["path"]), source["path"]
 
 
-def test_write_demo_files_returns_digests(demo_panel, cities, tmp_path: Path) -> None:
+def test_write_demo_files_returns_the_digests_of_the_committed_folder(
+    demo_panel, cities, tmp_path: Path, demo_dir: Path
+) -> None:
     digests = demo.write_demo_files(demo_panel, cities, tmp_path, seed=20221231)
     assert set(digests) == {p.name for p in tmp_path.iterdir()}
     for name, digest in digests.items():
         assert sha256_file(tmp_path / name) == digest
+    committed = read_manifest(demo_dir / documentation.MANIFEST_FILE)
+    assert {n: d for n, d in digests.items() if n != documentation.MANIFEST_FILE} == committed
+
+
+def test_readme_template_refuses_a_value_it_is_not_given(demo_panel, config: dict) -> None:
+    context = documentation.readme_context(demo_panel, config["demo"]["seed"], dgp.DemoParameters())
+    assert documentation.readme_template().render(context).startswith("# Demo raw data")
+    del context["seed"]
+    with pytest.raises(jinja2.UndefinedError, match="seed"):
+        documentation.readme_template().render(context)
+
+
+def test_write_demo_files_names_units_missing_from_the_unit_table(
+    demo_panel, cities, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match=r"missing from the unit table: \['chengdu'\]"):
+        demo.write_demo_files(demo_panel, cities[cities["unit_id"] != "chengdu"], tmp_path, 1)
 
 
 # --- formats and quirks -----------------------------------------------------------------
 
 
-def test_raw_file_encodings_and_headers() -> None:
-    economy = (DEMO_DIR / demo.ECONOMY_FILE).read_bytes()
+def test_raw_file_encodings_and_headers(demo_dir: Path) -> None:
+    economy = (demo_dir / messy_files.ECONOMY_FILE).read_bytes()
     assert economy.startswith(b"\xef\xbb\xbf")
     assert economy.decode("utf-8-sig").splitlines()[0] == (
         "城市,年份,地区生产总值(亿元),常住人口(万人),普通高等学校在校学生数(万人),"
         "第二产业增加值占GDP比重(%)"
     )
-    science = (DEMO_DIR / demo.SCIENCE_TECHNOLOGY_FILE).read_bytes()
+    science = (demo_dir / messy_files.SCIENCE_TECHNOLOGY_FILE).read_bytes()
     with pytest.raises(UnicodeDecodeError):
         science.decode("utf-8")
     lines = science.decode("gbk").splitlines()
@@ -252,7 +277,7 @@ def test_raw_file_encodings_and_headers() -> None:
         == 7
     )
     assert not any("市," in line for line in lines)
-    platforms = (DEMO_DIR / demo.OPEN_PLATFORMS_FILE).read_bytes()
+    platforms = (demo_dir / messy_files.OPEN_PLATFORMS_FILE).read_bytes()
     assert not platforms.startswith(b"\xef\xbb\xbf")
     assert platforms.decode("utf-8").splitlines()[0] == (
         "City,Year,National key laboratories (count),"
@@ -260,18 +285,23 @@ def test_raw_file_encodings_and_headers() -> None:
     )
 
 
-def test_quirks_are_present(parsed: dict[str, pd.DataFrame]) -> None:
-    economy_text = (DEMO_DIR / demo.ECONOMY_FILE).read_text(encoding="utf-8-sig")
+def test_quirks_are_present(parsed: dict[str, pd.DataFrame], demo_dir: Path) -> None:
+    economy_text = (demo_dir / messy_files.ECONOMY_FILE).read_text(encoding="utf-8-sig")
     assert re.search(r'"\d{1,3}(,\d{3})+\.\d"', economy_text)  # thousands separators
     assert "成都市," in economy_text and "\n成都," in economy_text
     rows = economy_text.splitlines()[1:]
-    assert len(rows) - len(set(rows)) == demo.ECONOMY_DUPLICATES
-    platform_rows = (DEMO_DIR / demo.OPEN_PLATFORMS_FILE).read_text(encoding="utf-8").splitlines()
-    assert len(platform_rows[1:]) - len(set(platform_rows[1:])) == demo.OPEN_PLATFORMS_DUPLICATES
+    assert len(rows) - len(set(rows)) == messy_files.ECONOMY_DUPLICATES
+    platform_rows = (
+        (demo_dir / messy_files.OPEN_PLATFORMS_FILE).read_text(encoding="utf-8").splitlines()
+    )
+    assert (
+        len(platform_rows[1:]) - len(set(platform_rows[1:]))
+        == messy_files.OPEN_PLATFORMS_DUPLICATES
+    )
     assert any(row.startswith("Xian,") for row in platform_rows)
     assert any(row.startswith("Chengdu City,") for row in platform_rows)
     for name, frame in parsed.items():
-        numeric = frame.drop(columns=["city_id", "year"])
+        numeric = frame.drop(columns=["unit_id", "year"])
         share = numeric.isna().to_numpy().mean()
         assert 0.005 < share < 0.02, (name, share)
 
@@ -279,17 +309,17 @@ def test_quirks_are_present(parsed: dict[str, pd.DataFrame]) -> None:
 def test_every_city_and_year_appears_in_every_file(
     parsed: dict[str, pd.DataFrame], cities: pd.DataFrame, demo_panel: pd.DataFrame
 ) -> None:
-    expected = {(city, year) for city in cities["city_id"] for year in YEARS}
+    expected = {(city, year) for city in cities["unit_id"] for year in YEARS}
     for name, frame in parsed.items():
-        keys = list(zip(frame["city_id"], frame["year"], strict=True))
+        keys = list(zip(frame["unit_id"], frame["year"], strict=True))
         assert set(keys) == expected, name
-    panel_keys = list(zip(demo_panel["city_id"], demo_panel["year"], strict=True))
+    panel_keys = list(zip(demo_panel["unit_id"], demo_panel["year"], strict=True))
     assert len(panel_keys) == len(expected) and set(panel_keys) == expected
 
 
 def test_no_missing_marker_in_calibration_rows(parsed_panel: pd.DataFrame) -> None:
     rows = parsed_panel[
-        parsed_panel["city_id"].isin(demo.PROTECTED_CITIES) & (parsed_panel["year"] == 2020)
+        parsed_panel["unit_id"].isin(calibration.PROTECTED_CITIES) & (parsed_panel["year"] == 2020)
     ]
     assert len(rows) == 4
     assert rows.notna().all().all()
@@ -298,9 +328,9 @@ def test_no_missing_marker_in_calibration_rows(parsed_panel: pd.DataFrame) -> No
 def test_parsed_files_reproduce_the_clean_panel(
     parsed_panel: pd.DataFrame, demo_panel: pd.DataFrame
 ) -> None:
-    expected = demo_panel.sort_values(["city_id", "year"]).reset_index(drop=True)
-    assert parsed_panel[["city_id", "year"]].equals(expected[["city_id", "year"]])
-    for column in demo.SOURCE_VARIABLES:
+    expected = demo_panel.sort_values(["unit_id", "year"]).reset_index(drop=True)
+    assert parsed_panel[["unit_id", "year"]].equals(expected[["unit_id", "year"]])
+    for column in dgp.SOURCE_VARIABLES:
         observed = parsed_panel[column].to_numpy(dtype=float)
         present = ~np.isnan(observed)
         np.testing.assert_allclose(
@@ -312,7 +342,7 @@ def test_parsed_files_reproduce_the_clean_panel(
 
 
 def test_calibration_targets_hold_in_parsed_files(parsed_panel: pd.DataFrame) -> None:
-    year = parsed_panel[parsed_panel["year"] == 2020].set_index("city_id")
+    year = parsed_panel[parsed_panel["year"] == 2020].set_index("unit_id")
     intensity = 100 * year["rd_expenditure"] / year["gdp"]
     assert round(intensity["chengdu"], 1) == 2.8
     assert round(intensity["shanghai"], 1) == 4.1
@@ -327,11 +357,11 @@ def test_calibration_targets_hold_in_parsed_files(parsed_panel: pd.DataFrame) ->
     assert round(share["guangzhou"], 1) == 70.8
 
 
-def test_truth_file_records_the_dgp() -> None:
-    truth = json.loads((DEMO_DIR / demo.TRUTH_FILE).read_text(encoding="utf-8"))
+def test_truth_file_records_the_dgp(demo_dir: Path) -> None:
+    truth = json.loads((demo_dir / documentation.TRUTH_FILE).read_text(encoding="utf-8"))
     assert truth["synthetic"] is True
     assert "not real statistics" in truth["statement"]
-    assert truth["true_coefficients"] == demo.DemoParameters().coefficients()
+    assert truth["true_coefficients"] == dgp.DemoParameters().coefficients()
     assert truth["theta"] == 30.0
     assert truth["seed"] == 20221231
     assert truth["calibration"]["targets"]["open_platforms"] == {
@@ -339,118 +369,24 @@ def test_truth_file_records_the_dgp() -> None:
         "shanghai": 22,
         "shenzhen": 18,
     }
-    readme = (DEMO_DIR / demo.README_FILE).read_text(encoding="utf-8")
+    readme = (demo_dir / documentation.README_FILE).read_text(encoding="utf-8")
     assert "SYNTHETIC" in readme.splitlines()[0]
     assert "Jia, Wen, Pang, Qiu and Yuan" in readme
     assert "sha256sum -c MANIFEST.sha256" in readme
 
 
-# --- the data-generating process ------------------------------------------------------
-
-
-def test_same_seed_same_panel_different_seed_different_panel() -> None:
-    first = demo.simulate_panel(MC_CITIES[:30], YEARS, seed=7)
-    again = demo.simulate_panel(MC_CITIES[:30], YEARS, seed=7)
-    other = demo.simulate_panel(MC_CITIES[:30], YEARS, seed=8)
-    pd.testing.assert_frame_equal(first, again)
-    assert not first.equals(other)
-    assert (first["invention_patents_granted"] != other["invention_patents_granted"]).mean() > 0.9
-
-
 def test_demo_panel_is_deterministic(demo_panel, cities) -> None:
-    again = demo.build_demo_panel(cities, 2011, 2022, 20221231, demo.DemoParameters())
+    again = calibration.build_demo_panel(cities, 2011, 2022, 20221231, dgp.DemoParameters())
     pd.testing.assert_frame_equal(demo_panel, again)
 
 
-def test_panel_shape_units_and_ranges(big_simulation: demo.SimulatedPanel) -> None:
-    panel = big_simulation.panel
-    assert list(panel.columns) == ["city_id", "year", *demo.SOURCE_VARIABLES]
-    assert len(panel) == len(MC_CITIES) * len(YEARS)
-    assert (panel[list(demo.SOURCE_VARIABLES)] >= 0).all().all()
-    regressors = demo.derive_regressors(panel)
-    assert regressors["rd_intensity"].between(0.3, 8).all()
-    assert regressors["rd_intensity"].quantile([0.05, 0.95]).between(1, 6).all()
-    assert regressors["talent"].quantile([0.01, 0.99]).between(20, 300).all()
-    assert regressors["open_platforms"].between(0, 40).all()
-    assert regressors["gdp_per_capita"].quantile([0.01, 0.99]).between(35_000, 250_000).all()
-    assert panel["secondary_share"].between(25, 55).all()
-    assert (panel["invention_patent_applications"] >= panel["invention_patents_granted"]).all()
-    grant_rate = panel["invention_patents_granted"] / panel["invention_patent_applications"]
-    assert grant_rate.between(0.25, 0.55).all()
-    mean = np.exp(big_simulation.log_mean)
-    assert mean.quantile(0.01) > 50 and mean.quantile(0.99) < 40_000
-    assert (panel["invention_patents_granted"] == 0).mean() < 0.001
-    per_10k = panel["college_students"] / panel["population"]
-    assert per_10k.between(140, 2050).all()  # clipped to [150, 2000], then rounded
-    # Platform stocks never shrink within a city.
-    for column in demo.PLATFORM_COMPONENTS:
-        steps = panel.groupby("city_id")[column].diff().dropna()
-        assert (steps >= 0).all(), column
-
-
 def test_demo_platform_stocks_non_decreasing(demo_panel: pd.DataFrame) -> None:
-    for column in demo.PLATFORM_COMPONENTS:
-        assert (demo_panel.groupby("city_id")[column].diff().dropna() >= 0).all()
-
-
-def test_outcome_is_overdispersed_negative_binomial(big_simulation: demo.SimulatedPanel) -> None:
-    granted = big_simulation.panel["invention_patents_granted"].to_numpy(dtype=float)
-    mean = np.exp(big_simulation.log_mean.to_numpy())
-    # Poisson would give a mean Pearson ratio of 1; NB2 gives 1 + mu/theta.
-    pearson = ((granted - mean) ** 2 / mean).mean()
-    assert pearson > 5
-    # Method of moments for 1/theta: E[(y - mu)^2 - y] / mu^2.
-    inverse_theta = (((granted - mean) ** 2 - granted) / mean**2).mean()
-    assert 1 / 45 < inverse_theta < 1 / 20
-
-
-def _within_two_way(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    values = frame[columns]
-    city_mean = values.groupby(frame["city_id"]).transform("mean")
-    year_mean = values.groupby(frame["year"]).transform("mean")
-    return (values - city_mean - year_mean + values.mean()).to_numpy()
-
-
-def test_regressors_correlated_with_city_effect_and_fe_recovers_truth(
-    big_simulation: demo.SimulatedPanel,
-) -> None:
-    panel = big_simulation.panel
-    data = demo.derive_regressors(panel)
-    data["city_id"], data["year"] = panel["city_id"], panel["year"]
-    data["log_patents"] = np.log(panel["invention_patents_granted"])
-    terms = list(demo.MEAN_EQUATION_TERMS)
-
-    means = data.groupby("city_id")[["rd_intensity", "log_patents"]].mean()
-    alpha = big_simulation.city_effects.loc[means.index]
-    assert np.corrcoef(means["rd_intensity"], alpha)[0, 1] > 0.5
-    assert np.corrcoef(means["rd_intensity"], means["log_patents"])[0, 1] > 0.5
-
-    pooled_x = np.column_stack([np.ones(len(data)), data[terms].to_numpy()])
-    pooled = np.linalg.lstsq(pooled_x, data["log_patents"].to_numpy(), rcond=None)[0][1:]
-    within_x = _within_two_way(data, terms)
-    within_y = _within_two_way(data, ["log_patents"])[:, 0]
-    within = np.linalg.lstsq(within_x, within_y, rcond=None)[0]
-
-    truth = demo.DemoParameters().coefficients()
-    assert within[0] == pytest.approx(truth["rd_intensity"], abs=0.04)
-    assert within[1] == pytest.approx(truth["log_talent"], abs=0.1)
-    assert within[2] == pytest.approx(truth["open_platforms"], abs=0.01)
-    # Pooled OLS loads the city effect onto the regressors.
-    assert pooled[0] - within[0] > 0.1
-    assert pooled[1] - within[1] > 0.1
-
-
-def test_tiers_shift_city_effects() -> None:
-    tiers = {city: (1 if k < 200 else 3) for k, city in enumerate(MC_CITIES)}
-    sim = demo.simulate_panel_with_truth(MC_CITIES, YEARS, seed=3, tiers=tiers)
-    alpha = sim.city_effects
-    assert alpha.iloc[:200].mean() - alpha.iloc[200:].mean() > 1.0
-    population = sim.panel.groupby("city_id")["population"].mean()
-    assert population.iloc[:200].median() > 2.5 * population.iloc[200:].median()
+    for column in dgp.PLATFORM_COMPONENTS:
+        assert (demo_panel.groupby("unit_id")[column].diff().dropna() >= 0).all()
 
 
 def test_build_demo_panel_needs_the_calibration_cities(cities: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="calibration cities"):
-        demo.build_demo_panel(
-            cities[cities["city_id"] != "guangzhou"], 2011, 2022, 1, demo.DemoParameters()
+        calibration.build_demo_panel(
+            cities[cities["unit_id"] != "guangzhou"], 2011, 2022, 1, dgp.DemoParameters()
         )

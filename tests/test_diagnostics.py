@@ -39,14 +39,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def demo_panel() -> pd.DataFrame:
     """The bundled demo panel (all cities, 2011-2022) with the derived variables."""
     from innopanel.data.clean import derive_variables
-    from innopanel.synthetic.demo import build_demo_panel
+    from innopanel.synthetic.calibration import build_demo_panel
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
     cities = pd.read_csv(ROOT / "config" / "cities.csv", dtype=str, keep_default_na=False)
-    raw = build_demo_panel(
-        cities.rename(columns={"unit_id": "city_id"}), 2011, 2022, config["demo"]["seed"]
-    )
-    return derive_variables(raw.rename(columns={"city_id": "unit_id"}), config["variables"])
+    raw = build_demo_panel(cities, 2011, 2022, config["demo"]["seed"])
+    return derive_variables(raw, config["variables"])
 
 
 def panel(

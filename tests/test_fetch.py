@@ -19,7 +19,10 @@ from loopback import (
     truncated,
 )
 
-from innopanel.data.fetch import FETCH_DEFAULTS, SourceError, fetch_settings, stage
+from innopanel.config.data_specs import fetch_settings
+from innopanel.config.specs import source_spec
+from innopanel.data.fetch import stage
+from innopanel.data.transport import SourceError
 
 GOOD = "城市,年份,地区生产总值(亿元)\n成都,2020,17716.7\n".encode()
 WRONG = "城市,年份,地区生产总值(亿元)\n成都,2020,99999.9\n".encode()
@@ -63,8 +66,8 @@ def server() -> Iterator[LoopbackServer]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> dict:
+    """data.fetch for the tests (the schema's defaults fill the rest)."""
     return {
-        **FETCH_DEFAULTS,
         "cache_dir": str(tmp_path / "cache"),
         "allow_insecure_http": True,  # the loopback server speaks plain HTTP
         "timeout_seconds": 2.0,
@@ -82,6 +85,9 @@ def url_spec(url: str, digest: str, **extra) -> dict:
         "encoding": "utf-8",
         "licence": "CC BY 4.0",
         "citation": "Test data",
+        "unit_column": "城市",
+        "year_column": "年份",
+        "columns": {"gdp": "地区生产总值"},
         **extra,
     }
 
@@ -90,10 +96,15 @@ def leftovers(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and "partial" in p.name]
 
 
-def fetch(name: str, spec: dict, destination: Path, fetch_settings: dict, **options):
-    """Stage one source for the window 2011-2022."""
+def fetch(name: str, spec: dict, destination: Path, settings: dict, **options):
+    """Stage source ``name`` (config entry ``spec``, data.fetch ``settings``) for 2011-2022."""
     return stage(
-        name, spec, destination, fetch_settings, first_year=2011, last_year=2022, **options
+        source_spec(name, spec),
+        destination,
+        fetch_settings({"fetch": settings}),
+        first_year=2011,
+        last_year=2022,
+        **options,
     )
 
 
@@ -173,14 +184,7 @@ def test_wrong_bytes_are_refused_and_the_earlier_good_copy_is_kept(
     server: LoopbackServer, settings: dict, tmp_path: Path
 ) -> None:
     # A good copy is cached and staged from an earlier run.
-    stage(
-        "yearbook",
-        url_spec(server.url("/good.csv"), sha256(GOOD)),
-        tmp_path / "s.csv",
-        settings,
-        first_year=2011,
-        last_year=2022,
-    )
+    fetch("yearbook", url_spec(server.url("/good.csv"), sha256(GOOD)), tmp_path / "s.csv", settings)
     cached = Path(settings["cache_dir"]) / "sha256" / sha256(GOOD)
     # The config now pins a new release, but the server sends other bytes.
     new_release = GOOD + "上海,2020,38700.6\n".encode()
@@ -224,15 +228,14 @@ def test_offline_uses_the_mirror_and_never_the_network(
 ) -> None:
     spec = url_spec(server.url("/good.csv"), sha256(GOOD))
     monkeypatch.setenv("INNOPANEL_OFFLINE", "1")
-    offline = fetch_settings({"fetch": settings})
-    assert offline["offline"] is True
+    assert fetch_settings({"fetch": settings}).offline is True
     with pytest.raises(SourceError, match="source 'yearbook': offline"):
-        fetch("yearbook", spec, tmp_path / "s.csv", offline)
+        fetch("yearbook", spec, tmp_path / "s.csv", settings)
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (mirror / "good.csv").write_bytes(GOOD)
-    offline["mirror_dir"] = str(mirror)
-    _, retrieval = fetch("yearbook", spec, tmp_path / "s.csv", offline)
+    settings["mirror_dir"] = str(mirror)
+    _, retrieval = fetch("yearbook", spec, tmp_path / "s.csv", settings)
     assert retrieval["origin"] == f"mirror {mirror / 'good.csv'}"
     assert (tmp_path / "s.csv").read_bytes() == GOOD
     assert server.hits["/good.csv"] == 0

@@ -9,17 +9,17 @@ import pandas as pd
 import pytest
 import yaml
 
+from innopanel.synthetic.dgp import DemoParameters
 from innopanel.synthetic.monte_carlo import Design, run_monte_carlo, summarise
 
 REPLICATIONS = 10
 SMOKE_MODELS = ("twoway_fe", "ppml_twoway")
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def replications() -> pd.DataFrame:
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
-    units = pd.read_csv(ROOT / "config" / "cities.csv", dtype=str, keep_default_na=False)
+def replications(repo_root: Path) -> pd.DataFrame:
+    config = yaml.safe_load((repo_root / "config" / "config.yaml").read_text(encoding="utf-8"))
+    units = pd.read_csv(repo_root / "config" / "cities.csv", dtype=str, keep_default_na=False)
     # 24 cities x 8 years keeps this to a few seconds; the benchmark uses the full design.
     design = Design.from_unit_table(units.iloc[:24], 2011, 2018)
     models = {name: config["models"][name] for name in SMOKE_MODELS}
@@ -31,7 +31,10 @@ def test_every_replication_reports_every_true_coefficient(replications: pd.DataF
     counts = replications.groupby("model").size()
     assert set(counts.index) == set(SMOKE_MODELS)
     assert (counts == REPLICATIONS * 5).all()
-    assert replications["truth"].notna().all()
+    truth = DemoParameters().coefficients()
+    assert replications["truth"].to_dict() == replications["term"].map(truth).to_dict()
+    assert set(replications["term"]) == set(truth)
+    assert replications["seed"].nunique() == REPLICATIONS
 
 
 def test_estimates_centre_on_the_truth_and_intervals_mostly_cover_it(
@@ -53,3 +56,23 @@ def test_summary_reports_coverage_with_its_monte_carlo_error(replications: pd.Da
     expected = np.sqrt(summary["coverage"] * (1 - summary["coverage"]) / REPLICATIONS)
     np.testing.assert_allclose(summary["coverage_mc_se"], expected)
     assert (summary["replications"] == REPLICATIONS).all()
+
+
+def test_a_model_without_any_true_coefficient_is_refused_by_name(repo_root: Path) -> None:
+    config = yaml.safe_load((repo_root / "config" / "config.yaml").read_text(encoding="utf-8"))
+    units = pd.read_csv(repo_root / "config" / "cities.csv", dtype=str, keep_default_na=False)
+    design = Design.from_unit_table(units.iloc[:5], 2011, 2013)
+    # Lagged regressors only: none of them is a term of the DGP's mean equation.
+    lagged = {"lags_only": {**config["models"]["twoway_fe_lag1"], "controls": []}}
+    with pytest.raises(ValueError, match="'lags_only' estimates none of the DGP's true"):
+        run_monte_carlo(design, [1], lagged, config["variables"])
+
+
+def test_design_reads_tiers_from_the_unit_table_and_allows_none() -> None:
+    units = pd.DataFrame({"unit_id": ["a", "b", "c"], "tier": ["1", "", "3"]})
+    design = Design.from_unit_table(units, 2011, 2012)
+    assert design.unit_ids == ("a", "b", "c")
+    assert design.tiers == (1, None, 3)
+    assert design.years == (2011, 2012)
+    untiered = Design.from_unit_table(units[["unit_id"]], 2011, 2012)
+    assert untiered.tiers == (None, None, None)

@@ -17,8 +17,11 @@ from snakemake.utils import validate
 from test_workflow import make_project, snakemake
 
 from innopanel.config.checks import ConfigError, check_config
-from innopanel.data.clean import DataError, clean_panel, read_source
-from innopanel.data.readers import combine_header, read_sheets
+from innopanel.config.data_specs import variable_specs
+from innopanel.config.specs import source_spec
+from innopanel.data.clean import clean_panel
+from innopanel.data.extraction import read_source
+from innopanel.data.readers import DataError, combine_header, read_sheets
 from innopanel.synthetic.template import CANONICAL_COLUMNS, build_examples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,11 +42,20 @@ def spec(**extra) -> dict:
         "kind": "local",
         "format": "excel",
         "encoding": "utf-8",
+        "licence": "CC0",
+        "citation": "Test workbook",
         "unit_column": "城市",
         "year_column": "年份",
         "columns": {"rd_expenditure": "科技 R&D经费", "invention_patents_granted": "科技 授权量"},
         **extra,
     }
+
+
+def read(path: Path, name: str, source: dict, variables: dict = VARIABLES):
+    """Read source ``name`` (config entry ``source``) with '' as the only missing marker."""
+    return read_source(
+        path, source_spec(name, source), variable_specs(variables), UNITS, frozenset({""})
+    )
 
 
 def yearbook_workbook(path: Path) -> Path:
@@ -81,9 +93,7 @@ def test_multi_row_headers_join_and_take_the_unit_row() -> None:
 
 def test_excel_with_several_sheets_and_header_rows(tmp_path: Path) -> None:
     path = yearbook_workbook(tmp_path / "yearbook.xlsx")
-    frame, report = read_source(
-        path, "yearbook", spec(skip_rows=1, header_rows=3), VARIABLES, UNITS, [""]
-    )
+    frame, report = read(path, "yearbook", spec(skip_rows=1, header_rows=3), VARIABLES)
     assert frame["source_sheet"].tolist() == ["2019", "2019", "2020", "2020"]
     assert frame["source_row"].tolist() == [5, 6, 5, 6]
     # 万元 on the first sheet, 亿元 on the second: both in 亿元 now.
@@ -101,11 +111,11 @@ def test_excel_errors_name_the_sheet_row_and_column(tmp_path: Path) -> None:
     workbook["2020"]["D6"] = "n/a"
     workbook.save(path)
     with pytest.raises(DataError) as error:
-        read_source(path, "yearbook", spec(skip_rows=1, header_rows=3), VARIABLES, UNITS, [""])
+        read(path, "yearbook", spec(skip_rows=1, header_rows=3), VARIABLES)
     where = f"source 'yearbook' ({path}), sheet '2020', row 6, column '科技 授权量'"
     assert f"{where}: value 'n/a' is not a number" in str(error.value)
     with pytest.raises(DataError, match=r"has no sheet\(s\) \['2021'\]"):
-        read_sheets(path, "yearbook", spec(sheets=["2021"]))
+        read_sheets(path, source_spec("yearbook", spec(sheets=["2021"])))
 
 
 def test_parquet_and_json_records(tmp_path: Path) -> None:
@@ -119,9 +129,9 @@ def test_parquet_and_json_records(tmp_path: Path) -> None:
     variables = {"rd_expenditure": VARIABLES["rd_expenditure"]}
     for name, file_format in (("panel.parquet", "parquet"), ("panel.json", "json")):
         source = spec(format=file_format, columns={"rd_expenditure": "R&D经费"})
-        read, _ = read_source(tmp_path / name, "own", source, variables, UNITS, [""])
-        assert read["rd_expenditure"].iloc[0] == 496.07, name
-        assert np.isnan(read["rd_expenditure"].iloc[1]), name
+        frame, _ = read(tmp_path / name, "own", source, variables)
+        assert frame["rd_expenditure"].iloc[0] == 496.07, name
+        assert np.isnan(frame["rd_expenditure"].iloc[1]), name
 
 
 def test_units_stated_in_the_config_for_a_header_without_one(tmp_path: Path) -> None:
@@ -133,11 +143,11 @@ def test_units_stated_in_the_config_for_a_header_without_one(tmp_path: Path) -> 
         columns={"rd_expenditure": {"column": "rd", "unit": "万元"}},
     )
     variables = {"rd_expenditure": VARIABLES["rd_expenditure"]}
-    read, _ = read_source(tmp_path / "p.csv", "own", source, variables, UNITS, [""])
-    assert read["rd_expenditure"].iloc[0] == pytest.approx(496.07)
+    frame, _ = read(tmp_path / "p.csv", "own", source, variables)
+    assert frame["rd_expenditure"].iloc[0] == pytest.approx(496.07)
     (tmp_path / "p.csv").write_text("city,year,rd(亿元)\nChengdu,2020,496.07\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"the header says the unit is '亿元' but .* says '万元'"):
-        read_source(tmp_path / "p.csv", "own", source, variables, UNITS, [""])
+        read(tmp_path / "p.csv", "own", source, variables)
 
 
 def test_schema_requires_what_each_kind_needs(study_config: dict) -> None:
@@ -202,6 +212,8 @@ def test_the_template_csv_reads_as_a_source(study_config: dict) -> None:
         "path": "config/examples/own_data/panel_template.csv",
         "format": "csv",
         "encoding": "utf-8",
+        "licence": "MIT, as this repository",
+        "citation": "innopanel panel template",
         "unit_column": "city",
         "year_column": "year",
         "columns": {name: name for name, _, _ in CANONICAL_COLUMNS},

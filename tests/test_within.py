@@ -172,10 +172,10 @@ def test_drop_in_for_the_configured_models(
     """Routing fixed-effects fits through fit_within changes no number."""
     from innopanel.data.clean import derive_variables
     from innopanel.econometrics import estimators
-    from innopanel.synthetic.demo import simulate_panel
+    from innopanel.synthetic.dgp import simulate_panel
 
     raw = simulate_panel([f"c{i:03d}" for i in range(60)], range(2011, 2023), seed=3)
-    data = derive_variables(raw.rename(columns={"city_id": "unit_id"}), study_config["variables"])
+    data = derive_variables(raw, study_config["variables"])
     spec = model_specs(study_config)[model]
     routed = fit_model(data, spec)
     assert isinstance(routed.result, WithinResult)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import re
@@ -278,3 +279,37 @@ def test_without_a_latex_engine_the_paper_is_written_but_not_compiled(tmp_path: 
     planned = run.stdout + run.stderr
     assert "write_paper" in planned and "make_regression_table" in planned
     assert "compile_paper" not in planned
+
+
+def test_editing_a_model_reruns_the_estimates_but_not_the_cleaning(tmp_path: Path) -> None:
+    """The clean step depends on the data config only; a model's terms are the estimate
+    step's business (it checks the panel can carry each model)."""
+    workdir = make_project(tmp_path)
+    estimates = "results/estimates/estimates.csv"
+    run = snakemake(workdir, estimates)
+    assert run.returncode == 0, run.stderr[-4000:]
+    config_path = workdir / "config" / "config.yaml"
+    study = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+
+    def planned_after(edit) -> str:
+        config = copy.deepcopy(study)
+        edit(config)
+        config_path.write_text(
+            yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
+        run = snakemake(workdir, estimates, "--dry-run", "--quiet", "rules")
+        assert run.returncode == 0, run.stderr[-2000:]
+        return run.stdout + run.stderr
+
+    def drop_a_regressor(config: dict) -> None:
+        config["models"]["twoway_fe"]["regressors"].remove("open_platforms")
+
+    planned = planned_after(drop_a_regressor)
+    assert "estimate_models" in planned
+    assert "clean_panel" not in planned and "fetch_source" not in planned
+
+    def add_a_missing_marker(config: dict) -> None:
+        config["data"]["missing_markers"].append("n/a")
+
+    # The dry run does see a change the clean step depends on.
+    assert "clean_panel" in planned_after(add_a_missing_marker)

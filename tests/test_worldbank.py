@@ -13,8 +13,11 @@ import yaml
 from loopback import LoopbackServer, world_bank_replay
 from test_workflow import make_project, snakemake
 
-from innopanel.data.fetch import FETCH_DEFAULTS, SourceError, stage
+from innopanel.config.data_specs import fetch_settings
+from innopanel.config.specs import source_spec
+from innopanel.data.fetch import stage
 from innopanel.data.readers import read_sheets
+from innopanel.data.transport import SourceError
 from innopanel.data.worldbank import document_table, request_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,8 +48,8 @@ def api_spec(base_url: str, indicators: list[str] | None = None) -> dict:
 
 
 def settings(tmp_path: Path) -> dict:
+    """data.fetch for the tests (the schema's defaults fill the rest)."""
     return {
-        **FETCH_DEFAULTS,
         "cache_dir": str(tmp_path / "cache"),
         "allow_insecure_http": True,
         "timeout_seconds": 5.0,
@@ -54,10 +57,15 @@ def settings(tmp_path: Path) -> dict:
     }
 
 
-def fetch(name: str, spec: dict, destination: Path, fetch_settings: dict, **options):
-    """Stage one source for the window 2011-2022."""
+def fetch(name: str, spec: dict, destination: Path, settings: dict, **options):
+    """Stage source ``name`` (config entry ``spec``, data.fetch ``settings``) for 2011-2022."""
     return stage(
-        name, spec, destination, fetch_settings, first_year=2011, last_year=2022, **options
+        source_spec(name, spec),
+        destination,
+        fetch_settings({"fetch": settings}),
+        first_year=2011,
+        last_year=2022,
+        **options,
     )
 
 
@@ -125,7 +133,7 @@ def test_a_pinned_answer_that_changed_is_refused(api: LoopbackServer, tmp_path: 
 def test_the_staged_answer_reads_as_a_country_table(api: LoopbackServer, tmp_path: Path) -> None:
     spec = api_spec(api.url("/v2"))
     fetch("world_bank", spec, tmp_path / "wb.json", settings(tmp_path))
-    (sheet,) = read_sheets(tmp_path / "wb.json", "world_bank", spec)
+    (sheet,) = read_sheets(tmp_path / "wb.json", source_spec("world_bank", spec))
     assert sheet.rows[0] == (1, ["country", "year", *INDICATORS])
 
 

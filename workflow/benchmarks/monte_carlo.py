@@ -5,7 +5,7 @@
     python workflow/benchmarks/monte_carlo.py --extra-covariance clustered
 
 Each replication simulates the demo design (every city of the unit table with its
-tier, the study's years) from innopanel.synthetic.demo with seed study.seed + r, derives the
+tier, the study's years) from innopanel.synthetic.dgp with seed study.seed + r, derives the
 analysis variables as the clean step does, fits the models (default: twoway_fe and
 ppml_twoway from config/config.yaml) and checks whether each 95 % interval covers
 the true coefficient. The target for two-way FE and PPML is 93-97 % coverage.

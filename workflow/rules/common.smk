@@ -6,7 +6,7 @@ from innopanel.config.checks import check_config
 from innopanel.reproducibility.provenance import git_revision
 from innopanel.config.schema import check_schema
 from innopanel.config.sources import EXTENSIONS, FILE_KINDS, staged_path
-from innopanel.config.specs import with_defaults
+from innopanel.config.specs import source_specs, with_defaults
 
 # The config file in use: the one given with --configfile, else the default.
 CONFIG_PATH = (list(workflow.overwrite_configfiles) or ["config/config.yaml"])[-1]
@@ -37,40 +37,34 @@ wildcard_constraints:
 
 
 def source_spec(wildcards):
-    return config["data"]["sources"][wildcards.source]
+    return source_specs(config)[wildcards.source]
 
 
 def fetch_spec(wildcards):
     """What fetching depends on: not the licence or citation (provenance adds those)."""
-    spec = source_spec(wildcards)
-    return {k: v for k, v in spec.items() if k not in ("licence", "citation")}
+    raw = config["data"]["sources"][wildcards.source]
+    return {k: v for k, v in raw.items() if k not in ("licence", "citation")}
 
 
 def source_inputs(wildcards):
     """A file source's raw file (so editing it reruns the fetch); nothing for URLs and APIs."""
     spec = source_spec(wildcards)
-    return {"raw": spec["path"]} if spec["kind"] in FILE_KINDS else {}
+    return {"raw": spec.path} if spec.kind in FILE_KINDS else {}
 
 
 def source_window(wildcards):
     """The years an API source is asked for; files do not depend on the window."""
-    if source_spec(wildcards)["kind"] != "api":
+    if source_spec(wildcards).kind != "api":
         return None
     return [config["study"]["first_year"], config["study"]["last_year"]]
 
 
 def staged_sources(wildcards):
-    return {
-        name: staged_path(name, spec)
-        for name, spec in config["data"]["sources"].items()
-    }
+    return {name: staged_path(spec) for name, spec in source_specs(config).items()}
 
 
 def source_records(suffix):
-    return [
-        staged_path(name, spec) + suffix
-        for name, spec in config["data"]["sources"].items()
-    ]
+    return [staged_path(spec) + suffix for spec in source_specs(config).values()]
 
 
 def provenance_inputs(wildcards):
@@ -80,22 +74,6 @@ def provenance_inputs(wildcards):
         "unit_table": config["data"]["unit_table"],
         "panel": "data/processed/panel.csv",
         "quality": "results/data_quality/report.json",
-    }
-
-
-def model_requirements():
-    """What the clean step needs of each model to check the panel can carry it."""
-    keys = (
-        "estimator",
-        "entity_effects",
-        "time_effects",
-        "outcome",
-        "regressors",
-        "controls",
-    )
-    return {
-        name: {key: spec[key] for key in keys if key in spec}
-        for name, spec in config["models"].items()
     }
 
 
@@ -111,7 +89,6 @@ def cleaning_config():
         name: {k: v for k, v in spec.items() if k not in ("licence", "citation")}
         for name, spec in config["data"]["sources"].items()
     }
-    parts["models"] = model_requirements()
     return parts
 
 

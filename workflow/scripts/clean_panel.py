@@ -1,13 +1,18 @@
-"""Read, harmonise, merge, derive and validate the city panel (rule clean_panel)."""
+"""Read, harmonise, merge, derive and validate the city panel (rule clean_panel).
+
+The config is read whole at run time; the rule's params are only what should rerun
+the step when it changes (not a source's licence or citation, nor the fetch settings).
+"""
 
 import logging
 
-from innopanel.data.clean import clean_panel, quality_markdown
+from innopanel.data.clean import clean_panel
+from innopanel.data.quality import quality_markdown
 from innopanel.io import with_data_note, write_csv, write_json, write_text
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
-config = snakemake.params.config
+config = snakemake.config
 staged = {name: snakemake.input[name] for name in config["data"]["sources"]}
 panel, quality = clean_panel(staged, config)
 write_csv(snakemake.output.panel, with_data_note(panel, config["data"]["data_note"]))

@@ -1,12 +1,16 @@
 """Fetch one source, verify it, and stage it with its provenance record (rule fetch_source).
 
-Fetch settings (cache, mirror, offline, timeouts) are read from the config at run time,
-not passed as params: going offline must not make Snakemake fetch everything again.
+The source and the fetch settings (cache, mirror, offline, timeouts) are read from the
+config at run time. The rule's params are only what should rerun the fetch when it
+changes: not the licence or citation, and not the fetch settings, since going offline
+must not make Snakemake fetch everything again.
 """
 
 import logging
 
-from innopanel.data.fetch import fetch_settings, stage
+from innopanel.config.data_specs import fetch_settings
+from innopanel.config.specs import source_spec
+from innopanel.data.fetch import stage
 from innopanel.io import write_json
 from innopanel.runlog import log_to_file
 
@@ -14,8 +18,7 @@ log_to_file(snakemake.log[0])
 name = snakemake.wildcards.source
 window = snakemake.params.window or [None, None]
 record, retrieval = stage(
-    name,
-    snakemake.params.spec,
+    source_spec(name, snakemake.config["data"]["sources"][name]),
     snakemake.output.staged,
     fetch_settings(snakemake.config["data"]),
     first_year=window[0],

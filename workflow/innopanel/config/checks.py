@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from innopanel.config.covariances import ESTIMATORS, LINEAR_ESTIMATORS, covariance_problems
+from innopanel.config.data_specs import cleaning_rules, variable_specs
 from innopanel.config.diagnostics import diagnostics_spec
 from innopanel.config.exhibits import exhibit_problems
 from innopanel.config.sources import check_sources
-from innopanel.config.specs import ModelSpec, model_spec
+from innopanel.config.specs import ModelSpec, model_spec, source_specs
 from innopanel.vocabulary import LAG_SUFFIX
 
 # The unit table needs these; further columns (Chinese name, province, tier, aliases) are optional.
@@ -66,19 +67,15 @@ def _check_data_rules(
     """Check the variables named by cleaning rules and derivations exist."""
     problems: list[str] = []
     source_variables = [name for name, spec in variables.items() if spec["kind"] == "source"]
-    cleaning = data.get("cleaning") or {}
+    rules = cleaning_rules(data)
     named = [
-        ("data.cleaning.balance_on", cleaning.get("balance_on") or [], source_variables),
+        ("data.cleaning.balance_on", rules.balance_on or (), source_variables),
         (
             "data.cleaning.interpolate.variables",
-            (cleaning.get("interpolate") or {}).get("variables", []),
+            rules.interpolate.variables if rules.interpolate else (),
             source_variables,
         ),
-        (
-            "data.cleaning.outliers.variables",
-            (cleaning.get("outliers") or {}).get("variables") or [],
-            list(variables),
-        ),
+        ("data.cleaning.outliers.variables", rules.outliers.variables or (), list(variables)),
     ]
     for key, names, allowed in named:
         for index, name in enumerate(names):
@@ -89,17 +86,17 @@ def _check_data_rules(
                     + "variable."
                     + _suggest(name, allowed)
                 )
-    for name, spec in variables.items():
-        if "log_of" in spec:
-            if spec["kind"] != "derived":
-                problems.append(f"variables.{name}: log_of needs kind: derived.")
-            elif spec["log_of"] not in variables or list(variables).index(spec["log_of"]) > list(
-                variables
-            ).index(name):
-                problems.append(
-                    f"variables.{name}.log_of = '{spec['log_of']}' must name a variable "
-                    f"listed before {name}." + _suggest(spec["log_of"], variables)
-                )
+    order = list(variables)
+    for name, spec in variable_specs(variables).items():
+        if spec.log_of is None:
+            continue
+        if spec.kind != "derived":
+            problems.append(f"variables.{name}: log_of needs kind: derived.")
+        elif spec.log_of not in variables or order.index(spec.log_of) > order.index(name):
+            problems.append(
+                f"variables.{name}.log_of = '{spec.log_of}' must name a variable "
+                f"listed before {name}." + _suggest(spec.log_of, variables)
+            )
     return problems
 
 
@@ -125,13 +122,13 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
                 + _suggest(unit, unit_ids)
             )
 
-    for name, spec in variables.items():
-        unit = spec.get("unit")
-        if spec["kind"] == "source" and unit is None:
+    for name, variable in variable_specs(variables).items():
+        if variable.kind == "source" and variable.unit is None:
             problems.append(f"variables.{name}: a source variable needs a unit.")
-        if unit is not None and unit not in config["units"]:
+        if variable.unit is not None and variable.unit not in config["units"]:
             problems.append(
-                f"variables.{name}.unit = '{unit}' is not listed under units; add it there."
+                f"variables.{name}.unit = '{variable.unit}' is not listed under units; "
+                "add it there."
             )
 
     provided: set[str] = set()
@@ -152,7 +149,7 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
                 "provides it; map a column to it or remove it."
             )
 
-    problems += check_sources(data, config["units"])
+    problems += check_sources(source_specs(config), config["units"])
     problems += _check_data_rules(data, variables)
     problems += check_models(config["models"], known, study)
     problems += check_diagnostics(config["diagnostics"], config["models"])

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from innopanel.config.sources import looks_like_html
+from innopanel.config.specs import SourceSpec
+from innopanel.data.worldbank import ApiError, document_table
 
 Cell = str | None
 UNIT_ONLY = re.compile(r"^[（(]?\s*(?P<unit>[^()（）\s][^()（）]*?)\s*[)）]?$")
@@ -105,23 +107,20 @@ def decode(raw: bytes, path: Path | str, encoding: str, source: str) -> str:
         ) from None
 
 
-def read_sheets(
-    path: str | Path, source: str, spec: Mapping[str, Any], shown: str | None = None
-) -> list[Sheet]:
+def read_sheets(path: str | Path, spec: SourceSpec, shown: str | None = None) -> list[Sheet]:
     """Read a staged source into sheets of numbered text rows (messages name ``shown``)."""
     path = Path(path)
     shown = shown or str(path)
-    file_format = spec["format"]
-    raw = check_raw_bytes(path, source, file_format, shown)
-    if file_format == "csv":
-        text = decode(raw, shown, spec["encoding"], source)
+    raw = check_raw_bytes(path, spec.name, spec.format, shown)
+    if spec.format == "csv":
+        text = decode(raw, shown, spec.encoding, spec.name)
         rows = [(n, list(row)) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
         return [Sheet(None, rows)]
-    if file_format == "excel":
-        return _read_excel(path, shown, source, spec.get("sheets"))
-    if file_format == "parquet":
-        return [_read_parquet(path, shown, source)]
-    return [_read_json(raw, shown, source, spec)]
+    if spec.format == "excel":
+        return _read_excel(path, shown, spec.name, spec.sheets)
+    if spec.format == "parquet":
+        return [_read_parquet(path, shown, spec.name)]
+    return [_read_json(raw, shown, spec)]
 
 
 def _read_excel(path: Path, shown: str, source: str, wanted: Sequence[str] | None) -> list[Sheet]:
@@ -179,8 +178,9 @@ def _read_parquet(path: Path, shown: str, source: str) -> Sheet:
     return Sheet(None, rows)
 
 
-def _read_json(raw: bytes, shown: str, source: str, spec: Mapping[str, Any]) -> Sheet:
-    text = decode(raw, shown, spec["encoding"], source)
+def _read_json(raw: bytes, shown: str, spec: SourceSpec) -> Sheet:
+    source = spec.name
+    text = decode(raw, shown, spec.encoding, source)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -188,9 +188,7 @@ def _read_json(raw: bytes, shown: str, source: str, spec: Mapping[str, Any]) -> 
             f"source '{source}': {shown} is not valid JSON (line {error.lineno}, column "
             f"{error.colno}: {error.msg}). Check data.sources.{source}.format."
         ) from None
-    if spec["kind"] == "api":
-        from innopanel.data.worldbank import ApiError, document_table
-
+    if spec.kind == "api":
         try:
             header, body = document_table(document)
         except ApiError as error:

@@ -10,7 +10,7 @@ Each JSON answer is ``[page_info, records]``: ``page_info`` has ``page``, ``page
 ``country {id, value}``, ``countryiso3code``, ``date`` (the year as text) and ``value``
 (a number, or null when missing). An error is ``[{"message": [{"id", "key", "value"}]}]``.
 
-Every page is fetched (retries, timeout, size cap, HTTPS only: innopanel.data.fetch) and
+Every page is fetched (retries, timeout, size cap, HTTPS only: innopanel.data.transport) and
 checked; the pages are kept verbatim in one canonical JSON document, the staged copy,
 whose SHA256 is recorded in results/provenance/. :func:`document_table` turns that
 document into rows ``country, year, <indicator>...`` for the cleaning step.
@@ -27,7 +27,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from innopanel.data.fetch import SourceError, copy_verified, download
+from innopanel.config.data_specs import FetchSettings
+from innopanel.config.specs import SourceSpec
+from innopanel.data.transport import Retrieval, SourceError, copy_verified, download
 from innopanel.io import sha256_file, write_json
 
 PROVIDER = "world_bank"
@@ -120,13 +122,12 @@ def check_page(name: str, url: str, body: Any, indicator: str, page: int) -> tup
 
 
 def fetch_document(
-    name: str,
-    spec: Mapping[str, Any],
-    settings: Mapping[str, Any],
+    spec: SourceSpec,
+    settings: FetchSettings,
     destination: str | Path,
     first_year: int,
     last_year: int,
-    retrieval: Any,
+    retrieval: Retrieval,
     *,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
@@ -136,24 +137,26 @@ def fetch_document(
     nothing); offline without one is an error. If the config pins ``sha256``, the
     document must match it.
     """
-    api = spec["api"]
-    if api["provider"] != PROVIDER:
-        raise SourceError(f"source '{name}': unknown api provider '{api['provider']}'.")
-    per_page = int(api.get("per_page", 1000))
+    name, api = spec.name, spec.api
+    if api is None:
+        raise SourceError(f"source '{name}': an api source needs data.sources.{name}.api.")
+    if api.provider != PROVIDER:
+        raise SourceError(f"source '{name}': unknown api provider '{api.provider}'.")
+    per_page = api.per_page
     request = {
-        "base_url": api["base_url"],
-        "countries": [c.upper() for c in api["countries"]],
-        "indicators": list(api["indicators"]),
+        "base_url": api.base_url,
+        "countries": [c.upper() for c in api.countries],
+        "indicators": list(api.indicators),
         "years": [first_year, last_year],
         "per_page": per_page,
     }
     key = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()[:20]
-    cached = Path(settings["cache_dir"]) / "api" / f"{name}-{key}.json"
-    pinned = spec.get("sha256")
+    cached = Path(settings.cache_dir) / "api" / f"{name}-{key}.json"
+    pinned = spec.sha256
     if cached.is_file() and (pinned is None or sha256_file(cached) == pinned):
         retrieval.origin = f"cache {cached}"
         return copy_verified(name, cached, Path(destination), pinned)
-    if settings["offline"]:
+    if settings.offline:
         raise SourceError(
             f"source '{name}': offline and no cached answer of the {PROVIDER} API for this "
             f"request ({cached}). Go online once to fill the cache."
@@ -167,7 +170,7 @@ def fetch_document(
             page, pages, seen, total = 1, 1, 0, 0
             while page <= pages:
                 url = request_url(
-                    api["base_url"],
+                    api.base_url,
                     request["countries"],
                     indicator,
                     first_year,

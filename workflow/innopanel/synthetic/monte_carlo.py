@@ -1,50 +1,46 @@
 """Monte Carlo check of estimators against the known demo data-generating process.
 
-Each replication draws a fresh panel from :func:`innopanel.synthetic.demo.simulate_panel`
-(same cities, tiers and years as the demo, a new seed), derives the analysis
+Each replication draws a fresh panel from :func:`innopanel.synthetic.dgp.simulate_panel`
+(same units, tiers and years as the demo, a new seed), derives the analysis
 variables exactly as the clean step does, fits the configured models and records
 whether each 95 % interval covers the true coefficient
-(:meth:`innopanel.synthetic.demo.DemoParameters.coefficients`). Coverage near 95 % says the
+(:meth:`innopanel.synthetic.dgp.DemoParameters.coefficients`). Coverage near 95 % says the
 point estimates are centred on the truth *and* the standard errors are right.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from innopanel.config.specs import model_spec
-from innopanel.data.clean import derive_variables
+from innopanel.data.derivations import derive_variables
 from innopanel.econometrics.models import fit_model, tidy
-from innopanel.synthetic.demo import DemoParameters, simulate_panel
-
-NOMINAL = 0.95
+from innopanel.synthetic.dgp import DEFAULT_PARAMETERS, DemoParameters, simulate_panel, tier_array
 
 
 @dataclass(frozen=True)
 class Design:
-    """What one replication simulates: cities (with tiers), years and the DGP."""
+    """What one replication simulates: units (with tiers), years and the DGP."""
 
     unit_ids: tuple[str, ...]
     years: tuple[int, ...]
     tiers: tuple[int | None, ...]
-    parameters: DemoParameters = field(default_factory=DemoParameters)
+    parameters: DemoParameters = DEFAULT_PARAMETERS
 
     @classmethod
     def from_unit_table(cls, units: pd.DataFrame, first_year: int, last_year: int) -> Design:
-        """The demo's design: every unit of the unit table with its tier."""
-        tiers = [
-            None if str(tier).strip() in ("", "nan") else int(float(tier))
-            for tier in units.get("tier", pd.Series([None] * len(units)))
-        ]
+        """The demo's design: every unit of the unit table with its tier (if it has tiers)."""
+        unit_ids = tuple(units["unit_id"].astype(str))
+        tiers = units["tier"].tolist() if "tier" in units.columns else None
         return cls(
-            unit_ids=tuple(units["unit_id"].astype(str)),
+            unit_ids=unit_ids,
             years=tuple(range(int(first_year), int(last_year) + 1)),
-            tiers=tuple(tiers),
+            tiers=tuple(tier_array(unit_ids, tiers)),
         )
 
 
@@ -59,7 +55,7 @@ def simulate_analysis_panel(
         parameters=design.parameters,
         tiers=list(design.tiers),
     )
-    return derive_variables(raw.rename(columns={"city_id": "unit_id"}), variables)
+    return derive_variables(raw, variables)
 
 
 def run_replication(
@@ -69,11 +65,19 @@ def run_replication(
     variables: Mapping[str, Mapping[str, Any]],
 ) -> pd.DataFrame:
     """Tidy estimates of ``models`` on one draw, with the truth and a coverage flag."""
-    panel = simulate_analysis_panel(design, seed, variables)
     truth = design.parameters.coefficients()
+    for name, raw in models.items():
+        terms = model_spec(name, raw).terms
+        if not set(terms) & set(truth):
+            raise ValueError(
+                f"Monte Carlo model {name!r} estimates none of the DGP's true coefficients "
+                f"{sorted(truth)} (its terms: {list(terms)}); choose a model whose "
+                "regressors or controls include them."
+            )
+    panel = simulate_analysis_panel(design, seed, variables)
     frames = []
-    for name, spec in models.items():
-        estimates = tidy(fit_model(panel, model_spec(name, spec)))
+    for name, raw in models.items():
+        estimates = tidy(fit_model(panel, model_spec(name, raw)))
         estimates = estimates[estimates["term"].isin(list(truth))]
         frames.append(estimates[["model", "term", "estimate", "std_error", "ci_lower", "ci_upper"]])
     result = pd.concat(frames, ignore_index=True)

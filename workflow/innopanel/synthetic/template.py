@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from innopanel.config.specs import source_specs, with_defaults
 from innopanel.io import write_bytes, write_text
 
 # Canonical source variables of the city study: (variable, canonical unit, meaning).
@@ -174,7 +175,8 @@ def build_examples(config: Mapping[str, Any], template_dir: Path, data_dir: Path
     from innopanel.data.clean import clean_panel
 
     cleaning = {key: config[key] for key in ("study", "data", "units", "variables")}
-    staged = {name: spec["path"] for name, spec in config["data"]["sources"].items()}
+    # The demo's sources are bundled files: each is read from its declared path.
+    staged = {name: spec.path for name, spec in source_specs(config).items()}
     panel, _ = clean_panel(staged, cleaning)
     names = dict(zip(panel["unit_id"], panel["name_zh"], strict=False))
     first, last = int(config["study"]["first_year"]), int(config["study"]["last_year"])
@@ -199,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--template-dir", default="config/examples/own_data", type=Path)
     parser.add_argument("--data-dir", default="data/raw/example_own", type=Path)
     arguments = parser.parse_args(argv)
-    config = yaml.safe_load(arguments.config.read_text(encoding="utf-8"))
+    config = with_defaults(yaml.safe_load(arguments.config.read_text(encoding="utf-8")))
     build_examples(config, arguments.template_dir, arguments.data_dir)
     return 0
 

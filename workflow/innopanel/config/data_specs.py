@@ -1,0 +1,184 @@
+"""Typed, frozen specs of the data wing's config: fetch settings, cleaning rules, variables.
+
+Each is built from a config completed by :func:`innopanel.config.specs.with_defaults`
+(which is idempotent, so a config already completed at start-up is fine), so the data
+wing reads attributes and never guesses a default. The sources themselves are
+:class:`innopanel.config.specs.SourceSpec`.
+
+Only the standard library and PyYAML (through specs) are imported, so the fetch step
+does not pay for pandas.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from innopanel.config.specs import SourceSpec, source_specs, with_defaults
+
+# Set to anything but "" or "0" to forbid the network whatever data.fetch.offline says.
+OFFLINE_ENVIRONMENT_VARIABLE = "INNOPANEL_OFFLINE"
+
+
+def _complete_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``data`` with the schema's defaults filled in."""
+    return with_defaults({"data": data})["data"]
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How sources are fetched (``data.fetch``); none of it changes what a source holds."""
+
+    cache_dir: str
+    mirror_dir: str | None
+    offline: bool
+    allow_insecure_http: bool
+    timeout_seconds: float
+    retries: int
+    backoff_seconds: float
+    max_bytes: int
+
+
+def fetch_settings(
+    data: Mapping[str, Any], environment: Mapping[str, str] = os.environ
+) -> FetchSettings:
+    """Return the fetch settings of ``data``; INNOPANEL_OFFLINE=1 forces offline."""
+    fetch = _complete_data(data)["fetch"]
+    forced_offline = environment.get(OFFLINE_ENVIRONMENT_VARIABLE, "") not in ("", "0")
+    return FetchSettings(
+        cache_dir=fetch["cache_dir"],
+        mirror_dir=fetch["mirror_dir"],
+        offline=bool(fetch["offline"]) or forced_offline,
+        allow_insecure_http=bool(fetch["allow_insecure_http"]),
+        timeout_seconds=float(fetch["timeout_seconds"]),
+        retries=int(fetch["retries"]),
+        backoff_seconds=float(fetch["backoff_seconds"]),
+        max_bytes=int(fetch["max_bytes"]),
+    )
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    """Linear interpolation of interior gaps of at most ``max_gap`` years."""
+
+    variables: tuple[str, ...]
+    max_gap: int
+
+
+@dataclass(frozen=True)
+class OutlierRules:
+    """Outlier flags: the modified z-score threshold; variables None means every source one."""
+
+    threshold: float
+    variables: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class CleaningRules:
+    """``data.cleaning``: panel shape, the window policy, interpolation and outlier flags."""
+
+    panel: str
+    # Variables a balanced panel needs every year; None means every source variable.
+    balance_on: tuple[str, ...] | None
+    out_of_window: str
+    # None: interpolation is off (the key is absent).
+    interpolate: Interpolation | None
+    outliers: OutlierRules
+
+
+def cleaning_rules(data: Mapping[str, Any]) -> CleaningRules:
+    """Return the cleaning rules of ``data``, every default filled in."""
+    cleaning = _complete_data(data)["cleaning"]
+    interpolate = cleaning.get("interpolate")
+    outliers = cleaning["outliers"]
+    return CleaningRules(
+        panel=cleaning["panel"],
+        balance_on=tuple(cleaning["balance_on"]) if cleaning.get("balance_on") else None,
+        out_of_window=cleaning["out_of_window"],
+        interpolate=None
+        if interpolate is None
+        else Interpolation(tuple(interpolate["variables"]), int(interpolate["max_gap"])),
+        outliers=OutlierRules(
+            threshold=float(outliers["threshold"]),
+            variables=tuple(outliers["variables"]) if outliers.get("variables") else None,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    """One configured variable, as the data wing needs it."""
+
+    name: str
+    kind: str
+    # Canonical unit of a source variable (derived ones may have none).
+    unit: str | None
+    minimum: float | None
+    maximum: float | None
+    # Also derive ``<name>_lag1``.
+    lag: bool
+    # A derived variable that is the natural log of this earlier variable.
+    log_of: str | None
+
+
+def variable_specs(variables: Mapping[str, Mapping[str, Any]]) -> dict[str, VariableSpec]:
+    """Return every configured variable as a :class:`VariableSpec`, in config order."""
+    return {
+        name: VariableSpec(
+            name=name,
+            kind=raw["kind"],
+            unit=raw.get("unit"),
+            minimum=raw.get("min"),
+            maximum=raw.get("max"),
+            lag=bool(raw.get("lag")),
+            log_of=raw.get("log_of"),
+        )
+        for name, raw in variables.items()
+    }
+
+
+@dataclass(frozen=True)
+class CleaningSpec:
+    """Everything the clean step reads of the config, complete."""
+
+    unit: str
+    first_year: int
+    last_year: int
+    unit_table: str
+    # data.aliases: more names, name -> unit_id.
+    aliases: Mapping[str, str]
+    missing_markers: frozenset[str]
+    synthetic: bool
+    data_note: str
+    rules: CleaningRules
+    sources: Mapping[str, SourceSpec]
+    variables: Mapping[str, VariableSpec]
+    # Unit name -> {dimension, factor}, as configured under ``units``.
+    units: Mapping[str, Mapping[str, Any]]
+
+    @property
+    def source_variables(self) -> list[str]:
+        """The variables read from sources (not derived), in config order."""
+        return [name for name, spec in self.variables.items() if spec.kind == "source"]
+
+
+def cleaning_spec(config: Mapping[str, Any]) -> CleaningSpec:
+    """Return the clean step's spec of a config holding study, data, units and variables."""
+    study = config["study"]
+    data = _complete_data(config["data"])
+    return CleaningSpec(
+        unit=study["unit"],
+        first_year=int(study["first_year"]),
+        last_year=int(study["last_year"]),
+        unit_table=data["unit_table"],
+        aliases=dict(data["aliases"]),
+        missing_markers=frozenset(marker.strip() for marker in data["missing_markers"]),
+        synthetic=bool(data["synthetic"]),
+        data_note=data["data_note"],
+        rules=cleaning_rules(data),
+        sources=source_specs({"data": data}),
+        variables=variable_specs(config["variables"]),
+        units=config["units"],
+    )

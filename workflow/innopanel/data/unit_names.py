@@ -1,0 +1,114 @@
+"""Unit names: the unit table, every accepted name of a unit, and raw names made ids.
+
+Yearbooks name a city '成都', '成都市', 'Chengdu City' or 'Chéngdū'; all reduce to one
+comparison key (:func:`normalise_unit_name`) that maps to the unit table's ``unit_id``
+through its names and aliases and ``data.aliases``. An ambiguous alias is a config
+error; an unknown name is a data error naming the row and where to add the name.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from innopanel.config.checks import ConfigError
+from innopanel.data.readers import DataError, place
+
+CITY_SUFFIXES = ("市", " city", " shi")
+
+
+def normalise_unit_name(name: str) -> str:
+    """Reduce a unit name to a comparison key: 'Chengdu City', '成都市', 'chengdu' agree."""
+    key = unicodedata.normalize("NFKC", name).strip().casefold()
+    key = key.replace("’", "'").replace("‘", "'")
+    # Pinyin with tone marks and names with accents match their plain forms (Chéngdū, Ürümqi).
+    decomposed = unicodedata.normalize("NFD", key)
+    key = unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+    for suffix in CITY_SUFFIXES:
+        if key.endswith(suffix) and len(key) > len(suffix):
+            key = key[: -len(suffix)]
+            break
+    return re.sub(r"[\s'\-]", "", key)
+
+
+def read_unit_table(path: str | Path) -> pd.DataFrame:
+    """Read the unit table (one row per city or country) as strings, tier as integer."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    if "tier" in table.columns:
+        table["tier"] = table["tier"].astype(int)
+    if table["unit_id"].duplicated().any():
+        duplicated = table.loc[table["unit_id"].duplicated(), "unit_id"].tolist()
+        raise ConfigError(f"{path}: duplicated unit_id {duplicated}; each unit needs one row.")
+    return table
+
+
+def unit_alias_map(
+    units: pd.DataFrame,
+    path: str | Path = "unit table",
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Map every accepted name form (id, English, Chinese, aliases) to its unit_id.
+
+    ``extra`` is ``data.aliases`` from the config: more names, name -> unit_id.
+    """
+    aliases: dict[str, str] = {}
+    known = set(units["unit_id"])
+    for name, unit_id in (extra or {}).items():
+        if unit_id not in known:
+            raise ConfigError(
+                f"data.aliases: '{name}' points to '{unit_id}', which is not a unit_id in "
+                f"{path}. Use one of its ids."
+            )
+    name_columns = [c for c in ("unit_id", "name_en", "name_zh") if c in units.columns]
+    for row in units.to_dict("records"):
+        names = [row[c] for c in name_columns if row[c]]
+        names += [alias for alias in str(row.get("aliases", "")).split("|") if alias.strip()]
+        for name in names:
+            key = normalise_unit_name(name)
+            if aliases.get(key, row["unit_id"]) != row["unit_id"]:
+                raise ConfigError(
+                    f"{path}: the name '{name}' would mean both '{aliases[key]}' and "
+                    f"'{row['unit_id']}'; make the aliases unambiguous."
+                )
+            aliases[key] = row["unit_id"]
+    for name, unit_id in (extra or {}).items():
+        key = normalise_unit_name(name)
+        if aliases.get(key, unit_id) != unit_id:
+            raise ConfigError(
+                f"data.aliases: '{name}' already means '{aliases[key]}' in {path}; "
+                "remove or correct the alias."
+            )
+        aliases[key] = unit_id
+    return aliases
+
+
+def harmonise_units(
+    frame: pd.DataFrame,
+    aliases: Mapping[str, str],
+    path: str | Path,
+    unit_column: str,
+    unit_table: str | Path,
+    unit: str = "city",
+) -> pd.DataFrame:
+    """Replace raw unit names with canonical ids; an unknown name is an error."""
+    keys = frame["name_raw"].map(normalise_unit_name)
+    unit_ids = keys.map(aliases)
+    unknown = frame.loc[unit_ids.isna(), ["source_sheet", "source_row", "name_raw"]]
+    if not unknown.empty:
+        first = unknown.iloc[0]
+        names = sorted(set(unknown["name_raw"]))
+        raise DataError(
+            f"{place(path, first['source_sheet'])}, row {first['source_row']}, column "
+            f"'{unit_column}': unknown {unit} '{first['name_raw']}' ({len(unknown)} row(s), "
+            f"names {names[:5]}). Add the name to the aliases column of {unit_table} (or "
+            f"under data.aliases in the config), or add the {unit} as a new row there."
+        )
+    out = frame.drop(columns="name_raw")
+    out.insert(1, "unit_id", unit_ids.astype(str))
+    return out
