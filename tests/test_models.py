@@ -1,5 +1,5 @@
 """Estimation is checked against known DGPs and against second engines (statsmodels,
-linearmodels' own estimators); published references are in test_references.py."""
+linearmodels' own estimators); published references are in test_published_references.py."""
 
 from __future__ import annotations
 
@@ -238,6 +238,28 @@ def test_any_unit_noun_works_with_clustered_standard_errors() -> None:
     assert row["cov_label"] == "Clustered by region"
     with pytest.raises(EstimationError, match=r"5 region clusters are too few.*add regions"):
         fit(linear_panel(n_cities=5), "m", CITY_FE, unit="region")
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        (spec("pooled_ols", entity_effects=True), "entity_effects or time_effects"),
+        (spec("random_effects", time_effects=True), "entity_effects or time_effects"),
+        (spec("between", covariance="robust", entity_effects=True), "entity_effects"),
+        (spec("first_differences", entity_effects=True), "set entity_effects to false"),
+        (spec("fixed_effects"), "needs entity_effects or time_effects"),
+    ],
+    ids=["pooled_unit", "re_year", "between_unit", "fd_unit", "fe_none"],
+)
+def test_effects_an_estimator_cannot_take_are_refused(raw: dict, key: str) -> None:
+    # The Python API refuses what the start-up config check refuses, in the same words.
+    with pytest.raises(EstimationError, match=r"models\.bad: .*" + re.escape(key)):
+        fit(linear_panel(), "bad", raw)
+
+
+def test_kernel_keys_on_a_kind_without_a_kernel_are_refused() -> None:
+    with pytest.raises(EstimationError, match=r"models\.m\.bandwidth applies only to covariance"):
+        fit(linear_panel(), "m", {**TWOWAY, "bandwidth": 2})
 
 
 def test_unknown_column_is_a_clear_error() -> None:
