@@ -1,5 +1,5 @@
 """Specification tests behave as their null hypotheses say on known DGPs, and agree with
-second engines; published reference values are in test_references.py."""
+second engines; published reference values are in test_published_references.py."""
 
 from __future__ import annotations
 

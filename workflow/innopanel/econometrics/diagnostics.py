@@ -27,7 +27,13 @@ from innopanel.config.checks import ABSORBING_ESTIMATORS
 from innopanel.config.diagnostics import DiagnosticsSpec
 from innopanel.config.specs import ModelSpec
 from innopanel.econometrics.covariance import CovarianceSpec
-from innopanel.econometrics.estimators import CONSTANT, first_differences, fit_linear, year_dummies
+from innopanel.econometrics.estimators import (
+    CONSTANT,
+    FitResult,
+    first_differences,
+    fit_linear,
+    year_dummies,
+)
 from innopanel.econometrics.models import ENTITY, TIME, design_terms, fit_model, model_frame
 from innopanel.vocabulary import unit_words
 
@@ -88,6 +94,12 @@ def hausman_statistic(
     return statistic, rank, bool(np.linalg.eigvalsh(variance).min() > 0)
 
 
+def error_variance(fit: FitResult) -> float:
+    """The disturbance variance s^2 a classical covariance is built on: the library's
+    SSR/n times the stated correction n/(n-k-d), i.e. SSR/(n-k-d)."""
+    return float(fit.library_result.s2) * fit.correction.factor
+
+
 def hausman_test(
     panel: pd.DataFrame,
     fe_spec: ModelSpec,
@@ -99,10 +111,14 @@ def hausman_test(
 
     Both models use classical covariances: the test assumes RE is efficient under H0,
     which clustered covariances do not deliver. ``variance="own"`` uses each model's
-    own residual variance (plm's ``phtest``, Stata's ``hausman``); ``"sigmamore"`` (the
-    default) rescales the FE covariance to the RE residual variance, which keeps the
-    difference positive semi-definite far more often. A negative statistic gets no
-    p-value.
+    own residual variance (plm's ``phtest``, Stata's ``hausman``). ``"sigmamore"`` (the
+    default; Stata's ``hausman, sigmamore``) bases both on the efficient estimator's
+    estimate of the idiosyncratic variance: sigma^2 = SSR/(n - k) of the RE
+    (quasi-demeaned) regression, k counting its constant, the sigma^2 of V_RE itself.
+    So V_RE is kept and V_FE = sigma^2 (X~'X~)^-1, FE's covariance rescaled by
+    sigma^2 / s^2_FE with s^2_FE = SSR_within/(n - k - N) the variance it was built on.
+    This keeps V_FE - V_RE positive semi-definite far more often. A negative statistic
+    gets no p-value.
     """
     needed = sorted(
         {fe_spec.outcome, re_spec.outcome, *design_terms(fe_spec), *design_terms(re_spec)}
@@ -114,7 +130,7 @@ def hausman_test(
     terms = [t for t in fe.fit.params.index if t in re.fit.params.index and t != CONSTANT]
     fe_cov = fe.fit.cov
     if variance == "sigmamore":
-        fe_cov = fe_cov * (re.result.s2 / fe.result.s2)
+        fe_cov = fe_cov * (error_variance(re.fit) / error_variance(fe.fit))
     statistic, rank, definite = hausman_statistic(
         fe.fit.params[terms], re.fit.params, fe_cov, re.fit.cov
     )
