@@ -34,16 +34,7 @@ LABELS = {
     "gdp": "GDP (CNY 100 million)",
 }
 WORKFLOW_DIR = Path(__file__).resolve().parents[1] / "workflow"
-RESIDUAL_SPEC = {
-    "label": "Two-way FE",
-    "estimator": "fixed_effects",
-    "entity_effects": True,
-    "time_effects": True,
-    "outcome": "log_patents_granted",
-    "regressors": ["rd_intensity", "talent"],
-    "controls": [],
-    "covariance": "clustered",
-}
+RESIDUAL_MODEL = "twoway_fe"
 
 
 def make_panel(seed: int = 7) -> pd.DataFrame:
@@ -102,6 +93,28 @@ def make_estimates() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def make_residuals(panel: pd.DataFrame) -> pd.DataFrame:
+    """Rows of results/estimates/residuals.parquet for two models of ``panel``."""
+    rng = np.random.default_rng(11)
+    rows = panel.dropna(subset=["rd_intensity"]).sort_values(["unit_id", "year"])
+    frames = []
+    for model, scale in ((RESIDUAL_MODEL, 0.1), ("city_fe", 0.2)):
+        residual = rng.normal(0.0, scale, len(rows))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "unit_id": rows["unit_id"].to_numpy(),
+                    "year": rows["year"].to_numpy(),
+                    "fitted": rows["log_patents_granted"].to_numpy() - residual,
+                    "residual": residual,
+                    "data_note": FOOTER,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True).sort_values(["model", "unit_id", "year"])
+
+
 MODEL_LABELS = {
     "pooled_ols": "Pooled OLS",
     "city_fe": "City FE",
@@ -155,7 +168,7 @@ def build(kind: str, unit: str = "city"):
             FOOTER,
         )
     if kind == "residuals":
-        residuals = residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC)
+        residuals = residual_figures.model_residuals(make_residuals(panel), RESIDUAL_MODEL)
         return residual_figures.plot_residuals(
             residuals,
             LABELS["log_patents_granted"],
@@ -592,56 +605,29 @@ def test_coefficients_reject_a_term_no_model_has():
 # --- residuals -----------------------------------------------------------------------------
 
 
-def test_model_residuals_match_statsmodels_with_unit_and_year_dummies():
-    panel = make_panel().dropna(subset=["rd_intensity"])
-    residuals = residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC)
-    # Reference: least squares with unit and year dummies in statsmodels.
-    dummies = pd.concat(
-        [
-            pd.get_dummies(panel["unit_id"], dtype=float),
-            pd.get_dummies(panel["year"], prefix="y", drop_first=True, dtype=float),
-        ],
-        axis=1,
-    )
-    design = pd.concat([panel[["rd_intensity", "talent"]], dummies], axis=1)
-    reference = sm.OLS(panel["log_patents_granted"], design).fit()
-    expected = pd.DataFrame(
-        {
-            "unit_id": panel["unit_id"],
-            "year": panel["year"],
-            "fitted": reference.fittedvalues,
-            "residual": reference.resid,
-        }
-    ).sort_values(["unit_id", "year"])
-    merged = residuals.merge(expected, on=["unit_id", "year"], suffixes=("", "_ref"))
-    assert len(merged) == len(panel)
-    np.testing.assert_allclose(merged["residual"], merged["residual_ref"], atol=1e-8)
-    np.testing.assert_allclose(merged["fitted"], merged["fitted_ref"], atol=1e-8)
+def test_model_residuals_are_the_configured_models_rows_of_the_estimate_step():
+    written = make_residuals(make_panel())
+    residuals = residual_figures.model_residuals(written, RESIDUAL_MODEL)
+    expected = written[written["model"] == RESIDUAL_MODEL]
+    assert list(residuals.columns) == ["unit_id", "year", "fitted", "residual"]
+    np.testing.assert_array_equal(residuals["residual"], expected["residual"])
+    np.testing.assert_array_equal(residuals["unit_id"], expected["unit_id"])
 
 
-def test_model_residuals_refuse_stale_estimates_and_nonlinear_models():
-    panel = make_panel()
-    fitted = residual_figures.fit_model(panel, "twoway_fe", RESIDUAL_SPEC, covariance="unadjusted")
-    reported = pd.DataFrame(
-        {
-            "model": "twoway_fe",
-            "term": fitted.result.params.index,
-            "estimate": fitted.result.params.to_numpy(),
-        }
-    )
-    residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC, reported)
-    stale = reported.assign(estimate=reported["estimate"] * 1.01)
-    with pytest.raises(ValueError, match="estimates are stale"):
-        residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC, stale)
-    with pytest.raises(ValueError, match="residual plots need one of"):
-        residual_figures.model_residuals(
-            panel, "ppml", dict(RESIDUAL_SPEC, estimator="ppml"), reported
-        )
+def test_model_residuals_name_an_absent_model_and_the_fix():
+    written = make_residuals(make_panel())
+    with pytest.raises(
+        ValueError,
+        match=r"model 'ppml_twoway' has no residuals.*"
+        r"exhibits\.residual_plot\.model to a linear model",
+    ):
+        residual_figures.model_residuals(written, "ppml_twoway")
+    with pytest.raises(ValueError, match=r"no column\(s\) \['fitted'\]"):
+        residual_figures.model_residuals(written.drop(columns="fitted"), RESIDUAL_MODEL)
 
 
 def test_residual_plot_draws_residuals_against_fitted_and_normal_quantiles():
-    panel = make_panel()
-    residuals = residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC)
+    residuals = residual_figures.model_residuals(make_residuals(make_panel()), RESIDUAL_MODEL)
     figure = build("residuals")
     left, right = data_axes(figure)
     drawn = np.concatenate([c.get_offsets() for c in left.collections])

@@ -164,10 +164,12 @@ rule plot_coefficients:
         "../scripts/plot_coefficients.py"
 
 
+# The estimate step writes every linear model's residuals; the figure never refits.
+# The panel is read only for the units' English names.
 rule plot_residuals:
     input:
         panel="data/processed/panel.csv",
-        estimates="results/estimates/estimates.csv",
+        residuals="results/estimates/residuals.parquet",
     output:
         pdf="results/figures/residuals.pdf",
         png=report(
@@ -183,7 +185,7 @@ rule plot_residuals:
         "../../environment.yml"
     params:
         model=EXHIBITS["residual_plot"]["model"],
-        spec=config["models"][EXHIBITS["residual_plot"]["model"]],
+        outcome=config["models"][EXHIBITS["residual_plot"]["model"]]["outcome"],
         model_labels=model_labels(),
         labels=variable_labels(),
         focal_unit=config["study"]["focal_unit"],

@@ -1,17 +1,17 @@
 """Residual diagnostics of one fitted model: residuals against fitted values, and a
 normal QQ plot of the standardised residuals.
 
-The tidy estimates do not carry residuals, so :func:`model_residuals` refits the
-configured model with :func:`innopanel.econometrics.models.fit_model` and first proves that the
-refit is the reported model (its coefficients must equal ``estimates.csv``).
-Residuals are the idiosyncratic errors: for a fixed-effects model the fitted value
-includes the estimated unit and year effects.
+The estimate step writes every linear model's residuals to
+``results/estimates/residuals.parquet`` (``model, unit_id, year, fitted, residual,
+data_note``); :func:`model_residuals` selects one model's rows, so the figure shows the
+residuals of exactly the reported fit and never refits. Residuals are the idiosyncratic
+errors: for a fixed-effects model the fitted value includes the estimated unit and year
+effects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import matplotlib
 import numpy as np
@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
-from innopanel.econometrics.models import ENTITY, TIME, fit_model
+from innopanel.config.exhibits import RESIDUAL_ESTIMATORS
 from innopanel.exhibits.figures import (
     FIT_COLOUR,
     FOCAL_COLOUR,
@@ -35,56 +35,34 @@ from innopanel.exhibits.figures import (
 )
 from innopanel.vocabulary import unit_words
 
-#: Estimators whose residuals innopanel.econometrics.models can reproduce.
-LINEAR_ESTIMATORS = ("pooled_ols", "fixed_effects", "random_effects")
-#: Coefficients of the refit must match estimates.csv to this relative tolerance.
-COEFFICIENT_TOLERANCE = 1e-6
+#: The columns of results/estimates/residuals.parquet this figure reads.
+RESIDUAL_COLUMNS = ("model", "unit_id", "year", "fitted", "residual")
 LOWESS_FRACTION = 0.3
 
 
-def model_residuals(
-    panel: pd.DataFrame,
-    name: str,
-    spec: Mapping[str, Any],
-    estimates: pd.DataFrame | None = None,
-    unit: str = "city",
-) -> pd.DataFrame:
-    """Return ``unit_id, year, fitted, residual`` of model ``name`` on ``panel``.
+def model_residuals(residuals: pd.DataFrame, model: str) -> pd.DataFrame:
+    """Return ``unit_id, year, fitted, residual`` of ``model`` from the estimate step's
+    residuals (``results/estimates/residuals.parquet``).
 
-    With ``estimates``, the refit's coefficients are checked against the model's rows
-    there, so the figure can only show the residuals of the reported model.
+    A model without rows there is an error that names the fix: the estimate step writes
+    residuals of linear models only.
     """
-    if spec["estimator"] not in LINEAR_ESTIMATORS:
+    missing = [column for column in RESIDUAL_COLUMNS if column not in residuals.columns]
+    if missing:
         raise ValueError(
-            f"model '{name}' has estimator '{spec['estimator']}'; residual plots need one of "
-            f"{list(LINEAR_ESTIMATORS)}. Set exhibits.residual_plot.model to such a model."
+            f"results/estimates/residuals.parquet has no column(s) {missing}; "
+            "rerun estimate_models."
         )
-    # The covariance does not change residuals; classical avoids cluster-count checks.
-    result = fit_model(panel, name, spec, covariance="unadjusted", unit=unit).result
-    if estimates is not None:
-        reported = estimates[estimates["model"].astype(str) == name].set_index("term")["estimate"]
-        if reported.empty:
-            raise ValueError(f"model '{name}' is not in the estimates; rerun estimate_models.")
-        refit = result.params.reindex(reported.index.astype(str))
-        if refit.isna().any() or not np.allclose(
-            refit.to_numpy(dtype=float),
-            reported.to_numpy(dtype=float),
-            rtol=COEFFICIENT_TOLERANCE,
-            atol=1e-10,
-        ):
-            raise ValueError(
-                f"model '{name}': refitting on the panel does not reproduce the coefficients "
-                "in estimates.csv; the estimates are stale. Rerun estimate_models."
-            )
-    # Idiosyncratic residuals (after the estimated effects), as linearmodels and
-    # innopanel.econometrics.within both report them; fitted values include the effects.
-    residual = result.resids
-    if isinstance(residual, pd.DataFrame):
-        residual = residual.iloc[:, 0]
-    dependent = panel.set_index([ENTITY, TIME])[spec["outcome"]].reindex(residual.index)
-    fitted = dependent - residual
-    frame = pd.DataFrame({"fitted": fitted, "residual": residual}).reset_index()
-    return frame.rename(columns={frame.columns[0]: ENTITY, frame.columns[1]: TIME})
+    rows = residuals[residuals["model"].astype(str) == model]
+    if rows.empty:
+        written = sorted(set(residuals["model"].astype(str)))
+        raise ValueError(
+            f"model '{model}' has no residuals in results/estimates/residuals.parquet "
+            f"(it holds {written}). Set exhibits.residual_plot.model to a linear model "
+            f"({', '.join(RESIDUAL_ESTIMATORS)}) of the study, or rerun estimate_models "
+            "if the file predates the model."
+        )
+    return rows[["unit_id", "year", "fitted", "residual"]].reset_index(drop=True)
 
 
 def normal_quantiles(n: int) -> np.ndarray:
@@ -110,7 +88,7 @@ def plot_residuals(
     singular, plural = unit_words(unit)
     if len(residuals) < 3:
         raise ValueError(f"plot_residuals: only {len(residuals)} residuals to plot.")
-    data = residuals.assign(unit_id=residuals[ENTITY].astype(str))
+    data = residuals.assign(unit_id=residuals["unit_id"].astype(str))
     is_focal = data["unit_id"] == focal_unit if focal_unit else pd.Series(False, index=data.index)
     focal_name = plain(names.get(focal_unit, focal_unit)) if focal_unit else ""
     outcome = plain(outcome_label)
