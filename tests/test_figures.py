@@ -18,8 +18,16 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure, SubFigure
+from matplotlib.text import Text
 
-from innopanel.exhibits import figures, panel_figures, residual_figures, summary_tables
+from innopanel.exhibits import (
+    estimate_figures,
+    panel_figures,
+    relationship_figures,
+    style,
+    summary_tables,
+)
 
 FOOTER = "Synthetic demo data — not real statistics ($ and % kept literal)"
 FOCAL = "chengdu"
@@ -35,6 +43,34 @@ LABELS = {
 }
 WORKFLOW_DIR = Path(__file__).resolve().parents[1] / "workflow"
 RESIDUAL_MODEL = "twoway_fe"
+
+
+TREND_VARIABLES = ("rd_intensity", "talent", "open_platforms", "patents_per_10k")
+
+
+def all_texts(figure: Figure | SubFigure) -> list[Text]:
+    """Every text drawn on the figure itself or on its sub-figures (not on axes)."""
+    texts = list(figure.texts)
+    for sub in figure.subfigs:
+        texts += all_texts(sub)
+    return texts
+
+
+def footer_text(figure: Figure) -> str:
+    """The footer drawn on ``figure`` with its line breaks undone."""
+    for text in all_texts(figure):
+        if text.get_gid() == "footer":
+            return " ".join(text.get_text().replace(r"\$", "$").split())
+    return ""
+
+
+def focal_label(figure: Figure) -> str | None:
+    """The legend label of the focal unit's artist (gid ``focal``), if drawn."""
+    for ax in figure.get_axes():
+        for artist in [*ax.lines, *ax.collections, *ax.patches]:
+            if artist.get_gid() == "focal":
+                return artist.get_label()
+    return None
 
 
 def make_panel(seed: int = 7) -> pd.DataFrame:
@@ -143,23 +179,23 @@ def build(kind: str, unit: str = "city"):
             unit=unit,
         )
     if kind == "trends":
-        return figures.plot_trends(
-            panel, FOCAL, PEERS, list(figures.DEFAULT_TREND_VARIABLES), LABELS, FOOTER, unit=unit
+        return panel_figures.plot_trends(
+            panel, FOCAL, PEERS, list(TREND_VARIABLES), LABELS, FOOTER, unit=unit
         )
     if kind == "ranking":
         return panel_figures.plot_ranking(
             panel, "patents_per_10k", FOCAL, PEERS, LABELS, FOOTER, unit=unit
         )
     if kind == "within":
-        return figures.plot_within_relationship(
+        return relationship_figures.plot_within_relationship(
             panel, "log_patents_granted", "rd_intensity", LABELS, FOCAL, FOOTER, unit=unit
         )
     if kind == "heatmap":
-        return panel_figures.plot_correlation_heatmap(
+        return relationship_figures.plot_correlation_heatmap(
             panel, CORRELATION_VARIABLES, LABELS, FOOTER, unit=unit
         )
     if kind == "coefficients":
-        return figures.plot_coefficients(
+        return estimate_figures.plot_coefficients(
             make_estimates(),
             ["rd_intensity", "log_talent", "open_platforms"],
             list(MODEL_LABELS),
@@ -168,13 +204,13 @@ def build(kind: str, unit: str = "city"):
             FOOTER,
         )
     if kind == "residuals":
-        residuals = residual_figures.model_residuals(make_residuals(panel), RESIDUAL_MODEL)
-        return residual_figures.plot_residuals(
+        residuals = estimate_figures.model_residuals(make_residuals(panel), RESIDUAL_MODEL)
+        return estimate_figures.plot_residuals(
             residuals,
             LABELS["log_patents_granted"],
             "Two-way FE",
             FOCAL,
-            figures.unit_names(panel),
+            style.unit_names(panel),
             FOOTER,
             unit=unit,
         )
@@ -187,7 +223,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def save(kind: str, directory: Path) -> tuple[Path, Path]:
     pdf, png = directory / f"{kind}.pdf", directory / f"{kind}.png"
-    figures.save_figure(build(kind), pdf, png)
+    style.save_figure(build(kind), pdf, png)
     return pdf, png
 
 
@@ -274,7 +310,7 @@ def test_saved_files_carry_no_dates_or_versions(tmp_path):
     with Image.open(png) as image:
         text_chunks = {k: v for k, v in image.info.items() if isinstance(v, str)}
         assert text_chunks == {"Software": "innopanel"}
-        assert image.info["dpi"] == pytest.approx((figures.DPI, figures.DPI), abs=0.01)
+        assert image.info["dpi"] == pytest.approx((style.DPI, style.DPI), abs=0.01)
 
 
 # --- what every figure shares ---------------------------------------------------------
@@ -283,11 +319,11 @@ def test_saved_files_carry_no_dates_or_versions(tmp_path):
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_figure_carries_the_footer_inside_the_canvas(kind):
     figure = build(kind)
-    assert figures.footer_text(figure) == FOOTER
+    assert footer_text(figure) == FOOTER
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     renderer = canvas.get_renderer()
-    footer = next(t for t in figures._all_texts(figure) if t.get_gid() == "footer")
+    footer = next(t for t in all_texts(figure) if t.get_gid() == "footer")
     box = footer.get_window_extent(renderer)
     assert box.x0 >= 0 and box.y0 >= 0
     assert box.x1 <= figure.bbox.width and box.y1 <= figure.bbox.height
@@ -304,7 +340,7 @@ def test_every_axis_is_labelled_and_fits_a_page(kind):
     figure = build(kind)
     width, _ = figure.get_size_inches()
     # Scaled to a 6.5 in text width, 9 pt text stays readable.
-    assert width <= figures.MAX_WIDTH
+    assert width <= style.MAX_WIDTH
     for ax in data_axes(figure):
         # An axis is labelled itself or through an axis it shares the scale with.
         x_siblings = ax.get_shared_x_axes().get_siblings(ax)
@@ -322,7 +358,7 @@ def test_figures_draw_nothing_outside_the_canvas(kind):
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     renderer = canvas.get_renderer()
-    for text in figures._all_texts(figure) + [
+    for text in all_texts(figure) + [
         t for ax in figure.get_axes() for t in [ax.xaxis.label, ax.yaxis.label, ax.title]
     ]:
         if text.get_text() and text.get_visible():
@@ -343,11 +379,11 @@ def test_units_follow_the_configured_unit():
 
 def test_dollar_signs_are_printed_not_parsed_as_math():
     labels = dict(LABELS, rd_intensity="R&D spend ($ per capita)")
-    figure = figures.plot_within_relationship(
+    figure = relationship_figures.plot_within_relationship(
         make_panel(), "log_patents_granted", "rd_intensity", labels, FOCAL, "Costs in $ and $"
     )
     FigureCanvasAgg(figure).draw()  # would raise on unbalanced mathtext
-    assert figures.footer_text(figure) == "Costs in $ and $"
+    assert footer_text(figure) == "Costs in $ and $"
 
 
 def test_long_footer_is_wrapped_not_clipped():
@@ -356,22 +392,22 @@ def test_long_footer_is_wrapped_not_clipped():
         "(innopanel.synthetic.demo), "
         "calibrated to figures quoted by Jia et al.; these are not real statistics. " * 2
     )
-    figure = figures.plot_within_relationship(
+    figure = relationship_figures.plot_within_relationship(
         make_panel(), "log_patents_granted", "rd_intensity", LABELS, FOCAL, footer
     )
-    assert figures.footer_text(figure) == " ".join(footer.split())
+    assert footer_text(figure) == " ".join(footer.split())
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
-    footer_artist = next(t for t in figures._all_texts(figure) if t.get_gid() == "footer")
+    footer_artist = next(t for t in all_texts(figure) if t.get_gid() == "footer")
     box = footer_artist.get_window_extent(canvas.get_renderer())
     assert "\n" in footer_artist.get_text()
     assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= figure.bbox.width
 
 
 def test_lower_first_keeps_acronyms():
-    assert figures.lower_first("Log invention patents") == "log invention patents"
-    assert figures.lower_first("R&D intensity") == "R&D intensity"
-    assert figures.lower_first("GDP") == "GDP"
+    assert style.lower_first("Log invention patents") == "log invention patents"
+    assert style.lower_first("R&D intensity") == "R&D intensity"
+    assert style.lower_first("GDP") == "GDP"
 
 
 # --- the focal unit against its peers in one year ---------------------------------------
@@ -394,7 +430,7 @@ def test_focal_vs_peers_draws_the_latest_year_values():
     axes = data_axes(figure)
     assert len(axes) == 4
     latest = panel[panel["year"] == 2022].set_index("unit_id")
-    names = figures.unit_names(panel)
+    names = style.unit_names(panel)
     for ax, variable in zip(axes[:3], ["rd_intensity", "open_platforms", "talent"], strict=True):
         bars = _bars(ax)
         expected = {names[u]: float(latest.at[u, variable]) for u in [FOCAL, *PEERS]}
@@ -402,9 +438,9 @@ def test_focal_vs_peers_draws_the_latest_year_values():
         widths = [p.get_width() for p in sorted(ax.patches, key=lambda p: -p.get_y())]
         assert widths == sorted(widths, reverse=True), "largest on top"
         focal = [p for p in ax.patches if p.get_gid() == "focal"]
-        assert len(focal) == 1 and _same_colour(focal[0].get_facecolor(), figures.FOCAL_COLOUR)
+        assert len(focal) == 1 and _same_colour(focal[0].get_facecolor(), style.FOCAL_COLOUR)
         peers = [p for p in ax.patches if p.get_gid() == "peer"]
-        assert all(_same_colour(p.get_facecolor(), figures.PEER_GROUP_COLOUR) for p in peers)
+        assert all(_same_colour(p.get_facecolor(), style.PEER_GROUP_COLOUR) for p in peers)
         median = [line for line in ax.lines if line.get_gid() == "peer_median"]
         peer_values = [float(latest.at[u, variable]) for u in PEERS]
         assert median[0].get_xdata()[0] == pytest.approx(float(np.median(peer_values)))
@@ -465,30 +501,30 @@ def test_trends_highlight_the_focal_unit_among_named_peers():
     axes = data_axes(figure)
     assert len(axes) == 4
     assert [ax.get_ylabel().replace("\n", " ") for ax in axes] == [
-        LABELS[v] for v in figures.DEFAULT_TREND_VARIABLES
+        LABELS[v] for v in TREND_VARIABLES
     ]
-    assert figures.focal_label(figure) == "Chengdu"
+    assert focal_label(figure) == "Chengdu"
     legend = _legend_texts(figure)
     assert legend[0] == "Chengdu"
     assert {"Shanghai", "Shenzhen", "Xi'an", "Chongqing"} <= set(legend)
     assert f"Median of {len(OTHERS)} other cities" in legend
     for ax in axes:
         focal = [line for line in ax.lines if line.get_gid() == "focal"]
-        assert len(focal) == 1 and _same_colour(focal[0].get_color(), figures.FOCAL_COLOUR)
+        assert len(focal) == 1 and _same_colour(focal[0].get_color(), style.FOCAL_COLOUR)
         others = [line for line in ax.lines if line.get_gid() != "focal"]
         assert focal[0].get_linewidth() > max(line.get_linewidth() for line in others)
         assert focal[0].get_zorder() > max(line.get_zorder() for line in others)
-        assert not any(_same_colour(line.get_color(), figures.FOCAL_COLOUR) for line in others)
+        assert not any(_same_colour(line.get_color(), style.FOCAL_COLOUR) for line in others)
         median = [line for line in others if line.get_linestyle() == "--"]
         assert len(median) == 1
     # Only English names: no CJK glyph is ever requested.
-    texts = [t.get_text() for t in figures._all_texts(figure)] + legend
+    texts = [t.get_text() for t in all_texts(figure)] + legend
     assert not any("\u4e00" <= char <= "\u9fff" for text in texts for char in text)
 
 
 def test_trends_median_excludes_focal_and_peers():
     panel = make_panel()
-    figure = figures.plot_trends(panel, FOCAL, PEERS, ["rd_intensity"], LABELS, FOOTER)
+    figure = panel_figures.plot_trends(panel, FOCAL, PEERS, ["rd_intensity"], LABELS, FOOTER)
     ax = figure.get_axes()[0]
     median = next(line for line in ax.lines if line.get_linestyle() == "--")
     others = panel[panel["unit_id"].isin(OTHERS)]
@@ -504,15 +540,15 @@ def test_ranking_orders_every_unit_and_prints_the_focal_rank():
     figure = build("ranking")
     ax = data_axes(figure)[0]
     latest = panel[panel["year"] == 2022].sort_values("patents_per_10k", ascending=False)
-    names = figures.unit_names(panel)
+    names = style.unit_names(panel)
     assert _names_top_to_bottom(ax) == [names[u] for u in latest["unit_id"]]
     rank = list(latest["unit_id"]).index(FOCAL) + 1
     texts = [t.get_text() for t in ax.texts if t.get_gid() == "rank"]
     assert texts == [f"Chengdu: rank {rank} of {len(latest)}"]
     colours = {p.get_gid(): mcolors.to_hex(p.get_facecolor()) for p in ax.patches}
-    assert colours["focal"] == figures.FOCAL_COLOUR.lower()
-    assert colours["peer"] == figures.PEER_GROUP_COLOUR.lower()
-    assert colours["other"] == figures.OTHER_COLOUR.lower()
+    assert colours["focal"] == style.FOCAL_COLOUR.lower()
+    assert colours["peer"] == style.PEER_GROUP_COLOUR.lower()
+    assert colours["other"] == style.OTHER_COLOUR.lower()
     title = "Cities ranked by invention patents granted per 10,000 residents"
     assert ax.get_title().replace("\n", " ") == title
     assert ax.get_xlabel() == "Invention patents granted per 10,000 residents, 2022"
@@ -563,7 +599,7 @@ def test_heatmap_draws_the_lower_triangle_of_the_correlation_table():
 
 
 def test_coefficients_match_lagged_terms_and_draw_zero_and_cis():
-    table = figures.coefficient_table(
+    table = estimate_figures.coefficient_table(
         make_estimates(), ["rd_intensity", "log_talent", "open_platforms"], list(MODEL_LABELS)
     )
     lagged = table[table["model"] == "twoway_fe_lag1"]
@@ -592,7 +628,7 @@ def test_coefficients_match_lagged_terms_and_draw_zero_and_cis():
 
 def test_coefficients_reject_a_term_no_model_has():
     with pytest.raises(ValueError, match="no_such_term"):
-        figures.plot_coefficients(
+        estimate_figures.plot_coefficients(
             make_estimates(),
             ["no_such_term"],
             list(MODEL_LABELS),
@@ -607,7 +643,7 @@ def test_coefficients_reject_a_term_no_model_has():
 
 def test_model_residuals_are_the_configured_models_rows_of_the_estimate_step():
     written = make_residuals(make_panel())
-    residuals = residual_figures.model_residuals(written, RESIDUAL_MODEL)
+    residuals = estimate_figures.model_residuals(written, RESIDUAL_MODEL)
     expected = written[written["model"] == RESIDUAL_MODEL]
     assert list(residuals.columns) == ["unit_id", "year", "fitted", "residual"]
     np.testing.assert_array_equal(residuals["residual"], expected["residual"])
@@ -621,13 +657,13 @@ def test_model_residuals_name_an_absent_model_and_the_fix():
         match=r"model 'ppml_twoway' has no residuals.*"
         r"exhibits\.residual_plot\.model to a linear model",
     ):
-        residual_figures.model_residuals(written, "ppml_twoway")
+        estimate_figures.model_residuals(written, "ppml_twoway")
     with pytest.raises(ValueError, match=r"no column\(s\) \['fitted'\]"):
-        residual_figures.model_residuals(written.drop(columns="fitted"), RESIDUAL_MODEL)
+        estimate_figures.model_residuals(written.drop(columns="fitted"), RESIDUAL_MODEL)
 
 
 def test_residual_plot_draws_residuals_against_fitted_and_normal_quantiles():
-    residuals = residual_figures.model_residuals(make_residuals(make_panel()), RESIDUAL_MODEL)
+    residuals = estimate_figures.model_residuals(make_residuals(make_panel()), RESIDUAL_MODEL)
     figure = build("residuals")
     left, right = data_axes(figure)
     drawn = np.concatenate([c.get_offsets() for c in left.collections])

@@ -20,7 +20,7 @@ import test_tables
 
 from innopanel.config import exhibits
 from innopanel.config.checks import ConfigError, check_config
-from innopanel.exhibits import estimate_tables, figures, paper, summary_tables, tables
+from innopanel.exhibits import estimate_tables, paper, style, summary_tables, tables
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_LATEX = os.environ.get("INNOPANEL_REQUIRE_LATEX") == "1"
@@ -138,7 +138,7 @@ def _build_exhibits(project: Path) -> None:
     }
     assert set(kinds) == set(exhibits.FIGURES)
     for name, kind in kinds.items():
-        figures.save_figure(
+        style.save_figure(
             test_figures.build(kind),
             project / exhibits.figure_path(name, "pdf"),
             project / exhibits.figure_path(name, "png"),
