@@ -20,7 +20,14 @@ import test_tables
 
 from innopanel.config import exhibits
 from innopanel.config.checks import ConfigError, check_config
-from innopanel.exhibits import estimate_tables, paper, style, summary_tables, tables
+from innopanel.exhibits import (
+    estimate_tables,
+    latex_tables,
+    paper,
+    style,
+    summary_tables,
+    tables,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_LATEX = os.environ.get("INNOPANEL_REQUIRE_LATEX") == "1"
@@ -81,7 +88,7 @@ def test_paper_inputs_every_table_and_figure_in_order(study_config):
     assert inputs == [exhibits.table_path(t, "tex") for t in tables_]
     graphics = re.findall(r"\\includegraphics\[[^\]]*\]\{([^}]*)\}", source)
     assert graphics == [exhibits.figure_path(f, "pdf") for f in exhibits.FIGURES]
-    for package in tables.REQUIRED_LATEX_PACKAGES:
+    for package in latex_tables.REQUIRED_LATEX_PACKAGES:
         assert package in source.split(r"\begin{document}")[0]
     assert r"\caption[Descriptive statistics of the panel]{Descriptive statistics" in source
     assert r"\title{Innovation output, R\&D intensity" in source

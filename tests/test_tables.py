@@ -39,7 +39,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from innopanel.exhibits import estimate_tables, summary_tables, tables
+from innopanel.exhibits import (
+    estimate_tables,
+    latex_tables,
+    summary_tables,
+    table_model,
+    tables,
+    text_tables,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 REQUIRE_LATEX = os.environ.get("INNOPANEL_REQUIRE_LATEX") == "1"
@@ -193,10 +200,10 @@ def robustness_estimates() -> pd.DataFrame:
 
 
 def render(estimates=None, models=None, **kwargs) -> str:
-    return tables.render_latex(regression(estimates, models, **kwargs))
+    return latex_tables.render_latex(regression(estimates, models, **kwargs))
 
 
-def regression(estimates=None, models=None, **kwargs) -> tables.Table:
+def regression(estimates=None, models=None, **kwargs) -> table_model.Table:
     options = {"digits": 3, "stars": STARS, "note": NOTE}
     options.update(kwargs)
     return estimate_tables.regression_table(
@@ -271,7 +278,7 @@ def diagnostics_frame() -> pd.DataFrame:
     )
 
 
-def diagnostics() -> tables.Table:
+def diagnostics() -> table_model.Table:
     return estimate_tables.diagnostics_table(
         diagnostics_frame(), MODEL_LABELS, TERM_LABELS, note=NOTE
     )
@@ -311,7 +318,7 @@ DESCRIPTIVE_PANELS = [
 CORRELATED = ["log_patents_granted", "rd_intensity", "log_talent", "secondary_share"]
 
 
-def descriptives(panel=None, **kwargs) -> tables.Table:
+def descriptives(panel=None, **kwargs) -> table_model.Table:
     return summary_tables.descriptive_table(
         small_panel() if panel is None else panel,
         DESCRIPTIVE_PANELS,
@@ -371,21 +378,21 @@ def test_golden_regression_table_latex():
 
 
 def test_golden_regression_table_markdown():
-    _check_golden("regressions.md", tables.render_markdown(regression()))
+    _check_golden("regressions.md", text_tables.render_markdown(regression()))
 
 
 def test_golden_diagnostics_table_latex():
-    _check_golden("diagnostics.tex", tables.render_latex(diagnostics()))
+    _check_golden("diagnostics.tex", latex_tables.render_latex(diagnostics()))
 
 
 def test_write_table_writes_every_format_atomically(tmp_path):
     table = regression()
     destinations = {key: tmp_path / "nested" / f"regressions.{key}" for key in tables.FORMATS}
     tables.write_table(table, destinations)
-    assert destinations["tex"].read_text(encoding="utf-8") == tables.render_latex(table)
-    assert destinations["md"].read_text(encoding="utf-8") == tables.render_markdown(table)
-    assert destinations["csv"].read_text(encoding="utf-8") == tables.render_csv(table)
-    assert destinations["html"].read_text(encoding="utf-8") == tables.render_html(table)
+    assert destinations["tex"].read_text(encoding="utf-8") == latex_tables.render_latex(table)
+    assert destinations["md"].read_text(encoding="utf-8") == text_tables.render_markdown(table)
+    assert destinations["csv"].read_text(encoding="utf-8") == text_tables.render_csv(table)
+    assert destinations["html"].read_text(encoding="utf-8") == text_tables.render_html(table)
     assert sorted(p.name for p in (tmp_path / "nested").iterdir()) == sorted(
         f"regressions.{key}" for key in tables.FORMATS
     )
@@ -421,11 +428,11 @@ def test_output_is_deterministic_and_undated():
     ],
 )
 def test_latex_escape(raw, escaped):
-    assert tables.latex_escape(raw) == escaped
+    assert latex_tables.latex_escape(raw) == escaped
 
 
 def test_markdown_escape():
-    assert tables.markdown_escape("log_patents | *x* [a](b) <i>") == (
+    assert text_tables.markdown_escape("log_patents | *x* [a](b) <i>") == (
         r"log\_patents \| \*x\* \[a\](b) \<i\>"
     )
 
@@ -441,7 +448,7 @@ def test_every_string_is_escaped_in_every_format():
         stars=STARS,
         note="Demo & synthetic: 100% fake_data $0 # <b>bold</b>",
     )
-    latex = tables.render_latex(table)
+    latex = latex_tables.render_latex(table)
     assert r"R\&D\_x \$\#1 (\%)|*b*\textless{}i\textgreater{}" in latex
     assert r"OLS\&co\_1" in latex and r"5\% lag" in latex
     assert r"Demo \& synthetic: 100\% fake\_data \$0 \#" in latex
@@ -451,10 +458,10 @@ def test_every_string_is_escaped_in_every_format():
     prose = re.sub(r"^%.*$", "", prose, flags=re.MULTILINE)  # comment lines
     for char in "%#_":
         assert char not in prose, f"unescaped {char!r} in the table"
-    markdown = tables.render_markdown(table)
+    markdown = text_tables.render_markdown(table)
     assert r"R&D\_x $\#1 (%)\|\*b\*\<i\>" in markdown
     assert "<b>" not in markdown
-    page = tables.render_html(table)
+    page = text_tables.render_html(table)
     assert "&lt;b&gt;bold&lt;/b&gt;" in page and "<b>" not in page
     assert "R&amp;D_x $#1 (%)|*b*&lt;i&gt;" in page
 
@@ -478,22 +485,22 @@ def test_every_string_is_escaped_in_every_format():
     ],
 )
 def test_significance_stars_boundaries(p_value, stars):
-    assert tables.significance_stars(p_value, STARS) == stars
-    assert tables.significance_stars(p_value, list(reversed(STARS))) == stars
+    assert table_model.significance_stars(p_value, STARS) == stars
+    assert table_model.significance_stars(p_value, list(reversed(STARS))) == stars
 
 
 def test_number_formats():
-    assert tables.plain_number(0.41234, 3) == "0.412"
-    assert tables.plain_number(-0.41234, 2) == "-0.41"
-    assert tables.plain_number(-0.0004, 3) == "0.000"
-    assert tables.plain_number(float("nan"), 3) == ""
-    assert tables.plain_number(None, 3) == ""
-    assert tables.display_number(-12345.678, 1) == "\u221212,345.7"
-    assert tables.display_number(1234.5, 0) == "1,234"
-    assert tables.display_number(999.5, 2) == "999.50"
-    assert tables.format_count(768.0) == "768"
-    assert tables.format_count(12345) == "12,345"
-    assert tables.format_count(float("nan")) == ""
+    assert table_model.plain_number(0.41234, 3) == "0.412"
+    assert table_model.plain_number(-0.41234, 2) == "-0.41"
+    assert table_model.plain_number(-0.0004, 3) == "0.000"
+    assert table_model.plain_number(float("nan"), 3) == ""
+    assert table_model.plain_number(None, 3) == ""
+    assert table_model.display_number(-12345.678, 1) == "\u221212,345.7"
+    assert table_model.display_number(1234.5, 0) == "1,234"
+    assert table_model.display_number(999.5, 2) == "999.50"
+    assert table_model.format_count(768.0) == "768"
+    assert table_model.format_count(12345) == "12,345"
+    assert table_model.format_count(float("nan")) == ""
 
 
 def test_numbers_sit_in_siunitx_columns_with_stars_and_parentheses_outside():
@@ -620,7 +627,7 @@ def test_notes_hold_standard_errors_stars_outcome_and_data_note():
 def test_robustness_table_labels_driscoll_kraay_and_ppml_columns():
     models = ["twoway_fe", "twoway_fe_lag1", "twoway_fe_driscoll_kraay", "ppml_twoway"]
     table = regression(estimates=robustness_estimates(), models=models, name="robustness")
-    text = tables.render_latex(table)
+    text = latex_tables.render_latex(table)
     rows = body_rows(text)
     standard_errors = next(row for row in rows if row[0] == "Standard errors")
     assert [header_text(c) for c in standard_errors[1:]] == [
@@ -684,7 +691,7 @@ def test_missing_model_and_ambiguous_lag_are_errors():
 
 
 def test_markdown_matches_the_latex_numbers():
-    markdown = tables.render_markdown(regression())
+    markdown = text_tables.render_markdown(regression())
     lines = markdown.splitlines()
     assert lines[0] == "|  | Pooled OLS | City FE | Two-way FE, lagged |"
     assert lines[1] == "| --- | ---: | ---: | ---: |"
@@ -696,7 +703,7 @@ def test_markdown_matches_the_latex_numbers():
 
 
 def test_csv_reads_back_with_notes_as_rows():
-    rows = list(csv.reader(io.StringIO(tables.render_csv(regression()))))
+    rows = list(csv.reader(io.StringIO(text_tables.render_csv(regression()))))
     assert rows[0] == ["row", "Pooled OLS", "City FE", "Two-way FE, lagged"]
     by_label = {row[0]: row[1:] for row in rows}
     assert by_label["Log R&D personnel per 10,000 residents"] == ["-0.250**", "0.100*", "0.050"]
@@ -735,7 +742,7 @@ class _TagChecker(html.parser.HTMLParser):
 
 
 def test_html_is_a_well_formed_self_contained_page():
-    page = tables.render_html(descriptives(), title="Descriptive statistics")
+    page = text_tables.render_html(descriptives(), title="Descriptive statistics")
     checker = _TagChecker()
     checker.feed(page)
     assert checker.stack == []
@@ -765,7 +772,7 @@ def test_descriptive_statistics_match_the_statistics_module():
 
 def test_descriptive_table_has_lettered_panels_in_every_format():
     table = descriptives()
-    latex = tables.render_latex(table)
+    latex = latex_tables.render_latex(table)
     assert r"\multicolumn{9}{@{}l}{\textit{Panel A: Innovation output}} \\" in latex
     assert r"\textit{Panel B: Drivers \& controls}" in latex
     assert (
@@ -773,37 +780,37 @@ def test_descriptive_table_has_lettered_panels_in_every_format():
     )
     headers = [header_text(c) for c in body_rows(latex)[0][1:]]
     assert headers == ["N", "Mean", "SD", "Min", "p25", "Median", "p75", "Max"]
-    markdown = tables.render_markdown(table)
+    markdown = text_tables.render_markdown(table)
     assert "| **Panel A: Innovation output** |" in markdown
-    rows = list(csv.reader(io.StringIO(tables.render_csv(table))))
+    rows = list(csv.reader(io.StringIO(text_tables.render_csv(table))))
     assert rows[0][:3] == ["panel", "Variable", "N"]
     assert rows[1][0] == "Panel A: Innovation output" and rows[1][1] == "Invention patents granted"
     assert "Statistics over city-years 2015–2020 (12 cities)" in latex.replace("--", "–")
 
 
 def test_large_variables_are_shown_without_decimals():
-    text = tables.render_latex(descriptives())
+    text = latex_tables.render_latex(descriptives())
     patents = row_named(text, "Invention patents granted")
     assert patents[0] == "72" and all("." not in cell for cell in patents)
     assert "." in row_named(text, r"R\&D intensity (\% of GDP)")[1]
 
 
 def test_single_panel_tables_have_no_panel_heading():
-    table = tables.Table(
+    table = table_model.Table(
         name="one",
-        columns=(tables.Column("x"),),
-        panels=(tables.Panel("Only", (tables.Row("a", (tables.Number(1.0, 1),)),)),),
+        columns=(table_model.Column("x"),),
+        panels=(table_model.Panel("Only", (table_model.Row("a", (table_model.Number(1.0, 1),)),)),),
     )
     assert table.panel_heading(0) == "Only"
-    assert "Panel A" not in tables.render_latex(table)
+    assert "Panel A" not in latex_tables.render_latex(table)
 
 
 def test_rows_must_fill_every_column():
     with pytest.raises(ValueError, match="row 'a' has 1 cells for 2 columns"):
-        tables.Table(
+        table_model.Table(
             name="bad",
-            columns=(tables.Column("x"), tables.Column("y")),
-            panels=(tables.Panel("", (tables.Row("a", (tables.Number(1.0, 1),)),)),),
+            columns=(table_model.Column("x"), table_model.Column("y")),
+            panels=(table_model.Panel("", (table_model.Row("a", (table_model.Number(1.0, 1),)),)),),
         )
 
 
@@ -822,7 +829,7 @@ def test_correlation_matrix_matches_scipy_pairwise():
 
 
 def test_correlation_table_is_lower_triangular_and_numbered():
-    text = tables.render_latex(
+    text = latex_tables.render_latex(
         summary_tables.correlation_table(small_panel(), CORRELATED, TERM_LABELS, note=NOTE)
     )
     rows = body_rows(text)
@@ -838,7 +845,7 @@ def test_correlation_table_is_lower_triangular_and_numbered():
 
 
 def test_diagnostics_table_has_tests_then_variance_inflation_factors():
-    text = tables.render_latex(diagnostics())
+    text = latex_tables.render_latex(diagnostics())
     assert r"\textit{Panel A: Specification tests}" in text
     assert r"\textit{Panel B: Variance inflation factors}" in text
     hausman = row_named(text, "Hausman (FE vs RE)")
@@ -887,7 +894,7 @@ def _compile(tmp_path: Path, body: str, documentclass: str = r"\documentclass{ar
     """Compile ``body`` in a plain document; return the log. Fails if pdflatex fails."""
     if not HAVE_PDFLATEX:
         pytest.fail("INNOPANEL_REQUIRE_LATEX=1 but pdflatex is not installed")
-    packages = "".join(f"\\usepackage{{{p}}}\n" for p in tables.REQUIRED_LATEX_PACKAGES)
+    packages = "".join(f"\\usepackage{{{p}}}\n" for p in latex_tables.REQUIRED_LATEX_PACKAGES)
     (tmp_path / "document.tex").write_text(
         documentclass + "\n" + packages + "\\begin{document}\n" + body + "\\end{document}\n",
         encoding="utf-8",
@@ -909,13 +916,18 @@ def _compile(tmp_path: Path, body: str, documentclass: str = r"\documentclass{ar
     return log
 
 
-def _float(tmp_path: Path, name: str, table: tables.Table) -> str:
-    (tmp_path / f"{name}.tex").write_text(tables.render_latex(table), encoding="utf-8")
+def _float(tmp_path: Path, name: str, table: table_model.Table) -> str:
+    (tmp_path / f"{name}.tex").write_text(latex_tables.render_latex(table), encoding="utf-8")
     return f"\\begin{{table}}\\centering\n\\input{{{name}.tex}}\n\\end{{table}}\n"
 
 
 def test_required_packages_are_the_ones_the_readme_names(repo_root):
-    assert tables.REQUIRED_LATEX_PACKAGES == ("booktabs", "threeparttable", "siunitx", "array")
+    assert latex_tables.REQUIRED_LATEX_PACKAGES == (
+        "booktabs",
+        "threeparttable",
+        "siunitx",
+        "array",
+    )
     readme = (repo_root / "README.md").read_text(encoding="utf-8")
     assert r"\usepackage{booktabs,threeparttable,siunitx,array}" in readme
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from innopanel.exhibits.tables import (
+from innopanel.exhibits.table_model import (
     Column,
     Number,
     Panel,

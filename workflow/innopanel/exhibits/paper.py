@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import jinja2
 
 from innopanel.config.exhibits import caption_path, figure_path, table_path
-from innopanel.exhibits.tables import REQUIRED_LATEX_PACKAGES, latex_escape
+from innopanel.exhibits.latex_tables import REQUIRED_LATEX_PACKAGES, latex_escape
 from innopanel.io import atomic_path, write_text
 
 #: Engine runs at most this many times while it asks for a rerun (references, floats).

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from innopanel.exhibits.tables import Column, Number, Panel, Row, Table, table_notes
+from innopanel.exhibits.table_model import Column, Number, Panel, Row, Table, table_notes
 from innopanel.vocabulary import unit_words
 
 # Variables with values of this magnitude or more are shown without decimals (whole
