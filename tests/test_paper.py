@@ -18,7 +18,7 @@ import pytest
 import test_figures
 import test_tables
 
-from innopanel.config import exhibits
+from innopanel.config import exhibit_specs, exhibits
 from innopanel.config.checks import ConfigError, check_config
 from innopanel.exhibits import (
     estimate_tables,
@@ -270,12 +270,23 @@ def test_residual_plot_needs_a_linear_model(study_config):
 
 def test_coefficient_plot_models_default_to_the_regression_table(study_config):
     exhibit_config = study_config["exhibits"]
-    assert (
-        exhibits.coefficient_plot_models(exhibit_config)
-        == (exhibit_config["regression_table"]["models"])
-    )
+    default = exhibit_specs.coefficient_plot_spec(exhibit_config)
+    assert default.models == tuple(exhibit_config["regression_table"]["models"])
+    assert default.terms == tuple(exhibit_config["coefficient_plot"]["terms"])
     exhibit_config["coefficient_plot"]["models"] = ["twoway_fe"]
-    assert exhibits.coefficient_plot_models(exhibit_config) == ["twoway_fe"]
+    assert exhibit_specs.coefficient_plot_spec(exhibit_config).models == ("twoway_fe",)
+
+
+def test_an_absent_comparison_year_means_the_latest_with_data(study_config):
+    exhibit_config = study_config["exhibits"]
+    assert "year" not in exhibit_config["ranking"]
+    assert exhibit_specs.ranking_spec(exhibit_config).year is None
+    assert exhibit_specs.focal_vs_peers_spec(exhibit_config).year is None
+    exhibit_config["ranking"]["year"] = 2016
+    exhibit_config["focal_vs_peers"]["year"] = 2015
+    assert exhibit_specs.ranking_spec(exhibit_config).year == 2016
+    focal = exhibit_specs.focal_vs_peers_spec(exhibit_config)
+    assert (focal.year, focal.relative_to_peers) == (2015, ("gdp",))
 
 
 def test_diagnostics_table_is_listed_only_when_available():

@@ -1,5 +1,6 @@
-"""Tests of the tables: the renderers (innopanel.exhibits.tables), the regression and diagnostics
-tables (innopanel.exhibits.estimate_tables) and the descriptive and correlation tables
+"""Tests of the tables: the table model and its renderings (innopanel.exhibits.table_model,
+latex_tables, text_tables, tables), the regression and diagnostics tables
+(innopanel.exhibits.estimate_tables) and the descriptive and correlation tables
 (innopanel.exhibits.summary_tables).
 
 Golden files

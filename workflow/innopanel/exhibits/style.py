@@ -99,7 +99,8 @@ def lower_first(label: str) -> str:
 
 
 def wrap(text: object, width: int) -> str:
-    return "\n".join(textwrap.wrap(plain(text), width=width)) or ""
+    """Return ``text`` escaped (:func:`plain`) and broken into lines of at most ``width``."""
+    return "\n".join(textwrap.wrap(plain(text), width=width))
 
 
 def new_figure(width: float, height: float, footer: str) -> tuple[Figure, SubFigure]:
@@ -159,6 +160,7 @@ def corner_note(ax, text: str, corner: str, gid: str, fontsize: float = 9.5) -> 
 
 
 def check_columns(panel: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Raise naming the figure (``what``) and every column of ``columns`` not in ``panel``."""
     missing = [c for c in columns if c not in panel.columns]
     if missing:
         raise ValueError(f"{what}: the panel has no column(s) {missing}.")

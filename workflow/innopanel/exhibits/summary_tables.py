@@ -101,7 +101,7 @@ def descriptive_table(
             )
             for _, row in statistics.iterrows()
         )
-        built.append(Panel(str(group.get("title", "")), rows))
+        built.append(Panel(str(group["title"]), rows))
     singular, _ = unit_words(unit)
     notes = (
         f"Statistics over {_coverage(panel, unit)}. N counts {singular}-years with the "
