@@ -8,6 +8,7 @@ the data note is in the footer, and the saved bytes depend only on the inputs.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from exhibit_panel import FOCAL, OTHERS, PEERS, city_panel
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.text import Text
@@ -30,9 +32,6 @@ from innopanel.exhibits import (
 )
 
 FOOTER = "Synthetic demo data — not real statistics ($ and % kept literal)"
-FOCAL = "chengdu"
-PEERS = ["shanghai", "shenzhen", "beijing", "guangzhou", "hangzhou", "wuhan", "xian", "chongqing"]
-OTHERS = ["nanjing", "suzhou", "tianjin", "changsha", "hefei", "jinan", "qingdao", "dalian"]
 LABELS = {
     "rd_intensity": "R&D intensity (% of GDP)",
     "talent": "R&D personnel per 10,000 residents",
@@ -71,39 +70,6 @@ def focal_label(figure: Figure) -> str | None:
             if artist.get_gid() == "focal":
                 return artist.get_label()
     return None
-
-
-def make_panel(seed: int = 7) -> pd.DataFrame:
-    """A small unit-year panel with the columns the figures use (and a few gaps)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for number, city in enumerate([FOCAL, *PEERS, *OTHERS]):
-        level = rng.normal(0.0, 0.5)
-        trend = rng.uniform(0.03, 0.12)
-        for year in range(2011, 2023):
-            t = year - 2011
-            rd = max(0.2, 2.0 + level + trend * t + rng.normal(0, 0.15))
-            talent = max(1.0, 60 + 30 * level + 4 * t + rng.normal(0, 4))
-            platforms = int(max(0, round(8 + 10 * level + 0.8 * t + rng.normal(0, 1.5))))
-            log_patents = 6.0 + 0.35 * rd + 0.01 * talent + 0.5 * level + rng.normal(0, 0.1)
-            rows.append(
-                {
-                    "unit_id": city,
-                    "year": year,
-                    "name_en": city.title() if city != "xian" else "Xi'an",
-                    "name_zh": "成都" if city == FOCAL else "城市",
-                    "tier": 1 + number % 3,
-                    "gdp": float(np.exp(8.5 + level + 0.05 * t)),
-                    "rd_intensity": rd,
-                    "talent": talent,
-                    "open_platforms": platforms,
-                    "log_patents_granted": log_patents,
-                    "patents_per_10k": float(np.exp(log_patents) / 1000),
-                }
-            )
-    panel = pd.DataFrame(rows)
-    panel.loc[(panel["unit_id"] == "wuhan") & (panel["year"] == 2015), "rd_intensity"] = np.nan
-    return panel
 
 
 def make_estimates() -> pd.DataFrame:
@@ -166,7 +132,7 @@ CORRELATION_VARIABLES = ["log_patents_granted", "rd_intensity", "talent", "open_
 
 
 def build(kind: str, unit: str = "city"):
-    panel = make_panel()
+    panel = city_panel()
     if kind == "focal_vs_peers":
         return panel_figures.plot_focal_vs_peers(
             panel,
@@ -263,9 +229,19 @@ for kind in sys.argv[4:]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_save_figure_writes_pdf_and_png(tmp_path, kind):
+    from PIL import Image
+
     pdf, png = save(kind, tmp_path / "out")
-    assert pdf.read_bytes().startswith(b"%PDF-")
+    width, height = build(kind).get_size_inches()
+    pdf_bytes = pdf.read_bytes()
+    assert pdf_bytes.startswith(b"%PDF-")
+    # One page, the figure's size in points.
+    assert pdf_bytes.count(b"/Type /Page\n") + pdf_bytes.count(b"/Type /Page ") == 1
+    box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf_bytes)
+    assert box and [float(v) for v in box.groups()] == pytest.approx([width * 72, height * 72])
     assert png.read_bytes().startswith(PNG_SIGNATURE)
+    with Image.open(png) as image:
+        assert image.size == pytest.approx((width * style.DPI, height * style.DPI), abs=1)
     # Atomic writes leave no temporary files behind.
     assert sorted(p.name for p in pdf.parent.iterdir()) == sorted([pdf.name, png.name])
 
@@ -380,7 +356,7 @@ def test_units_follow_the_configured_unit():
 def test_dollar_signs_are_printed_not_parsed_as_math():
     labels = dict(LABELS, rd_intensity="R&D spend ($ per capita)")
     figure = relationship_figures.plot_within_relationship(
-        make_panel(), "log_patents_granted", "rd_intensity", labels, FOCAL, "Costs in $ and $"
+        city_panel(), "log_patents_granted", "rd_intensity", labels, FOCAL, "Costs in $ and $"
     )
     FigureCanvasAgg(figure).draw()  # would raise on unbalanced mathtext
     assert footer_text(figure) == "Costs in $ and $"
@@ -393,7 +369,7 @@ def test_long_footer_is_wrapped_not_clipped():
         "calibrated to figures quoted by Jia et al.; these are not real statistics. " * 2
     )
     figure = relationship_figures.plot_within_relationship(
-        make_panel(), "log_patents_granted", "rd_intensity", LABELS, FOCAL, footer
+        city_panel(), "log_patents_granted", "rd_intensity", LABELS, FOCAL, footer
     )
     assert footer_text(figure) == " ".join(footer.split())
     canvas = FigureCanvasAgg(figure)
@@ -425,7 +401,7 @@ def _bars(ax) -> dict[str, float]:
 
 
 def test_focal_vs_peers_draws_the_latest_year_values():
-    panel = make_panel()
+    panel = city_panel()
     figure = build("focal_vs_peers")
     axes = data_axes(figure)
     assert len(axes) == 4
@@ -454,7 +430,7 @@ def test_focal_vs_peers_draws_the_latest_year_values():
 
 
 def test_focal_vs_peers_uses_the_latest_year_the_focal_unit_has_data_or_the_configured_one():
-    panel = make_panel()
+    panel = city_panel()
     panel.loc[(panel["unit_id"] == FOCAL) & (panel["year"] == 2022), "talent"] = np.nan
     assert panel_figures.comparison_year(panel, FOCAL, ["talent", "gdp"]) == 2021
     assert panel_figures.comparison_year(panel, FOCAL, ["talent"], year=2015) == 2015
@@ -467,7 +443,7 @@ def test_focal_vs_peers_uses_the_latest_year_the_focal_unit_has_data_or_the_conf
 
 
 def test_focal_vs_peers_names_peers_without_data():
-    panel = make_panel()
+    panel = city_panel()
     panel.loc[(panel["unit_id"] == "wuhan") & (panel["year"] == 2022), "talent"] = np.nan
     figure = panel_figures.plot_focal_vs_peers(panel, FOCAL, PEERS, ["talent"], [], LABELS, FOOTER)
     ax = data_axes(figure)[0]
@@ -478,11 +454,11 @@ def test_focal_vs_peers_names_peers_without_data():
 def test_focal_vs_peers_rejects_unknown_units():
     with pytest.raises(ValueError, match="focal city 'atlantis'"):
         panel_figures.plot_focal_vs_peers(
-            make_panel(), "atlantis", PEERS, ["talent"], [], LABELS, FOOTER
+            city_panel(), "atlantis", PEERS, ["talent"], [], LABELS, FOOTER
         )
     with pytest.raises(ValueError, match=r"peer countries \['atlantis'\]"):
         panel_figures.plot_focal_vs_peers(
-            make_panel(), FOCAL, ["atlantis"], ["talent"], [], LABELS, FOOTER, unit="country"
+            city_panel(), FOCAL, ["atlantis"], ["talent"], [], LABELS, FOOTER, unit="country"
         )
 
 
@@ -523,7 +499,7 @@ def test_trends_highlight_the_focal_unit_among_named_peers():
 
 
 def test_trends_median_excludes_focal_and_peers():
-    panel = make_panel()
+    panel = city_panel()
     figure = panel_figures.plot_trends(panel, FOCAL, PEERS, ["rd_intensity"], LABELS, FOOTER)
     ax = figure.get_axes()[0]
     median = next(line for line in ax.lines if line.get_linestyle() == "--")
@@ -536,7 +512,7 @@ def test_trends_median_excludes_focal_and_peers():
 
 
 def test_ranking_orders_every_unit_and_prints_the_focal_rank():
-    panel = make_panel()
+    panel = city_panel()
     figure = build("ranking")
     ax = data_axes(figure)[0]
     latest = panel[panel["year"] == 2022].sort_values("patents_per_10k", ascending=False)
@@ -558,7 +534,7 @@ def test_ranking_orders_every_unit_and_prints_the_focal_rank():
 
 
 def test_within_relationship_prints_the_fixed_effects_slope():
-    panel = make_panel()
+    panel = city_panel()
     figure = build("within")
     data = panel.dropna(subset=["rd_intensity", "log_patents_granted"])
     # Reference: the one-way FE slope from statsmodels OLS with city dummies.
@@ -579,7 +555,7 @@ def test_within_relationship_prints_the_fixed_effects_slope():
 
 
 def test_heatmap_draws_the_lower_triangle_of_the_correlation_table():
-    panel = make_panel()
+    panel = city_panel()
     figure = build("heatmap")
     ax = data_axes(figure)[0]
     mesh = ax.collections[0]
@@ -642,7 +618,7 @@ def test_coefficients_reject_a_term_no_model_has():
 
 
 def test_model_residuals_are_the_configured_models_rows_of_the_estimate_step():
-    written = make_residuals(make_panel())
+    written = make_residuals(city_panel())
     residuals = estimate_figures.model_residuals(written, RESIDUAL_MODEL)
     expected = written[written["model"] == RESIDUAL_MODEL]
     assert list(residuals.columns) == ["unit_id", "year", "fitted", "residual"]
@@ -651,7 +627,7 @@ def test_model_residuals_are_the_configured_models_rows_of_the_estimate_step():
 
 
 def test_model_residuals_name_an_absent_model_and_the_fix():
-    written = make_residuals(make_panel())
+    written = make_residuals(city_panel())
     with pytest.raises(
         ValueError,
         match=r"model 'ppml_twoway' has no residuals.*"
@@ -663,7 +639,7 @@ def test_model_residuals_name_an_absent_model_and_the_fix():
 
 
 def test_residual_plot_draws_residuals_against_fitted_and_normal_quantiles():
-    residuals = estimate_figures.model_residuals(make_residuals(make_panel()), RESIDUAL_MODEL)
+    residuals = estimate_figures.model_residuals(make_residuals(city_panel()), RESIDUAL_MODEL)
     figure = build("residuals")
     left, right = data_axes(figure)
     drawn = np.concatenate([c.get_offsets() for c in left.collections])

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import test_figures
 import test_tables
+from exhibit_panel import city_panel
 
 from innopanel.config import exhibit_specs, exhibits
 from innopanel.config.checks import ConfigError, check_config
@@ -120,7 +121,7 @@ def _build_exhibits(project: Path) -> None:
     table_objects = {
         "descriptives": test_tables.descriptives(),
         "correlations": summary_tables.correlation_table(
-            test_tables.small_panel(), test_tables.CORRELATED, test_tables.TERM_LABELS
+            city_panel(), test_tables.CORRELATED, test_tables.TERM_LABELS
         ),
         "regressions": test_tables.regression(),
         "robustness": estimate_tables.regression_table(

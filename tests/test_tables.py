@@ -35,9 +35,9 @@ import statistics
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+from exhibit_panel import FIRST_YEAR, LAST_YEAR, OTHERS, PEERS, city_panel
 from scipy import stats
 
 from innopanel.exhibits import (
@@ -285,30 +285,6 @@ def diagnostics() -> table_model.Table:
     )
 
 
-def small_panel(seed: int = 3) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for unit in range(12):
-        for year in range(2015, 2021):
-            rd = 2 + rng.normal(0, 0.8)
-            rows.append(
-                {
-                    "unit_id": f"u{unit:02d}",
-                    "year": year,
-                    "invention_patents_granted": float(rng.integers(50, 60000)),
-                    "log_patents_granted": 6 + 0.5 * rd + rng.normal(0, 0.3),
-                    "rd_intensity": rd,
-                    "log_talent": 4.5 + rng.normal(0, 0.4),
-                    "open_platforms": float(rng.integers(0, 40)),
-                    "secondary_share": 40 + rng.normal(0, 5),
-                }
-            )
-    panel = pd.DataFrame(rows)
-    panel.loc[[3, 17, 40], "rd_intensity"] = np.nan
-    panel.loc[[5, 17], "log_talent"] = np.nan
-    return panel
-
-
 DESCRIPTIVE_PANELS = [
     {
         "title": "Innovation output",
@@ -321,7 +297,7 @@ CORRELATED = ["log_patents_granted", "rd_intensity", "log_talent", "secondary_sh
 
 def descriptives(panel=None, **kwargs) -> table_model.Table:
     return summary_tables.descriptive_table(
-        small_panel() if panel is None else panel,
+        city_panel() if panel is None else panel,
         DESCRIPTIVE_PANELS,
         TERM_LABELS,
         note=NOTE,
@@ -757,7 +733,7 @@ def test_html_is_a_well_formed_self_contained_page():
 
 
 def test_descriptive_statistics_match_the_statistics_module():
-    panel = small_panel()
+    panel = city_panel()
     computed = summary_tables.descriptive_statistics(panel, CORRELATED).set_index("variable")
     for variable in CORRELATED:
         values = panel[variable].dropna().tolist()
@@ -786,13 +762,15 @@ def test_descriptive_table_has_lettered_panels_in_every_format():
     rows = list(csv.reader(io.StringIO(text_tables.render_csv(table))))
     assert rows[0][:3] == ["panel", "Variable", "N"]
     assert rows[1][0] == "Panel A: Innovation output" and rows[1][1] == "Invention patents granted"
-    assert "Statistics over city-years 2015–2020 (12 cities)" in latex.replace("--", "–")
+    span = f"{FIRST_YEAR}–{LAST_YEAR} ({1 + len(PEERS) + len(OTHERS)} cities)"
+    assert f"Statistics over city-years {span}" in latex.replace("--", "–")
 
 
 def test_large_variables_are_shown_without_decimals():
     text = latex_tables.render_latex(descriptives())
     patents = row_named(text, "Invention patents granted")
-    assert patents[0] == "72" and all("." not in cell for cell in patents)
+    n = city_panel()["invention_patents_granted"].notna().sum()
+    assert patents[0] == str(n) and all("." not in cell for cell in patents)
     assert "." in row_named(text, r"R\&D intensity (\% of GDP)")[1]
 
 
@@ -819,7 +797,7 @@ def test_rows_must_fill_every_column():
 
 
 def test_correlation_matrix_matches_scipy_pairwise():
-    panel = small_panel()
+    panel = city_panel()
     correlations, counts = summary_tables.correlation_matrix(panel, CORRELATED)
     for a in CORRELATED:
         for b in CORRELATED:
@@ -831,7 +809,7 @@ def test_correlation_matrix_matches_scipy_pairwise():
 
 def test_correlation_table_is_lower_triangular_and_numbered():
     text = latex_tables.render_latex(
-        summary_tables.correlation_table(small_panel(), CORRELATED, TERM_LABELS, note=NOTE)
+        summary_tables.correlation_table(city_panel(), CORRELATED, TERM_LABELS, note=NOTE)
     )
     rows = body_rows(text)
     assert [header_text(c) for c in rows[0][1:]] == ["(1)", "(2)", "(3)", "(4)"]
@@ -839,7 +817,10 @@ def test_correlation_table_is_lower_triangular_and_numbered():
     assert first == ["1.00", "{}", "{}", "{}"]
     last = rows[-1][1:]
     assert last[-1] == "1.00" and all(cell != "{}" for cell in last)
-    assert "No significance stars" in text and "(N from 68 to 72)" in text
+    _, counts = summary_tables.correlation_matrix(city_panel(), CORRELATED)
+    n_range = f"(N from {counts.to_numpy().min()} to {counts.to_numpy().max()})"
+    assert "No significance stars" in text and n_range in text
+    assert counts.to_numpy().min() < counts.to_numpy().max(), "the panel's gaps differ"
 
 
 # --- diagnostics ------------------------------------------------------------------------------
@@ -943,7 +924,7 @@ def test_every_table_compiles_in_a_plain_article(tmp_path):
         + _float(
             tmp_path,
             "correlations",
-            summary_tables.correlation_table(small_panel(), CORRELATED, TERM_LABELS),
+            summary_tables.correlation_table(city_panel(), CORRELATED, TERM_LABELS),
         )
         + _float(tmp_path, "diagnostics", diagnostics())
     )
