@@ -44,7 +44,8 @@ FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png")
 CAPTION_DIRECTORY = "workflow/report"
 PAPER_TEX = "results/paper/paper.tex"
 PAPER_PDF = "results/paper/paper.pdf"
-#: Estimators whose residuals can be reproduced for the residual plot.
+#: Linear estimators: the estimate step writes their residuals (results/estimates/
+#: residuals.parquet), which the residual plot draws.
 RESIDUAL_ESTIMATORS: tuple[str, ...] = ("pooled_ols", "fixed_effects", "random_effects")
 
 
