@@ -18,7 +18,7 @@ from innopanel.reproducibility.reference import (
     MANIFEST,
     Difference,
     Manifest,
-    ReferenceError,
+    ReferenceCheckError,
     check_committed,
     compare,
     copy_project,
@@ -64,7 +64,7 @@ def test_manifest_round_trips_and_sha256sum_reads_it(tmp_path: Path) -> None:
 
 
 def test_a_malformed_manifest_line_is_named() -> None:
-    with pytest.raises(ReferenceError, match=r"MANIFEST.sha256, line 2: expected"):
+    with pytest.raises(ReferenceCheckError, match=r"MANIFEST.sha256, line 2: expected"):
         Manifest.parse(f"# header\n{DIGEST_A} results/one-space.csv\n")
 
 
@@ -132,7 +132,7 @@ def test_copy_project_takes_sources_and_no_outputs(tmp_path: Path) -> None:
 
 
 def test_copy_project_needs_git(tmp_path: Path) -> None:
-    with pytest.raises(ReferenceError, match="not a git checkout"):
+    with pytest.raises(ReferenceCheckError, match="not a git checkout"):
         copy_project(tmp_path, tmp_path / "copy")
 
 

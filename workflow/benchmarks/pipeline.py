@@ -29,7 +29,6 @@ from pathlib import Path
 from innopanel.io import sha256_file
 from innopanel.reproducibility.benchmarking import (
     Timing,
-    add_benchmark_directives,
     format_table,
     job_scripts,
     read_benchmarks,
@@ -83,9 +82,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="innopanel-bench-") as temporary:
         workdir = Path(temporary)
         copy_project(root, workdir)
-        added = add_benchmark_directives(workdir / "workflow" / "rules")
-        if added:
-            print(f"(added benchmark: directives in the copy to {', '.join(added)})")
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(

@@ -65,7 +65,7 @@ def git_revision(directory: str | Path = ".") -> dict[str, Any]:
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.SubprocessError, ValueError):
         return {"commit": None, "dirty": None, "note": "not a git checkout"}
-    return {"commit": commit, "dirty": dirty}
+    return {"commit": commit, "dirty": dirty, "note": None}
 
 
 def software_versions(packages: Sequence[str] = PACKAGES) -> dict[str, Any]:
@@ -157,8 +157,8 @@ def provenance_markdown(provenance: Mapping[str, Any]) -> str:
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     software = provenance["software"]
     git = provenance["git"]
-    commit = git["commit"] or git.get("note", "unknown")
-    if git.get("dirty"):
+    commit = git["commit"] or git["note"]
+    if git["dirty"]:
         commit += " (with uncommitted changes)"
     lines += [
         "",

@@ -55,7 +55,7 @@ DIFF_LINES = 30
 TIME_VARYING = ("results/provenance/retrieval_log.json", "data/staged/*.retrieval.json")
 
 
-class ReferenceError(RuntimeError):
+class ReferenceCheckError(RuntimeError):
     """The reference outputs cannot be rebuilt or read; the message says why."""
 
 
@@ -88,7 +88,7 @@ class Manifest:
             else:
                 match = re.fullmatch(r"([0-9a-f]{64})  (\S.*)", line)
                 if match is None:
-                    raise ReferenceError(
+                    raise ReferenceCheckError(
                         f"{source}, line {number}: expected '<sha256>  <path>', got {line!r}. "
                         "Regenerate it with `make reference`."
                     )
@@ -180,7 +180,7 @@ def copy_project(root: Path, destination: Path, skip: Iterable[str] = ()) -> lis
         check=False,
     )
     if listing.returncode != 0:
-        raise ReferenceError(
+        raise ReferenceCheckError(
             f"{root} is not a git checkout ({listing.stderr.decode().strip()}); the reference "
             "check copies the files git tracks, so run it in a clone of the repository."
         )
@@ -230,12 +230,12 @@ def workflow_outputs(workdir: Path) -> dict[str, str]:
     """Every output file of the workflow in ``workdir`` and the rule that makes it."""
     run = run_snakemake(workdir, "--summary", "--quiet", "all")
     if run.returncode != 0:
-        raise ReferenceError(f"snakemake --summary failed in {workdir}:\n{run.stderr[-3000:]}")
+        raise ReferenceCheckError(f"snakemake --summary failed in {workdir}:\n{run.stderr[-3000:]}")
     outputs: dict[str, str] = {}
     lines = run.stdout.splitlines()
     header = next((i for i, line in enumerate(lines) if line.startswith("output_file\t")), None)
     if header is None:
-        raise ReferenceError(f"snakemake --summary printed no table in {workdir}.")
+        raise ReferenceCheckError(f"snakemake --summary printed no table in {workdir}.")
     for line in lines[header + 1 :]:
         fields = line.split("\t")
         if len(fields) >= 3:
@@ -249,7 +249,7 @@ def rebuild(root: Path, workdir: Path, cores: str = "all", skip: Iterable[str] =
     log = workdir / "reference-build.log"
     run = run_snakemake(workdir, "--cores", cores, log=log)
     if run.returncode != 0:
-        raise ReferenceError(
+        raise ReferenceCheckError(
             f"the workflow failed in the rebuild copy {workdir} (full log: {log}):\n"
             + (run.stdout + run.stderr)[-4000:]
         )
@@ -368,7 +368,7 @@ def numeric_agreement(before: Path, after: Path) -> str:
 def read_reference(root: Path) -> tuple[Manifest, dict[str, object]]:
     manifest_path = root / MANIFEST
     if not manifest_path.is_file():
-        raise ReferenceError(
+        raise ReferenceCheckError(
             f"{manifest_path} not found: there is no reference yet. Run `make reference` "
             "and commit results/."
         )
@@ -487,7 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             differences = verify(root, workdir, arguments.cores, arguments.reuse)
             return report(differences, root, workdir)
-        except ReferenceError as error:
+        except ReferenceCheckError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
 
