@@ -24,7 +24,8 @@ from innopanel.reproducibility.benchmarking import (
     script_rule,
     synthetic_panel,
 )
-from innopanel.reproducibility.reference import TIME_VARYING, is_excluded, workflow_outputs
+from innopanel.reproducibility.policy import Policy
+from innopanel.reproducibility.reference import workflow_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 LOWER_BOUND = ROOT / "workflow" / "benchmarks" / "lower_bound.py"
@@ -123,6 +124,6 @@ def test_timed_run_and_one_process_lower_bound_give_the_same_bytes(tmp_path: Pat
     assert lower.returncode == 0, lower.stderr[-4000:]
     assert [line.split("\t")[1] for line in lower.stdout.splitlines()] == rules
     for path, digest in digests.items():
-        if is_excluded(path, TIME_VARYING):  # records retrieval times by design
+        if Policy().kind(path) == "skip":  # records retrieval times by design
             continue
         assert hashlib.sha256((workdir / path).read_bytes()).hexdigest() == digest, path
