@@ -25,6 +25,7 @@ from innopanel.reproducibility.reference import (
     classify,
     compare_outputs,
     copy_project,
+    report,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,6 +132,23 @@ def test_compare_outputs_names_every_kind_of_difference(tmp_path: Path) -> None:
         )
         in differences
     )
+
+
+def test_report_shows_the_diff_of_a_committed_table_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, build = tmp_path / "root", tmp_path / "build"
+    reference = Manifest(write(root, {"results/tables/t.tex": "0.41\n"}))
+    repository(root)
+    write(build, {"results/tables/t.tex": "0.42\n"})
+    differences, checked = compare_outputs(reference, root, build, ["results/tables/t.tex"])
+    assert report(differences, checked, ["numpy 2.4.6 -> 2.5.0"], root, build) == 1
+    printed = capsys.readouterr().out
+    assert "FAIL results/tables/t.tex: differs (exact class)" in printed
+    assert "+++ rebuilt t.tex" in printed and "     +0.42" in printed
+    assert "note the environment differs from the reference's: numpy 2.4.6 -> 2.5.0" in printed
+    assert report([], checked, [], root, build) == 0
+    assert "verify: every output agrees" in capsys.readouterr().out
 
 
 def test_an_output_in_no_class_stops_make_reference() -> None:

@@ -479,13 +479,16 @@ def report(
 
     Exact text outputs with a committed copy get the first lines of their diff.
     """
+    committed = set(tracked(root, RESULTS))
     for item in checked:
         print(f"ok   {item.path}: within tolerance, {describe(item)}")
     for difference in differences:
         print(f"FAIL {difference.path}: {difference.problem}")
-        diff = text_diff(root / difference.path, workdir / difference.path)
-        if diff and difference.problem.startswith("differs (exact"):
-            print("     " + diff.replace("\n", "\n     "))
+        exact = difference.problem.startswith("differs (exact")
+        if exact and difference.path in committed:
+            diff = text_diff(root / difference.path, workdir / difference.path)
+            if diff:
+                print("     " + diff.replace("\n", "\n     "))
     if changed:
         print("note the environment differs from the reference's: " + "; ".join(changed))
     if differences:
