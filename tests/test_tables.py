@@ -466,6 +466,20 @@ def test_significance_stars_boundaries(p_value, stars):
     assert table_model.significance_stars(p_value, list(reversed(STARS))) == stars
 
 
+@pytest.mark.parametrize("noise", [1e-13, 2e-11])
+def test_machine_noise_flips_no_displayed_digit_and_no_star(noise: float) -> None:
+    # 0.125 and -2.0005 sit on rounding boundaries and 0.05 on a star threshold: values
+    # that differ only by relative floating-point noise well below the stabilising
+    # rounding's half step (5e-11) must display alike.
+    for value, digits in ((0.125, 2), (-2.0005, 3)):
+        assert table_model.plain_number(value * (1 + noise), digits) == (
+            table_model.plain_number(value * (1 - noise), digits)
+        )
+    assert table_model.significance_stars(0.05 * (1 - noise), STARS) == (
+        table_model.significance_stars(0.05 * (1 + noise), STARS)
+    )
+
+
 def test_number_formats():
     assert table_model.plain_number(0.41234, 3) == "0.412"
     assert table_model.plain_number(-0.41234, 2) == "-0.41"

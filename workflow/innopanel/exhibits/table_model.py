@@ -130,6 +130,17 @@ def table_notes(sentences: Sequence[str], data_note: str | None) -> tuple[str, .
 # --- numbers ------------------------------------------------------------------------
 
 
+# Values are rounded to this many significant digits before display rounding or a star
+# threshold, so that floating-point noise between processors (about 1e-10 relative,
+# see the README's reproducibility policy) cannot flip a displayed digit or a star.
+STABLE_SIGNIFICANT_DIGITS = 10
+
+
+def stable(value: Any) -> float:
+    """Return ``value`` rounded to :data:`STABLE_SIGNIFICANT_DIGITS` significant digits."""
+    return float(f"{float(value):.{STABLE_SIGNIFICANT_DIGITS}g}")
+
+
 def _is_finite(value: Any) -> bool:
     try:
         return math.isfinite(float(value))
@@ -146,7 +157,7 @@ def significance_stars(p_value: float | None, thresholds: Sequence[float]) -> st
     """
     if p_value is None or not _is_finite(p_value):
         return ""
-    return "*" * sum(1 for threshold in thresholds if float(p_value) < float(threshold))
+    return "*" * sum(1 for threshold in thresholds if stable(p_value) < float(threshold))
 
 
 def plain_number(value: float | None, digits: int) -> str:
@@ -156,7 +167,7 @@ def plain_number(value: float | None, digits: int) -> str:
     """
     if value is None or not _is_finite(value):
         return ""
-    text = f"{float(value):.{digits}f}"
+    text = f"{stable(value):.{digits}f}"
     if text.startswith("-") and set(text[1:]) <= {"0", "."}:
         return text[1:]
     return text
