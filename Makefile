@@ -1,7 +1,8 @@
 # One-command set-up and run on a fresh machine with Python >= 3.11 and make (no conda).
 # `make run`: set up, then build every output. `make test`: set up, then every check.
 # `make verify`: rebuild everything from scratch in a temporary copy and compare every
-# output with results/MANIFEST.sha256. `make reference`: regenerate that reference.
+# output with the reference by the policy in results/MANIFEST.sha256 (exact, numeric
+# within tolerance, figures as renderings). `make reference`: regenerate that reference.
 # `make bench`: time the pipeline and the two-way FE estimate (installs pyfixest apart).
 PYTHON ?= python3
 VENV   := .venv
@@ -12,9 +13,6 @@ CORES  ?= all
 # the pinned .venv (whose figures `make verify` compares byte for byte) stays as locked.
 BENCH_VENV  := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat requirements-bench.lock pyproject.toml | cksum | cut -d' ' -f1)
-# Outputs left out of the manifest (globs), e.g. a file that records the git commit.
-# Further outputs to leave out of the reference (retrieval records always are).
-REFERENCE_EXCLUDE ?=
 
 .PHONY: setup run test lint format verify reference bench lock environment clean help
 
@@ -22,9 +20,9 @@ help:
 	@echo "make run    set up .venv from requirements.lock, then run the whole pipeline"
 	@echo "make test   set up, then lint, format check, dry run and pytest"
 	@echo "make verify rebuild everything in a temporary copy; fail on any output that differs"
-	@echo "            from results/MANIFEST.sha256, naming it"
-	@echo "make reference  rebuild and rewrite results/ and its manifest (commit them with"
-	@echo "            the change that moved the numbers)"
+	@echo "            from the reference beyond the manifest's policy, naming file and cell"
+	@echo "make reference  rebuild and rewrite results/, reference/ and the manifest (commit"
+	@echo "            them with the change that moved the numbers)"
 	@echo "make bench  print end-to-end, no-op, per-rule and two-way FE timings"
 	@echo "make lock   re-resolve requirements.in into requirements.lock and environment.yml"
 
@@ -66,7 +64,7 @@ verify: setup
 	$(BIN)/python -m innopanel.reproducibility.reference verify --cores $(CORES)
 
 reference: setup
-	$(BIN)/python -m innopanel.reproducibility.reference update --cores $(CORES) $(foreach pattern,$(REFERENCE_EXCLUDE),--exclude '$(pattern)')
+	$(BIN)/python -m innopanel.reproducibility.reference update --cores $(CORES)
 
 # The pipeline is timed in the pinned .venv; the estimate beside pyfixest in .venv-bench.
 bench: setup $(BENCH_STAMP)
@@ -87,6 +85,8 @@ lock:
 environment:
 	$(PYTHON) workflow/scripts/write_environment_yml.py requirements.lock environment.yml
 
-# Committed reference outputs under results/ stay (the workflow rewrites them).
+# The committed outputs under results/ and the references under reference/ stay; the
+# outputs git ignores go.
 clean:
-	rm -rf .snakemake data/staged data/processed logs benchmarks results/figures
+	rm -rf .snakemake data/staged data/processed logs benchmarks results/estimates \
+	  results/figures results/provenance results/paper/paper.pdf

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,6 @@ import pytest
 from test_workflow import make_project, snakemake
 
 from innopanel.reproducibility.benchmarking import (
-    add_benchmark_directives,
     current_rss_bytes,
     format_table,
     job_scripts,
@@ -24,42 +24,22 @@ from innopanel.reproducibility.benchmarking import (
     script_rule,
     synthetic_panel,
 )
-from innopanel.reproducibility.reference import TIME_VARYING, is_excluded, workflow_outputs
+from innopanel.reproducibility.policy import Policy
+from innopanel.reproducibility.reference import workflow_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 LOWER_BOUND = ROOT / "workflow" / "benchmarks" / "lower_bound.py"
 
-RULES = """rule fetch_source:
-    input:
-        raw=source_path,
-    output:
-        staged="data/staged/{source}.csv",
-    log:
-        "logs/fetch_source/{source}.log",
-    script:
-        "../scripts/fetch_source.py"
 
-
-rule timed_already:
-    output:
-        "a.txt",
-    benchmark:
-        "benchmarks/custom.tsv"
-    shell:
-        "touch {output}"
-"""
-
-
-def test_benchmark_directives_follow_the_output_wildcards(tmp_path: Path) -> None:
-    (tmp_path / "fetch.smk").write_text(RULES, encoding="utf-8")
-    assert add_benchmark_directives(tmp_path) == ["fetch_source"]
-    text = (tmp_path / "fetch.smk").read_text(encoding="utf-8")
-    assert (
-        'rule fetch_source:\n    benchmark:\n        "benchmarks/fetch_source/{source}.tsv"\n'
-        in text
-    )
-    assert text.count("benchmark:") == 2  # the rule that had one keeps only its own
-    assert add_benchmark_directives(tmp_path) == []
+def test_every_rule_times_itself() -> None:
+    """`make bench` reads per-rule timings from the rules' own ``benchmark:`` files."""
+    untimed = []
+    for path in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        blocks = re.split(r"^rule (\w+):\n", path.read_text(encoding="utf-8"), flags=re.M)
+        for name, body in zip(blocks[1::2], blocks[2::2], strict=True):
+            if "    benchmark:\n" not in body.split("\n\n\n")[0]:
+                untimed.append(f"{path.name}: rule {name}")
+    assert not untimed, f"rules without a benchmark: directive: {untimed}"
 
 
 def test_read_benchmarks_takes_rule_and_job_from_the_path(tmp_path: Path) -> None:
@@ -113,8 +93,6 @@ def test_synthetic_panel_is_seeded_and_unbalanced() -> None:
 @pytest.mark.workflow
 def test_timed_run_and_one_process_lower_bound_give_the_same_bytes(tmp_path: Path) -> None:
     workdir = make_project(tmp_path)
-    # Every rule of the workflow already times itself, so there is nothing to add.
-    assert add_benchmark_directives(workdir / "workflow" / "rules") == []
     run = snakemake(workdir, "--skip-script-cleanup")
     assert run.returncode == 0, run.stderr[-4000:]
 
@@ -146,6 +124,6 @@ def test_timed_run_and_one_process_lower_bound_give_the_same_bytes(tmp_path: Pat
     assert lower.returncode == 0, lower.stderr[-4000:]
     assert [line.split("\t")[1] for line in lower.stdout.splitlines()] == rules
     for path, digest in digests.items():
-        if is_excluded(path, TIME_VARYING):  # records retrieval times by design
+        if Policy().kind(path) == "skip":  # records retrieval times by design
             continue
         assert hashlib.sha256((workdir / path).read_bytes()).hexdigest() == digest, path

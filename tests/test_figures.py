@@ -8,6 +8,7 @@ the data note is in the footer, and the saved bytes depend only on the inputs.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,14 +18,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from exhibit_panel import FOCAL, OTHERS, PEERS, city_panel
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure, SubFigure
+from matplotlib.text import Text
 
-from innopanel.exhibits import figures, panel_figures, residual_figures, summary_tables
+from innopanel.exhibits import (
+    estimate_figures,
+    panel_figures,
+    relationship_figures,
+    style,
+    summary_tables,
+)
 
 FOOTER = "Synthetic demo data — not real statistics ($ and % kept literal)"
-FOCAL = "chengdu"
-PEERS = ["shanghai", "shenzhen", "beijing", "guangzhou", "hangzhou", "wuhan", "xian", "chongqing"]
-OTHERS = ["nanjing", "suzhou", "tianjin", "changsha", "hefei", "jinan", "qingdao", "dalian"]
 LABELS = {
     "rd_intensity": "R&D intensity (% of GDP)",
     "talent": "R&D personnel per 10,000 residents",
@@ -34,49 +41,35 @@ LABELS = {
     "gdp": "GDP (CNY 100 million)",
 }
 WORKFLOW_DIR = Path(__file__).resolve().parents[1] / "workflow"
-RESIDUAL_SPEC = {
-    "label": "Two-way FE",
-    "estimator": "fixed_effects",
-    "entity_effects": True,
-    "time_effects": True,
-    "outcome": "log_patents_granted",
-    "regressors": ["rd_intensity", "talent"],
-    "controls": [],
-    "covariance": "clustered",
-}
+RESIDUAL_MODEL = "twoway_fe"
 
 
-def make_panel(seed: int = 7) -> pd.DataFrame:
-    """A small unit-year panel with the columns the figures use (and a few gaps)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for number, city in enumerate([FOCAL, *PEERS, *OTHERS]):
-        level = rng.normal(0.0, 0.5)
-        trend = rng.uniform(0.03, 0.12)
-        for year in range(2011, 2023):
-            t = year - 2011
-            rd = max(0.2, 2.0 + level + trend * t + rng.normal(0, 0.15))
-            talent = max(1.0, 60 + 30 * level + 4 * t + rng.normal(0, 4))
-            platforms = int(max(0, round(8 + 10 * level + 0.8 * t + rng.normal(0, 1.5))))
-            log_patents = 6.0 + 0.35 * rd + 0.01 * talent + 0.5 * level + rng.normal(0, 0.1)
-            rows.append(
-                {
-                    "unit_id": city,
-                    "year": year,
-                    "name_en": city.title() if city != "xian" else "Xi'an",
-                    "name_zh": "成都" if city == FOCAL else "城市",
-                    "tier": 1 + number % 3,
-                    "gdp": float(np.exp(8.5 + level + 0.05 * t)),
-                    "rd_intensity": rd,
-                    "talent": talent,
-                    "open_platforms": platforms,
-                    "log_patents_granted": log_patents,
-                    "patents_per_10k": float(np.exp(log_patents) / 1000),
-                }
-            )
-    panel = pd.DataFrame(rows)
-    panel.loc[(panel["unit_id"] == "wuhan") & (panel["year"] == 2015), "rd_intensity"] = np.nan
-    return panel
+TREND_VARIABLES = ("rd_intensity", "talent", "open_platforms", "patents_per_10k")
+
+
+def all_texts(figure: Figure | SubFigure) -> list[Text]:
+    """Every text drawn on the figure itself or on its sub-figures (not on axes)."""
+    texts = list(figure.texts)
+    for sub in figure.subfigs:
+        texts += all_texts(sub)
+    return texts
+
+
+def footer_text(figure: Figure) -> str:
+    """The footer drawn on ``figure`` with its line breaks undone."""
+    for text in all_texts(figure):
+        if text.get_gid() == "footer":
+            return " ".join(text.get_text().replace(r"\$", "$").split())
+    return ""
+
+
+def focal_label(figure: Figure) -> str | None:
+    """The legend label of the focal unit's artist (gid ``focal``), if drawn."""
+    for ax in figure.get_axes():
+        for artist in [*ax.lines, *ax.collections, *ax.patches]:
+            if artist.get_gid() == "focal":
+                return artist.get_label()
+    return None
 
 
 def make_estimates() -> pd.DataFrame:
@@ -102,6 +95,28 @@ def make_estimates() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def make_residuals(panel: pd.DataFrame) -> pd.DataFrame:
+    """Rows of results/estimates/residuals.parquet for two models of ``panel``."""
+    rng = np.random.default_rng(11)
+    rows = panel.dropna(subset=["rd_intensity"]).sort_values(["unit_id", "year"])
+    frames = []
+    for model, scale in ((RESIDUAL_MODEL, 0.1), ("city_fe", 0.2)):
+        residual = rng.normal(0.0, scale, len(rows))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "unit_id": rows["unit_id"].to_numpy(),
+                    "year": rows["year"].to_numpy(),
+                    "fitted": rows["log_patents_granted"].to_numpy() - residual,
+                    "residual": residual,
+                    "data_note": FOOTER,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True).sort_values(["model", "unit_id", "year"])
+
+
 MODEL_LABELS = {
     "pooled_ols": "Pooled OLS",
     "city_fe": "City FE",
@@ -117,7 +132,7 @@ CORRELATION_VARIABLES = ["log_patents_granted", "rd_intensity", "talent", "open_
 
 
 def build(kind: str, unit: str = "city"):
-    panel = make_panel()
+    panel = city_panel()
     if kind == "focal_vs_peers":
         return panel_figures.plot_focal_vs_peers(
             panel,
@@ -130,23 +145,23 @@ def build(kind: str, unit: str = "city"):
             unit=unit,
         )
     if kind == "trends":
-        return figures.plot_trends(
-            panel, FOCAL, PEERS, list(figures.DEFAULT_TREND_VARIABLES), LABELS, FOOTER, unit=unit
+        return panel_figures.plot_trends(
+            panel, FOCAL, PEERS, list(TREND_VARIABLES), LABELS, FOOTER, unit=unit
         )
     if kind == "ranking":
         return panel_figures.plot_ranking(
             panel, "patents_per_10k", FOCAL, PEERS, LABELS, FOOTER, unit=unit
         )
     if kind == "within":
-        return figures.plot_within_relationship(
+        return relationship_figures.plot_within_relationship(
             panel, "log_patents_granted", "rd_intensity", LABELS, FOCAL, FOOTER, unit=unit
         )
     if kind == "heatmap":
-        return panel_figures.plot_correlation_heatmap(
+        return relationship_figures.plot_correlation_heatmap(
             panel, CORRELATION_VARIABLES, LABELS, FOOTER, unit=unit
         )
     if kind == "coefficients":
-        return figures.plot_coefficients(
+        return estimate_figures.plot_coefficients(
             make_estimates(),
             ["rd_intensity", "log_talent", "open_platforms"],
             list(MODEL_LABELS),
@@ -155,13 +170,13 @@ def build(kind: str, unit: str = "city"):
             FOOTER,
         )
     if kind == "residuals":
-        residuals = residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC)
-        return residual_figures.plot_residuals(
+        residuals = estimate_figures.model_residuals(make_residuals(panel), RESIDUAL_MODEL)
+        return estimate_figures.plot_residuals(
             residuals,
             LABELS["log_patents_granted"],
             "Two-way FE",
             FOCAL,
-            figures.unit_names(panel),
+            style.unit_names(panel),
             FOOTER,
             unit=unit,
         )
@@ -174,7 +189,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def save(kind: str, directory: Path) -> tuple[Path, Path]:
     pdf, png = directory / f"{kind}.pdf", directory / f"{kind}.png"
-    figures.save_figure(build(kind), pdf, png)
+    style.save_figure(build(kind), pdf, png)
     return pdf, png
 
 
@@ -214,9 +229,19 @@ for kind in sys.argv[4:]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_save_figure_writes_pdf_and_png(tmp_path, kind):
+    from PIL import Image
+
     pdf, png = save(kind, tmp_path / "out")
-    assert pdf.read_bytes().startswith(b"%PDF-")
+    width, height = build(kind).get_size_inches()
+    pdf_bytes = pdf.read_bytes()
+    assert pdf_bytes.startswith(b"%PDF-")
+    # One page, the figure's size in points.
+    assert pdf_bytes.count(b"/Type /Page\n") + pdf_bytes.count(b"/Type /Page ") == 1
+    box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf_bytes)
+    assert box and [float(v) for v in box.groups()] == pytest.approx([width * 72, height * 72])
     assert png.read_bytes().startswith(PNG_SIGNATURE)
+    with Image.open(png) as image:
+        assert image.size == pytest.approx((width * style.DPI, height * style.DPI), abs=1)
     # Atomic writes leave no temporary files behind.
     assert sorted(p.name for p in pdf.parent.iterdir()) == sorted([pdf.name, png.name])
 
@@ -261,7 +286,7 @@ def test_saved_files_carry_no_dates_or_versions(tmp_path):
     with Image.open(png) as image:
         text_chunks = {k: v for k, v in image.info.items() if isinstance(v, str)}
         assert text_chunks == {"Software": "innopanel"}
-        assert image.info["dpi"] == pytest.approx((figures.DPI, figures.DPI), abs=0.01)
+        assert image.info["dpi"] == pytest.approx((style.DPI, style.DPI), abs=0.01)
 
 
 # --- what every figure shares ---------------------------------------------------------
@@ -270,11 +295,11 @@ def test_saved_files_carry_no_dates_or_versions(tmp_path):
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_figure_carries_the_footer_inside_the_canvas(kind):
     figure = build(kind)
-    assert figures.footer_text(figure) == FOOTER
+    assert footer_text(figure) == FOOTER
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     renderer = canvas.get_renderer()
-    footer = next(t for t in figures._all_texts(figure) if t.get_gid() == "footer")
+    footer = next(t for t in all_texts(figure) if t.get_gid() == "footer")
     box = footer.get_window_extent(renderer)
     assert box.x0 >= 0 and box.y0 >= 0
     assert box.x1 <= figure.bbox.width and box.y1 <= figure.bbox.height
@@ -291,7 +316,7 @@ def test_every_axis_is_labelled_and_fits_a_page(kind):
     figure = build(kind)
     width, _ = figure.get_size_inches()
     # Scaled to a 6.5 in text width, 9 pt text stays readable.
-    assert width <= figures.MAX_WIDTH
+    assert width <= style.MAX_WIDTH
     for ax in data_axes(figure):
         # An axis is labelled itself or through an axis it shares the scale with.
         x_siblings = ax.get_shared_x_axes().get_siblings(ax)
@@ -309,7 +334,7 @@ def test_figures_draw_nothing_outside_the_canvas(kind):
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     renderer = canvas.get_renderer()
-    for text in figures._all_texts(figure) + [
+    for text in all_texts(figure) + [
         t for ax in figure.get_axes() for t in [ax.xaxis.label, ax.yaxis.label, ax.title]
     ]:
         if text.get_text() and text.get_visible():
@@ -330,11 +355,11 @@ def test_units_follow_the_configured_unit():
 
 def test_dollar_signs_are_printed_not_parsed_as_math():
     labels = dict(LABELS, rd_intensity="R&D spend ($ per capita)")
-    figure = figures.plot_within_relationship(
-        make_panel(), "log_patents_granted", "rd_intensity", labels, FOCAL, "Costs in $ and $"
+    figure = relationship_figures.plot_within_relationship(
+        city_panel(), "log_patents_granted", "rd_intensity", labels, FOCAL, "Costs in $ and $"
     )
     FigureCanvasAgg(figure).draw()  # would raise on unbalanced mathtext
-    assert figures.footer_text(figure) == "Costs in $ and $"
+    assert footer_text(figure) == "Costs in $ and $"
 
 
 def test_long_footer_is_wrapped_not_clipped():
@@ -343,22 +368,22 @@ def test_long_footer_is_wrapped_not_clipped():
         "(innopanel.synthetic.demo), "
         "calibrated to figures quoted by Jia et al.; these are not real statistics. " * 2
     )
-    figure = figures.plot_within_relationship(
-        make_panel(), "log_patents_granted", "rd_intensity", LABELS, FOCAL, footer
+    figure = relationship_figures.plot_within_relationship(
+        city_panel(), "log_patents_granted", "rd_intensity", LABELS, FOCAL, footer
     )
-    assert figures.footer_text(figure) == " ".join(footer.split())
+    assert footer_text(figure) == " ".join(footer.split())
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
-    footer_artist = next(t for t in figures._all_texts(figure) if t.get_gid() == "footer")
+    footer_artist = next(t for t in all_texts(figure) if t.get_gid() == "footer")
     box = footer_artist.get_window_extent(canvas.get_renderer())
     assert "\n" in footer_artist.get_text()
     assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= figure.bbox.width
 
 
 def test_lower_first_keeps_acronyms():
-    assert figures.lower_first("Log invention patents") == "log invention patents"
-    assert figures.lower_first("R&D intensity") == "R&D intensity"
-    assert figures.lower_first("GDP") == "GDP"
+    assert style.lower_first("Log invention patents") == "log invention patents"
+    assert style.lower_first("R&D intensity") == "R&D intensity"
+    assert style.lower_first("GDP") == "GDP"
 
 
 # --- the focal unit against its peers in one year ---------------------------------------
@@ -376,12 +401,12 @@ def _bars(ax) -> dict[str, float]:
 
 
 def test_focal_vs_peers_draws_the_latest_year_values():
-    panel = make_panel()
+    panel = city_panel()
     figure = build("focal_vs_peers")
     axes = data_axes(figure)
     assert len(axes) == 4
     latest = panel[panel["year"] == 2022].set_index("unit_id")
-    names = figures.unit_names(panel)
+    names = style.unit_names(panel)
     for ax, variable in zip(axes[:3], ["rd_intensity", "open_platforms", "talent"], strict=True):
         bars = _bars(ax)
         expected = {names[u]: float(latest.at[u, variable]) for u in [FOCAL, *PEERS]}
@@ -389,9 +414,9 @@ def test_focal_vs_peers_draws_the_latest_year_values():
         widths = [p.get_width() for p in sorted(ax.patches, key=lambda p: -p.get_y())]
         assert widths == sorted(widths, reverse=True), "largest on top"
         focal = [p for p in ax.patches if p.get_gid() == "focal"]
-        assert len(focal) == 1 and _same_colour(focal[0].get_facecolor(), figures.FOCAL_COLOUR)
+        assert len(focal) == 1 and _same_colour(focal[0].get_facecolor(), style.FOCAL_COLOUR)
         peers = [p for p in ax.patches if p.get_gid() == "peer"]
-        assert all(_same_colour(p.get_facecolor(), figures.PEER_GROUP_COLOUR) for p in peers)
+        assert all(_same_colour(p.get_facecolor(), style.PEER_GROUP_COLOUR) for p in peers)
         median = [line for line in ax.lines if line.get_gid() == "peer_median"]
         peer_values = [float(latest.at[u, variable]) for u in PEERS]
         assert median[0].get_xdata()[0] == pytest.approx(float(np.median(peer_values)))
@@ -405,7 +430,7 @@ def test_focal_vs_peers_draws_the_latest_year_values():
 
 
 def test_focal_vs_peers_uses_the_latest_year_the_focal_unit_has_data_or_the_configured_one():
-    panel = make_panel()
+    panel = city_panel()
     panel.loc[(panel["unit_id"] == FOCAL) & (panel["year"] == 2022), "talent"] = np.nan
     assert panel_figures.comparison_year(panel, FOCAL, ["talent", "gdp"]) == 2021
     assert panel_figures.comparison_year(panel, FOCAL, ["talent"], year=2015) == 2015
@@ -418,7 +443,7 @@ def test_focal_vs_peers_uses_the_latest_year_the_focal_unit_has_data_or_the_conf
 
 
 def test_focal_vs_peers_names_peers_without_data():
-    panel = make_panel()
+    panel = city_panel()
     panel.loc[(panel["unit_id"] == "wuhan") & (panel["year"] == 2022), "talent"] = np.nan
     figure = panel_figures.plot_focal_vs_peers(panel, FOCAL, PEERS, ["talent"], [], LABELS, FOOTER)
     ax = data_axes(figure)[0]
@@ -429,11 +454,11 @@ def test_focal_vs_peers_names_peers_without_data():
 def test_focal_vs_peers_rejects_unknown_units():
     with pytest.raises(ValueError, match="focal city 'atlantis'"):
         panel_figures.plot_focal_vs_peers(
-            make_panel(), "atlantis", PEERS, ["talent"], [], LABELS, FOOTER
+            city_panel(), "atlantis", PEERS, ["talent"], [], LABELS, FOOTER
         )
     with pytest.raises(ValueError, match=r"peer countries \['atlantis'\]"):
         panel_figures.plot_focal_vs_peers(
-            make_panel(), FOCAL, ["atlantis"], ["talent"], [], LABELS, FOOTER, unit="country"
+            city_panel(), FOCAL, ["atlantis"], ["talent"], [], LABELS, FOOTER, unit="country"
         )
 
 
@@ -452,30 +477,30 @@ def test_trends_highlight_the_focal_unit_among_named_peers():
     axes = data_axes(figure)
     assert len(axes) == 4
     assert [ax.get_ylabel().replace("\n", " ") for ax in axes] == [
-        LABELS[v] for v in figures.DEFAULT_TREND_VARIABLES
+        LABELS[v] for v in TREND_VARIABLES
     ]
-    assert figures.focal_label(figure) == "Chengdu"
+    assert focal_label(figure) == "Chengdu"
     legend = _legend_texts(figure)
     assert legend[0] == "Chengdu"
     assert {"Shanghai", "Shenzhen", "Xi'an", "Chongqing"} <= set(legend)
     assert f"Median of {len(OTHERS)} other cities" in legend
     for ax in axes:
         focal = [line for line in ax.lines if line.get_gid() == "focal"]
-        assert len(focal) == 1 and _same_colour(focal[0].get_color(), figures.FOCAL_COLOUR)
+        assert len(focal) == 1 and _same_colour(focal[0].get_color(), style.FOCAL_COLOUR)
         others = [line for line in ax.lines if line.get_gid() != "focal"]
         assert focal[0].get_linewidth() > max(line.get_linewidth() for line in others)
         assert focal[0].get_zorder() > max(line.get_zorder() for line in others)
-        assert not any(_same_colour(line.get_color(), figures.FOCAL_COLOUR) for line in others)
+        assert not any(_same_colour(line.get_color(), style.FOCAL_COLOUR) for line in others)
         median = [line for line in others if line.get_linestyle() == "--"]
         assert len(median) == 1
     # Only English names: no CJK glyph is ever requested.
-    texts = [t.get_text() for t in figures._all_texts(figure)] + legend
+    texts = [t.get_text() for t in all_texts(figure)] + legend
     assert not any("\u4e00" <= char <= "\u9fff" for text in texts for char in text)
 
 
 def test_trends_median_excludes_focal_and_peers():
-    panel = make_panel()
-    figure = figures.plot_trends(panel, FOCAL, PEERS, ["rd_intensity"], LABELS, FOOTER)
+    panel = city_panel()
+    figure = panel_figures.plot_trends(panel, FOCAL, PEERS, ["rd_intensity"], LABELS, FOOTER)
     ax = figure.get_axes()[0]
     median = next(line for line in ax.lines if line.get_linestyle() == "--")
     others = panel[panel["unit_id"].isin(OTHERS)]
@@ -487,19 +512,19 @@ def test_trends_median_excludes_focal_and_peers():
 
 
 def test_ranking_orders_every_unit_and_prints_the_focal_rank():
-    panel = make_panel()
+    panel = city_panel()
     figure = build("ranking")
     ax = data_axes(figure)[0]
     latest = panel[panel["year"] == 2022].sort_values("patents_per_10k", ascending=False)
-    names = figures.unit_names(panel)
+    names = style.unit_names(panel)
     assert _names_top_to_bottom(ax) == [names[u] for u in latest["unit_id"]]
     rank = list(latest["unit_id"]).index(FOCAL) + 1
     texts = [t.get_text() for t in ax.texts if t.get_gid() == "rank"]
     assert texts == [f"Chengdu: rank {rank} of {len(latest)}"]
     colours = {p.get_gid(): mcolors.to_hex(p.get_facecolor()) for p in ax.patches}
-    assert colours["focal"] == figures.FOCAL_COLOUR.lower()
-    assert colours["peer"] == figures.PEER_GROUP_COLOUR.lower()
-    assert colours["other"] == figures.OTHER_COLOUR.lower()
+    assert colours["focal"] == style.FOCAL_COLOUR.lower()
+    assert colours["peer"] == style.PEER_GROUP_COLOUR.lower()
+    assert colours["other"] == style.OTHER_COLOUR.lower()
     title = "Cities ranked by invention patents granted per 10,000 residents"
     assert ax.get_title().replace("\n", " ") == title
     assert ax.get_xlabel() == "Invention patents granted per 10,000 residents, 2022"
@@ -509,7 +534,7 @@ def test_ranking_orders_every_unit_and_prints_the_focal_rank():
 
 
 def test_within_relationship_prints_the_fixed_effects_slope():
-    panel = make_panel()
+    panel = city_panel()
     figure = build("within")
     data = panel.dropna(subset=["rd_intensity", "log_patents_granted"])
     # Reference: the one-way FE slope from statsmodels OLS with city dummies.
@@ -530,7 +555,7 @@ def test_within_relationship_prints_the_fixed_effects_slope():
 
 
 def test_heatmap_draws_the_lower_triangle_of_the_correlation_table():
-    panel = make_panel()
+    panel = city_panel()
     figure = build("heatmap")
     ax = data_axes(figure)[0]
     mesh = ax.collections[0]
@@ -550,7 +575,7 @@ def test_heatmap_draws_the_lower_triangle_of_the_correlation_table():
 
 
 def test_coefficients_match_lagged_terms_and_draw_zero_and_cis():
-    table = figures.coefficient_table(
+    table = estimate_figures.coefficient_table(
         make_estimates(), ["rd_intensity", "log_talent", "open_platforms"], list(MODEL_LABELS)
     )
     lagged = table[table["model"] == "twoway_fe_lag1"]
@@ -579,7 +604,7 @@ def test_coefficients_match_lagged_terms_and_draw_zero_and_cis():
 
 def test_coefficients_reject_a_term_no_model_has():
     with pytest.raises(ValueError, match="no_such_term"):
-        figures.plot_coefficients(
+        estimate_figures.plot_coefficients(
             make_estimates(),
             ["no_such_term"],
             list(MODEL_LABELS),
@@ -592,56 +617,29 @@ def test_coefficients_reject_a_term_no_model_has():
 # --- residuals -----------------------------------------------------------------------------
 
 
-def test_model_residuals_match_statsmodels_with_unit_and_year_dummies():
-    panel = make_panel().dropna(subset=["rd_intensity"])
-    residuals = residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC)
-    # Reference: least squares with unit and year dummies in statsmodels.
-    dummies = pd.concat(
-        [
-            pd.get_dummies(panel["unit_id"], dtype=float),
-            pd.get_dummies(panel["year"], prefix="y", drop_first=True, dtype=float),
-        ],
-        axis=1,
-    )
-    design = pd.concat([panel[["rd_intensity", "talent"]], dummies], axis=1)
-    reference = sm.OLS(panel["log_patents_granted"], design).fit()
-    expected = pd.DataFrame(
-        {
-            "unit_id": panel["unit_id"],
-            "year": panel["year"],
-            "fitted": reference.fittedvalues,
-            "residual": reference.resid,
-        }
-    ).sort_values(["unit_id", "year"])
-    merged = residuals.merge(expected, on=["unit_id", "year"], suffixes=("", "_ref"))
-    assert len(merged) == len(panel)
-    np.testing.assert_allclose(merged["residual"], merged["residual_ref"], atol=1e-8)
-    np.testing.assert_allclose(merged["fitted"], merged["fitted_ref"], atol=1e-8)
+def test_model_residuals_are_the_configured_models_rows_of_the_estimate_step():
+    written = make_residuals(city_panel())
+    residuals = estimate_figures.model_residuals(written, RESIDUAL_MODEL)
+    expected = written[written["model"] == RESIDUAL_MODEL]
+    assert list(residuals.columns) == ["unit_id", "year", "fitted", "residual"]
+    np.testing.assert_array_equal(residuals["residual"], expected["residual"])
+    np.testing.assert_array_equal(residuals["unit_id"], expected["unit_id"])
 
 
-def test_model_residuals_refuse_stale_estimates_and_nonlinear_models():
-    panel = make_panel()
-    fitted = residual_figures.fit_model(panel, "twoway_fe", RESIDUAL_SPEC, covariance="unadjusted")
-    reported = pd.DataFrame(
-        {
-            "model": "twoway_fe",
-            "term": fitted.result.params.index,
-            "estimate": fitted.result.params.to_numpy(),
-        }
-    )
-    residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC, reported)
-    stale = reported.assign(estimate=reported["estimate"] * 1.01)
-    with pytest.raises(ValueError, match="estimates are stale"):
-        residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC, stale)
-    with pytest.raises(ValueError, match="residual plots need one of"):
-        residual_figures.model_residuals(
-            panel, "ppml", dict(RESIDUAL_SPEC, estimator="ppml"), reported
-        )
+def test_model_residuals_name_an_absent_model_and_the_fix():
+    written = make_residuals(city_panel())
+    with pytest.raises(
+        ValueError,
+        match=r"model 'ppml_twoway' has no residuals.*"
+        r"exhibits\.residual_plot\.model to a linear model",
+    ):
+        estimate_figures.model_residuals(written, "ppml_twoway")
+    with pytest.raises(ValueError, match=r"no column\(s\) \['fitted'\]"):
+        estimate_figures.model_residuals(written.drop(columns="fitted"), RESIDUAL_MODEL)
 
 
 def test_residual_plot_draws_residuals_against_fitted_and_normal_quantiles():
-    panel = make_panel()
-    residuals = residual_figures.model_residuals(panel, "twoway_fe", RESIDUAL_SPEC)
+    residuals = estimate_figures.model_residuals(make_residuals(city_panel()), RESIDUAL_MODEL)
     figure = build("residuals")
     left, right = data_axes(figure)
     drawn = np.concatenate([c.get_offsets() for c in left.collections])

@@ -17,10 +17,18 @@ from pathlib import Path
 import pytest
 import test_figures
 import test_tables
+from exhibit_panel import city_panel
 
-from innopanel.config import exhibits
+from innopanel.config import exhibit_specs, exhibits
 from innopanel.config.checks import ConfigError, check_config
-from innopanel.exhibits import estimate_tables, figures, paper, summary_tables, tables
+from innopanel.exhibits import (
+    estimate_tables,
+    latex_tables,
+    paper,
+    style,
+    summary_tables,
+    tables,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_LATEX = os.environ.get("INNOPANEL_REQUIRE_LATEX") == "1"
@@ -81,7 +89,7 @@ def test_paper_inputs_every_table_and_figure_in_order(study_config):
     assert inputs == [exhibits.table_path(t, "tex") for t in tables_]
     graphics = re.findall(r"\\includegraphics\[[^\]]*\]\{([^}]*)\}", source)
     assert graphics == [exhibits.figure_path(f, "pdf") for f in exhibits.FIGURES]
-    for package in tables.REQUIRED_LATEX_PACKAGES:
+    for package in latex_tables.REQUIRED_LATEX_PACKAGES:
         assert package in source.split(r"\begin{document}")[0]
     assert r"\caption[Descriptive statistics of the panel]{Descriptive statistics" in source
     assert r"\title{Innovation output, R\&D intensity" in source
@@ -113,7 +121,7 @@ def _build_exhibits(project: Path) -> None:
     table_objects = {
         "descriptives": test_tables.descriptives(),
         "correlations": summary_tables.correlation_table(
-            test_tables.small_panel(), test_tables.CORRELATED, test_tables.TERM_LABELS
+            city_panel(), test_tables.CORRELATED, test_tables.TERM_LABELS
         ),
         "regressions": test_tables.regression(),
         "robustness": estimate_tables.regression_table(
@@ -138,7 +146,7 @@ def _build_exhibits(project: Path) -> None:
     }
     assert set(kinds) == set(exhibits.FIGURES)
     for name, kind in kinds.items():
-        figures.save_figure(
+        style.save_figure(
             test_figures.build(kind),
             project / exhibits.figure_path(name, "pdf"),
             project / exhibits.figure_path(name, "png"),
@@ -263,12 +271,23 @@ def test_residual_plot_needs_a_linear_model(study_config):
 
 def test_coefficient_plot_models_default_to_the_regression_table(study_config):
     exhibit_config = study_config["exhibits"]
-    assert (
-        exhibits.coefficient_plot_models(exhibit_config)
-        == (exhibit_config["regression_table"]["models"])
-    )
+    default = exhibit_specs.coefficient_plot_spec(exhibit_config)
+    assert default.models == tuple(exhibit_config["regression_table"]["models"])
+    assert default.terms == tuple(exhibit_config["coefficient_plot"]["terms"])
     exhibit_config["coefficient_plot"]["models"] = ["twoway_fe"]
-    assert exhibits.coefficient_plot_models(exhibit_config) == ["twoway_fe"]
+    assert exhibit_specs.coefficient_plot_spec(exhibit_config).models == ("twoway_fe",)
+
+
+def test_an_absent_comparison_year_means_the_latest_with_data(study_config):
+    exhibit_config = study_config["exhibits"]
+    assert "year" not in exhibit_config["ranking"]
+    assert exhibit_specs.ranking_spec(exhibit_config).year is None
+    assert exhibit_specs.focal_vs_peers_spec(exhibit_config).year is None
+    exhibit_config["ranking"]["year"] = 2016
+    exhibit_config["focal_vs_peers"]["year"] = 2015
+    assert exhibit_specs.ranking_spec(exhibit_config).year == 2016
+    focal = exhibit_specs.focal_vs_peers_spec(exhibit_config)
+    assert (focal.year, focal.relative_to_peers) == (2015, ("gdp",))
 
 
 def test_diagnostics_table_is_listed_only_when_available():

@@ -49,12 +49,17 @@ def test_not_a_git_checkout(tmp_path: Path) -> None:
 def test_git_commit_and_dirty_flag(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q")
     (tmp_path / "Snakefile").write_text("# workflow\n")
-    git(tmp_path, "add", "Snakefile")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results/table.tex").write_text("1.0\n")
+    git(tmp_path, "add", "Snakefile", "results/table.tex")
     git(tmp_path, "commit", "-q", "-m", "start")
     head = subprocess.run(
         ["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    assert git_revision(tmp_path) == {"commit": head, "dirty": False}
+    assert git_revision(tmp_path) == {"commit": head, "dirty": False, "note": None}
+    # An output the workflow rewrote is not a change to what the run is built from.
+    (tmp_path / "results/table.tex").write_text("1.1\n")
+    assert git_revision(tmp_path)["dirty"] is False
     (tmp_path / "Snakefile").write_text("# changed\n")
     assert git_revision(tmp_path)["dirty"] is True
     # A folder inside a checkout is not itself the checkout of the workflow.
@@ -75,8 +80,9 @@ def test_provenance_is_byte_stable_and_keeps_time_out(tmp_path: Path) -> None:
     }
     (tmp_path / "panel.csv").write_text("unit_id,year\nchengdu,2020\n")
     files = {"panel": tmp_path / "panel.csv"}
-    first = build_provenance([RECORD], config, {"commit": "abc", "dirty": False}, files)
-    second = build_provenance([RECORD], config, {"commit": "abc", "dirty": False}, files)
+    git = {"commit": "abc", "dirty": False, "note": None}
+    first = build_provenance([RECORD], config, git, files)
+    second = build_provenance([RECORD], config, git, files)
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
     text = json.dumps(first)
     assert "retrieved_at" not in text

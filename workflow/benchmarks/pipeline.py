@@ -3,8 +3,7 @@
 In a temporary copy of the project (the files git tracks, no outputs):
 
 1. the cold end-to-end run, ``snakemake --cores N`` from nothing, after set-up;
-2. the per-rule times from Snakemake's ``benchmark:`` files (rules without the
-   directive get one in the copy, and the script says so);
+2. the per-rule times from Snakemake's ``benchmark:`` files (every rule has one);
 3. the no-op rerun, repeated;
 4. the start-up and imports of each job, timed apart in fresh interpreters;
 5. the one-process lower bound (workflow/benchmarks/lower_bound.py): the same job
@@ -29,7 +28,6 @@ from pathlib import Path
 from innopanel.io import sha256_file
 from innopanel.reproducibility.benchmarking import (
     Timing,
-    add_benchmark_directives,
     format_table,
     job_scripts,
     read_benchmarks,
@@ -37,10 +35,9 @@ from innopanel.reproducibility.benchmarking import (
     script_imports,
     script_rule,
 )
+from innopanel.reproducibility.policy import Policy
 from innopanel.reproducibility.reference import (
-    TIME_VARYING,
     copy_project,
-    is_excluded,
     snakemake_command,
     workflow_outputs,
 )
@@ -83,9 +80,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="innopanel-bench-") as temporary:
         workdir = Path(temporary)
         copy_project(root, workdir)
-        added = add_benchmark_directives(workdir / "workflow" / "rules")
-        if added:
-            print(f"(added benchmark: directives in the copy to {', '.join(added)})")
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(
@@ -103,10 +97,9 @@ def main() -> None:
             colds.append((measured, read_benchmarks(workdir)))
         cold, per_rule = min(colds, key=lambda pair: pair[0].wall)
         # Retrieval records hold times by design; every other output must agree.
+        policy = Policy()
         digests = {
-            path: sha256_file(workdir / path)
-            for path in outputs
-            if not is_excluded(path, TIME_VARYING)
+            path: sha256_file(workdir / path) for path in outputs if policy.kind(path) != "skip"
         }
 
         noop_seconds = []

@@ -27,7 +27,7 @@ EXHIBITS = config["exhibits"]
 DIAGNOSTICS = True
 # The paper is compiled only where its LaTeX engine is installed, so that `make run`
 # works without one; paper.tex is written either way.
-PAPER_ENGINE = EXHIBITS["paper"].get("engine", "pdflatex")
+PAPER_ENGINE = EXHIBITS["paper"]["engine"]
 BUILD_PAPER = shutil.which(PAPER_ENGINE) is not None
 
 

@@ -1,5 +1,11 @@
 # Every figure is written as PDF (for the paper) and PNG (slides, the report), with
 # fixed metadata so that a rerun gives the same bytes.
+from innopanel.config import exhibit_specs
+
+# The exhibits whose config may leave a key absent, resolved once (see exhibit_specs).
+FOCAL_VS_PEERS = exhibit_specs.focal_vs_peers_spec(EXHIBITS)
+RANKING = exhibit_specs.ranking_spec(EXHIBITS)
+COEFFICIENT_PLOT = exhibit_specs.coefficient_plot_spec(EXHIBITS)
 
 
 rule plot_focal_vs_peers:
@@ -21,9 +27,9 @@ rule plot_focal_vs_peers:
     params:
         focal_unit=config["study"]["focal_unit"],
         peer_units=config["study"]["peer_units"],
-        variables=EXHIBITS["focal_vs_peers"]["variables"],
-        relative_to_peers=EXHIBITS["focal_vs_peers"].get("relative_to_peers", []),
-        year=EXHIBITS["focal_vs_peers"].get("year"),
+        variables=list(FOCAL_VS_PEERS.variables),
+        relative_to_peers=list(FOCAL_VS_PEERS.relative_to_peers),
+        year=FOCAL_VS_PEERS.year,
         labels=variable_labels(),
         unit=study_unit(),
         footer=config["data"]["footer"],
@@ -75,8 +81,8 @@ rule plot_ranking:
     conda:
         "../../environment.yml"
     params:
-        variable=EXHIBITS["ranking"]["variable"],
-        year=EXHIBITS["ranking"].get("year"),
+        variable=RANKING.variable,
+        year=RANKING.year,
         focal_unit=config["study"]["focal_unit"],
         peer_units=config["study"]["peer_units"],
         labels=variable_labels(),
@@ -155,8 +161,8 @@ rule plot_coefficients:
     conda:
         "../../environment.yml"
     params:
-        terms=EXHIBITS["coefficient_plot"]["terms"],
-        models=exhibits.coefficient_plot_models(EXHIBITS),
+        terms=list(COEFFICIENT_PLOT.terms),
+        models=list(COEFFICIENT_PLOT.models),
         model_labels=model_labels(),
         term_labels=variable_labels(),
         footer=config["data"]["footer"],
@@ -164,10 +170,12 @@ rule plot_coefficients:
         "../scripts/plot_coefficients.py"
 
 
+# The estimate step writes every linear model's residuals; the figure never refits.
+# The panel is read only for the units' English names.
 rule plot_residuals:
     input:
         panel="data/processed/panel.csv",
-        estimates="results/estimates/estimates.csv",
+        residuals="results/estimates/residuals.parquet",
     output:
         pdf="results/figures/residuals.pdf",
         png=report(
@@ -183,7 +191,7 @@ rule plot_residuals:
         "../../environment.yml"
     params:
         model=EXHIBITS["residual_plot"]["model"],
-        spec=config["models"][EXHIBITS["residual_plot"]["model"]],
+        outcome=config["models"][EXHIBITS["residual_plot"]["model"]]["outcome"],
         model_labels=model_labels(),
         labels=variable_labels(),
         focal_unit=config["study"]["focal_unit"],

@@ -86,7 +86,7 @@ rule make_descriptive_table:
         "../../environment.yml"
     params:
         panels=EXHIBITS["descriptive_table"]["panels"],
-        digits=EXHIBITS["descriptive_table"].get("digits", 2),
+        digits=EXHIBITS["descriptive_table"]["digits"],
         labels=variable_labels(),
         unit=study_unit(),
         note=config["data"]["data_note"],
@@ -114,7 +114,7 @@ rule make_correlation_table:
         "../../environment.yml"
     params:
         variables=EXHIBITS["correlation_table"]["variables"],
-        digits=EXHIBITS["correlation_table"].get("digits", 2),
+        digits=EXHIBITS["correlation_table"]["digits"],
         labels=variable_labels(),
         unit=study_unit(),
         note=config["data"]["data_note"],
@@ -143,7 +143,7 @@ rule make_diagnostics_table:
     params:
         model_labels=model_labels(),
         term_labels=variable_labels(),
-        digits=EXHIBITS["diagnostics_table"].get("digits", 3),
+        digits=EXHIBITS["diagnostics_table"]["digits"],
         note=config["data"]["data_note"],
     script:
         "../scripts/make_diagnostics_table.py"

@@ -4,8 +4,8 @@ import logging
 
 import pandas as pd
 
-from innopanel.exhibits.figures import save_figure
-from innopanel.exhibits.panel_figures import plot_correlation_heatmap
+from innopanel.exhibits.relationship_figures import plot_correlation_heatmap
+from innopanel.exhibits.style import save_figure
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])

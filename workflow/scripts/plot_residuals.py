@@ -4,26 +4,19 @@ import logging
 
 import pandas as pd
 
-from innopanel.exhibits.figures import save_figure, unit_names
-from innopanel.exhibits.residual_figures import model_residuals, plot_residuals
+from innopanel.exhibits.estimate_figures import model_residuals, plot_residuals
+from innopanel.exhibits.style import save_figure, unit_names
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
 params = snakemake.params
-panel = pd.read_csv(snakemake.input.panel, dtype={"unit_id": str})
-residuals = model_residuals(
-    panel,
-    params.model,
-    params.spec,
-    pd.read_csv(snakemake.input.estimates),
-    unit=params.unit,
-)
+residuals = model_residuals(pd.read_parquet(snakemake.input.residuals), params.model)
 figure = plot_residuals(
     residuals,
-    params.labels.get(params.spec["outcome"], params.spec["outcome"]),
-    params.model_labels.get(params.model, params.model),
+    params.labels[params.outcome],
+    params.model_labels[params.model],
     params.focal_unit,
-    unit_names(panel),
+    unit_names(pd.read_csv(snakemake.input.panel, dtype={"unit_id": str})),
     params.footer,
     unit=params.unit,
 )

@@ -4,7 +4,8 @@ import logging
 
 import pandas as pd
 
-from innopanel.exhibits.figures import plot_trends, save_figure
+from innopanel.exhibits.panel_figures import plot_trends
+from innopanel.exhibits.style import save_figure
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])

@@ -12,6 +12,12 @@ import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from innopanel.config.exhibit_specs import (
+    coefficient_plot_spec,
+    focal_vs_peers_spec,
+    ranking_spec,
+)
+
 #: Tables in the order the paper shows them; each is written as .tex, .md, .csv, .html.
 TABLES: tuple[str, ...] = (
     "descriptives",
@@ -38,8 +44,8 @@ FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png")
 CAPTION_DIRECTORY = "workflow/report"
 PAPER_TEX = "results/paper/paper.tex"
 PAPER_PDF = "results/paper/paper.pdf"
-PAPER_ENGINES: tuple[str, ...] = ("pdflatex", "lualatex")
-#: Estimators whose residuals can be reproduced for the residual plot.
+#: Linear estimators: the estimate step writes their residuals (results/estimates/
+#: residuals.parquet), which the residual plot draws.
 RESIDUAL_ESTIMATORS: tuple[str, ...] = ("pooled_ols", "fixed_effects", "random_effects")
 
 
@@ -70,12 +76,6 @@ def exhibit_outputs(with_diagnostics: bool) -> list[str]:
     return tables + figures
 
 
-def coefficient_plot_models(exhibits: Mapping[str, Any]) -> list[str]:
-    """Models in the coefficient plot: its own list, else the regression table's."""
-    models = exhibits["coefficient_plot"].get("models")
-    return list(models) if models else list(exhibits["regression_table"]["models"])
-
-
 def _suggest(value: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(value, list(known), n=1)
     return f" Did you mean '{close[0]}'?" if close else ""
@@ -83,7 +83,8 @@ def _suggest(value: str, known: Iterable[str]) -> str:
 
 def exhibit_problems(config: Mapping[str, Any]) -> list[str]:
     """Return one message per meaningless value under ``exhibits`` (empty if none):
-    exhibit variables must be configured variables, exhibit models configured models."""
+    exhibit variables must be configured variables, exhibit models configured models.
+    ``config`` has its schema defaults filled."""
     problems: list[str] = []
     exhibits, models, variables = config["exhibits"], config["models"], config["variables"]
 
@@ -101,9 +102,7 @@ def exhibit_problems(config: Mapping[str, Any]) -> list[str]:
 
     check_models("exhibits.regression_table.models", exhibits["regression_table"]["models"])
     check_models("exhibits.robustness_table.models", exhibits["robustness_table"]["models"])
-    check_models(
-        "exhibits.coefficient_plot.models", exhibits["coefficient_plot"].get("models") or []
-    )
+    check_models("exhibits.coefficient_plot.models", coefficient_plot_spec(exhibits).models)
     stars = exhibits["regression_table"]["stars"]
     if sorted(stars, reverse=True) != list(stars):
         problems.append(
@@ -116,12 +115,10 @@ def exhibit_problems(config: Mapping[str, Any]) -> list[str]:
     )
     check_variables("exhibits.coefficient_plot.terms", exhibits["coefficient_plot"]["terms"])
     check_variables("exhibits.trends.variables", exhibits["trends"]["variables"])
-    focal = exhibits["focal_vs_peers"]
-    check_variables("exhibits.focal_vs_peers.variables", focal["variables"])
-    check_variables(
-        "exhibits.focal_vs_peers.relative_to_peers", focal.get("relative_to_peers") or []
-    )
-    check_variables("exhibits.ranking.variable", [exhibits["ranking"]["variable"]])
+    focal = focal_vs_peers_spec(exhibits)
+    check_variables("exhibits.focal_vs_peers.variables", focal.variables)
+    check_variables("exhibits.focal_vs_peers.relative_to_peers", focal.relative_to_peers)
+    check_variables("exhibits.ranking.variable", [ranking_spec(exhibits).variable])
     within = exhibits["within_relationship"]
     check_variables("exhibits.within_relationship", [within["outcome"], within["regressor"]])
     residual_model = exhibits["residual_plot"]["model"]

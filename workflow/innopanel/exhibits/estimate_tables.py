@@ -2,7 +2,7 @@
 
 :func:`regression_table` turns the tidy estimates (one row per model and term, as
 written by ``innopanel.econometrics.models``) into a
-:class:`~innopanel.exhibits.tables.Table`: one column
+:class:`~innopanel.exhibits.table_model.Table`: one column
 per model headed by its label, its number and its standard-error type; a
 coefficient row (with stars) and a standard-error row (in parentheses) per
 variable, the constant last; indicator rows (lagged regressors, unit and year fixed
@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from innopanel.exhibits.tables import (
+from innopanel.exhibits.table_model import (
     Column,
     Number,
     Panel,

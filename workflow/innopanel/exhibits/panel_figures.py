@@ -1,10 +1,8 @@
-"""Figures that describe the panel in one year or as a whole: the focal unit against
-its peers in the latest year (the source study's own comparison), the ranking of all
-units on one variable, and the correlation heatmap.
+"""Figures of the focal unit among the other units: against each peer in one year
+(the source study's own comparison), every unit ranked on one variable, and the
+focal unit, its peers and the median other unit over the years.
 
-They share the theme, palette, footer and saving of :mod:`innopanel.exhibits.figures`; the
-correlation heatmap draws the same numbers as the correlation table
-(:func:`innopanel.exhibits.summary_tables.correlation_matrix`).
+They share the theme, palette, footer and saving of :mod:`innopanel.exhibits.style`.
 """
 
 from __future__ import annotations
@@ -16,21 +14,22 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
-from innopanel.exhibits.figures import (
+from innopanel.exhibits.style import (
     FIT_COLOUR,
     FOCAL_COLOUR,
     MAX_WIDTH,
     OTHER_COLOUR,
+    PEER_COLOURS,
     PEER_GROUP_COLOUR,
+    PEER_LINESTYLES,
     REFERENCE_COLOUR,
     check_columns,
     corner_note,
-    focal_and_peers,
     lower_first,
     new_figure,
     plain,
@@ -38,7 +37,6 @@ from innopanel.exhibits.figures import (
     unit_names,
     wrap,
 )
-from innopanel.exhibits.summary_tables import correlation_matrix
 from innopanel.vocabulary import unit_words
 
 _TRAILING_UNIT = re.compile(r"\s*\([^()]*\)\s*$")
@@ -47,6 +45,25 @@ _TRAILING_UNIT = re.compile(r"\s*\([^()]*\)\s*$")
 def label_without_unit(label: str) -> str:
     """Drop a trailing parenthesised unit: "GDP (CNY 100 million)" -> "GDP"."""
     return _TRAILING_UNIT.sub("", label) or label
+
+
+def focal_and_peers(
+    panel: pd.DataFrame, focal_unit: str, peer_units: Sequence[str], unit: str = "city"
+) -> list[str]:
+    """Check that the focal unit and its peers are in the panel; return the peers in order.
+
+    The focal unit is dropped from the peers, and duplicates are dropped.
+    """
+    singular, plural = unit_words(unit)
+    present = set(panel["unit_id"].astype(str))
+    if focal_unit not in present:
+        raise ValueError(
+            f"focal {singular} '{focal_unit}' is not in the panel; check study.focal_unit."
+        )
+    missing = [u for u in peer_units if u not in present]
+    if missing:
+        raise ValueError(f"peer {plural} {missing} are not in the panel; check study.peer_units.")
+    return [u for u in dict.fromkeys(peer_units) if u != focal_unit]
 
 
 def comparison_year(
@@ -319,53 +336,108 @@ def plot_ranking(
     return figure
 
 
-def plot_correlation_heatmap(
+def plot_trends(
     panel: pd.DataFrame,
+    focal_unit: str,
+    peer_units: Sequence[str],
     variables: Sequence[str],
     labels: Mapping[str, str] | None = None,
     footer: str = "",
     unit: str = "city",
 ) -> Figure:
-    """Draw the lower triangle of the pairwise Pearson correlation matrix.
+    """Draw the focal unit against its peers over the years, one panel per variable.
 
-    Cells are numbered like the correlation table, coloured on a diverging
-    colour-blind-safe scale fixed at −1 to 1 and annotated with two decimals.
+    The focal unit is a thick vermillion line on top; each peer has its own
+    colour-blind-safe colour; the median of all other units (neither focal nor peer)
+    is a dashed grey reference line. Panels are laid out two per row and share one
+    legend of English names below them.
     """
     labels = labels or {}
     variables = list(variables)
-    correlations, _ = correlation_matrix(panel, variables)
-    singular, _ = unit_words(unit)
-    years = pd.to_numeric(panel["year"], errors="coerce").dropna()
-    k = len(variables)
-    mask = np.triu(np.ones((k, k), dtype=bool), k=1)
-    row_labels = [wrap(f"({i + 1}) {labels.get(v, v)}", 26) for i, v in enumerate(variables)]
-    values = correlations.to_numpy()
-    # Annotations with a true minus sign, like the tick labels.
-    annotations = [[f"{r:.2f}".replace("-", "\u2212") for r in row] for row in values]
+    if not variables:
+        raise ValueError("plot_trends: no variables to draw.")
+    check_columns(panel, ["unit_id", "year", *variables], "plot_trends")
+    peer_units = focal_and_peers(panel, focal_unit, peer_units, unit)
+    _, plural = unit_words(unit)
+    names = unit_names(panel)
+    frame = panel.assign(unit_id=panel["unit_id"].astype(str)).sort_values(["unit_id", "year"])
+    others = frame[~frame["unit_id"].isin([focal_unit, *peer_units])]
+    n_others = others["unit_id"].nunique()
+    years = pd.to_numeric(frame["year"]).dropna()
+
+    n_columns = 2 if len(variables) > 1 else 1
+    n_rows = math.ceil(len(variables) / n_columns)
     with matplotlib.rc_context(style()):
-        figure, content = new_figure(min(MAX_WIDTH, 0.75 * k + 4.2), 0.65 * k + 1.6, footer)
-        ax = content.subplots()
-        sns.heatmap(
-            values,
-            mask=mask,
-            vmin=-1.0,
-            vmax=1.0,
-            center=0.0,
-            cmap=sns.color_palette("RdBu_r", as_cmap=True),
-            annot=np.array(annotations),
-            fmt="",
-            annot_kws={"fontsize": 9},
-            linewidths=0.8,
-            linecolor="white",
-            cbar_kws={"label": "Pearson correlation coefficient", "shrink": 0.8},
-            xticklabels=[f"({i + 1})" for i in range(k)],
-            yticklabels=row_labels,
-            ax=ax,
+        figure, content = new_figure(MAX_WIDTH, 2.9 * n_rows + 1.5, footer)
+        axes = content.subplots(n_rows, n_columns, squeeze=False, sharex=True)
+        handles: list[Line2D] = []
+        for index, variable in enumerate(variables):
+            ax = axes[index // n_columns][index % n_columns]
+            if n_others:
+                median = others.groupby("year")[variable].median().dropna()
+                (line,) = ax.plot(
+                    median.index,
+                    median.to_numpy(),
+                    color=REFERENCE_COLOUR,
+                    linestyle="--",
+                    linewidth=1.6,
+                    label=f"Median of {n_others} other {plural}",
+                    zorder=2,
+                )
+                if index == 0:
+                    median_handle = line
+            for peer_index, peer in enumerate(peer_units):
+                series = frame[frame["unit_id"] == peer]
+                (line,) = ax.plot(
+                    series["year"],
+                    series[variable],
+                    color=PEER_COLOURS[peer_index % len(PEER_COLOURS)],
+                    linestyle=PEER_LINESTYLES[
+                        (peer_index // len(PEER_COLOURS)) % len(PEER_LINESTYLES)
+                    ],
+                    linewidth=1.3,
+                    alpha=0.9,
+                    label=plain(names.get(peer, peer)),
+                    zorder=3,
+                )
+                if index == 0:
+                    handles.append(line)
+            series = frame[frame["unit_id"] == focal_unit]
+            (line,) = ax.plot(
+                series["year"],
+                series[variable],
+                color=FOCAL_COLOUR,
+                linewidth=3.2,
+                marker="o",
+                markersize=3.5,
+                label=plain(names.get(focal_unit, focal_unit)),
+                zorder=4,
+                gid="focal",
+            )
+            if index == 0:
+                focal_handle = line
+            ax.set_ylabel(wrap(labels.get(variable, variable), 30))
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=7))
+            ax.margins(x=0.02)
+            if index // n_columns == n_rows - 1 or index + n_columns >= len(variables):
+                ax.set_xlabel("Year")
+                ax.tick_params(axis="x", labelbottom=True)
+        for index in range(len(variables), n_rows * n_columns):
+            axes[index // n_columns][index % n_columns].set_visible(False)
+        legend_handles = [focal_handle, *handles]
+        if n_others:
+            legend_handles.append(median_handle)
+        content.legend(
+            handles=legend_handles,
+            loc="outside lower center",
+            ncols=min(len(legend_handles), 5),
+            fontsize=9,
+            handlelength=2.6,
+            columnspacing=1.4,
         )
-        ax.tick_params(axis="y", rotation=0)
-        ax.tick_params(axis="x", rotation=0)
-        ax.set_xlabel("Variable, numbered as in the rows")
-        ax.grid(False)
-        span = f", {int(years.min())}–{int(years.max())}" if len(years) else ""
-        ax.set_title(wrap(f"Pairwise correlations ({singular}-years{span})", 60))
+        focal_name = plain(names.get(focal_unit, focal_unit))
+        span = f"{int(years.min())}–{int(years.max())}" if len(years) else ""
+        content.suptitle(
+            f"Trends {span}: {focal_name} against its peers", fontsize=12, fontweight="bold"
+        )
     return figure

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import jinja2
 
 from innopanel.config.exhibits import caption_path, figure_path, table_path
-from innopanel.exhibits.tables import REQUIRED_LATEX_PACKAGES, latex_escape
+from innopanel.exhibits.latex_tables import REQUIRED_LATEX_PACKAGES, latex_escape
 from innopanel.io import atomic_path, write_text
 
 #: Engine runs at most this many times while it asks for a rerun (references, floats).
@@ -93,7 +93,7 @@ def paper_source(
         r"for the study configured in \texttt{config/config.yaml}, each on its own page "
         r"with the caption the HTML report also shows.",
     ]
-    if data.get("synthetic"):
+    if data["synthetic"]:
         lines += [
             "",
             r"\medskip\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule}"
@@ -210,7 +210,7 @@ def compile_paper(
                 raise LatexError(
                     f"{engine} could not compile {tex}:\n{_errors(log or result.stdout)}\n"
                     "A table or caption that does not compile is a bug in "
-                    "innopanel.exhibits.tables or "
+                    "innopanel.exhibits.latex_tables or "
                     "innopanel.exhibits.paper; the full log is in the rule's log file."
                 )
             if "Rerun to get" not in log:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from innopanel.exhibits.tables import Column, Number, Panel, Row, Table, table_notes
+from innopanel.exhibits.table_model import Column, Number, Panel, Row, Table, table_notes
 from innopanel.vocabulary import unit_words
 
 # Variables with values of this magnitude or more are shown without decimals (whole
@@ -101,7 +101,7 @@ def descriptive_table(
             )
             for _, row in statistics.iterrows()
         )
-        built.append(Panel(str(group.get("title", "")), rows))
+        built.append(Panel(str(group["title"]), rows))
     singular, _ = unit_words(unit)
     notes = (
         f"Statistics over {_coverage(panel, unit)}. N counts {singular}-years with the "

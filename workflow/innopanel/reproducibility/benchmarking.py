@@ -24,8 +24,6 @@ import numpy as np
 import pandas as pd
 
 BENCHMARKS = "benchmarks"
-RULE = re.compile(r"^rule (\w+):\s*$")
-WILDCARD = re.compile(r"(?<!\{)\{(\w+)(?:,[^}]*)?\}(?!\})")
 BENCHMARK_COLUMNS = ("s", "max_rss", "cpu_time", "mean_load")
 
 
@@ -88,63 +86,6 @@ def repeat(function: Callable[[], Any], times: int) -> Timing:
         function()
         seconds.append(time.perf_counter() - start)
     return Timing(tuple(seconds))
-
-
-def add_benchmark_directives(rules_dir: Path) -> list[str]:
-    """Give every rule with an output a ``benchmark: "benchmarks/<rule>/<wildcards>.tsv"``.
-
-    Rules that already have a ``benchmark:`` directive are left alone; the names of
-    the rules changed are returned. Only for throw-away copies of the workflow: the
-    committed rules carry their own directives.
-    """
-    changed = []
-    for path in sorted(rules_dir.glob("*.smk")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        blocks = _rule_blocks(lines)
-        for name, start, end in reversed(blocks):
-            body = lines[start + 1 : end]
-            if any(line.strip() == "benchmark:" for line in body):
-                continue
-            output = _directive(body, "output")
-            if not output:
-                continue
-            wildcards = list(dict.fromkeys(WILDCARD.findall("\n".join(output))))
-            stem = "_".join("{" + w + "}" for w in wildcards) if wildcards else name
-            lines[start + 1 : start + 1] = [
-                "    benchmark:",
-                f'        "{BENCHMARKS}/{name}/{stem}.tsv"',
-            ]
-            changed.append(name)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return sorted(changed)
-
-
-def _rule_blocks(lines: list[str]) -> list[tuple[str, int, int]]:
-    """(rule name, first line, end line) of each top-level rule block."""
-    starts = [(i, m.group(1)) for i, line in enumerate(lines) if (m := RULE.match(line))]
-    blocks = []
-    for number, (start, name) in enumerate(starts):
-        end = starts[number + 1][0] if number + 1 < len(starts) else len(lines)
-        for i in range(start + 1, end):
-            if lines[i] and not lines[i].startswith((" ", "\t")):
-                end = i
-                break
-        blocks.append((name, start, end))
-    return blocks
-
-
-def _directive(body: list[str], name: str) -> list[str]:
-    """The lines of one directive (``output:`` and its indented arguments)."""
-    for i, line in enumerate(body):
-        if line.strip() == f"{name}:":
-            indent = len(line) - len(line.lstrip())
-            argument = []
-            for following in body[i + 1 :]:
-                if following.strip() and len(following) - len(following.lstrip()) <= indent:
-                    break
-                argument.append(following)
-            return argument
-    return []
 
 
 def read_benchmarks(root: Path) -> list[dict[str, Any]]:

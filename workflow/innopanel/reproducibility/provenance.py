@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from innopanel.io import sha256_file
+from innopanel.reproducibility.policy import RESULTS
 
 # The packages whose versions decide the results (pinned in requirements.lock).
 PACKAGES = (
@@ -44,7 +45,10 @@ def git_revision(directory: str | Path = ".") -> dict[str, Any]:
     """Return the commit of ``directory`` if it is the top of a git checkout.
 
     A folder inside someone else's repository, or no git at all, is "not a git checkout":
-    a commit that does not contain the workflow would mislead.
+    a commit that does not contain the workflow would mislead. ``dirty`` says whether
+    tracked files outside results/ have uncommitted changes: the workflow's own outputs
+    are not what the run was built from, and counting them would make every run that
+    rewrites one a reason to rerun the provenance rule (its parameter).
     """
     directory = Path(directory).resolve()
 
@@ -62,10 +66,12 @@ def git_revision(directory: str | Path = ".") -> dict[str, Any]:
         if top != directory:
             raise ValueError("inside another checkout")
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        dirty = bool(
+            git("status", "--porcelain", "--untracked-files=no", "--", ".", f":!{RESULTS}")
+        )
     except (OSError, subprocess.SubprocessError, ValueError):
         return {"commit": None, "dirty": None, "note": "not a git checkout"}
-    return {"commit": commit, "dirty": dirty}
+    return {"commit": commit, "dirty": dirty, "note": None}
 
 
 def software_versions(packages: Sequence[str] = PACKAGES) -> dict[str, Any]:
@@ -157,8 +163,8 @@ def provenance_markdown(provenance: Mapping[str, Any]) -> str:
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     software = provenance["software"]
     git = provenance["git"]
-    commit = git["commit"] or git.get("note", "unknown")
-    if git.get("dirty"):
+    commit = git["commit"] or git["note"]
+    if git["dirty"]:
         commit += " (with uncommitted changes)"
     lines += [
         "",

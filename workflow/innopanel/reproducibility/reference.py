@@ -1,77 +1,90 @@
-"""Reference outputs: a SHA256 manifest of every workflow output, rebuilt and checked.
+"""Reference outputs: a manifest of every workflow output, rebuilt and checked by policy.
 
-``python -m innopanel.reproducibility.reference update`` (``make reference``) rebuilds the whole
-workflow from scratch in a temporary copy of the project, writes
-``results/MANIFEST.sha256`` (``sha256sum -c`` format: one line per output, with
-every output of every rule, as ``snakemake --summary`` lists them) and
-``results/MANIFEST.environment.json`` (the environment the reference was made in),
-and copies the rebuilt ``results/`` into the project; ``.gitignore`` decides which
-of them are committed.
+``python -m innopanel.reproducibility.reference update`` (``make reference``) rebuilds the
+whole workflow from scratch in a temporary copy of the project, sorts every output into a
+comparison class (``policy.py``; an output in no class is an error), and writes:
 
-``python -m innopanel.reproducibility.reference verify`` (``make verify``) rebuilds the same way
-and fails, naming each file, if an output differs from the manifest, is missing
-from it or is no longer made, or if a committed copy under ``results/`` differs
-from the manifest. Figures (PDF, PNG, SVG) depend on font rendering and zlib, so
-they are compared only in the environment the reference was made in (the same
-fingerprint of Python, platform, zlib, FreeType and the versions of the packages
-pinned in requirements.lock); elsewhere their differences are reported, not failed.
+- ``results/MANIFEST.sha256``: the policy and its tolerances as comment lines, then the
+  SHA256 of every output and every reference file (``sha256sum -c`` format);
+- ``results/MANIFEST.environment.json``: the environment the reference was made in;
+- the exact-class outputs under results/ (committed; they rebuild byte for byte);
+- under reference/, copies of the numeric outputs and renderings of the figures.
+
+The workflow never writes under reference/, and every output it writes under results/
+is either exact (rewritten with the same bytes) or ignored by git, so running it never
+dirties the checkout.
+
+``python -m innopanel.reproducibility.reference verify`` (``make verify``) rebuilds the
+same way and fails, naming file and cell or pixels, if an exact output's bytes differ, a
+numeric output leaves the tolerance, a figure's rendering moves, an output is missing,
+new or unclassified, a reference file was edited, or a committed copy under results/
+differs or is of a class that must not be committed. ``compare A B`` prints how far the
+numeric outputs and figures of two builds are apart (how the tolerances were measured).
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import fnmatch
-import hashlib
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import zlib
+import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from importlib import metadata
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from innopanel.io import sha256_file, write_json, write_text
+from innopanel.reproducibility.comparison import (
+    Agreement,
+    compare_renderings,
+    compare_tables,
+    load_rendering,
+    render,
+    save_rendering,
+)
+from innopanel.reproducibility.environment import environment, environment_differences
+from innopanel.reproducibility.policy import (
+    ENVIRONMENT,
+    MANIFEST,
+    MEASURED,
+    REFERENCE,
+    RESULTS,
+    RESULTS_README,
+    Policy,
+    PolicyError,
+    reference_copy,
+)
 
-MANIFEST = "results/MANIFEST.sha256"
-ENVIRONMENT = "results/MANIFEST.environment.json"
-RESULTS = "results"
-RESULTS_README = "results/README.md"
 #: Files under results/ that are not outputs and are kept as they are.
 RESULTS_KEPT = (RESULTS_README, MANIFEST, ENVIRONMENT)
-FIGURE_SUFFIXES = (".pdf", ".png", ".svg", ".eps")
-TEXT_SUFFIXES = (".csv", ".tex", ".md", ".json", ".txt", ".tsv", ".yaml")
-LOCK_FILE = "requirements.lock"
-EXCLUDE_PREFIX = "# exclude: "
-PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==")
+TEXT_SUFFIXES = (".csv", ".tex", ".md", ".json", ".txt", ".tsv", ".yaml", ".html")
 DIFF_LINES = 30
-#: Outputs that record when and how sources were obtained: rebuilt, never compared.
-TIME_VARYING = ("results/provenance/retrieval_log.json", "data/staged/*.retrieval.json")
 
 
-class ReferenceError(RuntimeError):
+class ReferenceCheckError(RuntimeError):
     """The reference outputs cannot be rebuilt or read; the message says why."""
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """SHA256 digests of outputs by path, and glob patterns left out of the check."""
+    """SHA256 digests by path (outputs and reference/ files) and the comparison policy."""
 
     digests: Mapping[str, str]
-    excluded: tuple[str, ...] = ()
+    policy: Policy = field(default_factory=Policy)
 
     def render(self) -> str:
         """The manifest file: comment lines, then ``<sha256>  <path>`` sorted by path."""
         lines = [
-            "# SHA256 of every output of the default run: `make reference` writes it,",
-            "# `make verify` rebuilds everything from scratch and compares (sha256sum -c works).",
-            *[EXCLUDE_PREFIX + pattern for pattern in self.excluded],
+            "# SHA256 of every output of the default run and of every file under reference/:",
+            "# `make reference` writes it, `make verify` rebuilds everything from scratch and",
+            "# compares each output by the policy below (first matching pattern decides).",
+            *self.policy.render(),
+            *[f"# measured: {line}" for line in MEASURED],
             *[f"{self.digests[path]}  {path}" for path in sorted(self.digests)],
         ]
         return "\n".join(lines) + "\n"
@@ -79,21 +92,27 @@ class Manifest:
     @classmethod
     def parse(cls, text: str, source: str = MANIFEST) -> Manifest:
         digests: dict[str, str] = {}
-        excluded: list[str] = []
+        comments: list[str] = []
         for number, line in enumerate(text.splitlines(), start=1):
-            if line.startswith(EXCLUDE_PREFIX):
-                excluded.append(line.removeprefix(EXCLUDE_PREFIX).strip())
-            elif line.startswith("#") or not line.strip():
-                continue
-            else:
+            if line.startswith("#"):
+                comments.append(line)
+            elif line.strip():
                 match = re.fullmatch(r"([0-9a-f]{64})  (\S.*)", line)
                 if match is None:
-                    raise ReferenceError(
+                    raise ReferenceCheckError(
                         f"{source}, line {number}: expected '<sha256>  <path>', got {line!r}. "
                         "Regenerate it with `make reference`."
                     )
                 digests[match.group(2)] = match.group(1)
-        return cls(digests, tuple(excluded))
+        try:
+            policy = Policy.parse(comments, source)
+        except PolicyError as error:
+            raise ReferenceCheckError(str(error)) from error
+        return cls(digests, policy)
+
+    def outputs(self) -> dict[str, str]:
+        """The digests of workflow outputs (not of the files under reference/)."""
+        return {p: d for p, d in self.digests.items() if not p.startswith(REFERENCE + "/")}
 
 
 @dataclass(frozen=True)
@@ -102,76 +121,23 @@ class Difference:
 
     path: str
     problem: str
-    fatal: bool = True
-    detail: str = ""
 
 
-def is_figure(path: str) -> bool:
-    return path.lower().endswith(FIGURE_SUFFIXES)
+@dataclass(frozen=True)
+class Checked:
+    """A numeric output or figure within tolerance, and how close it came."""
 
-
-def is_excluded(path: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns)
-
-
-def environment(root: Path) -> dict[str, object]:
-    """What output bytes may depend on: Python, platform, zlib, FreeType, pinned packages."""
-    names: list[str] = []
-    lock = root / LOCK_FILE
-    if lock.is_file():
-        for line in lock.read_text(encoding="utf-8").splitlines():
-            if match := PIN.match(line):
-                names.append(match.group(1).lower().replace("_", "-"))
-    packages = {}
-    for name in sorted(names):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
-    try:
-        from matplotlib import ft2font
-
-        freetype = ft2font.__freetype_version__
-    except ImportError:
-        freetype = None
-    components: dict[str, object] = {
-        "python": ".".join(platform.python_version_tuple()[:2]),
-        "implementation": platform.python_implementation(),
-        "system": platform.system(),
-        "machine": platform.machine(),
-        "zlib": zlib.ZLIB_RUNTIME_VERSION,
-        "freetype": freetype,
-        "packages": packages,
-    }
-    fingerprint = hashlib.sha256(json.dumps(components, sort_keys=True).encode()).hexdigest()
-    return {"fingerprint": fingerprint, **components}
-
-
-def environment_differences(
-    reference: Mapping[str, object], current: Mapping[str, object]
-) -> list[str]:
-    """Name each component of the environment that differs from the reference's."""
-    differences = []
-    for key in sorted(set(reference) | set(current)):
-        if key == "fingerprint":
-            continue
-        if key == "packages":
-            ours = current.get(key) or {}
-            theirs = reference.get(key) or {}
-            assert isinstance(ours, Mapping) and isinstance(theirs, Mapping)
-            for name in sorted(set(ours) | set(theirs)):
-                if ours.get(name) != theirs.get(name):
-                    differences.append(f"{name} {theirs.get(name)} -> {ours.get(name)}")
-        elif reference.get(key) != current.get(key):
-            differences.append(f"{key} {reference.get(key)} -> {current.get(key)}")
-    return differences
+    path: str
+    kind: str
+    agreement: Agreement
 
 
 def copy_project(root: Path, destination: Path, skip: Iterable[str] = ()) -> list[str]:
     """Copy the files git tracks (and untracked, unignored ones) without any output.
 
     Uncommitted edits are included, so a change can be verified before it is committed.
-    Nothing under results/ is copied (except its README), nor any path in ``skip``.
+    Nothing under results/ (except its README) or reference/ is copied, nor any path in
+    ``skip``: the rebuild must make every output itself.
     """
     listing = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -180,7 +146,7 @@ def copy_project(root: Path, destination: Path, skip: Iterable[str] = ()) -> lis
         check=False,
     )
     if listing.returncode != 0:
-        raise ReferenceError(
+        raise ReferenceCheckError(
             f"{root} is not a git checkout ({listing.stderr.decode().strip()}); the reference "
             "check copies the files git tracks, so run it in a clone of the repository."
         )
@@ -188,8 +154,8 @@ def copy_project(root: Path, destination: Path, skip: Iterable[str] = ()) -> lis
     copied = []
     for path in sorted(set(listing.stdout.decode().split("\0")) - {""}):
         source = root / path
-        inside_results = path.startswith(RESULTS + "/") and path != RESULTS_README
-        if path in skipped or inside_results or not source.is_file():
+        an_output = path.startswith((RESULTS + "/", REFERENCE + "/")) and path != RESULTS_README
+        if path in skipped or an_output or not source.is_file():
             continue
         target = destination / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -230,12 +196,12 @@ def workflow_outputs(workdir: Path) -> dict[str, str]:
     """Every output file of the workflow in ``workdir`` and the rule that makes it."""
     run = run_snakemake(workdir, "--summary", "--quiet", "all")
     if run.returncode != 0:
-        raise ReferenceError(f"snakemake --summary failed in {workdir}:\n{run.stderr[-3000:]}")
+        raise ReferenceCheckError(f"snakemake --summary failed in {workdir}:\n{run.stderr[-3000:]}")
     outputs: dict[str, str] = {}
     lines = run.stdout.splitlines()
     header = next((i for i, line in enumerate(lines) if line.startswith("output_file\t")), None)
     if header is None:
-        raise ReferenceError(f"snakemake --summary printed no table in {workdir}.")
+        raise ReferenceCheckError(f"snakemake --summary printed no table in {workdir}.")
     for line in lines[header + 1 :]:
         fields = line.split("\t")
         if len(fields) >= 3:
@@ -249,78 +215,229 @@ def rebuild(root: Path, workdir: Path, cores: str = "all", skip: Iterable[str] =
     log = workdir / "reference-build.log"
     run = run_snakemake(workdir, "--cores", cores, log=log)
     if run.returncode != 0:
-        raise ReferenceError(
+        raise ReferenceCheckError(
             f"the workflow failed in the rebuild copy {workdir} (full log: {log}):\n"
             + (run.stdout + run.stderr)[-4000:]
         )
 
 
-def manifest_of(workdir: Path, outputs: Iterable[str], excluded: Sequence[str]) -> Manifest:
-    digests = {
-        path: sha256_file(workdir / path)
-        for path in sorted(outputs)
-        if not is_excluded(path, excluded)
-    }
-    return Manifest(digests, tuple(excluded))
+def classify(outputs: Iterable[str], policy: Policy) -> dict[str, str]:
+    """The comparison class of every output; every unclassified one is named at once."""
+    kinds, unclassified = {}, []
+    for path in sorted(outputs):
+        try:
+            kinds[path] = policy.kind(path)
+        except PolicyError as error:
+            unclassified.append(str(error))
+    if unclassified:
+        raise ReferenceCheckError("\n".join(unclassified))
+    return kinds
 
 
-def compare(
-    reference: Manifest, rebuilt: Manifest, figures_comparable: bool, why_not: str = ""
-) -> list[Difference]:
-    """List every disagreement between the reference and the rebuilt outputs."""
-    differences = []
-    for path in sorted(set(reference.digests) | set(rebuilt.digests)):
-        expected, actual = reference.digests.get(path), rebuilt.digests.get(path)
-        if expected == actual:
+def agreement_of(
+    kind: str, reference: Path, rebuilt: Path, policy: Policy, stored: bool
+) -> Agreement:
+    """Compare a numeric output or a figure with its reference.
+
+    ``stored``: the reference of a figure is a stored rendering (under reference/), not
+    the figure itself.
+    """
+    if kind == "numeric":
+        return compare_tables(reference, rebuilt, policy.numeric)
+    expected = load_rendering(reference) if stored else render(reference, policy.figure)
+    return compare_renderings(expected, render(rebuilt, policy.figure), policy.figure)
+
+
+def git_lines(root: Path, *arguments: str, stdin: str = "") -> list[str]:
+    """The NUL-separated paths a git command prints (``-z``), sorted."""
+    listing = subprocess.run(
+        ["git", *arguments], cwd=root, input=stdin.encode(), capture_output=True, check=False
+    )
+    return sorted(set(listing.stdout.decode().split("\0")) - {""})
+
+
+def tracked(root: Path, folder: str) -> list[str]:
+    """Files under ``folder`` that git tracks."""
+    return git_lines(root, "ls-files", "-z", "--", folder)
+
+
+def write_reference(root: Path, workdir: Path, kinds: Mapping[str, str], policy: Policy) -> None:
+    """Put the exact outputs under results/ and numeric copies and renderings under
+    reference/; remove what is no longer an output or a reference."""
+    keep = set(RESULTS_KEPT)
+    for path, kind in kinds.items():
+        copy = reference_copy(path, kind)
+        if kind == "exact" and path.startswith(RESULTS + "/"):
+            keep.add(path)
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(workdir / path, target)
+        elif kind == "numeric" and copy is not None:
+            keep.add(copy)
+            (root / copy).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(workdir / path, root / copy)
+        elif kind == "figure" and copy is not None:
+            keep.add(copy)
+            save_rendering(render(workdir / path, policy.figure), root / copy)
+    for stale in [*tracked(root, RESULTS), *tracked(root, REFERENCE)]:
+        if stale not in keep and not (root / stale).is_dir():
+            (root / stale).unlink(missing_ok=True)
+            print(f"removed {stale}: no longer a committed output or reference")
+
+
+def update(root: Path, workdir: Path, cores: str = "all") -> Manifest:
+    """Rebuild in ``workdir``; write the manifest, results/ and reference/ into ``root``."""
+    rebuild(root, workdir, cores)
+    policy = Policy()
+    kinds = classify(workflow_outputs(workdir), policy)
+    write_reference(root, workdir, kinds, policy)
+    digests = {p: sha256_file(workdir / p) for p, kind in kinds.items() if kind != "skip"}
+    for path, kind in kinds.items():
+        copy = reference_copy(path, kind)
+        if copy is not None:
+            digests[copy] = sha256_file(root / copy)
+    manifest = Manifest(digests, policy)
+    write_text(root / MANIFEST, manifest.render())
+    write_json(root / ENVIRONMENT, environment(root))
+    return manifest
+
+
+def compare_outputs(
+    reference: Manifest, root: Path, workdir: Path, rebuilt: Iterable[str]
+) -> tuple[list[Difference], list[Checked]]:
+    """Compare every rebuilt output with the reference by its class."""
+    policy, expected = reference.policy, reference.outputs()
+    differences, checked = [], []
+    for path in sorted(set(expected) | set(rebuilt)):
+        try:
+            kind = policy.kind(path)
+        except PolicyError as error:
+            differences.append(Difference(path, str(error).removeprefix(f"{path}: ")))
             continue
-        if actual is None:
+        if kind == "skip":
+            continue
+        if path not in rebuilt:
             differences.append(
                 Difference(path, "in the manifest, but the workflow no longer makes it")
             )
-        elif expected is None:
+        elif path not in expected:
             differences.append(Difference(path, "made by the workflow, but not in the manifest"))
-        elif is_figure(path) and not figures_comparable:
-            differences.append(
-                Difference(
-                    path,
-                    "differs (figure; not failed: the environment is not the reference's)",
-                    fatal=False,
-                    detail=why_not,
+        elif kind == "exact":
+            actual = sha256_file(workdir / path)
+            if actual != expected[path]:
+                differences.append(
+                    Difference(
+                        path,
+                        f"differs (exact class): manifest {expected[path][:12]}…, "
+                        f"rebuilt {actual[:12]}…",
+                    )
                 )
-            )
         else:
+            copy = reference_copy(path, kind)
+            assert copy is not None
+            if not (root / copy).is_file():
+                differences.append(
+                    Difference(path, f"its reference {copy} is missing; run `make reference`")
+                )
+                continue
+            agreement = agreement_of(kind, root / copy, workdir / path, policy, stored=True)
+            if agreement.holds:
+                checked.append(Checked(path, kind, agreement))
+            else:
+                differences.append(Difference(path, f"differs ({kind} class): {agreement.problem}"))
+    return differences, checked
+
+
+def check_reference_files(root: Path, reference: Manifest) -> list[Difference]:
+    """Every file under reference/ must be listed in the manifest with its digest."""
+    listed = {p: d for p, d in reference.digests.items() if p.startswith(REFERENCE + "/")}
+    differences = []
+    for path in sorted(set(listed) | set(tracked(root, REFERENCE))):
+        if path not in listed:
+            differences.append(Difference(path, "under reference/, but not in the manifest"))
+        elif not (root / path).is_file():
+            differences.append(Difference(path, "in the manifest, but missing from reference/"))
+        elif sha256_file(root / path) != listed[path]:
             differences.append(
-                Difference(path, f"differs: manifest {expected[:12]}…, rebuilt {actual[:12]}…")
+                Difference(path, "differs from the manifest: a reference edited by hand?")
             )
     return differences
-
-
-def tracked_results(root: Path) -> list[str]:
-    """Files under results/ that git tracks (the committed reference copies)."""
-    listing = subprocess.run(
-        ["git", "ls-files", "-z", "--", RESULTS],
-        cwd=root,
-        capture_output=True,
-        check=False,
-    )
-    return sorted(set(listing.stdout.decode().split("\0")) - {""} - set(RESULTS_KEPT))
 
 
 def check_committed(root: Path, reference: Manifest) -> list[Difference]:
-    """Committed copies under results/ must equal the manifest and be outputs."""
+    """Only exact outputs may be committed under results/, and they must equal the
+    manifest; every other output under results/ must be ignored by git, or a run on
+    another machine leaves the checkout dirty."""
+    expected, policy = reference.outputs(), reference.policy
     differences = []
-    for path in tracked_results(root):
-        if is_excluded(path, reference.excluded):
+    for path in tracked(root, RESULTS):
+        if path in RESULTS_KEPT:
             continue
-        if path not in reference.digests:
+        kind = policy.kind(path) if path in expected else None
+        if kind is None:
             differences.append(
                 Difference(path, "committed under results/, but not an output in the manifest")
             )
+        elif kind != "exact":
+            differences.append(
+                Difference(
+                    path,
+                    f"committed, but a {kind} output may differ in its last bits on another "
+                    f"machine, so a run would dirty the checkout; `git rm --cached {path}` "
+                    "(its reference is under reference/)",
+                )
+            )
         elif not (root / path).is_file():
             differences.append(Difference(path, "committed, but missing from the working tree"))
-        elif sha256_file(root / path) != reference.digests[path]:
+        elif sha256_file(root / path) != expected[path]:
             differences.append(Difference(path, "committed copy differs from the manifest"))
+    inside = [p for p in expected if p.startswith(RESULTS + "/")]
+    loose = set(inside) - set(tracked(root, RESULTS))
+    ignored = set(
+        git_lines(root, "check-ignore", "-z", "--stdin", "--no-index", stdin="\0".join(loose))
+    )
+    for path in sorted(loose - ignored):
+        if policy.kind(path) != "exact":
+            differences.append(
+                Difference(
+                    path,
+                    f"a {policy.kind(path)} output not ignored by .gitignore; a run would "
+                    "leave it as an untracked file. Add its folder or name to .gitignore.",
+                )
+            )
     return differences
+
+
+def read_reference(root: Path) -> tuple[Manifest, dict[str, object]]:
+    manifest_path = root / MANIFEST
+    if not manifest_path.is_file():
+        raise ReferenceCheckError(
+            f"{manifest_path} not found: there is no reference yet. Run `make reference` "
+            "and commit results/ and reference/."
+        )
+    manifest = Manifest.parse(manifest_path.read_text(encoding="utf-8"), MANIFEST)
+    environment_path = root / ENVIRONMENT
+    recorded = (
+        json.loads(environment_path.read_text(encoding="utf-8"))
+        if environment_path.is_file()
+        else {}
+    )
+    return manifest, recorded
+
+
+def verify(
+    root: Path, workdir: Path, cores: str = "all", reuse: bool = False
+) -> tuple[list[Difference], list[Checked], list[str]]:
+    """Rebuild in ``workdir`` (unless ``reuse``) and return every difference found, the
+    numeric outputs and figures within tolerance, and how the environment differs."""
+    reference, recorded = read_reference(root)
+    if not reuse:
+        rebuild(root, workdir, cores, skip=reference.digests)
+    differences, checked = compare_outputs(reference, root, workdir, workflow_outputs(workdir))
+    differences += check_reference_files(root, reference)
+    differences += check_committed(root, reference)
+    changed = environment_differences(recorded, environment(root)) if recorded else []
+    return differences, checked, changed
 
 
 def text_diff(before: Path, after: Path) -> str:
@@ -343,117 +460,67 @@ def text_diff(before: Path, after: Path) -> str:
     return "\n".join(shown)
 
 
-def numeric_agreement(before: Path, after: Path) -> str:
-    """For two CSV files of the same shape, the largest relative difference of their
-    numbers (so a reviewer sees whether only last digits moved); '' otherwise."""
-    if not (str(before).endswith(".csv") and before.is_file() and after.is_file()):
-        return ""
-    import numpy as np
-    import pandas as pd
-
-    old, new = pd.read_csv(before), pd.read_csv(after)
-    if old.shape != new.shape or list(old.columns) != list(new.columns):
-        return f"the table's shape or columns changed: {old.shape} -> {new.shape}"
-    numeric = old.select_dtypes("number").columns.intersection(new.select_dtypes("number").columns)
-    a, b = old[numeric].to_numpy(dtype=float), new[numeric].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        relative = np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))
-    relative = np.where(a == b, 0.0, relative)
-    text_changed = not old.drop(columns=numeric).equals(new.drop(columns=numeric))
-    return f"largest relative difference of its numbers: {np.nanmax(relative, initial=0.0):.2g}" + (
-        "; text cells changed too" if text_changed else ""
-    )
+def describe(checked: Checked) -> str:
+    """How close a numeric output or figure came to its reference."""
+    agreement = checked.agreement
+    if checked.kind == "numeric":
+        return f"largest relative difference {agreement.largest:.2g} ({agreement.where})"
+    return f"largest pixel change {agreement.largest:.2g} ({agreement.where})"
 
 
-def read_reference(root: Path) -> tuple[Manifest, dict[str, object]]:
-    manifest_path = root / MANIFEST
-    if not manifest_path.is_file():
-        raise ReferenceError(
-            f"{manifest_path} not found: there is no reference yet. Run `make reference` "
-            "and commit results/."
-        )
-    manifest = Manifest.parse(manifest_path.read_text(encoding="utf-8"), MANIFEST)
-    environment_path = root / ENVIRONMENT
-    recorded = (
-        json.loads(environment_path.read_text(encoding="utf-8"))
-        if environment_path.is_file()
-        else {}
-    )
-    return manifest, recorded
+def report(
+    differences: Sequence[Difference],
+    checked: Sequence[Checked],
+    changed: Sequence[str],
+    root: Path,
+    workdir: Path,
+) -> int:
+    """Print the differences and return the exit status (1 if there is any).
 
-
-def verify(root: Path, workdir: Path, cores: str = "all", reuse: bool = False) -> list[Difference]:
-    """Rebuild in ``workdir`` (unless ``reuse``) and return every difference found."""
-    reference, recorded = read_reference(root)
-    if not reuse:
-        rebuild(root, workdir, cores, skip=reference.digests)
-    rebuilt = manifest_of(workdir, workflow_outputs(workdir), reference.excluded)
-    current = environment(root)
-    changed = environment_differences(recorded, current)
-    figures_comparable = bool(recorded) and not changed
-    why_not = "; ".join(changed) if recorded else f"{ENVIRONMENT} is missing"
-    differences = compare(reference, rebuilt, figures_comparable, why_not)
-    differences += check_committed(root, reference)
-    return differences
-
-
-def update(root: Path, workdir: Path, cores: str = "all", excluded: Sequence[str] = ()) -> Manifest:
-    """Rebuild in ``workdir``, write the manifest and copy the rebuilt results/ into ``root``."""
-    rebuild(root, workdir, cores)
-    outputs = workflow_outputs(workdir)
-    manifest = manifest_of(workdir, outputs, (*TIME_VARYING, *excluded))
-    for stale in tracked_results(root):
-        if stale not in outputs:
-            (root / stale).unlink(missing_ok=True)
-            print(f"removed {stale}: no longer an output of the workflow")
-    for path in sorted(outputs):
-        if path.startswith(RESULTS + "/"):
-            target = root / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(workdir / path, target)
-    write_text(root / MANIFEST, manifest.render())
-    write_json(root / ENVIRONMENT, environment(root))
-    return manifest
-
-
-def report(differences: Sequence[Difference], root: Path, workdir: Path) -> int:
-    """Print the differences and return the exit status (1 if any is fatal).
-
-    Text outputs with a committed copy get the first lines of their diff, so the
-    report shows what moved.
+    Exact text outputs with a committed copy get the first lines of their diff.
     """
-    committed = set(tracked_results(root))
+    committed = set(tracked(root, RESULTS))
+    for item in checked:
+        print(f"ok   {item.path}: within tolerance, {describe(item)}")
     for difference in differences:
-        marker = "FAIL" if difference.fatal else "note"
-        print(f"{marker} {difference.path}: {difference.problem}")
-        if difference.detail:
-            print(f"     environment: {difference.detail}")
-        committed_copy = difference.path in committed
-        diff = (
-            text_diff(root / difference.path, workdir / difference.path) if committed_copy else ""
-        )
-        if diff and difference.fatal:
-            print("     " + diff.replace("\n", "\n     "))
-            agreement = numeric_agreement(root / difference.path, workdir / difference.path)
-            if agreement:
-                print(f"     {agreement}")
-    fatal = [d for d in differences if d.fatal]
-    if fatal:
+        print(f"FAIL {difference.path}: {difference.problem}")
+        exact = difference.problem.startswith("differs (exact")
+        if exact and difference.path in committed:
+            diff = text_diff(root / difference.path, workdir / difference.path)
+            if diff:
+                print("     " + diff.replace("\n", "\n     "))
+    if changed:
+        print("note the environment differs from the reference's: " + "; ".join(changed))
+    if differences:
         print(
-            f"verify: {len(fatal)} output(s) differ from {MANIFEST}. If the change is meant, "
-            "run `make reference` and commit results/ in the same commit, so the diff shows "
-            "what moved."
+            f"verify: {len(differences)} output(s) differ from {MANIFEST}. If the change is "
+            "meant, run `make reference` and commit results/ and reference/ in the same "
+            "commit, so the diff shows what moved."
         )
         return 1
-    print(f"verify: every output is identical to {MANIFEST}.")
+    print(
+        f"verify: every output agrees with {MANIFEST} (exact byte for byte, numeric and "
+        "figures within the manifest's tolerances)."
+    )
     return 0
+
+
+def compare_builds(first: Path, second: Path) -> list[Checked]:
+    """How far the numeric outputs and figures of two builds are apart."""
+    policy = Policy()
+    kinds = classify(workflow_outputs(first), policy)
+    return [
+        Checked(path, kind, agreement_of(kind, first / path, second / path, policy, False))
+        for path, kind in kinds.items()
+        if kind in ("numeric", "figure")
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m innopanel.reproducibility.reference", description=__doc__
     )
-    parser.add_argument("command", choices=["verify", "update"])
+    parser.add_argument("command", choices=["verify", "update", "compare"])
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
     parser.add_argument("--cores", default="all", help="snakemake --cores for the rebuild")
     parser.add_argument(
@@ -467,27 +534,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="verify: compare the outputs already built in --workdir, without rebuilding",
     )
     parser.add_argument(
-        "--exclude",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="update: leave outputs matching GLOB out of the manifest (e.g. files that "
-        "record the time or the git commit); repeatable",
+        "builds",
+        nargs="*",
+        type=Path,
+        help="compare: two build folders (e.g. two verify --workdir builds)",
     )
     arguments = parser.parse_args(argv)
     root = arguments.root.resolve()
     if arguments.reuse and arguments.workdir is None:
         parser.error("--reuse needs --workdir")
+    if (arguments.command == "compare") != (len(arguments.builds) == 2):
+        parser.error("compare takes exactly two build folders; verify and update take none")
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="innopanel-reference-") as temporary:
         workdir = (arguments.workdir or Path(temporary)).resolve()
         try:
-            if arguments.command == "update":
-                manifest = update(root, workdir, arguments.cores, arguments.exclude)
-                print(f"wrote {MANIFEST} ({len(manifest.digests)} outputs) and {ENVIRONMENT}")
+            if arguments.command == "compare":
+                for item in compare_builds(*arguments.builds):
+                    print(f"{item.path}: {describe(item)}")
                 return 0
-            differences = verify(root, workdir, arguments.cores, arguments.reuse)
-            return report(differences, root, workdir)
-        except ReferenceError as error:
+            if arguments.command == "update":
+                manifest = update(root, workdir, arguments.cores)
+                print(
+                    f"wrote {MANIFEST} ({len(manifest.digests)} files), {ENVIRONMENT}, "
+                    f"results/ and {REFERENCE}/"
+                )
+                return 0
+            differences, checked, changed = verify(root, workdir, arguments.cores, arguments.reuse)
+            status = report(differences, checked, changed, root, workdir)
+            print(f"verify took {time.monotonic() - started:.0f} s")
+            return status
+        except ReferenceCheckError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
 

@@ -1,0 +1,194 @@
+"""What every figure shares: one seaborn theme (:func:`style`), the colour-blind-safe
+Okabe–Ito palette with the focal unit always in vermillion, text helpers, a footer
+strip carrying the data note (:func:`new_figure`), and :func:`save_figure`, which
+writes PDF and PNG atomically and deterministically.
+
+Every ``plot_*`` function of the figure modules returns a
+:class:`matplotlib.figure.Figure` built without pyplot's global figure registry
+(nothing to close, nothing leaks between calls). Text is drawn with DejaVu Sans, so
+unit names come from the panel's English ``name_en`` column (no CJK font is assumed).
+Any ``$`` in labels or footers is escaped, so it is printed and never starts
+matplotlib mathtext. Labels come from the config's variable labels, which carry their
+units.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure, SubFigure
+
+from innopanel.io import atomic_path
+
+#: Resolution of every PNG, in dots per inch.
+DPI = 200
+#: Figures are at most this wide (inches), so that scaled to a paper's text width
+#: (about 6.5 in) their 9-10 pt text stays above 7 pt.
+MAX_WIDTH = 8.0
+#: Fixed metadata: no dates, no library versions.
+PDF_METADATA: dict[str, str | None] = {
+    "Creator": "innopanel",
+    "Producer": "innopanel",
+    "CreationDate": None,
+    "ModDate": None,
+}
+PNG_METADATA: dict[str, str] = {"Software": "innopanel"}
+#: Salt for SVG element ids (matplotlib otherwise draws it at random).
+SVG_HASH_SALT = "innopanel"
+
+#: The focal unit is vermillion in every figure (Okabe–Ito); peers take the other
+#: Okabe–Ito colours, without yellow (too faint on white) and black (kept for text
+#: and fitted lines). Beyond five peers the colours repeat with another line style.
+FOCAL_COLOUR = "#D55E00"
+PEER_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")
+PEER_LINESTYLES = ("-", "-.", ":")
+#: One colour for "the peers" where they are drawn as a group (bars, ranking).
+PEER_GROUP_COLOUR = "#0072B2"
+REFERENCE_COLOUR = "#8C8C8C"
+OTHER_COLOUR = "#BBBBBB"
+FIT_COLOUR = "#000000"
+# Vermillion comes last: it marks the focal unit elsewhere.
+MODEL_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#000000", "#D55E00")
+MODEL_MARKERS = ("o", "s", "D", "^", "v", "P", "X")
+
+FOOTER_FONT_SIZE = 8.0
+
+
+def style() -> dict[str, Any]:
+    """Return the rc settings every figure is drawn and saved with."""
+    rc: dict[str, Any] = {}
+    rc.update(sns.axes_style("whitegrid"))
+    rc.update(sns.plotting_context("paper", font_scale=1.15))
+    rc.update(
+        {
+            "font.family": "sans-serif",
+            "font.sans-serif": ["DejaVu Sans"],
+            "axes.titleweight": "bold",
+            "axes.titlesize": 10.5,
+            "legend.frameon": False,
+            "svg.hashsalt": SVG_HASH_SALT,
+            "pdf.fonttype": 42,
+            "savefig.dpi": DPI,
+            "figure.dpi": 100,
+        }
+    )
+    return rc
+
+
+def plain(text: object) -> str:
+    """Escape ``$`` so a label is printed literally, never parsed as mathtext."""
+    return str(text).replace("$", r"\$")
+
+
+def lower_first(label: str) -> str:
+    """Lower-case a label's first letter for use mid-sentence, unless it starts an
+    acronym: "Log patents" -> "log patents", "R&D intensity" and "GDP" unchanged."""
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
+
+
+def wrap(text: object, width: int) -> str:
+    """Return ``text`` escaped (:func:`plain`) and broken into lines of at most ``width``."""
+    return "\n".join(textwrap.wrap(plain(text), width=width))
+
+
+def new_figure(width: float, height: float, footer: str) -> tuple[Figure, SubFigure]:
+    """Return a figure and the sub-figure to draw in, with ``footer`` below it.
+
+    The figure is split into a content sub-figure (constrained layout, so axes,
+    titles and outside legends fit inside it) and a footer strip sized to the
+    wrapped footer text, so the footer can neither be clipped nor overlap anything.
+    ``height`` is the height of the content; the footer strip is added to it.
+    """
+    # About 15 characters of 8 pt DejaVu Sans fit in an inch.
+    wrapped = "\n".join(
+        textwrap.wrap(" ".join(str(footer).split()), width=max(20, int(width * 15)))
+    )
+    lines = wrapped.count("\n") + 1 if wrapped else 0
+    footer_height = (lines * FOOTER_FONT_SIZE * 1.3 + 10) / 72 if lines else 0.0
+    figure = Figure(figsize=(width, height + footer_height), layout="constrained")
+    if not lines:
+        content = figure.subfigures(1, 1)
+        return figure, content
+    content, strip = figure.subfigures(2, 1, height_ratios=[height, footer_height], hspace=0.0)
+    strip.text(
+        0.01,
+        0.45,
+        plain(wrapped),
+        ha="left",
+        va="center",
+        fontsize=FOOTER_FONT_SIZE,
+        color="#404040",
+        gid="footer",
+    )
+    return figure, content
+
+
+def unit_names(panel: pd.DataFrame) -> dict[str, str]:
+    """Return unit id -> English name (``name_en``), where the panel has one."""
+    if "name_en" not in panel.columns:
+        return {}
+    names = panel.dropna(subset=["name_en"]).drop_duplicates("unit_id")
+    return dict(zip(names["unit_id"].astype(str), names["name_en"].astype(str), strict=True))
+
+
+def corner_note(ax, text: str, corner: str, gid: str, fontsize: float = 9.5) -> None:
+    """Write ``text`` in a white box in the ``"upper left"`` or ``"lower right"`` corner."""
+    upper_left = corner == "upper left"
+    ax.text(
+        0.03 if upper_left else 0.97,
+        0.97 if upper_left else 0.03,
+        text,
+        transform=ax.transAxes,
+        ha="left" if upper_left else "right",
+        va="top" if upper_left else "bottom",
+        fontsize=fontsize,
+        bbox={"boxstyle": "round,pad=0.35", "facecolor": "white", "edgecolor": OTHER_COLOUR},
+        gid=gid,
+    )
+
+
+def check_columns(panel: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Raise naming the figure (``what``) and every column of ``columns`` not in ``panel``."""
+    missing = [c for c in columns if c not in panel.columns]
+    if missing:
+        raise ValueError(f"{what}: the panel has no column(s) {missing}.")
+
+
+def save_figure(
+    figure: Figure,
+    pdf_path: str | os.PathLike[str],
+    png_path: str | os.PathLike[str],
+    *,
+    dpi: int = DPI,
+) -> None:
+    """Write ``figure`` as PDF and PNG atomically with byte-reproducible output.
+
+    The PDF carries no ``CreationDate``/``ModDate`` (so ``SOURCE_DATE_EPOCH`` has
+    nothing to set) and fixed ``Creator``/``Producer``; the PNG has no date and a
+    fixed ``Software`` entry; SVG ids would be salted with a fixed salt; the
+    resolution is fixed.
+    """
+    # Font subsetting logs every glyph at INFO; keep it out of the rule's log.
+    font_logger = logging.getLogger("fontTools")
+    level = font_logger.level
+    font_logger.setLevel(max(level, logging.WARNING))
+    try:
+        with matplotlib.rc_context(style()):
+            with atomic_path(pdf_path) as temporary:
+                figure.savefig(temporary, format="pdf", metadata=PDF_METADATA)
+            with atomic_path(png_path) as temporary:
+                figure.savefig(temporary, format="png", dpi=dpi, metadata=PNG_METADATA)
+    finally:
+        font_logger.setLevel(level)
