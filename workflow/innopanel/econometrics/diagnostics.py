@@ -30,9 +30,9 @@ from innopanel.econometrics.covariance import CovarianceSpec
 from innopanel.econometrics.estimators import (
     CONSTANT,
     FitResult,
+    effect_dummies,
     first_differences,
     fit_linear,
-    year_dummies,
 )
 from innopanel.econometrics.models import ENTITY, TIME, design_terms, fit_model, model_frame
 from innopanel.vocabulary import unit_words
@@ -430,16 +430,6 @@ def variance_inflation_factors(
     return pd.Series(factors, name="vif")
 
 
-def _absorbed_effects(exog: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame | None:
-    blocks = []
-    if spec.entity_effects:
-        units = pd.Series(exog.index.get_level_values(ENTITY), index=exog.index)
-        blocks.append(pd.get_dummies(units, dtype=float))
-    if spec.time_effects:
-        blocks.append(year_dummies(exog.index, drop_first=bool(spec.entity_effects)))
-    return pd.concat(blocks, axis=1) if blocks else None
-
-
 def vif_rows(panel: pd.DataFrame, spec: ModelSpec, unit: str = "city") -> list[dict[str, Any]]:
     """One row per regressor; the variation used is that left after the model's
     effects (fixed effects, differences or unit means)."""
@@ -447,13 +437,13 @@ def vif_rows(panel: pd.DataFrame, spec: ModelSpec, unit: str = "city") -> list[d
     estimator = spec.estimator
     absorbed = None
     basis = "centred regressors"
-    if estimator in ABSORBING_ESTIMATORS:
-        absorbed = _absorbed_effects(exog, spec)
+    if estimator in ABSORBING_ESTIMATORS and (spec.entity_effects or spec.time_effects):
+        absorbed = effect_dummies(exog.index, spec.entity_effects, spec.time_effects)
         basis = "regressors net of the model's fixed effects"
     elif estimator == "first_differences":
         exog = first_differences(exog)
         if spec.time_effects:
-            absorbed = year_dummies(exog.index, drop_first=False)
+            absorbed = effect_dummies(exog.index, time_effects=True)
         basis = "first-differenced regressors" + (
             " net of year effects" if spec.time_effects else ""
         )

@@ -96,10 +96,22 @@ def first_differences(frame: pd.DataFrame) -> pd.DataFrame:
     return differences[consecutive]
 
 
-def year_dummies(index: pd.MultiIndex, drop_first: bool) -> pd.DataFrame:
-    """One indicator column per year of ``index`` (the first omitted if ``drop_first``)."""
-    years = pd.Series(index.get_level_values(1), index=index)
-    dummies = pd.get_dummies(years, prefix=TIME, dtype=float, drop_first=drop_first)
+def effect_dummies(
+    index: pd.MultiIndex, entity_effects: bool = False, time_effects: bool = False
+) -> pd.DataFrame:
+    """Dense indicator columns for the fixed effects of a (unit, year) index.
+
+    One column ``fe_<unit>`` per unit and ``year_<year>`` per year; with both, the first
+    year's column is dropped (it is collinear with the unit columns). The one builder
+    of effect dummies: PPML, the jackknife refits, FD year effects and the VIF purge.
+    """
+    blocks = [pd.DataFrame(index=index)]
+    margins = (("fe", 0, entity_effects, False), (TIME, 1, time_effects, entity_effects))
+    for prefix, level, wanted, drop_first in margins:
+        if wanted:
+            values = pd.Series(index.get_level_values(level), index=index)
+            blocks.append(pd.get_dummies(values, prefix=prefix, dtype=float, drop_first=drop_first))
+    dummies = pd.concat(blocks, axis=1)
     dummies.columns = [str(c) for c in dummies.columns]
     return dummies
 
@@ -126,7 +138,7 @@ def fit_linear(
         differenced = first_differences(levels)
         dependent, exog = differenced["__outcome__"], differenced.drop(columns="__outcome__")
         if time_effects:
-            exog = pd.concat([exog, year_dummies(exog.index, drop_first=False)], axis=1)
+            exog = pd.concat([exog, effect_dummies(exog.index, time_effects=True)], axis=1)
     n_entities, n_periods = _levels(exog)
     covariance = resolve_bandwidth(covariance, n_periods)
     if estimator not in covariance.entry.estimators:
@@ -243,14 +255,10 @@ def within_supports(options: dict[str, Any]) -> bool:
 
 
 def dummy_design(exog: pd.DataFrame, entity_effects: bool, time_effects: bool) -> pd.DataFrame:
-    """``exog`` with unit and/or year indicator columns for the fixed effects."""
-    blocks = [exog.astype(float)]
-    if entity_effects:
-        units = pd.Series(exog.index.get_level_values(0), index=exog.index)
-        blocks.append(pd.get_dummies(units, prefix="fe", prefix_sep="_", dtype=float))
-    if time_effects:
-        blocks.append(year_dummies(exog.index, drop_first=entity_effects))
-    return pd.concat(blocks, axis=1)
+    """``exog`` with the indicator columns of its unit and/or year fixed effects."""
+    return pd.concat(
+        [exog.astype(float), effect_dummies(exog.index, entity_effects, time_effects)], axis=1
+    )
 
 
 def _linear_refit(
