@@ -3,6 +3,7 @@ second engines; published reference values are in test_published_references.py."
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import yaml
+from conftest import simulate_panel
 from linearmodels.panel import PanelOLS
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
@@ -47,38 +49,9 @@ def demo_panel() -> pd.DataFrame:
     return derive_variables(raw, config["variables"])
 
 
-def panel(
-    n_units: int = 200,
-    n_years: int = 8,
-    seed: int = 0,
-    correlated_effects: bool = True,
-    effect_sd: float = 1.0,
-    ar: float = 0.0,
-    factor_loading: float = 0.0,
-) -> pd.DataFrame:
-    """y = a_i + 0.5 x1 - 0.3 x2 + u_it, u_it AR(ar) plus an optional common factor."""
-    rng = np.random.default_rng(seed)
-    effects = rng.normal(0, effect_sd, n_units)
-    shift = effects if correlated_effects else rng.normal(0, 1, n_units)
-    x1 = 0.8 * shift[:, None] + rng.normal(0, 1, (n_units, n_years))
-    x2 = rng.normal(0, 1, (n_units, n_years))
-    innovations = rng.normal(0, 1, (n_units, n_years))
-    errors = np.empty_like(innovations)
-    errors[:, 0] = innovations[:, 0]
-    for t in range(1, n_years):
-        errors[:, t] = ar * errors[:, t - 1] + innovations[:, t]
-    factor = rng.normal(0, 1, n_years)
-    errors += factor_loading * rng.normal(1, 0.3, n_units)[:, None] * factor[None, :]
-    y = effects[:, None] + 0.5 * x1 - 0.3 * x2 + errors
-    return pd.DataFrame(
-        {
-            "unit_id": np.repeat([f"u{i:03d}" for i in range(n_units)], n_years),
-            "year": np.tile(np.arange(2001, 2001 + n_years), n_units),
-            "y": y.ravel(),
-            "x1": x1.ravel(),
-            "x2": x2.ravel(),
-        }
-    )
+# The tests' one synthetic panel (conftest.simulate_panel): 200 units, 8 years, unit
+# effects and errors of sd 1, no year effects (a two-way model absorbs none then).
+panel = partial(simulate_panel, n_units=200, n_years=8, seed=0, year_effect_sd=0.0, error_sd=1.0)
 
 
 def model(estimator: str, **extra: object) -> dict:
@@ -115,7 +88,7 @@ def test_hausman_rejects_when_effects_correlate_with_regressors(variance: str) -
 
 
 def test_hausman_does_not_reject_when_effects_are_random() -> None:
-    row = hausman_test(panel(correlated_effects=False, seed=3), MODELS["fe"], MODELS["re"])
+    row = hausman_test(panel(effect_loading=0.0, seed=3), MODELS["fe"], MODELS["re"])
     assert row["p_value"] > 0.01
     assert row["conclusion"].startswith("H0 not rejected")
 
@@ -132,7 +105,7 @@ def test_negative_hausman_statistic_gets_no_p_value(demo_panel: pd.DataFrame, st
 
 def test_mundlak_test_rejects_correlated_effects_and_not_random_ones() -> None:
     assert mundlak_test(panel(), MODELS["re"])["p_value"] < 1e-6
-    kept = mundlak_test(panel(correlated_effects=False, seed=3), MODELS["re"])
+    kept = mundlak_test(panel(effect_loading=0.0, seed=3), MODELS["re"])
     assert kept["p_value"] > 0.01
     assert kept["df"] == 2 and kept["df_denominator"] == 199
 
@@ -167,7 +140,7 @@ def test_effects_f_test_matches_linearmodels_pooled_f() -> None:
 
 
 def test_effects_f_test_keeps_year_effects_and_does_not_reject_without_unit_effects() -> None:
-    data = panel(effect_sd=0.0, correlated_effects=False, seed=5)
+    data = panel(unit_effect_sd=0.0, effect_loading=0.0, seed=5)
     row = effects_f_test(data, MODELS["twoway"])
     assert row["p_value"] > 0.01
     assert "given year effects" in row["null_hypothesis"]
@@ -196,9 +169,9 @@ def test_breusch_pagan_equals_the_balanced_textbook_formula() -> None:
 def test_breusch_pagan_detects_random_effects_only_when_present() -> None:
     from innopanel.econometrics.diagnostics import breusch_pagan_test
 
-    assert breusch_pagan_test(panel(correlated_effects=False), MODELS["pooled"])["p_value"] < 1e-6
+    assert breusch_pagan_test(panel(effect_loading=0.0), MODELS["pooled"])["p_value"] < 1e-6
     quiet = breusch_pagan_test(
-        panel(effect_sd=0.0, correlated_effects=False, seed=2), MODELS["pooled"]
+        panel(unit_effect_sd=0.0, effect_loading=0.0, seed=2), MODELS["pooled"]
     )
     assert quiet["p_value"] > 0.01
 

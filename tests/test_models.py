@@ -4,12 +4,14 @@ linearmodels' own estimators); published references are in test_published_refere
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from conftest import simulate_panel
 from linearmodels.panel import FirstDifferenceOLS
 
 from innopanel.config.specs import model_spec, model_specs
@@ -31,31 +33,9 @@ from innopanel.econometrics.models import (
 TRUE_SLOPES = {"x_rd": 0.5, "x_talent": -0.3}
 
 
-def linear_panel(n_cities: int = 80, n_years: int = 10, seed: int = 7) -> pd.DataFrame:
-    """y = a_i + g_t + 0.5 x_rd - 0.3 x_talent + e, with regressors correlated with a_i."""
-    rng = np.random.default_rng(seed)
-    city_effect = rng.normal(0, 1, n_cities)
-    year_effect = rng.normal(0, 0.5, n_years)
-    city = np.repeat(np.arange(n_cities), n_years)
-    year = np.tile(np.arange(2011, 2011 + n_years), n_cities)
-    x_rd = 0.8 * city_effect[city] + rng.normal(0, 1, city.size)
-    x_talent = -0.5 * city_effect[city] + rng.normal(0, 1, city.size)
-    y = (
-        city_effect[city]
-        + year_effect[year - 2011]
-        + TRUE_SLOPES["x_rd"] * x_rd
-        + TRUE_SLOPES["x_talent"] * x_talent
-        + rng.normal(0, 0.3, city.size)
-    )
-    return pd.DataFrame(
-        {
-            "unit_id": [f"c{i:03d}" for i in city],
-            "year": year,
-            "y": y,
-            "x_rd": x_rd,
-            "x_talent": x_talent,
-        }
-    )
+# The tests' one synthetic panel (conftest.simulate_panel) with these slopes: x_rd loads
+# on the unit effect (pooled estimates are biased), cities are c000, c001, ...
+linear_panel = partial(simulate_panel, slopes=TRUE_SLOPES, unit_prefix="c")
 
 
 def spec(estimator: str, **extra: object) -> dict:
@@ -94,7 +74,7 @@ def correction_factor(correction: str) -> float:
 
 
 def test_two_way_fe_recovers_the_true_slopes() -> None:
-    estimates = tidy(fit(linear_panel(n_cities=400, seed=1), "twoway", TWOWAY))
+    estimates = tidy(fit(linear_panel(n_units=400, seed=1), "twoway", TWOWAY))
     for term, truth in TRUE_SLOPES.items():
         row = estimates.set_index("term").loc[term]
         # Tolerance: 4 standard errors (SE about 0.005 here), and absolute 0.03.
@@ -102,7 +82,7 @@ def test_two_way_fe_recovers_the_true_slopes() -> None:
 
 
 def test_pooled_ols_is_biased_where_fe_is_not() -> None:
-    panel = linear_panel(n_cities=400, seed=2)
+    panel = linear_panel(n_units=400, seed=2)
     pooled = tidy(fit(panel, "pooled", spec("pooled_ols"))).set_index("term")
     assert pooled.loc["x_rd", "estimate"] > TRUE_SLOPES["x_rd"] + 0.1  # city effect leaks in
 
@@ -188,7 +168,7 @@ def test_random_effects_and_pooled_get_a_constant_placed_last() -> None:
 def test_panel_too_small_for_a_model_says_why_and_names_the_fix() -> None:
     # Two-way FE on 3 cities x 2 years: 2 slopes + 3 city + 2 year - 1 effects = 6 rows.
     with pytest.raises(EstimationError) as error:
-        fit(linear_panel(n_cities=3, n_years=2), "twoway", TWOWAY)
+        fit(linear_panel(n_units=3, n_years=2), "twoway", TWOWAY)
     message = str(error.value)
     assert "the panel is too small for model 'twoway'" in message
     assert "6 usable row(s) (3 cities, 2 year(s))" in message
@@ -208,7 +188,7 @@ def test_panel_too_small_for_a_model_says_why_and_names_the_fix() -> None:
 )
 def test_each_size_problem_is_named(n_cities: int, n_years: int, raw: dict, problem: str) -> None:
     with pytest.raises(EstimationError, match=problem):
-        fit(linear_panel(n_cities=n_cities, n_years=n_years), "m", raw)
+        fit(linear_panel(n_units=n_cities, n_years=n_years), "m", raw)
 
 
 @pytest.mark.parametrize("estimator", ["fixed_effects", "ppml"])
@@ -216,7 +196,7 @@ def test_ppml_absorbs_effects_like_fixed_effects_and_has_no_constant(estimator: 
     # Two-way effects cost cities + years - 1 degrees of freedom, and there is no
     # constant: 8 rows of 3 cities x 3 years leave 8 - 2 slopes - 5 effects = 1.
     raw = spec(estimator, entity_effects=True, time_effects=True)
-    panel = linear_panel(n_cities=4, n_years=3).assign(y=lambda d: np.exp(d["y"]))
+    panel = linear_panel(n_units=4, n_years=3).assign(y=lambda d: np.exp(d["y"]))
     frame = model_frame(panel, model_spec("m", raw))
     check_size(frame.iloc[:8], model_spec("m", raw))
     # 2 cities x 3 years: 6 - 2 - (2 + 3 - 1) = 0.
@@ -237,7 +217,7 @@ def test_any_unit_noun_works_with_clustered_standard_errors() -> None:
     row = tidy(fit(linear_panel(), "m", CITY_FE, unit="region")).iloc[0]
     assert row["cov_label"] == "Clustered by region"
     with pytest.raises(EstimationError, match=r"5 region clusters are too few.*add regions"):
-        fit(linear_panel(n_cities=5), "m", CITY_FE, unit="region")
+        fit(linear_panel(n_units=5), "m", CITY_FE, unit="region")
 
 
 @pytest.mark.parametrize(
@@ -298,7 +278,7 @@ def test_first_differences_agree_with_linearmodels_first_difference_ols() -> Non
 
 
 def test_first_differences_with_year_effects_recover_the_slopes() -> None:
-    panel = linear_panel(n_cities=400, seed=3)
+    panel = linear_panel(n_units=400, seed=3)
     model = spec("first_differences", time_effects=True)
     estimates = tidy(fit(panel, "fd", model)).set_index("term")
     assert list(estimates.index) == ["x_rd", "x_talent"]  # year dummies are not reported
@@ -321,33 +301,15 @@ def test_first_differences_skip_gap_years() -> None:
 # ----------------------------------------------------------------- dynamics
 
 
-def lag_panel(n_cities: int = 300, n_years: int = 12, seed: int = 5) -> pd.DataFrame:
-    """y = a_i + g_t + 0.3 x_t + 0.2 x_{t-1} + 0.1 x_{t-2} + e (long-run effect 0.6)."""
-    rng = np.random.default_rng(seed)
-    effects = rng.normal(0, 1, n_cities)
-    x = rng.normal(0, 1, (n_cities, n_years + 2)) + effects[:, None]
-    y = (
-        effects[:, None]
-        + 0.3 * x[:, 2:]
-        + 0.2 * x[:, 1:-1]
-        + 0.1 * x[:, :-2]
-        + np.arange(n_years) * 0.05
-        + rng.normal(0, 0.5, (n_cities, n_years))
+def lag_panel(n_units: int = 300, n_years: int = 12, seed: int = 5) -> pd.DataFrame:
+    """simulate_panel with y = a_i + g_t + 0.3 x_t + 0.2 x_{t-1} + 0.1 x_{t-2} + u (long-run
+    effect 0.6): two pre-sample years give x its lags, and their y is missing."""
+    panel = simulate_panel(
+        n_units, n_years + 2, seed, slopes={"x_rd": 0.3}, first_year=2009, unit_prefix="c"
     )
-    years = np.arange(2011 - 2, 2011 + n_years)
-    rows = []
-    for i in range(n_cities):
-        for t, year in enumerate(years):
-            rows.append(
-                {
-                    "unit_id": f"c{i:03d}",
-                    "year": int(year),
-                    "x_rd": x[i, t],
-                    "y": y[i, t - 2] if t >= 2 else np.nan,
-                    "x_talent": 0.0,
-                }
-            )
-    return pd.DataFrame(rows)
+    earlier = panel.groupby("unit_id")["x_rd"]
+    panel["y"] += 0.2 * earlier.shift(1) + 0.1 * earlier.shift(2)
+    return panel
 
 
 def test_distributed_lags_recover_the_long_run_effect_and_its_se() -> None:
@@ -376,7 +338,7 @@ def test_distributed_lags_recover_the_long_run_effect_and_its_se() -> None:
 
 
 def test_lags_are_by_calendar_year_and_reach_before_a_sub_period() -> None:
-    panel = lag_panel(n_cities=3, n_years=4).dropna(subset=["y"])
+    panel = lag_panel(n_units=3, n_years=4).dropna(subset=["y"])
     panel = panel[~((panel["unit_id"] == "c000") & (panel["year"] == 2012))]  # a gap year
     model = {**TWOWAY, "controls": [], "distributed_lags": {"x_rd": 1}, "first_year": 2013}
     frame = model_frame(panel, model_spec("dl", model))
@@ -389,7 +351,7 @@ def test_lags_are_by_calendar_year_and_reach_before_a_sub_period() -> None:
 
 def test_centred_interaction_recovers_its_coefficient_and_the_slope_at_the_mean() -> None:
     rng = np.random.default_rng(11)
-    panel = linear_panel(n_cities=300, seed=11)
+    panel = linear_panel(n_units=300, seed=11)
     panel["x_talent"] = rng.normal(2.0, 1.0, len(panel))
     panel["y"] = (
         panel.groupby("unit_id")["x_rd"].transform("mean")
@@ -426,55 +388,54 @@ POISSON = {
     "estimator": "ppml",
     "entity_effects": True,
     "time_effects": True,
-    "outcome": "count",
+    "outcome": "y",
     "regressors": ["x_rd"],
     "controls": ["x_talent"],
     "covariance": "clustered",
 }
 
 
-def poisson_panel(n_cities: int = 60, n_years: int = 8, seed: int = 4) -> pd.DataFrame:
-    """count ~ NB2(mean exp(a_i + g_t + 0.3 x_rd - 0.2 x_talent)), theta = 5."""
-    rng = np.random.default_rng(seed)
-    city_effect = rng.normal(1.5, 1.0, n_cities)
-    year_effect = rng.normal(0, 0.3, n_years)
-    city = np.repeat(np.arange(n_cities), n_years)
-    year = np.tile(np.arange(n_years), n_cities)
-    x_rd = 0.5 * city_effect[city] + rng.normal(0, 1, city.size)
-    x_talent = rng.normal(0, 1, city.size)
-    mean = np.exp(city_effect[city] + year_effect[year] + 0.3 * x_rd - 0.2 * x_talent)
-    count = rng.negative_binomial(5, 5 / (5 + mean))
-    return pd.DataFrame(
-        {
-            "unit_id": [f"c{i:03d}" for i in city],
-            "year": 2011 + year,
-            "count": count.astype(float),
-            "x_rd": x_rd,
-            "x_talent": x_talent,
-        }
-    )
+# Counts drawn from NB2 (theta 5) with mean exp(a_i + g_t + 0.3 x_rd - 0.2 x_talent).
+poisson_panel = partial(
+    simulate_panel,
+    n_units=60,
+    n_years=8,
+    seed=4,
+    outcome="poisson",
+    slopes=POISSON_TRUTH,
+    unit_prefix="c",
+)
 
 
 def test_ppml_recovers_the_true_coefficients() -> None:
-    estimates = tidy(fit(poisson_panel(n_cities=400), "ppml", POISSON)).set_index("term")
+    estimates = tidy(fit(poisson_panel(n_units=400), "ppml", POISSON)).set_index("term")
     for term, truth in POISSON_TRUTH.items():
         assert abs(estimates.loc[term, "estimate"] - truth) < 4 * estimates.loc[term, "std_error"]
     assert estimates.loc["x_rd", "std_error"] < 0.05  # the check has power
     assert 0 < estimates.loc["x_rd", "pseudo_r2"] < 1
 
 
+def always_zero_units(panel: pd.DataFrame) -> list[str]:
+    totals = panel.groupby("unit_id")["y"].sum()
+    return sorted(totals.index[totals == 0])
+
+
 def test_ppml_matches_statsmodels_poisson_with_dummies() -> None:
     panel = poisson_panel()
     fitted = fit(panel, "ppml", POISSON)
+    # A unit whose outcome is always zero has an effect of minus infinity and no
+    # information on the slopes; PPML drops it, so the reference is fitted without it.
+    kept = panel[~panel["unit_id"].isin(always_zero_units(panel))]
     reference = smf.glm(
-        "count ~ x_rd + x_talent + C(unit_id) + C(year)",
-        data=panel,
+        "y ~ x_rd + x_talent + C(unit_id) + C(year)",
+        data=kept,
         family=sm.families.Poisson(),
     ).fit(
         cov_type="cluster",
-        cov_kwds={"groups": pd.factorize(panel["unit_id"])[0], "use_correction": False},
+        cov_kwds={"groups": pd.factorize(kept["unit_id"])[0], "use_correction": False},
     )
-    g = panel["unit_id"].nunique()
+    g = kept["unit_id"].nunique()
+    assert fitted.fit.n_entities == g
     for term in POISSON_TRUTH:
         assert fitted.fit.params[term] == pytest.approx(reference.params[term], rel=1e-7)
         expected = np.sqrt(reference.cov_params().loc[term, term] * g / (g - 1))
@@ -484,30 +445,33 @@ def test_ppml_matches_statsmodels_poisson_with_dummies() -> None:
 
 def test_ppml_drops_cities_whose_outcome_is_always_zero_and_reports_them() -> None:
     panel = poisson_panel()
-    panel.loc[panel["unit_id"].isin(["c003", "c017"]), "count"] = 0.0
+    panel.loc[panel["unit_id"].isin(["c003", "c017"]), "y"] = 0.0
+    dropped = always_zero_units(panel)
+    assert {"c003", "c017"} <= set(dropped)
     row = tidy(fit(panel, "ppml", POISSON)).iloc[0]
-    assert row["dropped_units"] == 2
-    assert "c003, c017" in row["note"] and "always zero" in row["note"]
-    assert row["n_entities"] == 58 and row["nobs"] == 58 * 8
+    assert row["dropped_units"] == len(dropped)
+    assert ", ".join(dropped) in row["note"] and "always zero" in row["note"]
+    kept = 60 - len(dropped)
+    assert row["n_entities"] == kept and row["nobs"] == kept * 8
 
 
 def test_ppml_refuses_a_negative_outcome_naming_the_row() -> None:
     panel = poisson_panel()
-    panel.loc[5, "count"] = -1.0
+    panel.loc[5, "y"] = -1.0
     with pytest.raises(EstimationError, match="city 'c000' in 2016"):
         fit(panel, "ppml", POISSON)
 
 
 def test_ppml_jackknife_matches_leave_one_city_out_refits_with_statsmodels() -> None:
-    panel = poisson_panel(n_cities=12, n_years=6)
+    panel = poisson_panel(n_units=12, n_years=6)
     frame = panel.set_index(["unit_id", "year"])
     exog = frame[["x_rd", "x_talent"]]
-    fit = fit_ppml(frame["count"], exog, CovarianceSpec("clustered_jackknife"))
+    fit = fit_ppml(frame["y"], exog, CovarianceSpec("clustered_jackknife"))
     deviations = []
     for city in frame.index.get_level_values(0).unique():
         subset = panel[panel["unit_id"] != city]
         refit = smf.glm(
-            "count ~ x_rd + x_talent + C(unit_id) + C(year)",
+            "y ~ x_rd + x_talent + C(unit_id) + C(year)",
             data=subset,
             family=sm.families.Poisson(),
         ).fit(tol=1e-12)
@@ -532,7 +496,7 @@ def test_driscoll_kraay_records_kernel_and_bandwidth() -> None:
 
 
 def test_jackknife_of_a_linear_model_matches_explicit_refits() -> None:
-    panel = linear_panel(n_cities=12, n_years=5)
+    panel = linear_panel(n_units=12, n_years=5)
     fitted = fit(panel, "jk", {**CITY_FE, "covariance": "clustered_jackknife"})
     deviations = []
     for city in panel["unit_id"].unique():
@@ -606,7 +570,7 @@ def test_ppml_writes_response_residuals_about_its_mean() -> None:
     ours = estimates.residuals.set_index(["unit_id", "year"])
     mean = fit(panel, "ppml", POISSON).result.fittedvalues
     np.testing.assert_allclose(ours["fitted"], mean.to_numpy(), rtol=1e-12)
-    outcome = panel.set_index(["unit_id", "year"])["count"].reindex(ours.index)
+    outcome = panel.set_index(["unit_id", "year"])["y"].reindex(ours.index)
     np.testing.assert_allclose(ours["residual"], outcome - ours["fitted"], rtol=1e-12, atol=1e-12)
 
 
