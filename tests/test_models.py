@@ -206,6 +206,11 @@ def test_ppml_absorbs_effects_like_fixed_effects_and_has_no_constant(estimator: 
         check_size(frame.iloc[:6], model_spec("m", raw))
 
 
+def test_a_model_window_without_rows_is_named() -> None:
+    with pytest.raises(EstimationError, match=r"no rows in 2030-2035.*models\.late"):
+        fit(linear_panel(), "late", {**TWOWAY, "first_year": 2030, "last_year": 2035})
+
+
 def test_an_all_missing_variable_is_named_not_called_a_small_panel() -> None:
     panel = linear_panel().assign(x_talent=np.nan)
     with pytest.raises(EstimationError, match="x_talent has no value in 1949-2100") as error:

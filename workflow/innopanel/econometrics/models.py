@@ -172,6 +172,12 @@ def model_frame(panel: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
         for lag in range(1, max_lag + 1):
             frame[lag_name(variable, lag)] = _lagged(frame, variable, lag)
     frame = frame[(frame[TIME] >= spec.first_year) & (frame[TIME] <= spec.last_year)]
+    if frame.empty:
+        raise EstimationError(
+            f"model '{spec.name}': the panel has no rows in {spec.first_year}-"
+            f"{spec.last_year}. Set models.{spec.name}.first_year..last_year inside the "
+            "study window."
+        )
     empty = [c for c in dict.fromkeys(base) if frame[c].isna().all()]
     if empty:
         raise EstimationError(
