@@ -1,8 +1,9 @@
 """Specification tests behave as their null hypotheses say on known DGPs, and agree with
-second engines; published reference values are in test_references.py."""
+second engines; published reference values are in test_published_references.py."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,12 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import yaml
+from conftest import simulate_panel
 from linearmodels.panel import PanelOLS
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
+from innopanel.config.diagnostics import diagnostics_spec
+from innopanel.config.specs import model_spec, model_specs
 from innopanel.econometrics.covariance import CovarianceSpec
 from innopanel.econometrics.diagnostics import (
     DIAGNOSTICS_COLUMNS,
@@ -45,38 +49,9 @@ def demo_panel() -> pd.DataFrame:
     return derive_variables(raw, config["variables"])
 
 
-def panel(
-    n_units: int = 200,
-    n_years: int = 8,
-    seed: int = 0,
-    correlated_effects: bool = True,
-    effect_sd: float = 1.0,
-    ar: float = 0.0,
-    factor_loading: float = 0.0,
-) -> pd.DataFrame:
-    """y = a_i + 0.5 x1 - 0.3 x2 + u_it, u_it AR(ar) plus an optional common factor."""
-    rng = np.random.default_rng(seed)
-    effects = rng.normal(0, effect_sd, n_units)
-    shift = effects if correlated_effects else rng.normal(0, 1, n_units)
-    x1 = 0.8 * shift[:, None] + rng.normal(0, 1, (n_units, n_years))
-    x2 = rng.normal(0, 1, (n_units, n_years))
-    innovations = rng.normal(0, 1, (n_units, n_years))
-    errors = np.empty_like(innovations)
-    errors[:, 0] = innovations[:, 0]
-    for t in range(1, n_years):
-        errors[:, t] = ar * errors[:, t - 1] + innovations[:, t]
-    factor = rng.normal(0, 1, n_years)
-    errors += factor_loading * rng.normal(1, 0.3, n_units)[:, None] * factor[None, :]
-    y = effects[:, None] + 0.5 * x1 - 0.3 * x2 + errors
-    return pd.DataFrame(
-        {
-            "unit_id": np.repeat([f"u{i:03d}" for i in range(n_units)], n_years),
-            "year": np.tile(np.arange(2001, 2001 + n_years), n_units),
-            "y": y.ravel(),
-            "x1": x1.ravel(),
-            "x2": x2.ravel(),
-        }
-    )
+# The tests' one synthetic panel (conftest.simulate_panel): 200 units, 8 years, unit
+# effects and errors of sd 1, no year effects (a two-way model absorbs none then).
+panel = partial(simulate_panel, n_units=200, n_years=8, seed=0, year_effect_sd=0.0, error_sd=1.0)
 
 
 def model(estimator: str, **extra: object) -> dict:
@@ -92,10 +67,13 @@ def model(estimator: str, **extra: object) -> dict:
 
 
 MODELS = {
-    "fe": model("fixed_effects", entity_effects=True),
-    "twoway": model("fixed_effects", entity_effects=True, time_effects=True),
-    "re": model("random_effects"),
-    "pooled": model("pooled_ols"),
+    name: model_spec(name, raw)
+    for name, raw in {
+        "fe": model("fixed_effects", entity_effects=True),
+        "twoway": model("fixed_effects", entity_effects=True, time_effects=True),
+        "re": model("random_effects"),
+        "pooled": model("pooled_ols"),
+    }.items()
 }
 
 
@@ -104,13 +82,13 @@ MODELS = {
 
 @pytest.mark.parametrize("variance", ["own", "sigmamore"])
 def test_hausman_rejects_when_effects_correlate_with_regressors(variance: str) -> None:
-    row = hausman_test(panel(), MODELS, "fe", "re", variance=variance)
+    row = hausman_test(panel(), MODELS["fe"], MODELS["re"], variance=variance)
     assert row["df"] == 2 and row["p_value"] < 1e-6
     assert row["conclusion"].startswith("reject H0")
 
 
 def test_hausman_does_not_reject_when_effects_are_random() -> None:
-    row = hausman_test(panel(correlated_effects=False, seed=3), MODELS, "fe", "re")
+    row = hausman_test(panel(effect_loading=0.0, seed=3), MODELS["fe"], MODELS["re"])
     assert row["p_value"] > 0.01
     assert row["conclusion"].startswith("H0 not rejected")
 
@@ -118,15 +96,16 @@ def test_hausman_does_not_reject_when_effects_are_random() -> None:
 def test_negative_hausman_statistic_gets_no_p_value(demo_panel: pd.DataFrame, study_config) -> None:
     # On the demo panel the classical test with each model's own variance fails:
     # V_FE - V_RE is indefinite and the quadratic form is negative.
-    row = hausman_test(demo_panel, study_config["models"], "city_fe", "random_effects", "own")
+    models = model_specs(study_config)
+    row = hausman_test(demo_panel, models["city_fe"], models["random_effects"], "own")
     assert row["statistic"] < 0
     assert np.isnan(row["p_value"]) and row["conclusion"].startswith("not valid")
     assert "not positive definite" in row["note"]
 
 
 def test_mundlak_test_rejects_correlated_effects_and_not_random_ones() -> None:
-    assert mundlak_test(panel(), "re", MODELS["re"])["p_value"] < 1e-6
-    kept = mundlak_test(panel(correlated_effects=False, seed=3), "re", MODELS["re"])
+    assert mundlak_test(panel(), MODELS["re"])["p_value"] < 1e-6
+    kept = mundlak_test(panel(effect_loading=0.0, seed=3), MODELS["re"])
     assert kept["p_value"] > 0.01
     assert kept["df"] == 2 and kept["df_denominator"] == 199
 
@@ -148,7 +127,7 @@ def test_mundlak_regression_reproduces_the_within_estimates() -> None:
 
 def test_effects_f_test_matches_linearmodels_pooled_f() -> None:
     data = panel(n_units=60)
-    row = effects_f_test(data, "fe", MODELS["fe"])
+    row = effects_f_test(data, MODELS["fe"])
     frame = data.set_index(["unit_id", "year"])
     reference = (
         PanelOLS(frame["y"], frame[["x1", "x2"]].assign(const=1.0), entity_effects=True)
@@ -161,8 +140,8 @@ def test_effects_f_test_matches_linearmodels_pooled_f() -> None:
 
 
 def test_effects_f_test_keeps_year_effects_and_does_not_reject_without_unit_effects() -> None:
-    data = panel(effect_sd=0.0, correlated_effects=False, seed=5)
-    row = effects_f_test(data, "twoway", MODELS["twoway"])
+    data = panel(unit_effect_sd=0.0, effect_loading=0.0, seed=5)
+    row = effects_f_test(data, MODELS["twoway"])
     assert row["p_value"] > 0.01
     assert "given year effects" in row["null_hypothesis"]
     assert row["df_denominator"] == 200 * 8 - 200 - 7 - 2
@@ -190,12 +169,9 @@ def test_breusch_pagan_equals_the_balanced_textbook_formula() -> None:
 def test_breusch_pagan_detects_random_effects_only_when_present() -> None:
     from innopanel.econometrics.diagnostics import breusch_pagan_test
 
-    assert (
-        breusch_pagan_test(panel(correlated_effects=False), "pooled", MODELS["pooled"])["p_value"]
-        < 1e-6
-    )
+    assert breusch_pagan_test(panel(effect_loading=0.0), MODELS["pooled"])["p_value"] < 1e-6
     quiet = breusch_pagan_test(
-        panel(effect_sd=0.0, correlated_effects=False, seed=2), "pooled", MODELS["pooled"]
+        panel(unit_effect_sd=0.0, effect_loading=0.0, seed=2), MODELS["pooled"]
     )
     assert quiet["p_value"] > 0.01
 
@@ -204,8 +180,8 @@ def test_breusch_pagan_detects_random_effects_only_when_present() -> None:
 
 
 def test_wooldridge_test_detects_ar1_errors_and_not_iid_ones() -> None:
-    assert serial_correlation_test(panel(ar=0.5), "fe", MODELS["fe"])["p_value"] < 1e-4
-    iid = serial_correlation_test(panel(ar=0.0, seed=4), "fe", MODELS["fe"])
+    assert serial_correlation_test(panel(ar=0.5), MODELS["fe"])["p_value"] < 1e-4
+    iid = serial_correlation_test(panel(ar=0.0, seed=4), MODELS["fe"])
     assert iid["p_value"] > 0.01
     assert "-0.5" in iid["note"] and iid["df_denominator"] == 199
 
@@ -228,14 +204,14 @@ def test_wooldridge_statistic_matches_statsmodels_on_the_same_residuals() -> Non
 
 
 def test_pesaran_cd_is_quiet_under_independence_and_detects_a_common_factor() -> None:
-    independent = pesaran_cd_test(panel(n_units=60, seed=6), "fe", MODELS["fe"])
+    independent = pesaran_cd_test(panel(n_units=60, seed=6), MODELS["fe"])
     assert independent["p_value"] > 0.01
-    factor = pesaran_cd_test(panel(n_units=60, factor_loading=1.0), "fe", MODELS["fe"])
+    factor = pesaran_cd_test(panel(n_units=60, factor_loading=1.0), MODELS["fe"])
     assert factor["p_value"] < 1e-6
 
 
 def test_pesaran_cd_after_year_effects_has_no_normal_p_value() -> None:
-    row = pesaran_cd_test(panel(n_units=60, seed=6), "twoway", MODELS["twoway"])
+    row = pesaran_cd_test(panel(n_units=60, seed=6), MODELS["twoway"])
     assert np.isnan(row["p_value"])
     expected = -np.sqrt(8 * 60 / (2 * 59))
     assert f"{expected:.3g}" in row["note"]
@@ -276,7 +252,7 @@ def test_vif_reflects_a_known_correlation_and_removes_fixed_effects() -> None:
     rng = np.random.default_rng(9)
     data["x2"] = 0.8 * data["x1"] + 0.6 * rng.normal(size=len(data))
     # VIF is 1/(1-rho^2) with rho the correlation of the within-unit variation.
-    rows = {row["term"]: row for row in vif_rows(data, "fe", MODELS["fe"])}
+    rows = {row["term"]: row for row in vif_rows(data, MODELS["fe"])}
     within_x1 = data["x1"] - data.groupby("unit_id")["x1"].transform("mean")
     within_x2 = data["x2"] - data.groupby("unit_id")["x2"].transform("mean")
     rho = np.corrcoef(within_x1, within_x2)[0, 1]
@@ -292,7 +268,7 @@ def test_run_diagnostics_writes_one_row_per_test(
 ) -> None:
     demo = demo_panel
     config = study_config["diagnostics"]
-    table = run_diagnostics(demo, study_config["models"], config)
+    table = run_diagnostics(demo, model_specs(study_config), diagnostics_spec(config))
     assert list(table.columns) == DIAGNOSTICS_COLUMNS
     tests = table["test"].tolist()
     assert tests[:2] == ["Hausman (FE vs RE)", "Hausman, cluster-robust (Mundlak)"]

@@ -8,50 +8,32 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import simulate_panel
 from linearmodels.panel import PanelOLS
 
+from innopanel.config.specs import model_specs
 from innopanel.econometrics import within
 from innopanel.econometrics.models import fit_model, tidy
 from innopanel.econometrics.within import WithinError, WithinResult, fit_within, fit_within_frame
 
-TERMS = ["x_rd", "x_talent", "x_platforms"]
+SLOPES = {"x_rd": 0.5, "x_talent": -0.3, "x_platforms": 0.1}
+TERMS = list(SLOPES)
 TOLERANCE = 1e-8
 
 
 def panel(
-    n_entities: int = 40,
-    n_periods: int = 12,
+    n_units: int = 40,
+    n_years: int = 12,
     seed: int = 5,
     drop_share: float = 0.0,
     missing_share: float = 0.0,
     offset: float = 0.0,
 ) -> pd.DataFrame:
-    """A panel with entity and time effects correlated with the regressors and
-    heteroskedastic, within-entity correlated errors (so clustering matters)."""
-    rng = np.random.default_rng(seed)
-    entity = np.repeat(np.arange(n_entities), n_periods)
-    period = np.tile(np.arange(n_periods), n_entities)
-    entity_effect = rng.normal(0, 1, n_entities)[entity]
-    time_effect = rng.normal(0, 1, n_periods)[period]
-    entity_shock = rng.normal(0, 1, n_entities)[entity]
-    frame = pd.DataFrame(
-        {
-            "unit_id": [f"u{i:04d}" for i in entity],
-            "year": 1990 + period,
-            "x_rd": entity_effect + rng.normal(0, 1, entity.size) + offset,
-            "x_talent": time_effect * rng.normal(1, 0.5, entity.size),
-            "x_platforms": rng.poisson(3, entity.size).astype(float),
-        }
-    )
-    frame["y"] = (
-        entity_effect
-        + time_effect
-        + 0.5 * frame["x_rd"]
-        - 0.3 * frame["x_talent"]
-        + 0.1 * frame["x_platforms"]
-        + (0.5 + entity_shock**2) * rng.normal(0, 1, entity.size)
-        + 0.5 * entity_shock
-    )
+    """The tests' synthetic panel (conftest.simulate_panel; x_rd correlated with the unit
+    effects), then unbalanced by dropping ``drop_share`` of its rows, with
+    ``missing_share`` of y and x_talent missing, and x_rd's mean shifted by ``offset``."""
+    frame = simulate_panel(n_units, n_years, seed, slopes=SLOPES, first_year=1990)
+    frame["x_rd"] += offset
     if drop_share:
         frame = frame.sample(frac=1 - drop_share, random_state=seed).sort_index()
     if missing_share:
@@ -97,7 +79,7 @@ PANELS = {
     "balanced": {},
     "unbalanced": {"drop_share": 0.25},
     "missing_rows": {"drop_share": 0.1, "missing_share": 0.05},
-    "more_periods_than_entities": {"n_entities": 12, "n_periods": 40, "drop_share": 0.2},
+    "more_periods_than_entities": {"n_units": 12, "n_years": 40, "drop_share": 0.2},
     "large_means": {"offset": 1e3, "drop_share": 0.1},
 }
 EFFECTS = {
@@ -144,7 +126,7 @@ def test_flat_frame_entry_point_equals_the_indexed_one() -> None:
 def test_sparse_incidence_path_equals_linearmodels(monkeypatch: pytest.MonkeyPatch) -> None:
     # Very unbalanced panels build the entity x period incidence sparse: force that path.
     monkeypatch.setattr(within, "DENSE_INCIDENCE_CELLS_PER_OBSERVATION", 0)
-    frame = panel(n_entities=60, n_periods=25, drop_share=0.6)
+    frame = panel(n_units=60, n_years=25, drop_share=0.6)
     options = OPTIONS["clustered_counted"]
     data = indexed(frame)
     ours = fit_within(data["y"], data[TERMS], **EFFECTS["two_way"], **options)
@@ -153,8 +135,8 @@ def test_sparse_incidence_path_equals_linearmodels(monkeypatch: pytest.MonkeyPat
 
 def test_disconnected_panel_equals_linearmodels() -> None:
     # Two groups of entities observed in disjoint years: the dummies lose one more rank.
-    early = panel(n_entities=20, n_periods=6, seed=1)
-    late = panel(n_entities=20, n_periods=6, seed=2)
+    early = panel(n_units=20, n_years=6, seed=1)
+    late = panel(n_units=20, n_years=6, seed=2)
     late["unit_id"] = late["unit_id"] + "_late"
     late["year"] += 10
     frame = pd.concat([early, late], ignore_index=True)
@@ -171,15 +153,16 @@ def test_drop_in_for_the_configured_models(
     """Routing fixed-effects fits through fit_within changes no number."""
     from innopanel.data.clean import derive_variables
     from innopanel.econometrics import estimators
-    from innopanel.synthetic.dgp import simulate_panel
+    from innopanel.synthetic.dgp import simulate_panel as simulate_demo_panel
 
-    raw = simulate_panel([f"c{i:03d}" for i in range(60)], range(2011, 2023), seed=3)
+    # The demo's DGP, so that the configured models find their variables.
+    raw = simulate_demo_panel([f"c{i:03d}" for i in range(60)], range(2011, 2023), seed=3)
     data = derive_variables(raw, study_config["variables"])
-    spec = study_config["models"][model]
-    routed = fit_model(data, model, spec)
+    spec = model_specs(study_config)[model]
+    routed = fit_model(data, spec)
     assert isinstance(routed.result, WithinResult)
     monkeypatch.setattr(estimators, "within_supports", lambda options: False)
-    reference = fit_model(data, model, spec)
+    reference = fit_model(data, spec)
     assert not isinstance(reference.result, WithinResult)
     ours, theirs = tidy(routed), tidy(reference)
     numeric = theirs.select_dtypes("number").columns
@@ -215,6 +198,6 @@ def test_needs_an_entity_time_index_and_effects() -> None:
 
 
 def test_too_few_observations_is_an_error() -> None:
-    data = indexed(panel(n_entities=3, n_periods=2))
+    data = indexed(panel(n_units=3, n_years=2))
     with pytest.raises(WithinError, match="too few"):
         fit_within(data["y"], data[TERMS], entity_effects=True, time_effects=True)

@@ -6,7 +6,8 @@ This is ground floor: it imports nothing from innopanel, so any wing may use it.
 from __future__ import annotations
 
 LAG_SUFFIX = "_lag1"
-UNIT_LABELS = {"city": ("city", "cities"), "country": ("country", "countries")}
+# Nouns whose plural the English rules below would get wrong.
+IRREGULAR_PLURALS = {"person": "people", "child": "children", "datum": "data"}
 
 
 def base_variable(term: str) -> str:
@@ -14,8 +15,21 @@ def base_variable(term: str) -> str:
     return term.removesuffix(LAG_SUFFIX)
 
 
+def plural(noun: str) -> str:
+    """English plural of a unit noun: "city" -> "cities", "region" -> "regions",
+    "province" -> "provinces", "box" -> "boxes", "person" -> "people"."""
+    if noun in IRREGULAR_PLURALS:
+        return IRREGULAR_PLURALS[noun]
+    if noun.endswith("y") and noun[-2:-1] not in tuple("aeiou"):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    return noun + "s"
+
+
 def unit_words(unit: str) -> tuple[str, str]:
-    """Return the (singular, plural) words for the panel unit, e.g. ("city", "cities")."""
-    if unit not in UNIT_LABELS:
-        raise ValueError(f"unknown panel unit '{unit}'; use one of {sorted(UNIT_LABELS)}.")
-    return UNIT_LABELS[unit]
+    """Return the (singular, plural) words for the panel unit, e.g. ("city", "cities").
+
+    Any noun works: the unit only names things in messages, labels and captions.
+    """
+    return unit, plural(unit)

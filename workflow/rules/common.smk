@@ -128,6 +128,7 @@ def final_outputs():
         "results/data_quality/report.md",
         "results/estimates/estimates.csv",
         "results/estimates/estimates.parquet",
+        "results/estimates/residuals.parquet",
         "results/estimates/diagnostics.csv",
         "results/provenance/provenance.json",
         "results/provenance/provenance.md",

@@ -4,6 +4,7 @@ rule estimate_models:
     output:
         estimates="results/estimates/estimates.csv",
         estimates_parquet="results/estimates/estimates.parquet",
+        residuals="results/estimates/residuals.parquet",
     log:
         "logs/estimate_models/estimate_models.log",
     benchmark:
@@ -12,6 +13,8 @@ rule estimate_models:
         "../../environment.yml"
     params:
         models=config["models"],
+        # The years a model defaults to, and the unit noun of messages and labels.
+        window={key: config["study"][key] for key in ("first_year", "last_year")},
         unit=config["study"]["unit"],
         data_note=config["data"]["data_note"],
     script:
@@ -32,6 +35,8 @@ rule run_diagnostics:
     params:
         models=config["models"],
         diagnostics=config["diagnostics"],
+        # The years a model defaults to, and the unit noun of messages and labels.
+        window={key: config["study"][key] for key in ("first_year", "last_year")},
         unit=config["study"]["unit"],
         data_note=config["data"]["data_note"],
     script:

@@ -17,10 +17,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from innopanel.config.covariances import ESTIMATORS, LINEAR_ESTIMATORS, covariance_problems
 from innopanel.config.data_specs import cleaning_rules, variable_specs
+from innopanel.config.diagnostics import diagnostics_spec
 from innopanel.config.exhibits import exhibit_problems
 from innopanel.config.sources import check_sources
-from innopanel.config.specs import source_specs
+from innopanel.config.specs import ModelSpec, model_spec, source_specs
 from innopanel.vocabulary import LAG_SUFFIX
 
 # The unit table needs these; further columns (Chinese name, province, tier, aliases) are optional.
@@ -41,11 +43,6 @@ def known_variables(variables: Mapping[str, Mapping[str, Any]]) -> list[str]:
     names = list(variables)
     names += [name + LAG_SUFFIX for name, spec in variables.items() if spec.get("lag", False)]
     return names
-
-
-def model_terms(model: Mapping[str, Any]) -> list[str]:
-    """Return a model's right-hand-side terms in order: regressors, then controls."""
-    return list(model["regressors"]) + list(model.get("controls") or [])
 
 
 def read_unit_ids(unit_table: str | Path) -> list[str]:
@@ -155,7 +152,7 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
     problems += check_sources(source_specs(config), config["units"])
     problems += _check_data_rules(data, variables)
     problems += check_models(config["models"], known, study)
-    problems += check_diagnostics(config.get("diagnostics") or {}, config["models"])
+    problems += check_diagnostics(config["diagnostics"], config["models"])
 
     problems.extend(exhibit_problems(config))
 
@@ -168,22 +165,12 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
 # Estimators that absorb fixed effects as such; FD differences unit effects out, and
 # pooled OLS, between and RE models have none.
 ABSORBING_ESTIMATORS = ("fixed_effects", "ppml")
-KERNEL_COVARIANCES = ("driscoll_kraay",)
-BETWEEN_COVARIANCES = ("unadjusted", "robust")
-# Estimators fitted by least squares (linearmodels); the other one is PPML.
-LINEAR_ESTIMATORS = (
-    "pooled_ols",
-    "between",
-    "fixed_effects",
-    "random_effects",
-    "first_differences",
-)
 
 
-def _check_effects(name: str, model: Mapping[str, Any]) -> list[str]:
-    estimator = model["estimator"]
-    entity, time = bool(model.get("entity_effects")), bool(model.get("time_effects"))
-    where = f"models.{name}"
+def effects_problems(where: str, estimator: str, entity: bool, time: bool) -> list[str]:
+    """Problems of a model's effects keys: effects its estimator cannot take, or a fixed
+    effects model without any. ``where`` names the model (``models.<name>``). Used by the
+    start-up check and by :func:`innopanel.econometrics.models.fit_model` alike."""
     if estimator == "fixed_effects" and not (entity or time):
         return [
             f"{where}: a fixed_effects model needs entity_effects or time_effects set to "
@@ -202,29 +189,11 @@ def _check_effects(name: str, model: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def _check_covariance(name: str, model: Mapping[str, Any]) -> list[str]:
-    where = f"models.{name}"
-    covariance = model["covariance"]
+def _check_dynamics(spec: ModelSpec, study: Mapping[str, Any]) -> list[str]:
+    where = f"models.{spec.name}"
+    terms = list(spec.terms)
     problems = []
-    if covariance not in KERNEL_COVARIANCES:
-        for key in ("kernel", "bandwidth"):
-            if key in model:
-                problems.append(
-                    f"{where}.{key} applies only to covariance: driscoll_kraay; remove it."
-                )
-    if model["estimator"] == "between" and covariance not in BETWEEN_COVARIANCES:
-        problems.append(
-            f"{where}.covariance = '{covariance}': the between estimator has one observation "
-            "per unit; use unadjusted or robust."
-        )
-    return problems
-
-
-def _check_dynamics(name: str, model: Mapping[str, Any], study: Mapping[str, Any]) -> list[str]:
-    where = f"models.{name}"
-    terms = model_terms(model)
-    problems = []
-    for variable, max_lag in (model.get("distributed_lags") or {}).items():
+    for variable, max_lag in spec.distributed_lags:
         if variable not in terms:
             problems.append(
                 f"{where}.distributed_lags: '{variable}' must also be a regressor or control "
@@ -237,7 +206,7 @@ def _check_dynamics(name: str, model: Mapping[str, Any], study: Mapping[str, Any
             problems.append(
                 f"{where}: {clashes} are built by distributed_lags; remove them from the terms."
             )
-    for index, pair in enumerate(model.get("interactions") or []):
+    for index, pair in enumerate(spec.interactions):
         if pair[0] == pair[1]:
             problems.append(f"{where}.interactions[{index}] interacts '{pair[0]}' with itself.")
         for term in pair:
@@ -246,8 +215,7 @@ def _check_dynamics(name: str, model: Mapping[str, Any], study: Mapping[str, Any
                     f"{where}.interactions[{index}]: '{term}' must also be a regressor or control "
                     "(an interaction needs its main effects)." + _suggest(term, terms)
                 )
-    first = model.get("first_year", study["first_year"])
-    last = model.get("last_year", study["last_year"])
+    first, last = spec.first_year, spec.last_year
     if first > last:
         problems.append(f"{where}: first_year ({first}) is after last_year ({last}).")
     elif first > study["last_year"] or last < study["first_year"]:
@@ -265,20 +233,21 @@ def check_models(
     cannot take, covariance keys that do not apply, lags, interactions and years."""
     problems: list[str] = []
     for model_name, model in models.items():
-        for role in ("outcome", "regressors", "controls"):
-            value = model.get(role) or []
-            terms = [value] if isinstance(value, str) else value
-            for index, term in enumerate(terms):
-                if term not in known:
-                    where = f"models.{model_name}.{role}" + (
-                        "" if role == "outcome" else f"[{index}]"
-                    )
-                    problems.append(
-                        f"{where} = '{term}' is not a known variable." + _suggest(term, known)
-                    )
-        problems += _check_effects(model_name, model)
-        problems += _check_covariance(model_name, model)
-        problems += _check_dynamics(model_name, model, study)
+        spec = model_spec(model_name, model, study)
+        where = f"models.{model_name}"
+        roles = [("outcome", spec.outcome)]
+        roles += [(f"regressors[{i}]", term) for i, term in enumerate(spec.regressors)]
+        roles += [(f"controls[{i}]", term) for i, term in enumerate(spec.controls)]
+        for role, term in roles:
+            if term not in known:
+                problems.append(
+                    f"{where}.{role} = '{term}' is not a known variable." + _suggest(term, known)
+                )
+        problems += effects_problems(where, spec.estimator, spec.entity_effects, spec.time_effects)
+        problems += covariance_problems(
+            where, spec.estimator, spec.covariance, spec.kernel, spec.bandwidth
+        )
+        problems += _check_dynamics(spec, study)
     return problems
 
 
@@ -287,8 +256,8 @@ DIAGNOSTIC_MODELS: dict[str, tuple[tuple[str, ...], bool]] = {
     "effects_f_test": (("fixed_effects",), True),
     "breusch_pagan": (LINEAR_ESTIMATORS, False),
     "serial_correlation": (LINEAR_ESTIMATORS, False),
-    "cross_sectional_dependence": ((*LINEAR_ESTIMATORS, "ppml"), False),
-    "vif": ((*LINEAR_ESTIMATORS, "ppml"), False),
+    "cross_sectional_dependence": (ESTIMATORS, False),
+    "vif": (ESTIMATORS, False),
 }
 
 
@@ -297,28 +266,31 @@ def check_diagnostics(
 ) -> list[str]:
     """Problems with the diagnostics section: unknown models or the wrong estimator."""
     problems: list[str] = []
-    hausman = diagnostics.get("hausman") or {}
-    for role in ("fixed_effects", "random_effects"):
-        name = hausman.get(role)
-        if name is None:
-            continue
-        if name not in models:
+    spec = diagnostics_spec(diagnostics)
+    specs = {name: model_spec(name, model) for name, model in models.items()}
+    hausman = spec.hausman
+    for role, name in (
+        ("fixed_effects", hausman.fixed_effects),
+        ("random_effects", hausman.random_effects),
+    ):
+        if name not in specs:
             problems.append(
                 f"diagnostics.hausman.{role} = '{name}' is not a model." + _suggest(name, models)
             )
-        elif models[name]["estimator"] != role:
+        elif specs[name].estimator != role:
             problems.append(f"diagnostics.hausman.{role} = '{name}' must be a {role} model.")
-        elif role == "fixed_effects" and not models[name].get("entity_effects"):
+        elif role == "fixed_effects" and not specs[name].entity_effects:
             problems.append(
                 f"diagnostics.hausman.fixed_effects = '{name}' must have entity_effects: true."
             )
-    for test, (estimators, needs_unit_effects) in DIAGNOSTIC_MODELS.items():
-        for index, name in enumerate(diagnostics.get(test) or []):
+    for test, names in spec.model_tests:
+        estimators, needs_unit_effects = DIAGNOSTIC_MODELS[test]
+        for index, name in enumerate(names):
             where = f"diagnostics.{test}[{index}] = '{name}'"
-            if name not in models:
+            if name not in specs:
                 problems.append(f"{where} is not a model." + _suggest(name, models))
-            elif models[name]["estimator"] not in estimators:
+            elif specs[name].estimator not in estimators:
                 problems.append(f"{where}: the test needs a {' or '.join(estimators)} model.")
-            elif needs_unit_effects and not models[name].get("entity_effects"):
+            elif needs_unit_effects and not specs[name].entity_effects:
                 problems.append(f"{where}: the test needs a model with entity_effects: true.")
     return problems

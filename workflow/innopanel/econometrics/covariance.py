@@ -1,9 +1,13 @@
 """Covariance estimators and the small-sample corrections applied to them.
 
+The kinds themselves (labels, library options, supported estimators, cluster
+dimensions, kernels) are data in :mod:`innopanel.config.covariances`; this module
+computes with them.
+
 Every standard error in innopanel is a library's *raw* sandwich (no correction at
 all) multiplied by a factor chosen here, so a correction is always stated, never
 inherited from a library default. The factors follow Stata, whose printed results
-the reference tests reproduce (tests/test_references.py):
+the reference tests reproduce (tests/test_published_references.py):
 
 ===================  ================================  =========================
 covariance           linear models (OLS, FE, RE, FD)   PPML (a likelihood model)
@@ -30,27 +34,28 @@ PPML, which weights observations by their mean; its factor is part of its defini
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from innopanel.vocabulary import unit_words
-
-COVARIANCE_KINDS = (
-    "unadjusted",
-    "robust",
-    "clustered",
-    "clustered_jackknife",
-    "two_way_clustered",
-    "driscoll_kraay",
+from innopanel.config.covariances import (
+    PERIODS,
+    SMALLER_DIMENSION,
+    UNIT,
+    UNITS,
+    YEAR,
+    CovarianceKind,
+    covariance_kind,
+    sample_problem,
 )
-# Kinds whose raw covariance is a sum over unit clusters.
-UNIT_CLUSTERED = ("clustered", "clustered_jackknife", "two_way_clustered")
-KERNELS = ("bartlett",)
-# Fewer clusters than this in any cluster dimension make cluster-robust SEs unreliable.
-MIN_CLUSTERS = 10
+
 NORMAL = "normal"
 STUDENT_T = "t"
+# How each group count of a correction is written: symbol and what it counts.
+GROUP_SYMBOLS = {
+    UNITS: ("G", "clusters"),
+    SMALLER_DIMENSION: ("M", "= min(G_unit, G_year)"),
+    PERIODS: ("T", "periods"),
+}
 
 
 class CovarianceError(ValueError):
@@ -59,33 +64,38 @@ class CovarianceError(ValueError):
 
 @dataclass(frozen=True)
 class CovarianceSpec:
-    """Which covariance to compute: kind, and for Driscoll–Kraay its kernel and bandwidth.
+    """Which covariance to compute: kind, and for a kernel kind its kernel and bandwidth.
 
-    ``bandwidth=None`` means the automatic rule :func:`automatic_bandwidth`.
+    ``bandwidth=None`` means the automatic rule :func:`automatic_bandwidth`, applied once
+    per fit by :func:`resolve_bandwidth`; ``kernel=None`` means the kind's default.
     """
 
     kind: str = "clustered"
-    kernel: str = "bartlett"
+    kernel: str | None = None
     bandwidth: int | None = None
     small_sample: bool = True
 
     def __post_init__(self) -> None:
-        if self.kind not in COVARIANCE_KINDS:
+        try:
+            entry = covariance_kind(self.kind)
+        except ValueError as error:
+            raise CovarianceError(str(error)) from error
+        if self.kernel is not None and self.kernel not in entry.kernels:
             raise CovarianceError(
-                f"unknown covariance '{self.kind}'; use one of {', '.join(COVARIANCE_KINDS)}."
+                f"covariance {self.kind} takes "
+                + (f"kernel {' or '.join(entry.kernels)}" if entry.kernels else "no kernel")
+                + f", not '{self.kernel}'."
             )
-        if self.kernel not in KERNELS:
-            raise CovarianceError(f"unknown kernel '{self.kernel}'; use one of {KERNELS}.")
 
-    @classmethod
-    def from_model(cls, spec: Mapping[str, Any]) -> CovarianceSpec:
-        """Read a model's covariance keys, applying the schema's defaults in code."""
-        return cls(
-            kind=spec["covariance"],
-            kernel=spec.get("kernel", "bartlett"),
-            bandwidth=spec.get("bandwidth"),
-            small_sample=bool(spec.get("small_sample", True)),
-        )
+    @property
+    def entry(self) -> CovarianceKind:
+        """The registry entry of this kind."""
+        return covariance_kind(self.kind)
+
+    @property
+    def resolved_kernel(self) -> str | None:
+        """The kernel used: the one named, else the kind's default (None without one)."""
+        return self.kernel or self.entry.default_kernel
 
 
 def automatic_bandwidth(n_periods: int) -> int:
@@ -93,11 +103,13 @@ def automatic_bandwidth(n_periods: int) -> int:
     return math.floor(4.0 * (n_periods / 100.0) ** (2.0 / 9.0))
 
 
-def resolved_bandwidth(spec: CovarianceSpec, n_periods: int) -> int | None:
-    """The Bartlett bandwidth (maximum lag) used, or None for non-kernel covariances."""
-    if spec.kind != "driscoll_kraay":
-        return None
-    return automatic_bandwidth(n_periods) if spec.bandwidth is None else int(spec.bandwidth)
+def resolve_bandwidth(spec: CovarianceSpec, n_periods: int) -> CovarianceSpec:
+    """``spec`` with its bandwidth fixed for a sample of ``n_periods`` periods: the one
+    configured, else the automatic rule; kinds without a kernel keep None. Called once
+    per fit, so the options, the checks and the reported bandwidth agree."""
+    if not spec.entry.takes_kernel or spec.bandwidth is not None:
+        return spec
+    return replace(spec, bandwidth=automatic_bandwidth(n_periods))
 
 
 @dataclass(frozen=True)
@@ -140,13 +152,12 @@ def absorbed_effects(counts: SampleCounts, kind: str) -> int:
     covariance (Stata's ``xtreg, fe vce(cluster)`` and reghdfe); all others are counted.
     A constant in the regressors is collinear with the first block of effects.
     """
-    entity_nested = kind in UNIT_CLUSTERED
-    time_nested = kind == "two_way_clustered"
+    clusters = covariance_kind(kind).clusters
     blocks = []
     if counts.entity_effects:
-        blocks.append((counts.n_entities, entity_nested))
+        blocks.append((counts.n_entities, UNIT in clusters))
     if counts.time_effects:
-        blocks.append((counts.n_periods, time_nested))
+        blocks.append((counts.n_periods, YEAR in clusters))
     total = 0
     for position, (size, nested) in enumerate(blocks):
         # Every block after the first, and the first when a constant is present,
@@ -157,39 +168,30 @@ def absorbed_effects(counts: SampleCounts, kind: str) -> int:
     return total
 
 
-def _require_clusters(name: str, clusters: int, fix: str) -> None:
-    if clusters < MIN_CLUSTERS:
-        raise CovarianceError(
-            f"{clusters} {name} clusters are too few for cluster-robust standard errors "
-            f"(at least {MIN_CLUSTERS} are needed). {fix}"
-        )
-
-
 def check_sample(spec: CovarianceSpec, counts: SampleCounts, unit: str = "city") -> None:
     """Raise :class:`CovarianceError` if the sample cannot support the covariance."""
-    if spec.kind in ("clustered", "clustered_jackknife"):
-        _require_clusters(
-            unit, counts.n_entities, f"Use covariance: robust, or add {unit_words(unit)[1]}."
-        )
-    elif spec.kind == "two_way_clustered":
-        fix = "Use covariance: clustered or driscoll_kraay, or widen the year window."
-        _require_clusters(unit, counts.n_entities, fix)
-        _require_clusters("year", counts.n_periods, fix)
-    elif spec.kind == "driscoll_kraay":
-        bandwidth = resolved_bandwidth(spec, counts.n_periods)
-        if bandwidth is None or bandwidth < 0 or counts.n_periods < bandwidth + 2:
-            raise CovarianceError(
-                f"Driscoll–Kraay with bandwidth {bandwidth} needs at least "
-                f"{(bandwidth or 0) + 2} periods, the sample has {counts.n_periods}. "
-                "Lower the bandwidth or widen the year window."
-            )
+    problem = sample_problem(spec.kind, counts.n_entities, counts.n_periods, spec.bandwidth, unit)
+    if problem is not None:
+        raise CovarianceError(problem)
+
+
+def group_count(kind: CovarianceKind, n_entities: int, n_periods: int) -> int | None:
+    """The group count (G, M or T) of ``kind``'s correction, or None if it has none."""
+    return {
+        None: None,
+        UNITS: n_entities,
+        SMALLER_DIMENSION: min(n_entities, n_periods),
+        PERIODS: n_periods,
+    }[kind.groups]
 
 
 def correction(spec: CovarianceSpec, counts: SampleCounts, likelihood: bool = False) -> Correction:
     """The factor for ``spec`` on a sample of ``counts`` (see the module docstring)."""
     n, k = counts.nobs, counts.n_terms
-    if spec.kind == "clustered_jackknife":
-        size = counts.n_entities
+    kind = spec.entry
+    size = group_count(kind, counts.n_entities, counts.n_periods)
+    if kind.jackknife:
+        assert size is not None
         return Correction(
             (size - 1) / size,
             "(G-1)/G * sum_g (b_(g)-b)(b_(g)-b)' (jackknife, CV3)",
@@ -197,21 +199,13 @@ def correction(spec: CovarianceSpec, counts: SampleCounts, likelihood: bool = Fa
             STUDENT_T if spec.small_sample else NORMAL,
             size - 1 if spec.small_sample else None,
         )
-    groups = {
-        "clustered": ("G", counts.n_entities, "clusters"),
-        "two_way_clustered": (
-            "M",
-            min(counts.n_entities, counts.n_periods),
-            "= min(G_unit, G_year)",
-        ),
-        "driscoll_kraay": ("T", counts.n_periods, "periods"),
-    }.get(spec.kind)
+    symbol, what = GROUP_SYMBOLS[kind.groups] if kind.groups else ("", "")
     if not spec.small_sample:
-        sizes = f"n={n}, k={k}" + (f", {groups[0]}={groups[1]}" if groups else "")
+        sizes = f"n={n}, k={k}" + (f", {symbol}={size}" if size is not None else "")
         return Correction(1.0, "no small-sample correction (factor 1)", sizes, NORMAL, None)
 
     if likelihood:
-        return _likelihood_correction(spec, n, k, groups)
+        return _likelihood_correction(spec, n, k, size, symbol, what)
 
     d = absorbed_effects(counts, spec.kind)
     residual_df = n - k - d
@@ -220,9 +214,8 @@ def correction(spec: CovarianceSpec, counts: SampleCounts, likelihood: bool = Fa
             f"{n} observations are too few for {k} coefficients and {d} fixed effects."
         )
     counted = f"n={n}, k={k}, d={d} absorbed effects counted"
-    if groups is None:
+    if size is None:
         return Correction(n / residual_df, "n/(n-k-d)", counted, STUDENT_T, residual_df)
-    symbol, size, what = groups
     factor = size / (size - 1) * (n - 1) / residual_df
     return Correction(
         factor,
@@ -234,16 +227,14 @@ def correction(spec: CovarianceSpec, counts: SampleCounts, likelihood: bool = Fa
 
 
 def _likelihood_correction(
-    spec: CovarianceSpec, n: int, k: int, groups: tuple[str, int, str] | None
+    spec: CovarianceSpec, n: int, k: int, size: int | None, symbol: str, what: str
 ) -> Correction:
     # Stata's convention for ML estimators (poisson, ppmlhdfe): no (n-1)/(n-k) term.
     sizes = f"n={n}, k={k}"
-    if spec.kind == "unadjusted":
+    if size is None and not spec.entry.sandwich:
         return Correction(1.0, "inverse information matrix (factor 1)", sizes, NORMAL, None)
-    if spec.kind == "robust":
+    if size is None:
         return Correction(n / (n - 1), "n/(n-1)", sizes, NORMAL, None)
-    assert groups is not None
-    symbol, size, what = groups
     return Correction(
         size / (size - 1),
         f"{symbol}/({symbol}-1)",
@@ -253,37 +244,16 @@ def _likelihood_correction(
     )
 
 
-def covariance_label(spec: CovarianceSpec, unit: str = "city", bandwidth: int | None = None) -> str:
+def covariance_label(spec: CovarianceSpec, unit: str = "city") -> str:
     """Column label for a table, e.g. "Clustered by city" or "Driscoll–Kraay, bandwidth 2"."""
-    if spec.kind == "unadjusted":
-        return "Classical (homoskedastic)"
-    if spec.kind == "robust":
-        return "Heteroskedasticity-robust"
-    if spec.kind == "clustered":
-        return f"Clustered by {unit}"
-    if spec.kind == "clustered_jackknife":
-        return f"Clustered by {unit} (jackknife)"
-    if spec.kind == "two_way_clustered":
-        return f"Two-way clustered by {unit} and year"
-    return f"Driscoll–Kraay ({spec.kernel.capitalize()} kernel, bandwidth {bandwidth})"
+    return spec.entry.describe(unit, spec.resolved_kernel, spec.bandwidth)
 
 
-def linearmodels_options(spec: CovarianceSpec, n_periods: int) -> dict[str, Any]:
-    """``fit`` keywords that make linearmodels return the raw (uncorrected) covariance."""
-    options: dict[str, Any] = {"debiased": False}
-    if spec.kind in ("unadjusted", "robust"):
-        options["cov_type"] = spec.kind
-    elif spec.kind == "clustered_jackknife":
-        # The jackknife replaces the covariance; the fit itself needs none.
-        options["cov_type"] = "unadjusted"
-    elif spec.kind in ("clustered", "two_way_clustered"):
-        options.update(cov_type="clustered", cluster_entity=True, group_debias=False)
-        if spec.kind == "two_way_clustered":
-            options["cluster_time"] = True
-    else:
-        options.update(
-            cov_type="kernel",
-            kernel=spec.kernel,
-            bandwidth=resolved_bandwidth(spec, n_periods),
-        )
+def linearmodels_options(spec: CovarianceSpec) -> dict[str, Any]:
+    """``fit`` keywords that make linearmodels return the raw (uncorrected) covariance.
+
+    ``spec`` must have its bandwidth resolved (:func:`resolve_bandwidth`)."""
+    options: dict[str, Any] = {"debiased": False, **dict(spec.entry.linearmodels)}
+    if spec.entry.takes_kernel:
+        options.update(kernel=spec.resolved_kernel, bandwidth=spec.bandwidth)
     return options

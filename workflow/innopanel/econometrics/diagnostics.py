@@ -24,8 +24,16 @@ import pandas as pd
 from scipy import stats
 
 from innopanel.config.checks import ABSORBING_ESTIMATORS
+from innopanel.config.diagnostics import DiagnosticsSpec
+from innopanel.config.specs import ModelSpec
 from innopanel.econometrics.covariance import CovarianceSpec
-from innopanel.econometrics.estimators import CONSTANT, first_differences, fit_linear, year_dummies
+from innopanel.econometrics.estimators import (
+    CONSTANT,
+    FitResult,
+    effect_dummies,
+    first_differences,
+    fit_linear,
+)
 from innopanel.econometrics.models import ENTITY, TIME, design_terms, fit_model, model_frame
 from innopanel.vocabulary import unit_words
 
@@ -62,11 +70,9 @@ def _verdict(p_value: float, rejected: str, kept: str) -> str:
     return f"H0 not rejected at 5%: {kept}"
 
 
-def _design(
-    panel: pd.DataFrame, name: str, spec: Mapping[str, Any]
-) -> tuple[pd.Series, pd.DataFrame]:
-    frame = model_frame(panel, spec, name)
-    return frame[spec["outcome"]].astype(float), frame[design_terms(spec)].astype(float)
+def _design(panel: pd.DataFrame, spec: ModelSpec) -> tuple[pd.Series, pd.DataFrame]:
+    frame = model_frame(panel, spec)
+    return frame[spec.outcome].astype(float), frame[design_terms(spec)].astype(float)
 
 
 # --------------------------------------------------------------------- Hausman
@@ -88,11 +94,16 @@ def hausman_statistic(
     return statistic, rank, bool(np.linalg.eigvalsh(variance).min() > 0)
 
 
+def error_variance(fit: FitResult) -> float:
+    """The disturbance variance s^2 a classical covariance is built on: the library's
+    SSR/n times the stated correction n/(n-k-d), i.e. SSR/(n-k-d)."""
+    return float(fit.library_result.s2) * fit.correction.factor
+
+
 def hausman_test(
     panel: pd.DataFrame,
-    models: Mapping[str, Mapping[str, Any]],
-    fixed_effects: str,
-    random_effects: str,
+    fe_spec: ModelSpec,
+    re_spec: ModelSpec,
     variance: str = "sigmamore",
     unit: str = "city",
 ) -> dict[str, Any]:
@@ -100,23 +111,26 @@ def hausman_test(
 
     Both models use classical covariances: the test assumes RE is efficient under H0,
     which clustered covariances do not deliver. ``variance="own"`` uses each model's
-    own residual variance (plm's ``phtest``, Stata's ``hausman``); ``"sigmamore"`` (the
-    default) rescales the FE covariance to the RE residual variance, which keeps the
-    difference positive semi-definite far more often. A negative statistic gets no
-    p-value.
+    own residual variance (plm's ``phtest``, Stata's ``hausman``). ``"sigmamore"`` (the
+    default; Stata's ``hausman, sigmamore``) bases both on the efficient estimator's
+    estimate of the idiosyncratic variance: sigma^2 = SSR/(n - k) of the RE
+    (quasi-demeaned) regression, k counting its constant, the sigma^2 of V_RE itself.
+    So V_RE is kept and V_FE = sigma^2 (X~'X~)^-1, FE's covariance rescaled by
+    sigma^2 / s^2_FE with s^2_FE = SSR_within/(n - k - N) the variance it was built on.
+    This keeps V_FE - V_RE positive semi-definite far more often. A negative statistic
+    gets no p-value.
     """
-    fe_spec, re_spec = models[fixed_effects], models[random_effects]
     needed = sorted(
-        {fe_spec["outcome"], re_spec["outcome"], *design_terms(fe_spec), *design_terms(re_spec)}
+        {fe_spec.outcome, re_spec.outcome, *design_terms(fe_spec), *design_terms(re_spec)}
         & set(panel.columns)
     )
     common = panel.dropna(subset=needed)
-    fe = fit_model(common, fixed_effects, fe_spec, covariance="unadjusted", unit=unit)
-    re = fit_model(common, random_effects, re_spec, covariance="unadjusted", unit=unit)
+    fe = fit_model(common, fe_spec, covariance="unadjusted", unit=unit)
+    re = fit_model(common, re_spec, covariance="unadjusted", unit=unit)
     terms = [t for t in fe.fit.params.index if t in re.fit.params.index and t != CONSTANT]
     fe_cov = fe.fit.cov
     if variance == "sigmamore":
-        fe_cov = fe_cov * (re.result.s2 / fe.result.s2)
+        fe_cov = fe_cov * (error_variance(re.fit) / error_variance(fe.fit))
     statistic, rank, definite = hausman_statistic(
         fe.fit.params[terms], re.fit.params, fe_cov, re.fit.cov
     )
@@ -138,7 +152,7 @@ def hausman_test(
         conclusion = _verdict(p_value, "prefer fixed effects", "random effects consistent")
     return _row(
         "Hausman (FE vs RE)",
-        f"{fixed_effects} vs {random_effects}",
+        f"{fe_spec.name} vs {re_spec.name}",
         statistic=statistic,
         df=rank,
         p_value=p_value,
@@ -149,9 +163,7 @@ def hausman_test(
     )
 
 
-def mundlak_test(
-    panel: pd.DataFrame, name: str, spec: Mapping[str, Any], unit: str = "city"
-) -> dict[str, Any]:
+def mundlak_test(panel: pd.DataFrame, spec: ModelSpec, unit: str = "city") -> dict[str, Any]:
     """Cluster-robust Hausman test (Mundlak 1978; Wooldridge 2010, sec. 10.7.3).
 
     Random effects of the outcome on the regressors, their unit means (over the
@@ -159,7 +171,7 @@ def mundlak_test(
     coefficients are zero, reported as F(q, G-1). Valid under heteroskedasticity and
     serial correlation, unlike the classical test.
     """
-    dependent, exog = _design(panel, name, spec)
+    dependent, exog = _design(panel, spec)
     units = exog.index.get_level_values(ENTITY)
     varying = [t for t in exog.columns if (exog[t].groupby(units).std(ddof=0) > 1e-12).any()]
     means = exog[varying].groupby(units).transform("mean")
@@ -175,7 +187,7 @@ def mundlak_test(
     p_value = float(stats.f.sf(statistic, q, clusters - 1))
     return _row(
         "Hausman, cluster-robust (Mundlak)",
-        name,
+        spec.name,
         statistic=statistic,
         df=q,
         df_denominator=clusters - 1,
@@ -203,13 +215,11 @@ def effects_f_statistic(
     return float(statistic), float(stats.f.sf(statistic, df_numerator, df_denominator))
 
 
-def effects_f_test(
-    panel: pd.DataFrame, name: str, spec: Mapping[str, Any], unit: str = "city"
-) -> dict[str, Any]:
+def effects_f_test(panel: pd.DataFrame, spec: ModelSpec, unit: str = "city") -> dict[str, Any]:
     """F test that all unit effects are zero (plm's ``pFtest``; Stata's "F test that all
     u_i=0"), keeping the model's year effects in both models. Classical (homoskedastic)."""
-    dependent, exog = _design(panel, name, spec)
-    time_effects = bool(spec.get("time_effects"))
+    dependent, exog = _design(panel, spec)
+    time_effects = spec.time_effects
     unrestricted = fit_linear(dependent, exog, "fixed_effects", CLASSICAL, True, time_effects)
     if time_effects:
         restricted = fit_linear(dependent, exog, "fixed_effects", CLASSICAL, False, True)
@@ -222,7 +232,7 @@ def effects_f_test(
     statistic, p_value = effects_f_statistic(rss_r, rss_u, df_numerator, df_denominator)
     return _row(
         f"F test of {unit} effects",
-        name,
+        spec.name,
         statistic=statistic,
         df=df_numerator,
         df_denominator=df_denominator,
@@ -254,17 +264,15 @@ def breusch_pagan_lm(residuals: pd.Series) -> tuple[float, float]:
     return float(honda**2), float(honda)
 
 
-def breusch_pagan_test(
-    panel: pd.DataFrame, name: str, spec: Mapping[str, Any], unit: str = "city"
-) -> dict[str, Any]:
+def breusch_pagan_test(panel: pd.DataFrame, spec: ModelSpec, unit: str = "city") -> dict[str, Any]:
     """LM test for random unit effects on pooled OLS residuals of the model's terms."""
-    dependent, exog = _design(panel, name, spec)
+    dependent, exog = _design(panel, spec)
     pooled = fit_linear(dependent, exog.assign(**{CONSTANT: 1.0}), "pooled_ols", CLASSICAL)
     statistic, honda = breusch_pagan_lm(pooled.residuals)
     p_value = float(stats.chi2.sf(statistic, 1))
     return _row(
         "Breusch-Pagan LM (random effects)",
-        name,
+        spec.name,
         statistic=statistic,
         df=1,
         p_value=p_value,
@@ -310,13 +318,13 @@ def wooldridge_serial_correlation(
 
 
 def serial_correlation_test(
-    panel: pd.DataFrame, name: str, spec: Mapping[str, Any], unit: str = "city"
+    panel: pd.DataFrame, spec: ModelSpec, unit: str = "city"
 ) -> dict[str, Any]:
-    dependent, exog = _design(panel, name, spec)
-    result = wooldridge_serial_correlation(dependent, exog, bool(spec.get("time_effects")))
+    dependent, exog = _design(panel, spec)
+    result = wooldridge_serial_correlation(dependent, exog, spec.time_effects)
     return _row(
         "Wooldridge serial correlation",
-        name,
+        spec.name,
         statistic=result["statistic"],
         df=1,
         df_denominator=result["df_denominator"],
@@ -355,14 +363,12 @@ def pesaran_cd(residuals: pd.Series) -> tuple[float, int]:
     return statistic, pairs
 
 
-def pesaran_cd_test(
-    panel: pd.DataFrame, name: str, spec: Mapping[str, Any], unit: str = "city"
-) -> dict[str, Any]:
-    fitted = fit_model(panel, name, spec, unit=unit)
+def pesaran_cd_test(panel: pd.DataFrame, spec: ModelSpec, unit: str = "city") -> dict[str, Any]:
+    fitted = fit_model(panel, spec, unit=unit)
     statistic, pairs = pesaran_cd(fitted.fit.residuals)
-    kind = "Pearson residuals" if spec["estimator"] == "ppml" else "residuals"
+    kind = "Pearson residuals" if spec.estimator == "ppml" else "residuals"
     note = f"{kind} of the model; {pairs} {unit} pairs"
-    year_effects = bool(spec.get("time_effects")) and spec["estimator"] in (
+    year_effects = spec.time_effects and spec.estimator in (
         "fixed_effects",
         "ppml",
         "first_differences",
@@ -387,7 +393,7 @@ def pesaran_cd_test(
         note += "; standard normal under H0"
     return _row(
         "Pesaran CD (cross-sectional dependence)",
-        name,
+        spec.name,
         statistic=statistic,
         p_value=p_value,
         null_hypothesis=f"the {kind} of different {unit_words(unit)[1]} are uncorrelated",
@@ -424,34 +430,22 @@ def variance_inflation_factors(
     return pd.Series(factors, name="vif")
 
 
-def _absorbed_effects(exog: pd.DataFrame, spec: Mapping[str, Any]) -> pd.DataFrame | None:
-    blocks = []
-    if spec.get("entity_effects"):
-        units = pd.Series(exog.index.get_level_values(ENTITY), index=exog.index)
-        blocks.append(pd.get_dummies(units, dtype=float))
-    if spec.get("time_effects"):
-        blocks.append(year_dummies(exog.index, drop_first=bool(spec.get("entity_effects"))))
-    return pd.concat(blocks, axis=1) if blocks else None
-
-
-def vif_rows(
-    panel: pd.DataFrame, name: str, spec: Mapping[str, Any], unit: str = "city"
-) -> list[dict[str, Any]]:
+def vif_rows(panel: pd.DataFrame, spec: ModelSpec, unit: str = "city") -> list[dict[str, Any]]:
     """One row per regressor; the variation used is that left after the model's
     effects (fixed effects, differences or unit means)."""
-    _, exog = _design(panel, name, spec)
-    estimator = spec["estimator"]
+    _, exog = _design(panel, spec)
+    estimator = spec.estimator
     absorbed = None
     basis = "centred regressors"
-    if estimator in ABSORBING_ESTIMATORS:
-        absorbed = _absorbed_effects(exog, spec)
+    if estimator in ABSORBING_ESTIMATORS and (spec.entity_effects or spec.time_effects):
+        absorbed = effect_dummies(exog.index, spec.entity_effects, spec.time_effects)
         basis = "regressors net of the model's fixed effects"
     elif estimator == "first_differences":
         exog = first_differences(exog)
-        if spec.get("time_effects"):
-            absorbed = year_dummies(exog.index, drop_first=False)
+        if spec.time_effects:
+            absorbed = effect_dummies(exog.index, time_effects=True)
         basis = "first-differenced regressors" + (
-            " net of year effects" if spec.get("time_effects") else ""
+            " net of year effects" if spec.time_effects else ""
         )
     elif estimator == "between":
         exog = exog.groupby(level=ENTITY).mean()
@@ -460,7 +454,7 @@ def vif_rows(
     return [
         _row(
             "VIF",
-            name,
+            spec.name,
             term=term,
             statistic=float(value),
             null_hypothesis="",
@@ -481,36 +475,33 @@ def vif_rows(
 
 def run_diagnostics(
     panel: pd.DataFrame,
-    models: Mapping[str, Mapping[str, Any]],
-    diagnostics: Mapping[str, Any],
+    models: Mapping[str, ModelSpec],
+    diagnostics: DiagnosticsSpec,
     unit: str = "city",
 ) -> pd.DataFrame:
     """Every configured test, in a fixed order, as one frame of DIAGNOSTICS_COLUMNS."""
-    rows: list[dict[str, Any]] = []
-    hausman = diagnostics.get("hausman")
-    if hausman:
-        rows.append(
-            hausman_test(
-                panel,
-                models,
-                hausman["fixed_effects"],
-                hausman["random_effects"],
-                hausman.get("variance", "sigmamore"),
-                unit,
-            )
-        )
-        random_effects = hausman["random_effects"]
-        rows.append(mundlak_test(panel, random_effects, models[random_effects], unit))
-    tests = (
-        ("effects_f_test", effects_f_test),
-        ("breusch_pagan", breusch_pagan_test),
-        ("serial_correlation", serial_correlation_test),
-        ("cross_sectional_dependence", pesaran_cd_test),
-    )
-    for key, test in tests:
-        for name in diagnostics.get(key) or []:
-            rows.append(test(panel, name, models[name], unit))
-    for name in diagnostics.get("vif") or []:
-        rows.extend(vif_rows(panel, name, models[name], unit))
+    hausman = diagnostics.hausman
+    rows: list[dict[str, Any]] = [
+        hausman_test(
+            panel,
+            models[hausman.fixed_effects],
+            models[hausman.random_effects],
+            hausman.variance,
+            unit,
+        ),
+        mundlak_test(panel, models[hausman.random_effects], unit),
+    ]
+    tests = {
+        "effects_f_test": effects_f_test,
+        "breusch_pagan": breusch_pagan_test,
+        "serial_correlation": serial_correlation_test,
+        "cross_sectional_dependence": pesaran_cd_test,
+    }
+    for key, names in diagnostics.model_tests:
+        for name in names:
+            if key == "vif":
+                rows.extend(vif_rows(panel, models[name], unit))
+            else:
+                rows.append(tests[key](panel, models[name], unit))
     LOGGER.info("%d diagnostic rows", len(rows))
     return pd.DataFrame(rows, columns=DIAGNOSTICS_COLUMNS)

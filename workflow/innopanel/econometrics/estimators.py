@@ -21,7 +21,7 @@ import pandas as pd
 import statsmodels.api as sm
 from linearmodels.panel import BetweenOLS, PanelOLS, PooledOLS, RandomEffects
 
-from innopanel.config.checks import LINEAR_ESTIMATORS
+from innopanel.config.covariances import LINEAR_ESTIMATORS, UNIT, YEAR
 from innopanel.econometrics.covariance import (
     Correction,
     CovarianceError,
@@ -29,13 +29,12 @@ from innopanel.econometrics.covariance import (
     SampleCounts,
     correction,
     linearmodels_options,
-    resolved_bandwidth,
+    resolve_bandwidth,
 )
 from innopanel.econometrics.within import fit_within
 
 TIME = "year"
 CONSTANT = "const"
-ESTIMATORS = (*LINEAR_ESTIMATORS, "ppml")
 # Estimators whose design includes an intercept (the others absorb or difference it out).
 WITH_CONSTANT = ("pooled_ols", "between", "random_effects")
 PPML_TOLERANCE = 1e-10
@@ -53,13 +52,18 @@ class FitResult:
     params: pd.Series
     cov: pd.DataFrame
     correction: Correction
+    # The covariance computed, its bandwidth resolved for this sample.
     covariance: CovarianceSpec
-    bandwidth: int | None
     nobs: int
     n_entities: int
     n_periods: int
     statistics: dict[str, float]
+    # Residuals the diagnostics use: y - fitted for linear models, Pearson for PPML.
     residuals: pd.Series
+    # Fitted values of the estimating equation (differences for first differences, the
+    # mean for PPML) and the response residuals y - fitted, on the observations used.
+    fitted: pd.Series
+    response_residuals: pd.Series
     # Terms shown in the tidy output; absorbed dummies (e.g. FD year effects) are not.
     reported_terms: tuple[str, ...]
     dropped_entities: tuple[str, ...] = ()
@@ -92,10 +96,22 @@ def first_differences(frame: pd.DataFrame) -> pd.DataFrame:
     return differences[consecutive]
 
 
-def year_dummies(index: pd.MultiIndex, drop_first: bool) -> pd.DataFrame:
-    """One indicator column per year of ``index`` (the first omitted if ``drop_first``)."""
-    years = pd.Series(index.get_level_values(1), index=index)
-    dummies = pd.get_dummies(years, prefix=TIME, dtype=float, drop_first=drop_first)
+def effect_dummies(
+    index: pd.MultiIndex, entity_effects: bool = False, time_effects: bool = False
+) -> pd.DataFrame:
+    """Dense indicator columns for the fixed effects of a (unit, year) index.
+
+    One column ``fe_<unit>`` per unit and ``year_<year>`` per year; with both, the first
+    year's column is dropped (it is collinear with the unit columns). The one builder
+    of effect dummies: PPML, the jackknife refits, FD year effects and the VIF purge.
+    """
+    blocks = [pd.DataFrame(index=index)]
+    margins = (("fe", 0, entity_effects, False), (TIME, 1, time_effects, entity_effects))
+    for prefix, level, wanted, drop_first in margins:
+        if wanted:
+            values = pd.Series(index.get_level_values(level), index=index)
+            blocks.append(pd.get_dummies(values, prefix=prefix, dtype=float, drop_first=drop_first))
+    dummies = pd.concat(blocks, axis=1)
     dummies.columns = [str(c) for c in dummies.columns]
     return dummies
 
@@ -122,8 +138,15 @@ def fit_linear(
         differenced = first_differences(levels)
         dependent, exog = differenced["__outcome__"], differenced.drop(columns="__outcome__")
         if time_effects:
-            exog = pd.concat([exog, year_dummies(exog.index, drop_first=False)], axis=1)
+            exog = pd.concat([exog, effect_dummies(exog.index, time_effects=True)], axis=1)
     n_entities, n_periods = _levels(exog)
+    covariance = resolve_bandwidth(covariance, n_periods)
+    if estimator not in covariance.entry.estimators:
+        raise EstimationError(
+            f"covariance {covariance.kind} does not support the {estimator} estimator"
+            + (", which has one observation per unit" if estimator == "between" else "")
+            + "; use covariance unadjusted or robust."
+        )
     has_constant = CONSTANT in exog.columns
     absorbing = estimator == "fixed_effects"
     counts = SampleCounts(
@@ -139,20 +162,15 @@ def fit_linear(
         fix = correction(covariance, counts)
     except CovarianceError as error:
         raise EstimationError(str(error)) from error
-    options = linearmodels_options(covariance, n_periods)
-    if estimator == "between" and covariance.kind not in ("unadjusted", "robust"):
-        raise EstimationError(
-            "the between estimator has one observation per unit; use covariance "
-            "unadjusted or robust."
-        )
+    options = linearmodels_options(covariance)
     fit_estimator = "pooled_ols" if estimator == "first_differences" else estimator
     result = _library_fit(dependent, exog, fit_estimator, options, entity_effects, time_effects)
     raw_cov = result.cov
-    if covariance.kind == "clustered_jackknife":
+    if covariance.entry.jackknife:
         raw_cov = jackknife_covariance(
             result.params,
             exog.index.get_level_values(0),
-            _linear_refit(dependent, exog, fit_estimator, n_periods, entity_effects, time_effects),
+            _linear_refit(dependent, exog, fit_estimator, entity_effects, time_effects),
         )
     statistics = {
         "r2": float(result.rsquared),
@@ -163,20 +181,30 @@ def fit_linear(
     residuals = result.resids
     if isinstance(residuals, pd.DataFrame):
         residuals = residuals.iloc[:, 0]
+    residuals = residuals.rename("residual")
     return FitResult(
         params=result.params.copy(),
         cov=raw_cov * fix.factor,
         correction=fix,
         covariance=covariance,
-        bandwidth=resolved_bandwidth(covariance, n_periods),
         nobs=int(result.nobs),
         n_entities=n_entities,
         n_periods=n_periods,
         statistics=statistics,
-        residuals=residuals.rename("residual"),
+        residuals=residuals,
+        fitted=(_observed(dependent, estimator).reindex(residuals.index) - residuals).rename(
+            "fitted"
+        ),
+        response_residuals=residuals,
         reported_terms=reported,
         library_result=result,
     )
+
+
+def _observed(dependent: pd.Series, estimator: str) -> pd.Series:
+    """The outcome the estimator's residuals belong to: unit means for between (its
+    residuals are indexed by unit), the outcome as given otherwise."""
+    return dependent.groupby(level=0).mean() if estimator == "between" else dependent
 
 
 def _library_fit(
@@ -227,21 +255,16 @@ def within_supports(options: dict[str, Any]) -> bool:
 
 
 def dummy_design(exog: pd.DataFrame, entity_effects: bool, time_effects: bool) -> pd.DataFrame:
-    """``exog`` with unit and/or year indicator columns for the fixed effects."""
-    blocks = [exog.astype(float)]
-    if entity_effects:
-        units = pd.Series(exog.index.get_level_values(0), index=exog.index)
-        blocks.append(pd.get_dummies(units, prefix="fe", prefix_sep="_", dtype=float))
-    if time_effects:
-        blocks.append(year_dummies(exog.index, drop_first=entity_effects))
-    return pd.concat(blocks, axis=1)
+    """``exog`` with the indicator columns of its unit and/or year fixed effects."""
+    return pd.concat(
+        [exog.astype(float), effect_dummies(exog.index, entity_effects, time_effects)], axis=1
+    )
 
 
 def _linear_refit(
     dependent: pd.Series,
     exog: pd.DataFrame,
     estimator: str,
-    n_periods: int,
     entity_effects: bool,
     time_effects: bool,
 ) -> Callable[[np.ndarray], pd.Series]:
@@ -265,7 +288,7 @@ def _linear_refit(
             return pd.Series(beta, index=design.columns[columns])[terms]
 
         return least_squares
-    plain = linearmodels_options(CovarianceSpec("unadjusted"), n_periods)
+    plain = linearmodels_options(CovarianceSpec("unadjusted"))
 
     def library(keep: np.ndarray) -> pd.Series:
         return _library_fit(
@@ -361,39 +384,24 @@ def drop_all_zero_groups(
     return keep, tuple(str(u) for u in dropped_units), tuple(int(y) for y in dropped_years)
 
 
-def _glm_covariance_options(
-    covariance: CovarianceSpec, index: pd.MultiIndex, n_periods: int
-) -> dict[str, Any]:
-    """statsmodels GLM ``fit`` keywords for the raw (uncorrected) covariance."""
-    entity = pd.factorize(index.get_level_values(0))[0]
-    time = pd.factorize(index.get_level_values(1), sort=True)[0]
-    if covariance.kind in ("unadjusted", "clustered_jackknife"):
-        return {"cov_type": "nonrobust"}
-    if covariance.kind == "robust":
-        return {"cov_type": "HC0"}
-    if covariance.kind == "clustered":
-        return {
-            "cov_type": "cluster",
-            "cov_kwds": {"groups": entity, "use_correction": False, "df_correction": False},
-        }
-    if covariance.kind == "two_way_clustered":
-        return {
-            "cov_type": "cluster",
-            "cov_kwds": {
-                "groups": np.column_stack([entity, time]),
-                "use_correction": False,
-                "df_correction": False,
-            },
-        }
-    return {
-        "cov_type": "hac-groupsum",
-        "cov_kwds": {
-            "time": time,
-            "maxlags": resolved_bandwidth(covariance, n_periods),
-            "use_correction": False,
-            "df_correction": False,
-        },
+def _glm_covariance_options(covariance: CovarianceSpec, index: pd.MultiIndex) -> dict[str, Any]:
+    """statsmodels GLM ``fit`` keywords for the raw (uncorrected) covariance.
+
+    ``covariance`` must have its bandwidth resolved (:func:`resolve_bandwidth`)."""
+    entry = covariance.entry
+    if entry.jackknife or entry.statsmodels in ("nonrobust", "HC0"):
+        return {"cov_type": entry.statsmodels}
+    codes = {
+        UNIT: pd.factorize(index.get_level_values(0))[0],
+        YEAR: pd.factorize(index.get_level_values(1), sort=True)[0],
     }
+    raw = {"use_correction": False, "df_correction": False}
+    if entry.takes_kernel:
+        keywords = {"time": codes[YEAR], "maxlags": covariance.bandwidth, **raw}
+    else:
+        groups = [codes[dimension] for dimension in entry.clusters]
+        keywords = {"groups": groups[0] if len(groups) == 1 else np.column_stack(groups), **raw}
+    return {"cov_type": entry.statsmodels, "cov_kwds": keywords}
 
 
 def fit_ppml(
@@ -423,6 +431,7 @@ def fit_ppml(
     if dependent.sum() <= 0:
         raise EstimationError(f"PPML: the outcome '{dependent.name}' is zero in every row.")
     n_entities, n_periods = _levels(exog)
+    covariance = resolve_bandwidth(covariance, n_periods)
     counts = SampleCounts(
         nobs=len(exog),
         n_terms=exog.shape[1],
@@ -445,7 +454,7 @@ def fit_ppml(
         method="irls",
         tol=PPML_TOLERANCE,
         maxiter=PPML_MAX_ITERATIONS,
-        **_glm_covariance_options(covariance, exog.index, n_periods),
+        **_glm_covariance_options(covariance, exog.index),
     )
     if not result.converged:
         raise EstimationError(
@@ -456,7 +465,7 @@ def fit_ppml(
     raw_cov = pd.DataFrame(
         np.asarray(result.cov_params()), index=design.columns, columns=design.columns
     )
-    if covariance.kind == "clustered_jackknife":
+    if covariance.entry.jackknife:
         outcome, matrix = dependent.to_numpy(dtype=float), design.to_numpy()
 
         def refit(keep: np.ndarray) -> pd.Series:
@@ -484,12 +493,15 @@ def fit_ppml(
         cov=raw_cov.loc[terms, terms] * fix.factor,
         correction=fix,
         covariance=covariance,
-        bandwidth=resolved_bandwidth(covariance, n_periods),
         nobs=len(exog),
         n_entities=n_entities,
         n_periods=n_periods,
         statistics=statistics,
         residuals=pd.Series(pearson, index=exog.index, name="residual"),
+        fitted=pd.Series(mean, index=exog.index, name="fitted"),
+        response_residuals=pd.Series(
+            dependent.to_numpy() - mean, index=exog.index, name="residual"
+        ),
         reported_terms=tuple(terms),
         dropped_entities=dropped_units,
         dropped_periods=dropped_years,

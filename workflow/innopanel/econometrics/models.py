@@ -1,7 +1,8 @@
 """Configured panel models of innovation output: sample, design, fit and tidy estimates.
 
-A model in config/config.yaml names an estimator
-(:data:`innopanel.econometrics.estimators.ESTIMATORS`),
+A model in config/config.yaml, parsed into a frozen
+:class:`innopanel.config.specs.ModelSpec`, names an estimator
+(:data:`innopanel.config.covariances.ESTIMATORS`),
 an outcome, regressors and controls, a covariance, and optionally distributed lags,
 interactions and a sub-period. This module turns that into a design matrix, fits it
 with :mod:`innopanel.econometrics.estimators` and writes one tidy row per term (and one per
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from innopanel.config.checks import ABSORBING_ESTIMATORS, model_terms
+from innopanel.config.checks import ABSORBING_ESTIMATORS, effects_problems
+from innopanel.config.covariances import covariance_kind, covariance_problems
+from innopanel.config.specs import ModelSpec
 from innopanel.econometrics.covariance import (
     NORMAL,
     CovarianceError,
@@ -30,6 +33,7 @@ from innopanel.econometrics.covariance import (
     SampleCounts,
     check_sample,
     covariance_label,
+    group_count,
 )
 from innopanel.econometrics.estimators import (
     CONSTANT,
@@ -40,7 +44,8 @@ from innopanel.econometrics.estimators import (
     fit_ppml,
     linear_combination,
 )
-from innopanel.io import atomic_path, write_csv
+from innopanel.io import atomic_path, with_data_note, write_csv
+from innopanel.vocabulary import unit_words
 
 LOGGER = logging.getLogger(__name__)
 ENTITY, TIME = "unit_id", "year"
@@ -94,12 +99,16 @@ ESTIMATES_COLUMNS = [
 class FittedModel:
     """A configured model fitted on its sample, with what is needed to report it."""
 
-    name: str
-    spec: Mapping[str, Any]
+    spec: ModelSpec
     fit: FitResult
     unit: str = "city"
+    # The first and last year the estimating sample has data for.
     first_year: int | None = None
     last_year: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
     @property
     def correction(self) -> str:
@@ -121,15 +130,16 @@ def interaction_name(first: str, second: str) -> str:
     return f"{first}{INTERACTION_SEPARATOR}{second}"
 
 
-def design_terms(spec: Mapping[str, Any]) -> list[str]:
+def design_terms(spec: ModelSpec) -> list[str]:
     """Right-hand-side terms in order: regressors (each followed by its distributed
     lags), controls, then interactions."""
-    lags = dict(spec.get("distributed_lags") or {})
+    lags = dict(spec.distributed_lags)
     terms: list[str] = []
-    for term in model_terms(spec):
+    for term in spec.terms:
         terms.append(term)
-        terms.extend(lag_name(term, k) for k in range(1, int(lags.get(term, 0)) + 1))
-    terms.extend(interaction_name(*pair) for pair in spec.get("interactions") or [])
+        if term in lags:
+            terms.extend(lag_name(term, k) for k in range(1, lags[term] + 1))
+    terms.extend(interaction_name(*pair) for pair in spec.interactions)
     return terms
 
 
@@ -141,7 +151,7 @@ def _lagged(panel: pd.DataFrame, variable: str, lag: int) -> pd.Series:
     return pd.Series(merged[variable].to_numpy(), index=panel.index)
 
 
-def model_frame(panel: pd.DataFrame, spec: Mapping[str, Any], name: str) -> pd.DataFrame:
+def model_frame(panel: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     """Return the complete-case (unit, year)-indexed frame a model is estimated on.
 
     Builds distributed lags by calendar year (lags reach back before a sub-period's
@@ -149,98 +159,179 @@ def model_frame(panel: pd.DataFrame, spec: Mapping[str, Any], name: str) -> pd.D
     *before* fitting (so cluster ids stay aligned with residuals), then forms
     interactions of variables centred at their estimation-sample means.
     """
-    base = [spec["outcome"], *model_terms(spec)]
+    base = list(spec.variables)
     absent = [c for c in base if c not in panel.columns]
     if absent:
         raise EstimationError(
-            f"model '{name}': the panel has no column(s) {absent}. Add them to variables "
+            f"model '{spec.name}': the panel has no column(s) {absent}. Add them to variables "
             "in config/config.yaml and rerun the clean step."
         )
     frame = panel[[ENTITY, TIME, *dict.fromkeys(base)]].copy()
     frame[TIME] = frame[TIME].astype("int64")
-    for variable, max_lag in (spec.get("distributed_lags") or {}).items():
-        for lag in range(1, int(max_lag) + 1):
+    for variable, max_lag in spec.distributed_lags:
+        for lag in range(1, max_lag + 1):
             frame[lag_name(variable, lag)] = _lagged(frame, variable, lag)
-    first, last = spec.get("first_year"), spec.get("last_year")
-    if first is not None:
-        frame = frame[frame[TIME] >= int(first)]
-    if last is not None:
-        frame = frame[frame[TIME] <= int(last)]
+    frame = frame[(frame[TIME] >= spec.first_year) & (frame[TIME] <= spec.last_year)]
+    if frame.empty:
+        raise EstimationError(
+            f"model '{spec.name}': the panel has no rows in {spec.first_year}-"
+            f"{spec.last_year}. Set models.{spec.name}.first_year..last_year inside the "
+            "study window."
+        )
+    empty = [c for c in dict.fromkeys(base) if frame[c].isna().all()]
+    if empty:
+        raise EstimationError(
+            f"model '{spec.name}': {', '.join(empty)} has no value in "
+            f"{spec.first_year}-{spec.last_year} (all {len(frame)} rows missing). Check its "
+            "source mapping and the data-quality report, or drop it from the model."
+        )
     linear_terms = [t for t in design_terms(spec) if INTERACTION_SEPARATOR not in t]
-    frame = frame[[ENTITY, TIME, spec["outcome"], *dict.fromkeys(linear_terms)]].dropna()
-    center = bool(spec.get("center_interactions", True))
-    for first_variable, second_variable in spec.get("interactions") or []:
+    frame = frame[[ENTITY, TIME, spec.outcome, *dict.fromkeys(linear_terms)]].dropna()
+    for first_variable, second_variable in spec.interactions:
         left, right = frame[first_variable], frame[second_variable]
-        if center:
+        if spec.center_interactions:
             # Centring makes each main effect the slope at the other's sample mean.
             left, right = left - left.mean(), right - right.mean()
         frame[interaction_name(first_variable, second_variable)] = left * right
     return frame.set_index([ENTITY, TIME]).sort_index()
 
 
-def _check_size(frame: pd.DataFrame, spec: Mapping[str, Any], name: str, n_terms: int) -> None:
-    entities = frame.index.get_level_values(ENTITY).nunique()
-    periods = frame.index.get_level_values(TIME).nunique()
-    absorbs = spec["estimator"] in ABSORBING_ESTIMATORS
-    effects = 0
-    if absorbs and spec.get("entity_effects"):
-        effects += entities
-    if absorbs and spec.get("time_effects"):
-        effects += periods - (1 if spec.get("entity_effects") else 0)
-    enough_rows = len(frame) > n_terms + effects
-    if spec["estimator"] == "between":
-        enough_rows = entities > n_terms
-    if entities < 2 or not enough_rows:
-        raise EstimationError(
-            f"model '{name}': {len(frame)} complete observations in {entities} units and "
-            f"{periods} years are too few for {n_terms} coefficients and {effects} fixed "
-            "effects. Widen the year window, add units, or drop terms."
+def _differenced(frame: pd.DataFrame) -> np.ndarray:
+    """Rows of a (unit, year)-sorted frame whose unit has the previous calendar year: the
+    rows first differences keep."""
+    units = frame.index.get_level_values(ENTITY)
+    years = frame.index.get_level_values(TIME).to_numpy()
+    follows = (units[1:] == units[:-1]) & (np.diff(years) == 1)
+    return np.concatenate([[False], follows])
+
+
+def _estimating_rows(frame: pd.DataFrame, spec: ModelSpec) -> int:
+    """Observations of the estimating regression: unit means for between, consecutive-year
+    pairs for first differences, the complete rows otherwise."""
+    if spec.estimator == "between":
+        return int(frame.index.get_level_values(ENTITY).nunique())
+    if spec.estimator == "first_differences":
+        return int(_differenced(frame).sum())
+    return len(frame)
+
+
+def _absorbed_count(frame: pd.DataFrame, spec: ModelSpec) -> int:
+    """Effects the estimating regression absorbs besides its coefficients: unit and year
+    effects of fixed effects and PPML (one fewer when both, as one is collinear), year
+    dummies of first differences (one per year of the differences; no constant)."""
+    units = frame.index.get_level_values(ENTITY).nunique()
+    years = frame.index.get_level_values(TIME)
+    if spec.estimator in ABSORBING_ESTIMATORS:
+        absorbed = units * spec.entity_effects + years.nunique() * spec.time_effects
+        return absorbed - (spec.entity_effects and spec.time_effects)
+    if spec.estimator == "first_differences" and spec.time_effects:
+        return int(years[_differenced(frame)].nunique())
+    return 0
+
+
+def _coefficient_count(spec: ModelSpec) -> int:
+    """Coefficients of the estimating regression: its terms plus the constant of pooled
+    OLS, between and RE, and of PPML without effects (with effects it has none)."""
+    ppml_constant = spec.estimator == "ppml" and not (spec.entity_effects or spec.time_effects)
+    return len(design_terms(spec)) + int(spec.estimator in WITH_CONSTANT or ppml_constant)
+
+
+def check_size(frame: pd.DataFrame, spec: ModelSpec, unit: str = "city") -> None:
+    """Refuse a complete-case sample too small for the model, saying why and what to do.
+
+    A model needs at least two units, two years if it has unit effects, and positive
+    residual degrees of freedom after its coefficients and absorbed effects (between
+    has one observation per unit, first differences one per consecutive-year pair).
+    """
+    plural = unit_words(unit)[1]
+    rows = len(frame)
+    units = frame.index.get_level_values(ENTITY).nunique()
+    years = frame.index.get_level_values(TIME).nunique()
+    coefficients = _coefficient_count(spec)
+    absorbed = _absorbed_count(frame, spec)
+    residual = _estimating_rows(frame, spec) - coefficients - absorbed
+    if units < 2:
+        problem = f"it needs at least 2 {plural}"
+    elif spec.entity_effects and years < 2:
+        problem = "unit effects need at least 2 years"
+    elif residual < 1:
+        problem = (
+            f"{coefficients} coefficient(s) and {absorbed} absorbed effect(s) leave "
+            f"{residual} residual degrees of freedom"
+            + (" (between has one observation per unit)" if spec.estimator == "between" else "")
         )
+    else:
+        return
+    raise EstimationError(
+        f"the panel is too small for model '{spec.name}': {rows} usable row(s) ({units} "
+        f"{plural}, {years} year(s)) in {spec.first_year}-{spec.last_year} with every "
+        f"variable of the model present; {problem}. Widen study.first_year..study.last_year "
+        f"(or models.{spec.name}.first_year..last_year), add {plural} or sources, use "
+        f"data.cleaning.panel: unbalanced, or drop terms from models.{spec.name}."
+    )
+
+
+def with_covariance(spec: ModelSpec, covariance: str) -> ModelSpec:
+    """``spec`` with another covariance kind; kernel keys go if the kind takes none."""
+    if covariance_kind(covariance).takes_kernel:
+        return replace(spec, covariance=covariance)
+    return replace(spec, covariance=covariance, kernel=None, bandwidth=None)
+
+
+def check_model(spec: ModelSpec) -> None:
+    """Refuse effects the estimator cannot take and a covariance it cannot use, with the
+    start-up config check's own messages (one rule for config and Python API)."""
+    where = f"models.{spec.name}"
+    problems = effects_problems(where, spec.estimator, spec.entity_effects, spec.time_effects)
+    problems += covariance_problems(
+        where, spec.estimator, spec.covariance, spec.kernel, spec.bandwidth
+    )
+    if problems:
+        raise EstimationError(" ".join(problems))
+
+
+def model_covariance(spec: ModelSpec) -> CovarianceSpec:
+    """The covariance a model asks for (bandwidth None: resolved per fit)."""
+    return CovarianceSpec(spec.covariance, spec.kernel, spec.bandwidth, spec.small_sample)
 
 
 def fit_model(
-    panel: pd.DataFrame,
-    name: str,
-    spec: Mapping[str, Any],
-    covariance: str | None = None,
-    unit: str = "city",
+    panel: pd.DataFrame, spec: ModelSpec, covariance: str | None = None, unit: str = "city"
 ) -> FittedModel:
     """Fit one configured model; ``covariance`` overrides the configured kind."""
     if covariance is not None:
-        spec = {**spec, "covariance": covariance}
-    frame = model_frame(panel, spec, name)
+        spec = with_covariance(spec, covariance)
+    check_model(spec)
+    frame = model_frame(panel, spec)
     terms = design_terms(spec)
     exog = frame[terms].astype(float)
-    estimator = spec["estimator"]
-    if estimator in WITH_CONSTANT:
+    if spec.estimator in WITH_CONSTANT:
         # linearmodels adds no constant itself; without it RE and pooled OLS are misspecified.
         exog.insert(len(terms), CONSTANT, 1.0)
-    _check_size(frame, spec, name, exog.shape[1])
-    entity_effects = bool(spec.get("entity_effects", False))
-    time_effects = bool(spec.get("time_effects", False))
-    covariance_spec = CovarianceSpec.from_model(spec)
-    dependent = frame[spec["outcome"]].astype(float)
+    check_size(frame, spec, unit)
+    entity_effects, time_effects = spec.entity_effects, spec.time_effects
+    covariance_spec = model_covariance(spec)
+    dependent = frame[spec.outcome].astype(float)
     try:
-        if estimator == "ppml":
+        if spec.estimator == "ppml":
             fit = fit_ppml(dependent, exog, covariance_spec, entity_effects, time_effects, unit)
         else:
             fit = fit_linear(
-                dependent, exog, estimator, covariance_spec, entity_effects, time_effects
+                dependent, exog, spec.estimator, covariance_spec, entity_effects, time_effects
             )
-        _check_clusters(fit, covariance_spec, unit)
+        _check_clusters(fit, unit)
     except (EstimationError, CovarianceError) as error:
-        raise EstimationError(f"model '{name}': {error}") from error
+        raise EstimationError(f"model '{spec.name}': {error}") from error
     if fit.dropped_entities:
         LOGGER.info(
             "model '%s': dropped %d %s(s) whose outcome is always zero: %s",
-            name,
+            spec.name,
             len(fit.dropped_entities),
             unit,
             ", ".join(fit.dropped_entities),
         )
     years = frame.index.get_level_values(TIME)
     return FittedModel(
-        name=name,
         spec=spec,
         fit=fit,
         unit=unit,
@@ -249,8 +340,9 @@ def fit_model(
     )
 
 
-def _check_clusters(fit: FitResult, spec: CovarianceSpec, unit: str) -> None:
-    check_sample(spec, SampleCounts(fit.nobs, len(fit.params), fit.n_entities, fit.n_periods), unit)
+def _check_clusters(fit: FitResult, unit: str) -> None:
+    counts = SampleCounts(fit.nobs, len(fit.params), fit.n_entities, fit.n_periods)
+    check_sample(fit.covariance, counts, unit)
 
 
 def _inference(
@@ -273,8 +365,8 @@ def _inference(
 
 def _long_run_rows(fitted: FittedModel) -> list[dict[str, Any]]:
     rows = []
-    for variable, max_lag in (fitted.spec.get("distributed_lags") or {}).items():
-        terms = [lag_name(variable, k) for k in range(int(max_lag) + 1)]
+    for variable, max_lag in fitted.spec.distributed_lags:
+        terms = [lag_name(variable, k) for k in range(max_lag + 1)]
         estimate, std_error = linear_combination(fitted.fit, terms)
         rows.append(
             {
@@ -313,8 +405,6 @@ def tidy(fitted: FittedModel) -> pd.DataFrame:
             fit.correction.df,
         )
     )
-    estimator = spec["estimator"]
-    absorbs = estimator in ABSORBING_ESTIMATORS
     notes = []
     if fit.dropped_entities:
         notes.append(
@@ -326,9 +416,9 @@ def tidy(fitted: FittedModel) -> pd.DataFrame:
             "dropped year(s) whose outcome is always zero: "
             + ", ".join(str(y) for y in fit.dropped_periods)
         )
-    if estimator == "first_differences" and spec.get("time_effects"):
+    if spec.estimator == "first_differences" and spec.time_effects:
         notes.append("year effects enter the differenced equation as year dummies (not shown)")
-    if spec.get("interactions") and spec.get("center_interactions", True):
+    if spec.interactions and spec.center_interactions:
         notes.append("interaction terms are products of variables centred at sample means")
     model_note = "; ".join(notes)
     frame["note"] = [
@@ -337,9 +427,9 @@ def tidy(fitted: FittedModel) -> pd.DataFrame:
     statistics = fit.statistics
     frame = frame.assign(
         model=fitted.name,
-        model_label=spec["label"],
-        estimator=estimator,
-        outcome=spec["outcome"],
+        model_label=spec.label,
+        estimator=spec.estimator,
+        outcome=spec.outcome,
         nobs=fit.nobs,
         n_entities=fit.n_entities,
         n_periods=fit.n_periods,
@@ -347,19 +437,18 @@ def tidy(fitted: FittedModel) -> pd.DataFrame:
         r2_within=statistics["r2_within"],
         r2_overall=statistics["r2_overall"],
         r2_between=statistics["r2_between"],
-        entity_effects=bool(spec.get("entity_effects", False)) if absorbs else False,
-        time_effects=bool(spec.get("time_effects", False))
-        if absorbs or estimator == "first_differences"
-        else False,
-        cov_type=spec["covariance"],
-        cov_label=covariance_label(fit.covariance, fitted.unit, fit.bandwidth),
+        # check_model refused effects an estimator cannot take, so these are the ones used.
+        entity_effects=spec.entity_effects,
+        time_effects=spec.time_effects,
+        cov_type=spec.covariance,
+        cov_label=covariance_label(fit.covariance, fitted.unit),
         small_sample_correction=fit.correction.describe(),
         reference_distribution=fit.correction.distribution,
         df_inference=np.nan if fit.correction.df is None else float(fit.correction.df),
         correction_factor=fit.correction.factor,
         n_clusters=_cluster_count(fit),
-        kernel=fit.covariance.kernel if fit.bandwidth is not None else "",
-        bandwidth=np.nan if fit.bandwidth is None else float(fit.bandwidth),
+        kernel=fit.covariance.resolved_kernel or "",
+        bandwidth=np.nan if fit.covariance.bandwidth is None else float(fit.covariance.bandwidth),
         sample_first_year=fitted.first_year,
         sample_last_year=fitted.last_year,
         pseudo_r2=statistics.get("pseudo_r2", np.nan),
@@ -370,29 +459,79 @@ def tidy(fitted: FittedModel) -> pd.DataFrame:
 
 
 def _cluster_count(fit: FitResult) -> float:
-    kind = fit.covariance.kind
-    if kind == "clustered":
-        return float(fit.n_entities)
-    if kind == "two_way_clustered":
-        return float(min(fit.n_entities, fit.n_periods))
-    if kind == "driscoll_kraay":
-        return float(fit.n_periods)
-    return np.nan
+    kind = fit.covariance.entry
+    count = group_count(kind, fit.n_entities, fit.n_periods)
+    return np.nan if count is None or not kind.reports_clusters else float(count)
+
+
+RESIDUALS_COLUMNS = ["model", ENTITY, TIME, "fitted", "residual"]
+# Estimators whose observations are (unit, year) rows; between's are unit means.
+RESIDUAL_ESTIMATORS = ("pooled_ols", "fixed_effects", "random_effects", "first_differences", "ppml")
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """What the estimate step writes: tidy estimates and per-observation residuals."""
+
+    table: pd.DataFrame
+    residuals: pd.DataFrame
+
+
+def model_residuals(fitted: FittedModel) -> pd.DataFrame:
+    """One row per observation the model used: ``model, unit_id, year, fitted, residual``.
+
+    Which residual each estimator has: pooled OLS and RE, y - Xb; fixed effects, the
+    idiosyncratic residual y - Xb - estimated effects (fitted values include the
+    effects); first differences, the residual of the differenced equation (fitted is the
+    fitted change, ``year`` the later year of the pair); PPML, the response residual
+    y - mu (fitted is the mean mu; the Pesaran CD test uses Pearson residuals instead).
+    Between has no row per (unit, year) and writes none. Linear residuals are the
+    library's ``resids`` and fitted values y - resids, whatever the covariance.
+    """
+    fit = fitted.fit
+    frame = pd.DataFrame({"fitted": fit.fitted, "residual": fit.response_residuals})
+    frame.index = frame.index.set_names([ENTITY, TIME])
+    frame = frame.reset_index()
+    frame.insert(0, "model", fitted.name)
+    return frame.astype({ENTITY: str, TIME: "int64"})[RESIDUALS_COLUMNS]
 
 
 def estimate_models(
-    panel: pd.DataFrame, models: Mapping[str, Mapping[str, Any]], unit: str = "city"
-) -> pd.DataFrame:
-    """Fit every configured model and stack their tidy estimates in config order."""
-    frames = [tidy(fit_model(panel, name, spec, unit=unit)) for name, spec in models.items()]
-    return pd.concat(frames, ignore_index=True)
+    panel: pd.DataFrame, models: Mapping[str, ModelSpec], unit: str = "city"
+) -> Estimates:
+    """Fit every configured model: tidy estimates stacked in config order, and the
+    residuals of every model but between (:func:`model_residuals`), sorted by model,
+    unit and year."""
+    fits = [fit_model(panel, spec, unit=unit) for spec in models.values()]
+    residuals = [model_residuals(f) for f in fits if f.spec.estimator in RESIDUAL_ESTIMATORS]
+    stacked = (
+        pd.concat(residuals, ignore_index=True)
+        if residuals
+        else pd.DataFrame({column: [] for column in RESIDUALS_COLUMNS})
+    )
+    return Estimates(
+        table=pd.concat([tidy(f) for f in fits], ignore_index=True),
+        residuals=stacked.sort_values([*RESIDUALS_COLUMNS[:3]], kind="mergesort").reset_index(
+            drop=True
+        ),
+    )
+
+
+def _write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
+    with atomic_path(path) as temporary:
+        frame.to_parquet(temporary, index=False, engine="pyarrow")
 
 
 def write_estimates(
-    estimates: pd.DataFrame, csv_path: str | Path, parquet_path: str | Path | None = None
+    estimates: Estimates,
+    data_note: str,
+    csv_path: str | Path,
+    parquet_path: str | Path,
+    residuals_path: str | Path,
 ) -> None:
-    """Write the tidy estimates as CSV (12 significant digits) and, if asked, parquet."""
-    write_csv(csv_path, estimates)
-    if parquet_path is not None:
-        with atomic_path(parquet_path) as temporary:
-            estimates.to_parquet(temporary, index=False, engine="pyarrow")
+    """Write the tidy estimates as CSV (12 significant digits) and parquet, and the
+    residuals as parquet, each row carrying ``data_note``."""
+    table = with_data_note(estimates.table, data_note)
+    write_csv(csv_path, table)
+    _write_parquet(parquet_path, table)
+    _write_parquet(residuals_path, with_data_note(estimates.residuals, data_note))

@@ -77,7 +77,7 @@ def run_replication(
     panel = simulate_analysis_panel(design, seed, variables)
     frames = []
     for name, raw in models.items():
-        estimates = tidy(fit_model(panel, name, raw))
+        estimates = tidy(fit_model(panel, model_spec(name, raw)))
         estimates = estimates[estimates["term"].isin(list(truth))]
         frames.append(estimates[["model", "term", "estimate", "std_error", "ci_lower", "ci_upper"]])
     result = pd.concat(frames, ignore_index=True)
