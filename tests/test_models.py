@@ -213,7 +213,7 @@ def test_a_model_window_without_rows_is_named() -> None:
 
 def test_an_all_missing_variable_is_named_not_called_a_small_panel() -> None:
     panel = linear_panel().assign(x_talent=np.nan)
-    with pytest.raises(EstimationError, match="x_talent has no value in 1949-2100") as error:
+    with pytest.raises(EstimationError, match="x_talent has no value in any year") as error:
         fit(panel, "twoway", TWOWAY)
     assert "too small" not in str(error.value)
 
@@ -624,3 +624,20 @@ def test_every_configured_model_estimates_on_the_bundled_demo_panel(study_config
     ppml = estimates[estimates["model"] == "ppml_twoway"].iloc[0]
     assert ppml["cov_label"] == "Clustered by city (jackknife)"
     assert ppml["entity_effects"] and ppml["time_effects"]
+
+
+def test_a_model_parsed_without_a_study_drops_no_year() -> None:
+    # Early years (as in Grunfeld's 1935-1954) must not fall out of a model that no
+    # window restricts; a stated side still applies.
+    panel = simulate_panel(n_units=12, n_years=20, seed=3, first_year=1930)
+    raw = {"label": "FE", "estimator": "fixed_effects", "entity_effects": True}
+    raw |= {"outcome": "y", "regressors": ["x1", "x2"], "covariance": "unadjusted"}
+    open_model = model_spec("open", raw)
+    assert (open_model.first_year, open_model.last_year, open_model.window) == (
+        None,
+        None,
+        "any year",
+    )
+    assert fit_model(panel, open_model).result.nobs == len(panel)
+    late = model_spec("late", raw | {"first_year": 1940})
+    assert fit_model(panel, late).result.nobs == (panel["year"] >= 1940).sum()

@@ -100,8 +100,16 @@ class ModelSpec:
     distributed_lags: tuple[tuple[str, int], ...]
     interactions: tuple[tuple[str, str], ...]
     center_interactions: bool
-    first_year: int
-    last_year: int
+    # The model's years; None leaves that side open (a model parsed without a study).
+    first_year: int | None
+    last_year: int | None
+
+    @property
+    def window(self) -> str:
+        """The model's years as text, e.g. "2011-2016" or "any year"."""
+        if self.first_year is None and self.last_year is None:
+            return "any year"
+        return f"{self.first_year or '…'}-{self.last_year or '…'}"
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -119,11 +127,11 @@ def model_spec(
 ) -> ModelSpec:
     """Build the :class:`ModelSpec` of model ``name`` from its config entry.
 
-    The years default to the study window (``study``); without a study, a model must
-    state them or they are left open (1949-2100, the schema's range).
+    The years default to the study window (``study``); without a study, a side the
+    model does not state is left open, so no year is dropped that nobody asked to drop.
     """
     spec = with_defaults(raw, _subschema("properties", "models", "additionalProperties"))
-    window = study or {"first_year": 1949, "last_year": 2100}
+    window = study or {"first_year": None, "last_year": None}
     return ModelSpec(
         name=name,
         label=spec["label"],

@@ -171,18 +171,20 @@ def model_frame(panel: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     for variable, max_lag in spec.distributed_lags:
         for lag in range(1, max_lag + 1):
             frame[lag_name(variable, lag)] = _lagged(frame, variable, lag)
-    frame = frame[(frame[TIME] >= spec.first_year) & (frame[TIME] <= spec.last_year)]
+    if spec.first_year is not None:
+        frame = frame[frame[TIME] >= spec.first_year]
+    if spec.last_year is not None:
+        frame = frame[frame[TIME] <= spec.last_year]
     if frame.empty:
         raise EstimationError(
-            f"model '{spec.name}': the panel has no rows in {spec.first_year}-"
-            f"{spec.last_year}. Set models.{spec.name}.first_year..last_year inside the "
-            "study window."
+            f"model '{spec.name}': the panel has no rows in {spec.window}. Set "
+            f"models.{spec.name}.first_year..last_year inside the study window."
         )
     empty = [c for c in dict.fromkeys(base) if frame[c].isna().all()]
     if empty:
         raise EstimationError(
             f"model '{spec.name}': {', '.join(empty)} has no value in "
-            f"{spec.first_year}-{spec.last_year} (all {len(frame)} rows missing). Check its "
+            f"{spec.window} (all {len(frame)} rows missing). Check its "
             "source mapping and the data-quality report, or drop it from the model."
         )
     linear_terms = [t for t in design_terms(spec) if INTERACTION_SEPARATOR not in t]
@@ -264,7 +266,7 @@ def check_size(frame: pd.DataFrame, spec: ModelSpec, unit: str = "city") -> None
         return
     raise EstimationError(
         f"the panel is too small for model '{spec.name}': {rows} usable row(s) ({units} "
-        f"{plural}, {years} year(s)) in {spec.first_year}-{spec.last_year} with every "
+        f"{plural}, {years} year(s)) in {spec.window} with every "
         f"variable of the model present; {problem}. Widen study.first_year..study.last_year "
         f"(or models.{spec.name}.first_year..last_year), add {plural} or sources, use "
         f"data.cleaning.panel: unbalanced, or drop terms from models.{spec.name}."
