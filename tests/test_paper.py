@@ -83,7 +83,7 @@ def test_caption_with_an_unknown_key_fails_loudly(tmp_path, study_config):
 
 
 def test_paper_inputs_every_table_and_figure_in_order(study_config):
-    tables_ = exhibits.table_names(with_diagnostics=True)
+    tables_ = exhibits.table_names()
     source = paper.paper_source(study_config, tables_, exhibits.FIGURES, ROOT)
     inputs = re.findall(r"\\input\{([^}]*)\}", source)
     assert inputs == [exhibits.table_path(t, "tex") for t in tables_]
@@ -165,7 +165,7 @@ def project(tmp_path_factory) -> Path:
     paper.write_paper(
         root / exhibits.PAPER_TEX,
         config,
-        exhibits.table_names(with_diagnostics=True),
+        exhibits.table_names(),
         exhibits.FIGURES,
         root,
     )
@@ -290,8 +290,6 @@ def test_an_absent_comparison_year_means_the_latest_with_data(study_config):
     assert (focal.year, focal.relative_to_peers) == (2015, ("gdp",))
 
 
-def test_diagnostics_table_is_listed_only_when_available():
-    assert exhibits.DIAGNOSTICS_TABLE not in exhibits.table_names(with_diagnostics=False)
-    with_it = exhibits.exhibit_outputs(with_diagnostics=True)
-    assert "results/tables/diagnostics.tex" in with_it
-    assert "results/tables/diagnostics.tex" not in exhibits.exhibit_outputs(False)
+def test_every_table_is_listed_with_the_diagnostics_table_last():
+    assert exhibits.table_names()[-1] == exhibits.DIAGNOSTICS_TABLE
+    assert "results/tables/diagnostics.tex" in exhibits.exhibit_outputs()

@@ -39,7 +39,7 @@ RETRIEVAL_LOG = "results/provenance/retrieval_log.json"
 def outputs(workdir: Path) -> list[str]:
     """Every byte-stable output the run must build, the diagnostics table included."""
     assert (workdir / DIAGNOSTICS_CSV).is_file(), "run_diagnostics did not run"
-    return DETERMINISTIC + exhibits.exhibit_outputs(True) + PAPER
+    return DETERMINISTIC + exhibits.exhibit_outputs() + PAPER
 
 
 def snakemake(
@@ -180,7 +180,7 @@ def test_outputs_have_the_expected_content(built: Path) -> None:
     vif = diagnostics[diagnostics["test"] == "VIF"]
     assert vif["term"].notna().all() and (vif["statistic"] >= 1).all()
 
-    for name in exhibits.table_names(with_diagnostics=False):
+    for name in exhibits.table_names():
         for extension in exhibits.TABLE_FORMATS:
             table = (built / exhibits.table_path(name, extension)).read_text(encoding="utf-8")
             assert "Synthetic demo data" in table, f"{name}.{extension} lacks the data note"
@@ -258,7 +258,7 @@ def test_report_is_self_contained_with_every_exhibit_and_caption(built: Path) ->
     run = snakemake(built, "--report", "report.html")
     assert run.returncode == 0, run.stderr[-4000:]
     page = (built / "report.html").read_text(encoding="utf-8")
-    for name in [*exhibits.table_names(with_diagnostics=False), *exhibits.FIGURES]:
+    for name in [*exhibits.table_names(), *exhibits.FIGURES]:
         extension = "html" if name in exhibits.TABLES else "png"
         assert f"{name}.{extension}" in page, f"{name} is not in the report"
     # Captions are rendered from workflow/report/*.rst with the study's config.
@@ -267,7 +267,7 @@ def test_report_is_self_contained_with_every_exhibit_and_caption(built: Path) ->
     assert "{{" not in page
     # Self-contained: every exhibit is embedded as a data URI; no script is fetched.
     assert page.count("data:image/png;") >= len(exhibits.FIGURES)
-    assert page.count("data:text/html;") >= len(exhibits.table_names(with_diagnostics=False))
+    assert page.count("data:text/html;") >= len(exhibits.table_names())
     assert not re.search(r"<script[^>]*\ssrc=", page)
 
 

@@ -23,8 +23,6 @@ check_config(config, CONFIG_PATH)
 
 SOURCES = list(config["data"]["sources"])
 EXHIBITS = config["exhibits"]
-# The diagnostics table needs results/estimates/diagnostics.csv (rule run_diagnostics).
-DIAGNOSTICS = True
 # The paper is compiled only where its LaTeX engine is installed, so that `make run`
 # works without one; paper.tex is written either way.
 PAPER_ENGINE = EXHIBITS["paper"]["engine"]
@@ -106,9 +104,7 @@ def study_unit():
 
 def table_outputs(wildcards=None):
     """Every table file the paper inputs (LaTeX), in paper order."""
-    return [
-        exhibits.table_path(name, "tex") for name in exhibits.table_names(DIAGNOSTICS)
-    ]
+    return [exhibits.table_path(name, "tex") for name in exhibits.table_names()]
 
 
 def figure_outputs(wildcards=None):
@@ -117,7 +113,7 @@ def figure_outputs(wildcards=None):
 
 
 def caption_files(wildcards=None):
-    names = [*exhibits.table_names(DIAGNOSTICS), *exhibits.FIGURES]
+    names = [*exhibits.table_names(), *exhibits.FIGURES]
     return [exhibits.caption_path(name) for name in names]
 
 
@@ -133,7 +129,7 @@ def final_outputs():
         "results/provenance/provenance.json",
         "results/provenance/provenance.md",
         "results/provenance/retrieval_log.json",
-        *exhibits.exhibit_outputs(DIAGNOSTICS),
+        *exhibits.exhibit_outputs(),
         exhibits.PAPER_TEX,
         *([exhibits.PAPER_PDF] if BUILD_PAPER else []),
     ]

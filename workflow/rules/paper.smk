@@ -15,7 +15,7 @@ rule write_paper:
         "../../environment.yml"
     params:
         config=config,
-        tables=exhibits.table_names(DIAGNOSTICS),
+        tables=exhibits.table_names(),
         figures=list(exhibits.FIGURES),
     script:
         "../scripts/write_paper.py"

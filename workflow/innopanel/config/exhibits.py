@@ -64,14 +64,14 @@ def caption_path(name: str) -> str:
     return f"{CAPTION_DIRECTORY}/{name}.rst"
 
 
-def table_names(with_diagnostics: bool) -> list[str]:
+def table_names() -> list[str]:
     """Return the tables the workflow builds, in paper order."""
-    return [t for t in TABLES if with_diagnostics or t != DIAGNOSTICS_TABLE]
+    return list(TABLES)
 
 
-def exhibit_outputs(with_diagnostics: bool) -> list[str]:
+def exhibit_outputs() -> list[str]:
     """Return every table and figure file the workflow builds."""
-    tables = [table_path(t, e) for t in table_names(with_diagnostics) for e in TABLE_FORMATS]
+    tables = [table_path(t, e) for t in table_names() for e in TABLE_FORMATS]
     figures = [figure_path(f, e) for f in FIGURES for e in FIGURE_FORMATS]
     return tables + figures
 

@@ -168,9 +168,6 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-PREAMBLE_END = "######## snakemake preamble end #########"
-
-
 def job_scripts(workdir: Path) -> list[Path]:
     """The scripts Snakemake ran in ``workdir`` (kept by --skip-script-cleanup),
     in the order the jobs started, which respects every dependency."""
