@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,12 @@ def test_a_breach_is_reported() -> None:
     assert not allowed("innopanel.config.checks", "innopanel.data.fetch")
     assert allowed("innopanel.synthetic.demo", "innopanel.data.clean")
     assert allowed("innopanel.data.fetch", "innopanel.config.sources")
+
+
+def test_the_readme_layout_names_every_module_once() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout") :]
+    layout = layout[: layout.index("```", layout.index("```") + 3)]
+    listed = re.findall(r"^ {2,}(\w+\.py)\s", layout, flags=re.M)
+    modules = sorted(p.name for p in PACKAGE.rglob("*.py") if p.name != "__init__.py")
+    assert sorted(listed) == modules, "README layout and package differ"
