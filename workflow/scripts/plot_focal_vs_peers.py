@@ -1,25 +1,10 @@
 """Draw the focal unit against each peer in one year (rule plot_focal_vs_peers)."""
 
-import logging
-
-import pandas as pd
-
 from innopanel.exhibits.panel_figures import plot_focal_vs_peers
-from innopanel.exhibits.style import save_figure
+from innopanel.exhibits.steps import figure_step, read_input
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
-params = snakemake.params
-figure = plot_focal_vs_peers(
-    pd.read_csv(snakemake.input.panel, dtype={"unit_id": str}),
-    params.focal_unit,
-    params.peer_units,
-    params.variables,
-    params.relative_to_peers,
-    params.labels,
-    params.footer,
-    unit=params.unit,
-    year=params.year,
+figure_step(
+    plot_focal_vs_peers, read_input(snakemake.input.panel), snakemake.output, snakemake.params
 )
-save_figure(figure, snakemake.output.pdf, snakemake.output.png)
-logging.info("wrote %s and %s", snakemake.output.pdf, snakemake.output.png)
