@@ -90,3 +90,19 @@ def simulate_panel(
 def make_panel() -> Callable[..., pd.DataFrame]:
     """The synthetic-panel generator, as a fixture (see :func:`simulate_panel`)."""
     return simulate_panel
+
+
+def stage_source(name: str, spec: dict, destination: Path, settings: dict, **options):
+    """Stage source ``name`` (config entry ``spec``, data.fetch ``settings``) for 2011-2022."""
+    from innopanel.config.data_specs import fetch_settings
+    from innopanel.config.specs import source_spec
+    from innopanel.data.fetch import stage
+
+    return stage(
+        source_spec(name, spec),
+        destination,
+        fetch_settings({"fetch": settings}),
+        first_year=2011,
+        last_year=2022,
+        **options,
+    )

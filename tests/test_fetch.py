@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import stage_source as fetch
 from loopback import (
     LoopbackServer,
     failing,
@@ -20,8 +21,6 @@ from loopback import (
 )
 
 from innopanel.config.data_specs import fetch_settings
-from innopanel.config.specs import source_spec
-from innopanel.data.fetch import stage
 from innopanel.data.transport import SourceError
 
 GOOD = "城市,年份,地区生产总值(亿元)\n成都,2020,17716.7\n".encode()
@@ -94,18 +93,6 @@ def url_spec(url: str, digest: str, **extra) -> dict:
 
 def leftovers(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and "partial" in p.name]
-
-
-def fetch(name: str, spec: dict, destination: Path, settings: dict, **options):
-    """Stage source ``name`` (config entry ``spec``, data.fetch ``settings``) for 2011-2022."""
-    return stage(
-        source_spec(name, spec),
-        destination,
-        fetch_settings({"fetch": settings}),
-        first_year=2011,
-        last_year=2022,
-        **options,
-    )
 
 
 def test_good_bytes_are_staged_and_a_second_run_downloads_nothing(

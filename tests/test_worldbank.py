@@ -10,12 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import stage_source as fetch
 from loopback import LoopbackServer, world_bank_replay
 from test_workflow import make_project, snakemake
 
-from innopanel.config.data_specs import fetch_settings
 from innopanel.config.specs import source_spec
-from innopanel.data.fetch import stage
 from innopanel.data.readers import read_sheets
 from innopanel.data.transport import SourceError
 from innopanel.data.worldbank import document_table, request_url
@@ -55,18 +54,6 @@ def settings(tmp_path: Path) -> dict:
         "timeout_seconds": 5.0,
         "retries": 0,
     }
-
-
-def fetch(name: str, spec: dict, destination: Path, settings: dict, **options):
-    """Stage source ``name`` (config entry ``spec``, data.fetch ``settings``) for 2011-2022."""
-    return stage(
-        source_spec(name, spec),
-        destination,
-        fetch_settings({"fetch": settings}),
-        first_year=2011,
-        last_year=2022,
-        **options,
-    )
 
 
 def test_request_url_follows_the_documented_form() -> None:
