@@ -589,8 +589,10 @@ def test_unit_labels_follow_the_configured_unit():
     assert row_named(text, "Country FE") == ["{No}", "{Yes}", "{Yes}"]
     assert row_named(text, "Countries") == ["{64}", "{64}", "{64}"]
     assert "City FE &" not in text and "Cities &" not in text
-    with pytest.raises(ValueError, match="unknown panel unit 'region'"):
-        render(unit="region")
+    # Any noun works, with its English plural.
+    text = render(unit="region")
+    assert row_named(text, "Region FE") == ["{No}", "{Yes}", "{Yes}"]
+    assert row_named(text, "Regions") == ["{64}", "{64}", "{64}"]
 
 
 def test_boolean_flags_read_from_csv_text(tmp_path):
