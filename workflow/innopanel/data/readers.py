@@ -1,6 +1,7 @@
 """Read a staged source of any format into sheets of text rows for the cleaning step.
 
-CSV, Excel (.xlsx: several sheets, merged cells filled in), parquet and JSON (a list of
+CSV, Excel (.xlsx: several sheets, merged cells filled in; legacy .xls, decrypted in
+memory when protected with Excel's default read-only key), parquet and JSON (a list of
 records, or a World Bank API document) all become the same thing: per sheet, numbered
 rows of cells, each cell text or None (empty). Numbers from binary formats are written
 back as the shortest text that reads as the same float, so nothing is rounded.
@@ -26,6 +27,9 @@ from innopanel.config.specs import SourceSpec
 from innopanel.data.worldbank import ApiError, document_table
 
 Cell = str | None
+# The key Excel itself uses for a workbook "protected" without a password of its own:
+# opening such a file needs no secret, only this published default.
+EXCEL_DEFAULT_KEY = "VelvetSweatshop"
 UNIT_ONLY = re.compile(r"^[（(]?\s*(?P<unit>[^()（）\s][^()（）]*?)\s*[)）]?$")
 
 
@@ -118,6 +122,8 @@ def read_sheets(path: str | Path, spec: SourceSpec, shown: str | None = None) ->
         return [Sheet(None, rows)]
     if spec.format == "excel":
         return _read_excel(path, shown, spec.name, spec.sheets)
+    if spec.format == "xls":
+        return _read_xls(raw, shown, spec.name, spec.sheets)
     if spec.format == "parquet":
         return [_read_parquet(path, shown, spec.name)]
     return [_read_json(raw, shown, spec)]
@@ -152,6 +158,61 @@ def _read_excel(path: Path, shown: str, source: str, wanted: Sequence[str] | Non
             for r in range(merged.min_row - 1, merged.max_row):
                 for c in range(merged.min_col - 1, merged.max_col):
                     grid[r][c] = value
+        rows = [(n, [cell_text(v) for v in row]) for n, row in enumerate(grid, start=1)]
+        sheets.append(Sheet(name, rows))
+    return sheets
+
+
+def decrypt_default_key(raw: bytes, shown: str, source: str) -> bytes:
+    """Return an .xls file's bytes, decrypted in memory if Excel's default key protects it.
+
+    Yearbook downloads are often "read-only protected" with the key Excel uses when no
+    password is set; the file on disk is never changed.
+    """
+    import msoffcrypto
+    from msoffcrypto.exceptions import FileFormatError, InvalidKeyError
+
+    try:
+        office = msoffcrypto.OfficeFile(io.BytesIO(raw))
+        if not office.is_encrypted():
+            return raw
+        office.load_key(password=EXCEL_DEFAULT_KEY)
+        plain = io.BytesIO()
+        office.decrypt(plain)
+    except FileFormatError:
+        return raw  # not an OLE workbook; the reader says what it is
+    except InvalidKeyError:
+        raise DataError(
+            f"source '{source}': {shown} is encrypted with a password of its own, not "
+            "Excel's default key. Open it in Excel with the password and save an "
+            "unprotected copy (and update its sha256)."
+        ) from None
+    return plain.getvalue()
+
+
+def _read_xls(raw: bytes, shown: str, source: str, wanted: Sequence[str] | None) -> list[Sheet]:
+    """Read a legacy .xls workbook (every sheet, or ``wanted``) with calamine."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_filelike(
+            io.BytesIO(decrypt_default_key(raw, shown, source))
+        )
+    except CalamineError as error:
+        raise DataError(
+            f"source '{source}': {shown} is not a readable .xls workbook ({error}). Check "
+            f"data.sources.{source}.format (excel for .xlsx)."
+        ) from None
+    names = list(wanted) if wanted else list(workbook.sheet_names)
+    missing = [name for name in names if name not in workbook.sheet_names]
+    if missing:
+        raise DataError(
+            f"source '{source}': {shown} has no sheet(s) {missing}; it has "
+            f"{workbook.sheet_names}. Fix data.sources.{source}.sheets."
+        )
+    sheets = []
+    for name in names:
+        grid = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
         rows = [(n, [cell_text(v) for v in row]) for n, row in enumerate(grid, start=1)]
         sheets.append(Sheet(name, rows))
     return sheets
