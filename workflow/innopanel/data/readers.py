@@ -129,6 +129,20 @@ def read_sheets(path: str | Path, spec: SourceSpec, shown: str | None = None) ->
     return [_read_json(raw, shown, spec)]
 
 
+def _sheet_names(
+    available: list[str], wanted: Sequence[str] | None, shown: str, source: str
+) -> list[str]:
+    """The sheets to read: those configured (each must exist), else every sheet."""
+    names = list(wanted) if wanted else available
+    missing = [name for name in names if name not in available]
+    if missing:
+        raise DataError(
+            f"source '{source}': {shown} has no sheet(s) {missing}; it has "
+            f"{available}. Fix data.sources.{source}.sheets."
+        )
+    return names
+
+
 def _read_excel(path: Path, shown: str, source: str, wanted: Sequence[str] | None) -> list[Sheet]:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
@@ -141,13 +155,7 @@ def _read_excel(path: Path, shown: str, source: str, wanted: Sequence[str] | Non
             f"source '{source}': {shown} is not a readable .xlsx workbook ({error}). An old "
             ".xls file must be saved as .xlsx first; a CSV needs format: csv."
         ) from None
-    names = list(wanted) if wanted else list(workbook.sheetnames)
-    missing = [name for name in names if name not in workbook.sheetnames]
-    if missing:
-        raise DataError(
-            f"source '{source}': {shown} has no sheet(s) {missing}; it has "
-            f"{workbook.sheetnames}. Fix data.sources.{source}.sheets."
-        )
+    names = _sheet_names(list(workbook.sheetnames), wanted, shown, source)
     sheets = []
     for name in names:
         worksheet = workbook[name]
@@ -203,13 +211,7 @@ def _read_xls(raw: bytes, shown: str, source: str, wanted: Sequence[str] | None)
             f"source '{source}': {shown} is not a readable .xls workbook ({error}). Check "
             f"data.sources.{source}.format (excel for .xlsx)."
         ) from None
-    names = list(wanted) if wanted else list(workbook.sheet_names)
-    missing = [name for name in names if name not in workbook.sheet_names]
-    if missing:
-        raise DataError(
-            f"source '{source}': {shown} has no sheet(s) {missing}; it has "
-            f"{workbook.sheet_names}. Fix data.sources.{source}.sheets."
-        )
+    names = _sheet_names(list(workbook.sheet_names), wanted, shown, source)
     sheets = []
     for name in names:
         grid = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
