@@ -24,6 +24,7 @@ were provinces (内蒙占, 山两, 两藏): an error on its side, counted separa
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -212,3 +213,39 @@ def test_techme_keeps_misprinted_names_as_provinces() -> None:
         names |= set(pyreadr.read_r(TIDY / f"{dataset}.rda")[dataset]["province"])
     assert MISPRINTED_NAMES <= names
     assert set(_study()["data"]["aliases"]) == MISPRINTED_NAMES
+
+
+SHARED_RAW = ROOT.parent / "shared" / "data" / "china-st-yearbook" / "raw"
+
+
+def test_xls_and_xlsx_copies_of_an_edition_agree() -> None:
+    """Where an edition ships in both formats, the .xls we read and the .xlsx agree.
+
+    Only the 2010 R&D-personnel .xlsx differs: it rounds to whole person-years.
+    """
+    if not SHARED_RAW.is_dir():
+        pytest.skip(f"the .xlsx copies are not shipped; {SHARED_RAW} is absent")
+    spec = cleaning_spec(_study())
+    compared, rounded = 0, set()
+    for name, source in spec.sources.items():
+        relative = source.url.split(REPOSITORY_FOLDER, 1)[1]
+        xlsx = SHARED_RAW / relative.replace(".xls", ".xlsx")
+        if not xlsx.is_file():
+            continue
+        readings = [
+            read_yearbook_table(path, replace(source, format=kind), *_reading(spec))[0]
+            for path, kind in ((_mirrored(source.url), "xls"), (xlsx, "excel"))
+        ]
+        variable = source.columns[0].variable
+        both = readings[0].merge(readings[1], on=["name_raw", "year"], suffixes=("", "_xlsx"))
+        assert len(both) == len(readings[0]) == len(readings[1]), name
+        differs = both.loc[both[variable] != both[variable + "_xlsx"]]
+        assert ((differs[variable] - differs[variable + "_xlsx"]).abs() <= 0.5).all(), name
+        rounded |= {name} if len(differs) else set()
+        compared += 1
+    assert compared == 29
+    assert rounded == {"rd_personnel_2010"}
+
+
+def _reading(spec) -> tuple:
+    return spec.variables, spec.units, spec.missing_markers

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from innopanel.config.sources import looks_like_html
+from innopanel.config.sources import EXTENSIONS, looks_like_html
 from innopanel.config.specs import SourceSpec
 from innopanel.data.worldbank import ApiError, document_table
 
@@ -120,10 +120,12 @@ def read_sheets(path: str | Path, spec: SourceSpec, shown: str | None = None) ->
         text = decode(raw, shown, spec.encoding, spec.name)
         rows = [(n, list(row)) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
         return [Sheet(None, rows)]
+    if spec.format == "xls" or (spec.format == "excel" and spec.table is not None):
+        # A yearbook table's cells are read as printed (merged cells not filled in, so
+        # a header spanning columns names one), and calamine reads every yearbook .xlsx.
+        return _read_printed(raw, shown, spec)
     if spec.format == "excel":
         return _read_excel(path, shown, spec.name, spec.sheets)
-    if spec.format == "xls":
-        return _read_xls(raw, shown, spec.name, spec.sheets)
     if spec.format == "parquet":
         return [_read_parquet(path, shown, spec.name)]
     return [_read_json(raw, shown, spec)]
@@ -198,9 +200,14 @@ def decrypt_default_key(raw: bytes, shown: str, source: str) -> bytes:
     return plain.getvalue()
 
 
-def _read_xls(raw: bytes, shown: str, source: str, wanted: Sequence[str] | None) -> list[Sheet]:
-    """Read a legacy .xls workbook (every sheet, or ``wanted``) with calamine."""
+def _read_printed(raw: bytes, shown: str, spec: SourceSpec) -> list[Sheet]:
+    """Read a workbook's cells as printed (every sheet, or those configured) with calamine.
+
+    Legacy .xls (decrypted in memory if protected with Excel's default key) and .xlsx.
+    """
     from python_calamine import CalamineError, CalamineWorkbook
+
+    source, wanted, kind = spec.name, spec.sheets, "." + EXTENSIONS[spec.format]
 
     try:
         workbook = CalamineWorkbook.from_filelike(
@@ -208,8 +215,8 @@ def _read_xls(raw: bytes, shown: str, source: str, wanted: Sequence[str] | None)
         )
     except CalamineError as error:
         raise DataError(
-            f"source '{source}': {shown} is not a readable .xls workbook ({error}). Check "
-            f"data.sources.{source}.format (excel for .xlsx)."
+            f"source '{source}': {shown} is not a readable {kind} workbook ({error}). Check "
+            f"data.sources.{source}.format (xls for .xls, excel for .xlsx)."
         ) from None
     names = _sheet_names(list(workbook.sheet_names), wanted, shown, source)
     sheets = []
