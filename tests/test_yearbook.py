@@ -382,3 +382,35 @@ def test_a_mirror_of_a_tree_serves_files_that_share_a_name(tmp_path: Path) -> No
     copy = fetch_url(spec, settings, retrieval)
     assert copy.read_bytes() == b"labour"
     assert retrieval.origin == f"mirror {wanted}"
+
+
+SHARED_INCUBATORS = (
+    ROOT.parent / "shared/data/china-st-yearbook/raw/part09-service/01-incubator/raw-2023.xls"
+)
+
+
+def test_a_table_the_study_does_not_use_is_read_from_config_alone() -> None:
+    """The incubator table (no 单位 row; units inside headers) needs settings, not code."""
+    if not SHARED_INCUBATORS.is_file():
+        pytest.skip(f"{SHARED_INCUBATORS} is not shipped and is absent here")
+    spec = source_spec(
+        "incubators_2023",
+        {
+            "kind": "local",
+            "path": str(SHARED_INCUBATORS),
+            "sha256": hashlib.sha256(SHARED_INCUBATORS.read_bytes()).hexdigest(),
+            "format": "xls",
+            "encoding": "utf-8",
+            "licence": "MIT",
+            "citation": "techme",
+            "unit_column": "地区",
+            "columns": {"incubators": {"column": "在统孵化器数量", "unit": "个"}},
+            "table": {"edition": 2023, "year": 2023, "totals": ["全国"]},
+        },
+    )
+    variables = variable_specs({"incubators": {"kind": "source", "unit": "个", "label": "x"}})
+    units = {"个": {"dimension": "count", "factor": 1}}
+    frame, report = read_yearbook_table(SHARED_INCUBATORS, spec, variables, units, MISSING)
+    assert len(frame) == 31
+    assert frame.loc[frame["name_raw"] == "北京", "incubators"].tolist() == [284.0]
+    assert report.totals_dropped[0]["values"] == {"incubators 2023": 7015.0}
