@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from innopanel.config.data_specs import VariableSpec
-from innopanel.config.specs import SourceSpec, TableSpec
+from innopanel.config.specs import ColumnSpec, SourceSpec, TableSpec
 from innopanel.data.editions import DECIMALS_SUFFIX, printed_decimals
 from innopanel.data.extraction import parse_number, unit_factor
 from innopanel.data.quality import SourceReport
@@ -158,7 +158,9 @@ def locate_layout(
     _check_title(title, spec, table, where)
     stated_unit = units_row_unit(rows, marker_row)
     first = marker_row
-    if stated_unit is not None:  # the header may start above the region cell
+    # The header may start above the region cell (合计 over 地区), but only below a units
+    # row: without one, the rows above the region cell are the title.
+    if stated_unit is not None:
         while first > 0 and not _is_banner(rows[first - 1][1]):
             first -= 1
     body = marker_row + 1
@@ -178,7 +180,7 @@ def locate_layout(
                 f"the header has {header}. Set table.year for a single-year table."
             )
         column_spec = spec.columns[0]
-        unit = _unit(column_spec.unit, stated_unit, column_spec.variable, spec, units, variables)
+        unit = _unit(column_spec, stated_unit, spec, units, variables, where)
         return TableLayout(first, body, region_column, {}, year_columns, unit)
     located: dict[str, tuple[int, str]] = {}
     for column_spec in spec.columns:
@@ -196,7 +198,7 @@ def locate_layout(
                 f"{column_spec.variable}); the joined headers are "
                 f"{[text for text in header if text]}. Use text of exactly one of them."
             )
-        unit = _unit(column_spec.unit, stated_unit, column_spec.variable, spec, units, variables)
+        unit = _unit(column_spec, stated_unit, spec, units, variables, where)
         located[column_spec.variable] = (matches[0], unit)
     return TableLayout(first, body, region_column, located, {}, None)
 
@@ -219,35 +221,36 @@ def _check_title(title: str, spec: SourceSpec, table: TableSpec, where: str) -> 
 
 
 def _unit(
-    stated: str | None,
+    column: ColumnSpec,
     units_row: str | None,
-    variable: str,
     spec: SourceSpec,
     units: Mapping[str, Mapping[str, Any]],
     variables: Mapping[str, VariableSpec],
+    where: str,
 ) -> str:
     """The unit of a column: stated in the config or by the units row, and convertible."""
+    variable, stated = column.variable, column.unit
     key = f"data.sources.{spec.name}.columns.{variable}"
     if stated is not None and units_row is not None and stated != units_row:
         raise DataError(
-            f"source '{spec.name}': the units row says '{units_row}' but {key}.unit says "
+            f"{where}: the units row says '{units_row}' but {key}.unit says "
             f"'{stated}'. Correct whichever is wrong."
         )
     unit = stated or units_row
     if unit is None:
         raise DataError(
-            f"source '{spec.name}': the table has no 单位 units row; state the unit as "
+            f"{where}: the table has no 单位 units row; state the unit as "
             f"{key}: {{column: ..., unit: ...}}."
         )
     target = variables[variable].unit
     if unit not in units:
         raise DataError(
-            f"source '{spec.name}': unit '{unit}' of '{variable}' is not listed under units "
+            f"{where}: unit '{unit}' of '{variable}' is not listed under units "
             "in the config; add it with its dimension and factor."
         )
     if target is None or units[unit]["dimension"] != units[target]["dimension"]:
         raise DataError(
-            f"source '{spec.name}': unit '{unit}' of '{variable}' cannot be converted to "
+            f"{where}: unit '{unit}' of '{variable}' cannot be converted to "
             f"'{target}'. Check the column mapping and the variable's unit."
         )
     return unit
