@@ -23,7 +23,7 @@ from innopanel.config.specs import SourceSpec
 
 FILE_KINDS = ("bundled", "local")
 # The staged copy keeps the format's usual extension, so people can open it.
-EXTENSIONS = {"csv": "csv", "excel": "xlsx", "parquet": "parquet", "json": "json"}
+EXTENSIONS = {"csv": "csv", "excel": "xlsx", "xls": "xls", "parquet": "parquet", "json": "json"}
 # Leading bytes of an HTML page; a server's error or login page is the usual cause.
 HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body")
 
@@ -95,6 +95,8 @@ def check_sources(sources: Mapping[str, SourceSpec], units: Mapping[str, Any]) -
                     f"{key}.columns.{column.variable}.unit = '{column.unit}' is not listed "
                     "under units; add it there with its dimension and factor."
                 )
+        if spec.table is not None:
+            problems += _check_table(key, spec)
         if spec.api is not None:
             indicators = set(spec.api.indicators)
             for column in spec.columns:
@@ -104,3 +106,22 @@ def check_sources(sources: Mapping[str, SourceSpec], units: Mapping[str, Any]) -
                         f"of {key}.api.indicators {sorted(indicators)}."
                     )
     return problems
+
+
+def _check_table(key: str, spec: SourceSpec) -> list[str]:
+    """Problems with a yearbook table's settings: its years, and one variable if wide."""
+    table = spec.table
+    assert table is not None
+    if spec.format not in ("excel", "xls"):
+        return [f"{key}.format: a yearbook table is a workbook; set format: xls or excel."]
+    if table.wide_years == (table.year is not None):
+        return [
+            f"{key}.table: give the data year of a single-year table (year: 2020) or "
+            "wide_years: true for a table whose columns are years, not both."
+        ]
+    if table.wide_years and len(spec.columns) != 1:
+        return [
+            f"{key}.columns: a wide-year table holds one variable under its year columns; "
+            f"map exactly one (it maps {len(spec.columns)})."
+        ]
+    return []

@@ -179,6 +179,19 @@ class ApiSpec:
 
 
 @dataclass(frozen=True)
+class TableSpec:
+    """A statistical-yearbook table: its edition, its year(s), and the rows that are not units."""
+
+    edition: int
+    # The data year of a single-year table; None when the columns are years.
+    year: int | None
+    wide_years: bool
+    totals: tuple[str, ...]
+    excluded_regions: tuple[str, ...]
+    note_markers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     """One declared data source, complete: every optional key resolved."""
 
@@ -198,8 +211,10 @@ class SourceSpec:
     licence: str
     citation: str
     unit_column: str
-    year_column: str
+    # None for a yearbook table, whose years are its table.year or its year columns.
+    year_column: str | None
     columns: tuple[ColumnSpec, ...]
+    table: TableSpec | None
 
 
 def source_spec(name: str, raw: Mapping[str, Any]) -> SourceSpec:
@@ -208,6 +223,7 @@ def source_spec(name: str, raw: Mapping[str, Any]) -> SourceSpec:
         raw, _subschema("properties", "data", "properties", "sources", "additionalProperties")
     )
     api = spec.get("api")
+    table = spec.get("table")
     return SourceSpec(
         name=name,
         kind=spec["kind"],
@@ -233,12 +249,22 @@ def source_spec(name: str, raw: Mapping[str, Any]) -> SourceSpec:
         licence=spec["licence"],
         citation=spec["citation"],
         unit_column=spec["unit_column"],
-        year_column=spec["year_column"],
+        year_column=spec.get("year_column"),
         columns=tuple(
             ColumnSpec(variable, mapping, None)
             if isinstance(mapping, str)
             else ColumnSpec(variable, mapping["column"], mapping["unit"])
             for variable, mapping in spec["columns"].items()
+        ),
+        table=None
+        if table is None
+        else TableSpec(
+            edition=table["edition"],
+            year=table.get("year"),
+            wide_years=table["wide_years"],
+            totals=tuple(table["totals"]),
+            excluded_regions=tuple(table["excluded_regions"]),
+            note_markers=tuple(table["note_markers"]),
         ),
     )
 

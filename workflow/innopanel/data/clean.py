@@ -2,12 +2,14 @@
 
 Steps, each a function: read a source (any format via innopanel.data.readers; encoding,
 title rows, multi-row and repeated header blocks, units in headers or in the config,
-missing markers, thousands separators) -> harmonise unit names to one id -> drop exact
-duplicates (reported), refuse conflicting ones -> apply the study window -> merge
-sources on (unit, year) -> interpolate only if config asks -> shape the panel
-(unbalanced or balanced) -> derive analysis variables -> validate -> flag outliers.
-Every problem in the input is an error naming the file, row and column, and the fix;
-whatever is dropped or filled is in the data-quality report. Whether the panel can
+missing markers, thousands separators; a yearbook table via innopanel.data.yearbook)
+-> harmonise unit names to one id -> drop exact duplicates (reported), refuse
+conflicting ones -> apply the study window -> combine yearbook editions (the latest
+wins; revisions reported) -> merge sources on (unit, year) -> interpolate only if
+config asks -> shape the panel (unbalanced or balanced) -> derive analysis variables
+-> validate -> flag outliers. Every problem in the input is an error naming the file,
+row and column, and the fix; whatever is dropped or filled is in the data-quality
+report. Whether the panel can
 carry each model is the estimate step's check, so that editing a model does not rerun
 cleaning.
 """
@@ -23,6 +25,7 @@ import pandas as pd
 from innopanel.config.data_specs import cleaning_spec
 from innopanel.config.sources import display_location
 from innopanel.data.derivations import derive_variables
+from innopanel.data.editions import EditionFrame, combine_editions
 from innopanel.data.extraction import read_source
 from innopanel.data.panel_rules import (
     apply_window,
@@ -35,6 +38,7 @@ from innopanel.data.panel_rules import (
 from innopanel.data.quality import SourceReport, quality_report
 from innopanel.data.readers import source_label
 from innopanel.data.unit_names import harmonise_units, read_unit_table, unit_alias_map
+from innopanel.data.yearbook import read_yearbook_table
 
 PANEL_ID_COLUMNS = ["unit_id", "year"]
 # Unit-table columns that are matching aids, not descriptions to carry into the panel.
@@ -58,10 +62,12 @@ def clean_panel(
     aliases = unit_alias_map(units, spec.unit_table, spec.aliases)
     reports: list[SourceReport] = []
     frames: list[pd.DataFrame] = []
+    editions: list[EditionFrame] = []
 
     for source in spec.sources.values():
         shown = display_location(source, staged[source.name])
-        frame, report = read_source(
+        read = read_source if source.table is None else read_yearbook_table
+        frame, report = read(
             staged[source.name],
             source,
             spec.variables,
@@ -77,8 +83,19 @@ def clean_panel(
         frame = apply_window(
             frame, path, source, first_year, last_year, rules.out_of_window, report
         )
-        frames.append(frame.drop(columns=["source_sheet", "source_row"]))
+        frame = frame.drop(columns=["source_sheet", "source_row"])
+        if source.table is None:
+            frames.append(frame)
+        else:
+            editions.append(EditionFrame(source.name, source.table.edition, frame))
         reports.append(report)
+    revisions: list[dict[str, Any]] | None = None
+    if editions:
+        edition_variables = [
+            v for v in spec.source_variables if any(v in part.frame for part in editions)
+        ]
+        combined, revisions = combine_editions(editions, edition_variables)
+        frames.append(combined)
 
     grid = pd.MultiIndex.from_product(
         [units["unit_id"].tolist(), range(first_year, last_year + 1)], names=["unit_id", "year"]
@@ -121,5 +138,6 @@ def clean_panel(
         max_gap=rules.interpolate.max_gap if rules.interpolate is not None else None,
         threshold=rules.outliers.threshold,
         screened=list(rules.outliers.variables or source_variables),
+        revisions=revisions,
     )
     return panel, quality

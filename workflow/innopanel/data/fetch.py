@@ -61,9 +61,8 @@ def fetch_url(
         return cached
     mirror = settings.mirror_dir
     if mirror:
-        basename = PurePosixPath(urllib.parse.urlsplit(url).path).name
-        for candidate in (Path(mirror) / expected, Path(mirror) / basename):
-            if basename and candidate.is_file():
+        for candidate in mirror_candidates(Path(mirror), url, expected):
+            if candidate.is_file():
                 copy_verified(name, candidate, cached, expected)
                 retrieval.origin = f"mirror {candidate}"
                 return cached
@@ -78,6 +77,20 @@ def fetch_url(
     download(name, url, cached, settings, expected, retrieval, sleep=sleep)
     retrieval.origin = "network"
     return cached
+
+
+def mirror_candidates(mirror: Path, url: str, sha256: str) -> list[Path]:
+    """Where a mirror folder may hold a URL's file, most specific first.
+
+    By SHA256, then by the URL's path with its leading folders dropped one at a time,
+    down to the file name: a mirror of a repository's tree (where many files share a
+    name, raw-2010.xls) keeps their paths, a flat mirror just the names. Whatever is
+    found is checked against the pinned SHA256 before use.
+    """
+    parts = [part for part in PurePosixPath(urllib.parse.urlsplit(url).path).parts if part != "/"]
+    candidates = [mirror / sha256]
+    candidates += [mirror.joinpath(*parts[start:]) for start in range(len(parts))]
+    return candidates
 
 
 # ---------------------------------------------------------------- archives
@@ -246,9 +259,30 @@ def provenance_record(
     }
     if spec.kind == "url":
         record["url"] = origin(spec)
+        repository_file = github_raw_file(origin(spec))
+        if repository_file is not None:
+            record["repository_file"] = repository_file
     if spec.api is not None:
         record["api"] = asdict(spec.api)
         record["requests"] = json.loads(staged.read_text(encoding="utf-8"))["requests"]
     if spec.archive:
         record["archive"] = {"type": spec.archive, "member": spec.member}
     return record
+
+
+def github_raw_file(url: str) -> dict[str, str] | None:
+    """The repository, commit and path a raw.githubusercontent.com URL names (else None).
+
+    ``https://raw.githubusercontent.com/<owner>/<repo>/<commit>/<path>``: provenance
+    then says which file of which public repository, at which commit, was used.
+    """
+    parts = urllib.parse.urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    if parts.netloc.lower() != "raw.githubusercontent.com" or len(segments) < 4:
+        return None
+    owner, repository, commit = segments[:3]
+    return {
+        "repository": f"https://github.com/{owner}/{repository}",
+        "commit": commit,
+        "path": "/".join(segments[3:]),
+    }

@@ -88,7 +88,7 @@ def apply_window(
         row = frame.loc[outside].iloc[0]
         raise DataError(
             f"{place(path, row['source_sheet'])}, row {row['source_row']}, column "
-            f"'{spec.year_column}': year {row['year']} is outside the study window "
+            f"'{spec.year_column or 'year'}': year {row['year']} is outside the study window "
             f"{first_year}-{last_year} ({int(outside.sum())} row(s); "
             "data.cleaning.out_of_window: error). Widen study.first_year/study.last_year, "
             "or set data.cleaning.out_of_window: drop to drop such rows and list them in "

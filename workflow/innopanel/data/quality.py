@@ -28,6 +28,10 @@ class SourceReport:
     rows_read: int = 0
     header_blocks: list[dict[str, Any]] = field(default_factory=list)
     dropped: list[dict[str, Any]] = field(default_factory=list)
+    # A yearbook table's edition, and the rows dropped as totals (全国, …) or as regions
+    # outside the study (香港, …), with their values.
+    edition: int | None = None
+    totals_dropped: list[dict[str, Any]] = field(default_factory=list)
 
 
 def flag_outliers(
@@ -72,12 +76,14 @@ def quality_report(
     max_gap: int | None,
     threshold: float,
     screened: Sequence[str],
+    revisions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Return the data-quality report of a cleaned panel (a JSON-ready dict).
 
     ``shape`` is what shaping the panel dropped, ``interpolated`` the cells filled
     (``max_gap`` None: interpolation is off), ``screened`` the variables flagged for
-    outliers at ``threshold``.
+    outliers at ``threshold``. ``revisions`` (None: no yearbook editions) lists every
+    earlier edition's value that the latest edition replaced.
     """
     missing = {
         column: {
@@ -93,7 +99,7 @@ def quality_report(
     ]
     missing_source_cells.sort(key=lambda c: (c["unit_id"], c["year"], c["variable"]))
     zero_outcomes = int((panel.get("invention_patents_granted", pd.Series(dtype=float)) == 0).sum())
-    return {
+    report = {
         "synthetic": synthetic,
         "data_note": data_note,
         "panel": {
@@ -104,16 +110,7 @@ def quality_report(
             **shape,
             "zero_patent_counts_excluded_from_logs": zero_outcomes,
         },
-        "sources": [
-            {
-                "name": r.name,
-                "path": r.path,
-                "rows_read": r.rows_read,
-                "header_blocks": r.header_blocks,
-                "rows_dropped": r.dropped,
-            }
-            for r in reports
-        ],
+        "sources": [_source_entry(r) for r in reports],
         "missing_values": {
             "treatment": (
                 "kept missing; rows missing a model variable are dropped by the models "
@@ -140,6 +137,28 @@ def quality_report(
             "flags": flag_outliers(panel, screened, threshold),
         },
     }
+    if revisions is not None:
+        kinds = sorted({r["kind"] for r in revisions})
+        report["editions"] = {
+            "rule": "the latest edition with a value wins; earlier values that differ are listed",
+            "differences": {kind: sum(r["kind"] == kind for r in revisions) for kind in kinds},
+            "revised_values": revisions,
+        }
+    return report
+
+
+def _source_entry(report: SourceReport) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": report.name,
+        "path": report.path,
+        "rows_read": report.rows_read,
+        "header_blocks": report.header_blocks,
+        "rows_dropped": report.dropped,
+    }
+    if report.edition is not None:
+        entry["edition"] = report.edition
+        entry["totals_dropped"] = report.totals_dropped
+    return entry
 
 
 def _markdown_row(cells: Sequence[Any]) -> str:
@@ -204,6 +223,7 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
             lines.append(
                 _markdown_row([source["name"], row, drop["unit_id"], drop["year"], drop["reason"]])
             )
+    lines += _yearbook_markdown(quality)
     lines += [
         "",
         "## Missing cells per variable",
@@ -237,3 +257,78 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
             )
         )
     return "\n".join(lines) + "\n"
+
+
+def _yearbook_markdown(quality: Mapping[str, Any]) -> list[str]:
+    """The yearbook sections: rows dropped as totals or excluded regions, and revisions.
+
+    Every revision is listed with both values; differences that are only rounding are
+    counted here per variable and edition pair, and listed in the JSON report.
+    """
+    tables = [source for source in quality["sources"] if "edition" in source]
+    if not tables:
+        return []
+    lines = [
+        "",
+        "## Yearbook rows that are not units",
+        "",
+        "Totals (全国 and regional groups) and regions outside the study, dropped from "
+        "every table:",
+        "",
+        "| source | edition | row | region | reason |",
+        "|---|---:|---:|---|---|",
+    ]
+    for source in tables:
+        for dropped in source["totals_dropped"]:
+            lines.append(
+                _markdown_row(
+                    [
+                        source["name"],
+                        source["edition"],
+                        dropped["row"],
+                        dropped["region"],
+                        dropped["reason"],
+                    ]
+                )
+            )
+    editions = quality["editions"]
+    revised = [r for r in editions["revised_values"] if r["kind"] == "revision"]
+    rounded = [r for r in editions["revised_values"] if r["kind"] == "rounding"]
+    lines += [
+        "",
+        "## Values revised by a later edition",
+        "",
+        f"Rule: {editions['rule']}. Earlier values that differ: {len(revised)} revised, "
+        f"{len(rounded)} only rounded (the later edition prints fewer or more decimals).",
+        "",
+        "| unit | year | variable | earlier edition | earlier value | kept edition | kept value |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in revised:
+        lines.append(
+            _markdown_row(
+                [
+                    r["unit_id"],
+                    r["year"],
+                    r["variable"],
+                    r["earlier_edition"],
+                    f"{r['earlier_value']:.6g}",
+                    r["later_edition"],
+                    f"{r['later_value']:.6g}",
+                ]
+            )
+        )
+    if rounded:
+        counts: dict[tuple[str, int, int], int] = {}
+        for r in rounded:
+            key = (r["variable"], r["earlier_edition"], r["later_edition"])
+            counts[key] = counts.get(key, 0) + 1
+        lines += [
+            "",
+            "Rounding-only differences (each is listed in report.json):",
+            "",
+            "| variable | earlier edition | kept edition | values |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [_markdown_row([*key, n]) for key, n in sorted(counts.items())]
+    return lines

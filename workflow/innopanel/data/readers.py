@@ -1,6 +1,7 @@
 """Read a staged source of any format into sheets of text rows for the cleaning step.
 
-CSV, Excel (.xlsx: several sheets, merged cells filled in), parquet and JSON (a list of
+CSV, Excel (.xlsx: several sheets, merged cells filled in; legacy .xls, decrypted in
+memory when protected with Excel's default read-only key), parquet and JSON (a list of
 records, or a World Bank API document) all become the same thing: per sheet, numbered
 rows of cells, each cell text or None (empty). Numbers from binary formats are written
 back as the shortest text that reads as the same float, so nothing is rounded.
@@ -21,11 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from innopanel.config.sources import looks_like_html
+from innopanel.config.sources import EXTENSIONS, looks_like_html
 from innopanel.config.specs import SourceSpec
 from innopanel.data.worldbank import ApiError, document_table
 
 Cell = str | None
+# The key Excel itself uses for a workbook "protected" without a password of its own:
+# opening such a file needs no secret, only this published default.
+EXCEL_DEFAULT_KEY = "VelvetSweatshop"
 UNIT_ONLY = re.compile(r"^[（(]?\s*(?P<unit>[^()（）\s][^()（）]*?)\s*[)）]?$")
 
 
@@ -116,11 +120,29 @@ def read_sheets(path: str | Path, spec: SourceSpec, shown: str | None = None) ->
         text = decode(raw, shown, spec.encoding, spec.name)
         rows = [(n, list(row)) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
         return [Sheet(None, rows)]
+    if spec.format == "xls" or (spec.format == "excel" and spec.table is not None):
+        # A yearbook table's cells are read as printed (merged cells not filled in, so
+        # a header spanning columns names one), and calamine reads every yearbook .xlsx.
+        return _read_printed(raw, shown, spec)
     if spec.format == "excel":
         return _read_excel(path, shown, spec.name, spec.sheets)
     if spec.format == "parquet":
         return [_read_parquet(path, shown, spec.name)]
     return [_read_json(raw, shown, spec)]
+
+
+def _sheet_names(
+    available: list[str], wanted: Sequence[str] | None, shown: str, source: str
+) -> list[str]:
+    """The sheets to read: those configured (each must exist), else every sheet."""
+    names = list(wanted) if wanted else available
+    missing = [name for name in names if name not in available]
+    if missing:
+        raise DataError(
+            f"source '{source}': {shown} has no sheet(s) {missing}; it has "
+            f"{available}. Fix data.sources.{source}.sheets."
+        )
+    return names
 
 
 def _read_excel(path: Path, shown: str, source: str, wanted: Sequence[str] | None) -> list[Sheet]:
@@ -135,13 +157,7 @@ def _read_excel(path: Path, shown: str, source: str, wanted: Sequence[str] | Non
             f"source '{source}': {shown} is not a readable .xlsx workbook ({error}). An old "
             ".xls file must be saved as .xlsx first; a CSV needs format: csv."
         ) from None
-    names = list(wanted) if wanted else list(workbook.sheetnames)
-    missing = [name for name in names if name not in workbook.sheetnames]
-    if missing:
-        raise DataError(
-            f"source '{source}': {shown} has no sheet(s) {missing}; it has "
-            f"{workbook.sheetnames}. Fix data.sources.{source}.sheets."
-        )
+    names = _sheet_names(list(workbook.sheetnames), wanted, shown, source)
     sheets = []
     for name in names:
         worksheet = workbook[name]
@@ -152,6 +168,60 @@ def _read_excel(path: Path, shown: str, source: str, wanted: Sequence[str] | Non
             for r in range(merged.min_row - 1, merged.max_row):
                 for c in range(merged.min_col - 1, merged.max_col):
                     grid[r][c] = value
+        rows = [(n, [cell_text(v) for v in row]) for n, row in enumerate(grid, start=1)]
+        sheets.append(Sheet(name, rows))
+    return sheets
+
+
+def decrypt_default_key(raw: bytes, shown: str, source: str) -> bytes:
+    """Return an .xls file's bytes, decrypted in memory if Excel's default key protects it.
+
+    Yearbook downloads are often "read-only protected" with the key Excel uses when no
+    password is set; the file on disk is never changed.
+    """
+    import msoffcrypto
+    from msoffcrypto.exceptions import FileFormatError, InvalidKeyError
+
+    try:
+        office = msoffcrypto.OfficeFile(io.BytesIO(raw))
+        if not office.is_encrypted():
+            return raw
+        office.load_key(password=EXCEL_DEFAULT_KEY)
+        plain = io.BytesIO()
+        office.decrypt(plain)
+    except FileFormatError:
+        return raw  # not an OLE workbook; the reader says what it is
+    except InvalidKeyError:
+        raise DataError(
+            f"source '{source}': {shown} is encrypted with a password of its own, not "
+            "Excel's default key. Open it in Excel with the password and save an "
+            "unprotected copy (and update its sha256)."
+        ) from None
+    return plain.getvalue()
+
+
+def _read_printed(raw: bytes, shown: str, spec: SourceSpec) -> list[Sheet]:
+    """Read a workbook's cells as printed (every sheet, or those configured) with calamine.
+
+    Legacy .xls (decrypted in memory if protected with Excel's default key) and .xlsx.
+    """
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    source, wanted, kind = spec.name, spec.sheets, "." + EXTENSIONS[spec.format]
+
+    try:
+        workbook = CalamineWorkbook.from_filelike(
+            io.BytesIO(decrypt_default_key(raw, shown, source))
+        )
+    except CalamineError as error:
+        raise DataError(
+            f"source '{source}': {shown} is not a readable {kind} workbook ({error}). Check "
+            f"data.sources.{source}.format (xls for .xls, excel for .xlsx)."
+        ) from None
+    names = _sheet_names(list(workbook.sheet_names), wanted, shown, source)
+    sheets = []
+    for name in names:
+        grid = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
         rows = [(n, [cell_text(v) for v in row]) for n, row in enumerate(grid, start=1)]
         sheets.append(Sheet(name, rows))
     return sheets

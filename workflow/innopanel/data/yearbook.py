@@ -1,0 +1,362 @@
+"""Yearbook tables: one statistical-yearbook table in, one row per region-year out.
+
+A yearbook table is laid out for print, not for reading: a title row and an English
+subtitle, a "单位：…" units row, a header of several rows (merged cells, line breaks,
+spacer rows), a Chinese and an English region column, total rows (全国, 东部地区) among
+the regions, and footnotes. Everything that differs between tables is configured
+(``data.sources.<name>.table``, :class:`innopanel.config.specs.TableSpec`); this module
+finds the header by its region cell (``unit_column``, e.g. 地区), the unit in the units
+row, each variable's column by text its joined header contains, and, in a wide-year
+table, the year columns. Total rows are dropped and reported with their values. Every
+problem is an error naming file, row and column, and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from innopanel.config.data_specs import VariableSpec
+from innopanel.config.specs import ColumnSpec, SourceSpec, TableSpec
+from innopanel.data.editions import DECIMALS_SUFFIX, printed_decimals
+from innopanel.data.extraction import parse_number, unit_factor
+from innopanel.data.quality import SourceReport
+from innopanel.data.readers import Cell, DataError, Sheet, place, read_sheets, source_label
+
+UNITS_ROW_PREFIX = "单位"
+TITLE_YEAR = re.compile(r"[(](?P<year>\d{4})年[)]")
+YEAR_HEADER = re.compile(r"^(?P<year>(19|20)\d{2})$")
+
+
+def compact(cell: Cell) -> str:
+    """A cell as comparison text: NFKC (full-width forms), every space and line break removed."""
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", cell or ""))
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """Where one table's parts sit: row indexes (0-based in the sheet) and column indexes."""
+
+    first_header_row: int
+    first_body_row: int
+    region_column: int
+    # variable -> (column, unit) of a single-year table; empty in a wide-year table.
+    columns: dict[str, tuple[int, str]]
+    # year -> column of a wide-year table; empty in a single-year table.
+    year_columns: dict[int, int]
+    # The unit of a wide-year table's one variable.
+    wide_unit: str | None
+
+
+def read_yearbook_table(
+    path: str | Path,
+    spec: SourceSpec,
+    variables: Mapping[str, VariableSpec],
+    units: Mapping[str, Mapping[str, Any]],
+    missing_markers: frozenset[str],
+    shown_as: str | None = None,
+) -> tuple[pd.DataFrame, SourceReport]:
+    """Read one yearbook table source into canonical units.
+
+    Returns the frame :func:`innopanel.data.extraction.read_source` returns
+    (``source_sheet``, ``source_row``, ``name_raw``, ``year``, one column per variable),
+    with each variable's printed decimals beside it (``<variable>.decimals``, for
+    telling an edition's rounding from its revision),
+    and the source's report, whose ``totals_dropped`` lists the rows of totals and of
+    excluded regions, with their values.
+    The first sheet is read unless ``sheets`` names others.
+    """
+    if spec.table is None:
+        raise ValueError(f"source '{spec.name}' is not a yearbook table (no table settings).")
+    path = Path(path)
+    shown = shown_as or str(path)
+    report = SourceReport(name=spec.name, path=shown, edition=spec.table.edition)
+    label = source_label(spec.name, shown)
+    sheets = read_sheets(path, spec, shown)
+    records: list[dict[str, Any]] = []
+    for sheet in sheets if spec.sheets else sheets[:1]:
+        where = place(label, sheet.name)
+        layout = locate_layout(sheet, spec, spec.table, units, variables, where)
+        report.header_blocks.append(
+            {
+                "line": sheet.rows[layout.first_header_row][0],
+                "units": {v: u for v, (_, u) in layout.columns.items()}
+                or {spec.columns[0].variable: layout.wide_unit},
+            }
+            | ({"sheet": sheet.name} if spec.sheets else {})
+        )
+        records += _read_body(sheet, spec, layout, variables, units, missing_markers, where, report)
+    if not records:
+        raise DataError(
+            f"{label}: the table has a header but no region rows. Check the file and "
+            f"data.sources.{spec.name}.table."
+        )
+    columns = ["source_sheet", "source_row", "name_raw", "year"]
+    for column in spec.columns:
+        columns += [column.variable, column.variable + DECIMALS_SUFFIX]
+    return pd.DataFrame.from_records(records, columns=columns), report
+
+
+def units_row_unit(rows: Sequence[tuple[int, list[Cell]]], before: int) -> str | None:
+    """The unit a "单位：人年" row above row index ``before`` states (None if no such row)."""
+    for _, cells in rows[:before]:
+        for cell in cells:
+            text = compact(cell)
+            if text.startswith(UNITS_ROW_PREFIX):
+                return text[len(UNITS_ROW_PREFIX) :].lstrip(":") or None
+    return None
+
+
+def _is_banner(cells: Sequence[Cell]) -> bool:
+    """A units row, an English units row "(man-year)", or blank: not part of the header."""
+    texts = [compact(cell) for cell in cells if compact(cell)]
+    return (
+        not texts
+        or any(t.startswith(UNITS_ROW_PREFIX) for t in texts)
+        or all(t.startswith("(") and t.endswith(")") for t in texts)
+    )
+
+
+def locate_layout(
+    sheet: Sheet,
+    spec: SourceSpec,
+    table: TableSpec,
+    units: Mapping[str, Mapping[str, Any]],
+    variables: Mapping[str, VariableSpec],
+    where: str,
+) -> TableLayout:
+    """Find the header (by its region cell), the units, and each variable's column(s)."""
+    rows = sheet.rows
+    marker = compact(spec.unit_column)
+    found = next(
+        (
+            (index, column)
+            for index, (_, cells) in enumerate(rows)
+            for column, cell in enumerate(cells)
+            if compact(cell) == marker
+        ),
+        None,
+    )
+    if found is None:
+        raise DataError(
+            f"{where}: no header cell '{spec.unit_column}' (data.sources.{spec.name}."
+            "unit_column, spaces ignored) was found. Set unit_column to the region "
+            "header the table uses."
+        )
+    marker_row, region_column = found
+    title = next(
+        ("".join(compact(cell) for cell in cells) for _, cells in rows if any(map(compact, cells))),
+        "",
+    )
+    _check_title(title, spec, table, where)
+    stated_unit = units_row_unit(rows, marker_row)
+    first = marker_row
+    # The header may start above the region cell (合计 over 地区), but only below a units
+    # row: without one, the rows above the region cell are the title.
+    if stated_unit is not None:
+        while first > 0 and not _is_banner(rows[first - 1][1]):
+            first -= 1
+    body = marker_row + 1
+    while body < len(rows) and not compact(_cell(rows[body][1], region_column)):
+        body += 1
+    header = _joined_header([cells for _, cells in rows[first:body]])
+    line = rows[marker_row][0]
+    if table.wide_years:
+        year_columns = {
+            int(match.group("year")): column
+            for column, text in enumerate(header)
+            if (match := YEAR_HEADER.match(text))
+        }
+        if not year_columns:
+            raise DataError(
+                f"{where}, row {line}: table.wide_years is set but no header is a year; "
+                f"the header has {header}. Set table.year for a single-year table."
+            )
+        column_spec = spec.columns[0]
+        unit = _unit(column_spec, stated_unit, spec, units, variables, where)
+        return TableLayout(first, body, region_column, {}, year_columns, unit)
+    located: dict[str, tuple[int, str]] = {}
+    for column_spec in spec.columns:
+        wanted = compact(column_spec.header)
+        matches = [
+            column
+            for column, text in enumerate(header)
+            if column != region_column and wanted in text
+        ]
+        if len(matches) != 1:
+            problem = "no column's header contains" if not matches else "several headers contain"
+            raise DataError(
+                f"{where}, rows {rows[first][0]}-{rows[body - 1][0]}: {problem} "
+                f"'{column_spec.header}' (data.sources.{spec.name}.columns."
+                f"{column_spec.variable}); the joined headers are "
+                f"{[text for text in header if text]}. Use text of exactly one of them."
+            )
+        unit = _unit(column_spec, stated_unit, spec, units, variables, where)
+        located[column_spec.variable] = (matches[0], unit)
+    return TableLayout(first, body, region_column, located, {}, None)
+
+
+def _check_title(title: str, spec: SourceSpec, table: TableSpec, where: str) -> None:
+    """A single-year title's "(2010年)" must be table.year; a wide table's names its variable."""
+    match = TITLE_YEAR.search(title)
+    if table.year is not None and match and int(match.group("year")) != table.year:
+        raise DataError(
+            f"{where}, row 1: the title says {match.group('year')} but data.sources."
+            f"{spec.name}.table.year is {table.year}. Is this the right file?"
+        )
+    if table.wide_years and compact(spec.columns[0].header) not in title:
+        raise DataError(
+            f"{where}, row 1: the title '{title}' does not contain "
+            f"'{spec.columns[0].header}' (data.sources.{spec.name}.columns."
+            f"{spec.columns[0].variable}), which names a wide-year table's variable. "
+            "Is this the right file?"
+        )
+
+
+def _unit(
+    column: ColumnSpec,
+    units_row: str | None,
+    spec: SourceSpec,
+    units: Mapping[str, Mapping[str, Any]],
+    variables: Mapping[str, VariableSpec],
+    where: str,
+) -> str:
+    """The unit of a column: stated in the config or by the units row, and convertible."""
+    variable, stated = column.variable, column.unit
+    key = f"data.sources.{spec.name}.columns.{variable}"
+    if stated is not None and units_row is not None and stated != units_row:
+        raise DataError(
+            f"{where}: the units row says '{units_row}' but {key}.unit says "
+            f"'{stated}'. Correct whichever is wrong."
+        )
+    unit = stated or units_row
+    if unit is None:
+        raise DataError(
+            f"{where}: the table has no 单位 units row; state the unit as "
+            f"{key}: {{column: ..., unit: ...}}."
+        )
+    target = variables[variable].unit
+    if unit not in units:
+        raise DataError(
+            f"{where}: unit '{unit}' of '{variable}' is not listed under units "
+            "in the config; add it with its dimension and factor."
+        )
+    if target is None or units[unit]["dimension"] != units[target]["dimension"]:
+        raise DataError(
+            f"{where}: unit '{unit}' of '{variable}' cannot be converted to "
+            f"'{target}'. Check the column mapping and the variable's unit."
+        )
+    return unit
+
+
+def _cell(cells: Sequence[Cell], column: int) -> Cell:
+    return cells[column] if column < len(cells) else None
+
+
+def _joined_header(block: Sequence[Sequence[Cell]]) -> list[str]:
+    """Per column, the compact texts of the header rows joined top to bottom."""
+    width = max((len(cells) for cells in block), default=0)
+    joined = []
+    for column in range(width):
+        parts: list[str] = []
+        for cells in block:
+            text = compact(_cell(cells, column))
+            if text and (not parts or parts[-1] != text):
+                parts.append(text)
+        joined.append("".join(parts))
+    return joined
+
+
+def _read_body(
+    sheet: Sheet,
+    spec: SourceSpec,
+    layout: TableLayout,
+    variables: Mapping[str, VariableSpec],
+    units: Mapping[str, Mapping[str, Any]],
+    missing_markers: frozenset[str],
+    where: str,
+    report: SourceReport,
+) -> list[dict[str, Any]]:
+    """One record per region (single-year) or region-year (wide); totals reported, not kept."""
+    table = spec.table
+    assert table is not None
+    not_units = {compact(name): "total" for name in table.totals}
+    not_units |= {compact(name): "region outside the study" for name in table.excluded_regions}
+    notes = tuple(compact(marker) for marker in table.note_markers)
+    if table.wide_years:
+        variable = spec.columns[0].variable
+        assert layout.wide_unit is not None
+        cells_of = [
+            (year, variable, column, layout.wide_unit)
+            for year, column in sorted(layout.year_columns.items())
+        ]
+    else:
+        assert table.year is not None
+        cells_of = [
+            (table.year, variable, column, unit)
+            for variable, (column, unit) in layout.columns.items()
+        ]
+    records: list[dict[str, Any]] = []
+    for number, cells in sheet.rows[layout.first_body_row :]:
+        region = (_cell(cells, layout.region_column) or "").strip()
+        key = compact(region)
+        if not key:
+            continue  # a spacer row
+        if key.startswith(notes):
+            break  # footnotes follow the table
+        values: dict[tuple[int, str], float] = {}
+        places: dict[str, int] = {}
+        for year, variable, column, unit in cells_of:
+            cell = _cell(cells, column)
+            value = parse_number(cell, missing_markers)
+            if value is None:
+                raise DataError(
+                    f"{where}, row {number}, column {column + 1} ('{variable}', {year}): "
+                    f"value '{(cell or '').strip()}' is not a number. Correct the cell in a "
+                    "copy of the file, or add it to data.missing_markers if it means "
+                    "'missing'."
+                )
+            value *= unit_factor(unit, variables[variable].unit, units)
+            minimum = variables[variable].minimum
+            if minimum is not None and value < minimum:
+                raise DataError(
+                    f"{where}, row {number}, column {column + 1} ('{variable}', {year}): "
+                    f"value {value} is below the minimum {minimum} allowed for "
+                    f"'{variable}'. Correct the source value."
+                )
+            values[(year, variable)] = value
+            places[f"{year} {variable}"] = printed_decimals(cell)
+        if key in not_units:
+            report.totals_dropped.append(
+                {
+                    "row": number,
+                    "region": region,
+                    "reason": not_units[key],
+                    "values": {
+                        f"{variable} {year}": None if math.isnan(value) else value
+                        for (year, variable), value in values.items()
+                    },
+                }
+            )
+            continue
+        report.rows_read += 1
+        for year in sorted({year for year, _ in values}):
+            record: dict[str, Any] = {
+                "source_sheet": sheet.name if spec.sheets else "",
+                "source_row": number,
+                "name_raw": region,
+                "year": year,
+            }
+            for (y, variable), value in values.items():
+                if y == year:
+                    record[variable] = value
+                    record[variable + DECIMALS_SUFFIX] = places[f"{year} {variable}"]
+            records.append(record)
+    return records
