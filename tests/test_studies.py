@@ -101,29 +101,28 @@ def test_one_studys_policy_classifies_only_its_own_outputs() -> None:
             demo.kind(path)
 
 
-def snakemake_dry_run(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+def snakemake_dry_run(*arguments: str) -> tuple[int, str]:
+    """The exit status and everything printed (Snakemake prints errors to stdout)."""
+    run = subprocess.run(
         [sys.executable, "-m", "snakemake", "--dry-run", "--quiet", "--cores", "1", *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
     )
+    return run.returncode, run.stdout + run.stderr
 
 
 @pytest.mark.workflow
 def test_snakemake_refuses_a_config_file_or_key_and_plans_only_the_studys_outputs() -> None:
-    configfile = snakemake_dry_run("--configfile", "config/studies/own_data.yaml")
-    assert configfile.returncode != 0
-    assert "a study is not chosen by config file" in configfile.stderr
-    assert "snakemake --cores all --config study=<name>" in configfile.stderr
-    override = snakemake_dry_run("--config", "study=own_data", "models={}")
-    assert override.returncode != 0
-    assert "--config models: only `study` may be set" in override.stderr
-    unknown = snakemake_dry_run("--config", "study=no_such_study")
-    assert "study 'no_such_study' has no config config/studies/no_such_study.yaml" in (
-        unknown.stderr
-    )
+    status, printed = snakemake_dry_run("--configfile", "config/studies/own_data.yaml")
+    assert status != 0 and "a study is not chosen by config file" in printed
+    assert "snakemake --cores all --config study=<name>" in printed
+    status, printed = snakemake_dry_run("--config", "study=own_data", "models={}")
+    assert status != 0 and "--config models: only `study` may be set" in printed
+    status, printed = snakemake_dry_run("--config", "study=no_such_study")
+    assert status != 0
+    assert "study 'no_such_study' has no config config/studies/no_such_study.yaml" in printed
     summary = subprocess.run(
         [sys.executable, "-m", "snakemake", "--summary", "--config", "study=own_data"],
         cwd=ROOT,
