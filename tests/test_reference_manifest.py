@@ -400,4 +400,6 @@ def test_reference_verify_and_a_fresh_clone_that_stays_clean_when_another_study_
     provenance = json.loads((clone / own.result("provenance/provenance.json")).read_text("utf-8"))
     content = provenance["config"]["content"]
     assert content["_run"]["study"] == "own_data"
+    # Snakemake did not re-apply `--config study=own_data` over the loaded config.
+    assert content["study"]["title"].startswith("Innovation output")
     assert content["data"]["sources"].keys() == {"city_panel"}

@@ -238,7 +238,7 @@ def test_own_excel_panel_gives_the_same_panel_as_the_demo_csvs(tmp_path: Path) -
     before = hashlib.sha256(raw.read_bytes()).hexdigest()
     for paths in (demo_paths, own_paths):
         targets = [paths.panel, paths.result("provenance/provenance.json")]
-        run = snakemake(workdir, "--config", f"study={paths.study}", *targets)
+        run = snakemake(workdir, *targets, "--config", f"study={paths.study}")
         assert run.returncode == 0, run.stderr[-4000:]
     demo = pd.read_csv(workdir / demo_paths.panel)
     mine = pd.read_csv(workdir / own_paths.panel)

@@ -163,7 +163,7 @@ def test_country_panel_runs_through_the_same_pipeline(api: LoopbackServer, tmp_p
         paths.result("estimates/estimates.csv"),
         paths.result("provenance/provenance.json"),
     ]
-    run = snakemake(workdir, "--config", f"study={paths.study}", *targets)
+    run = snakemake(workdir, *targets, "--config", f"study={paths.study}")
     assert run.returncode == 0, run.stderr[-4000:]
 
     panel = pd.read_csv(workdir / paths.panel)
@@ -188,6 +188,6 @@ def test_country_panel_runs_through_the_same_pipeline(api: LoopbackServer, tmp_p
     assert "World Bank" in source["citation"]
 
     before = sum(api.hits.values())
-    rerun = snakemake(workdir, "--config", f"study={paths.study}", "--dry-run", *targets)
+    rerun = snakemake(workdir, "--dry-run", *targets, "--config", f"study={paths.study}")
     assert "Nothing to be done" in rerun.stdout + rerun.stderr
     assert sum(api.hits.values()) == before

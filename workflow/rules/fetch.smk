@@ -2,9 +2,9 @@ rule fetch_source:
     input:
         unpack(source_inputs),
     output:
-        staged=PATHS.staged + "/{source}.{ext}",
-        record=PATHS.staged + "/{source}.{ext}.provenance.json",
-        retrieval=PATHS.staged + "/{source}.{ext}.retrieval.json",
+        staged=PATHS.staged_file("{source}.{ext}"),
+        record=PATHS.staged_file("{source}.{ext}.provenance.json"),
+        retrieval=PATHS.staged_file("{source}.{ext}.retrieval.json"),
     log:
         PATHS.log("fetch_source", "{source}.{ext}"),
     benchmark:

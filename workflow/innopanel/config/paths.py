@@ -78,6 +78,10 @@ class StudyPaths:
     def paper_pdf(self) -> str:
         return f"{self.results}/paper/paper.pdf"
 
+    def staged_file(self, name: str) -> str:
+        """``data/staged/<study>/<name>`` (``name`` may hold wildcards)."""
+        return f"{self.staged}/{name}"
+
     def result(self, name: str) -> str:
         """``results/<study>/<name>``, e.g. ``result("estimates/estimates.csv")``."""
         return f"{self.results}/{name}"

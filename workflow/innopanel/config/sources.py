@@ -35,7 +35,7 @@ def staged_path(spec: SourceSpec, paths: StudyPaths) -> str:
     Each study has its own folder (two studies may name a source alike); the copy keeps
     its data format's extension, not the archive's.
     """
-    return f"{paths.staged}/{spec.name}.{EXTENSIONS[spec.format]}"
+    return paths.staged_file(f"{spec.name}.{EXTENSIONS[spec.format]}")
 
 
 def origin(spec: SourceSpec) -> str:

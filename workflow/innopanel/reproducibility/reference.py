@@ -24,6 +24,9 @@ results/ differs or is of a class that must not be committed, or a file is commi
 under results/ or reference/ outside every bundled study's folder. ``compare A B``
 prints how far the numeric outputs and figures of two builds are apart (how the
 tolerances were measured).
+
+This is one idea, a study's reference, and stays one module of about 650 lines: the
+manifest's format, the code that writes it and the checks that read it change together.
 """
 
 from __future__ import annotations
