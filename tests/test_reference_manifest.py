@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_bad_input import digest_tree
 from test_workflow import make_project, snakemake
 
 from innopanel.config.paths import DEFAULT_STUDY, StudyPaths
@@ -305,16 +306,6 @@ def test_files_committed_outside_every_bundled_study_are_named(tmp_path: Path) -
     ]
 
 
-def tree_digests(root: Path, folders: list[str]) -> dict[str, str]:
-    """SHA256 of every file under ``folders`` of ``root``, ignored outputs included."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for folder in folders
-        for p in sorted((root / folder).rglob("*"))
-        if p.is_file()
-    }
-
-
 @pytest.mark.workflow
 def test_reference_verify_and_a_fresh_clone_that_stays_clean_when_another_study_is_built(
     tmp_path: Path,
@@ -382,19 +373,19 @@ def test_reference_verify_and_a_fresh_clone_that_stays_clean_when_another_study_
     # Another study, failed and then built, changes no byte of the bundled study's files
     # (ignored outputs included) and leaves its folders clean in git.
     bundled = [DEMO.results, DEMO.reference, DEMO.processed, DEMO.staged]
-    demo_before = tree_digests(clone, bundled)
+    demo_before = {folder: digest_tree(clone / folder) for folder in bundled}
     own = StudyPaths("own_data")
     config = clone / own.config
     good = config.read_text(encoding="utf-8")
     config.write_text(good.replace('sha256: "5f37', 'sha256: "0f37', 1), encoding="utf-8")
     failed = snakemake(clone, "--config", "study=own_data")
     assert failed.returncode != 0
-    assert tree_digests(clone, bundled) == demo_before
+    assert {folder: digest_tree(clone / folder) for folder in bundled} == demo_before
     config.write_text(good, encoding="utf-8")
     built = snakemake(clone, "--config", "study=own_data")
     assert built.returncode == 0, built.stderr[-4000:]
     assert (clone / own.result("estimates/estimates.csv")).is_file()
-    assert tree_digests(clone, bundled) == demo_before
+    assert {folder: digest_tree(clone / folder) for folder in bundled} == demo_before
     assert git_output(clone, "status", "--porcelain", "--", *bundled) == ""
     # The run's scripts saw the own-data study's config, not a merge with the demo's.
     provenance = json.loads((clone / own.result("provenance/provenance.json")).read_text("utf-8"))
