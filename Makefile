@@ -1,14 +1,21 @@
 # One-command set-up and run on a fresh machine with Python >= 3.11 and make (no conda).
-# `make run`: set up, then build every output. `make test`: set up, then every check.
-# `make verify`: rebuild everything from scratch in a temporary copy and compare every
-# output with the reference by the policy in results/MANIFEST.sha256 (exact, numeric
-# within tolerance, figures as renderings). `make reference`: regenerate that reference.
+# Each study is one config, config/studies/<study>.yaml, with its outputs under
+# results/<study>/; the bundled studies are listed in config/studies/bundled.txt.
+# `make run`: set up, then build every bundled study. `make test`: set up, then every
+# check. `make verify`: rebuild every bundled study from scratch in a temporary copy and
+# compare every output with its reference by the policy in results/<study>/MANIFEST.sha256
+# (exact, numeric within tolerance, figures as renderings). `make reference`: regenerate
+# those references. `STUDY=<name>` limits verify and reference to one study.
 # `make bench`: time the pipeline and the two-way FE estimate (installs pyfixest apart).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 CORES  ?= all
+# The bundled studies (comment lines start with #); one study: `make verify STUDY=<name>`.
+STUDIES := $(shell sed -e '/^\#/d' config/studies/bundled.txt)
+STUDY  ?=
+ONLY_STUDY = $(if $(STUDY),--study $(STUDY))
 # pyfixest, the speed reference of `make bench`, lives in its own environment, so that
 # the pinned .venv (whose figures `make verify` compares byte for byte) stays as locked.
 BENCH_VENV  := .venv-bench
@@ -17,12 +24,15 @@ BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat requirements-bench.lock pypr
 .PHONY: setup run test lint format verify reference bench lock environment clean help
 
 help:
-	@echo "make run    set up .venv from requirements.lock, then run the whole pipeline"
+	@echo "make run    set up .venv from requirements.lock, then build every bundled study"
+	@echo "            ($(STUDIES)); one study: snakemake --cores all --config study=<name>"
 	@echo "make test   set up, then lint, format check, dry run and pytest"
-	@echo "make verify rebuild everything in a temporary copy; fail on any output that differs"
-	@echo "            from the reference beyond the manifest's policy, naming file and cell"
-	@echo "make reference  rebuild and rewrite results/, reference/ and the manifest (commit"
-	@echo "            them with the change that moved the numbers)"
+	@echo "make verify rebuild every bundled study in a temporary copy; fail on any output that"
+	@echo "            differs from its reference beyond the manifest's policy, naming file and"
+	@echo "            cell (STUDY=<name>: that study only)"
+	@echo "make reference  rebuild and rewrite results/<study>/, reference/<study>/ and the"
+	@echo "            manifest of every bundled study or STUDY=<name> (commit them with the"
+	@echo "            change that moved the numbers)"
 	@echo "make bench  print end-to-end, no-op, per-rule and two-way FE timings"
 	@echo "make lock   re-resolve requirements.in into requirements.lock and environment.yml"
 
@@ -48,23 +58,23 @@ $(BENCH_STAMP): requirements-bench.lock pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/snakemake --cores $(CORES)
+	set -e; for study in $(STUDIES); do $(BIN)/snakemake --cores $(CORES) --config study=$$study; done
 
 lint: setup
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/ruff check workflow tests
 	$(BIN)/ruff format --check workflow tests
-	$(BIN)/snakemake --dry-run --quiet
+	set -e; for study in $(STUDIES); do $(BIN)/snakemake --dry-run --quiet --config study=$$study; done
 
 test: lint
 	$(BIN)/python -m pytest
 
 verify: setup
-	$(BIN)/python -m innopanel.reproducibility.reference verify --cores $(CORES)
+	$(BIN)/python -m innopanel.reproducibility.reference verify --cores $(CORES) $(ONLY_STUDY)
 
 reference: setup
-	$(BIN)/python -m innopanel.reproducibility.reference update --cores $(CORES)
+	$(BIN)/python -m innopanel.reproducibility.reference update --cores $(CORES) $(ONLY_STUDY)
 
 # The pipeline is timed in the pinned .venv; the estimate beside pyfixest in .venv-bench.
 bench: setup $(BENCH_STAMP)
@@ -85,8 +95,8 @@ lock:
 environment:
 	$(PYTHON) workflow/scripts/write_environment_yml.py requirements.lock environment.yml
 
-# The committed outputs under results/ and the references under reference/ stay; the
-# outputs git ignores go.
+# The committed outputs under results/<study>/ and the references under reference/ stay;
+# the outputs git ignores go.
 clean:
-	rm -rf .snakemake data/staged data/processed logs benchmarks results/estimates \
-	  results/figures results/provenance results/paper/paper.pdf
+	rm -rf .snakemake data/staged data/processed logs benchmarks results/*/estimates \
+	  results/*/figures results/*/provenance results/*/paper/paper.pdf

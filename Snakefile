@@ -1,11 +1,10 @@
-# innopanel: innovation output, R&D intensity, talent and open platforms in a city panel.
-# `snakemake --cores all` builds every exhibit; see README.md for the rule-to-exhibit map.
+# innopanel: a panel study of innovation output, one study per config.
+# `snakemake --cores all --config study=<name>` builds every exhibit of the study in
+# config/studies/<name>.yaml under results/<name>/ (without --config: demo_cities); see
+# README.md for the rule-to-exhibit map.
 from snakemake.utils import min_version
 
 min_version("9.0")
-
-
-configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

@@ -21,9 +21,10 @@ def repo_root() -> Path:
 
 @pytest.fixture
 def study_config(monkeypatch: pytest.MonkeyPatch) -> dict:
-    """A fresh deep copy of config/config.yaml, with the working directory at the root."""
+    """A fresh deep copy of the demo study's config (config/studies/demo_cities.yaml),
+    with the working directory at the root."""
     monkeypatch.chdir(ROOT)
-    with open(ROOT / "config" / "config.yaml", encoding="utf-8") as stream:
+    with open(ROOT / "config" / "studies" / "demo_cities.yaml", encoding="utf-8") as stream:
         return copy.deepcopy(yaml.safe_load(stream))
 
 

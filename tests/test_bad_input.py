@@ -19,12 +19,15 @@ import pytest
 import yaml
 from test_workflow import make_project, snakemake
 
+from innopanel.config.paths import DEFAULT_STUDY, StudyPaths
+
 pytestmark = pytest.mark.workflow
 
 RAW = "data/raw/demo"
 PLATFORMS = f"{RAW}/open_platforms_registry.csv"
 SCITECH = f"{RAW}/science_technology_yearbook_gbk.csv"
-TARGET = "results/provenance/provenance.json"
+DEMO = StudyPaths(DEFAULT_STUDY)
+TARGET = DEMO.result("provenance/provenance.json")
 
 
 @dataclass(frozen=True)
@@ -243,7 +246,7 @@ def digest_tree(root: Path) -> dict[str, str]:
 def test_bad_input_is_refused_loudly(name: str, tmp_path: Path) -> None:
     case = CASES[name]
     workdir = make_project(tmp_path)
-    config_path = workdir / "config" / "config.yaml"
+    config_path = workdir / DEMO.config
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     case.make(workdir, config)
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
@@ -258,13 +261,13 @@ def test_bad_input_is_refused_loudly(name: str, tmp_path: Path) -> None:
     for expected in case.expected:
         assert expected in said, f"{name}: {expected!r} not in output"
     # 2. No partial output.
-    assert not (workdir / "data/processed/panel.csv").exists()
+    assert not (workdir / DEMO.panel).exists()
     assert not (workdir / "results").exists() or not any(
         p.is_file() for p in (workdir / "results").rglob("*")
     )
     assert not [p for p in workdir.rglob("*") if "partial" in p.name]
     if case.failing_source is not None:
-        assert not list((workdir / "data/staged").glob(f"{case.failing_source}.*"))
+        assert not list((workdir / DEMO.staged).glob(f"{case.failing_source}.*"))
     assert not list(workdir.rglob("escaped.csv"))
     # 3. The raw data is untouched.
     assert digest_tree(workdir / "data" / "raw") == raw_before

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from test_workflow import make_project, snakemake
 
+from innopanel.config.paths import DEFAULT_STUDY, StudyPaths
 from innopanel.reproducibility.benchmarking import (
     current_rss_bytes,
     format_table,
@@ -26,6 +27,8 @@ from innopanel.reproducibility.benchmarking import (
 )
 from innopanel.reproducibility.policy import Policy
 from innopanel.reproducibility.reference import workflow_outputs
+
+DEMO = StudyPaths(DEFAULT_STUDY)
 
 ROOT = Path(__file__).resolve().parents[1]
 LOWER_BOUND = ROOT / "workflow" / "benchmarks" / "lower_bound.py"
@@ -43,14 +46,14 @@ def test_every_rule_times_itself() -> None:
 
 
 def test_read_benchmarks_takes_rule_and_job_from_the_path(tmp_path: Path) -> None:
-    folder = tmp_path / "benchmarks" / "fetch_source"
+    folder = tmp_path / "benchmarks" / "demo_cities" / "fetch_source"
     folder.mkdir(parents=True)
     (folder / "economy.tsv").write_text(
         "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
         "0.25\t0:00:00\t6.87\t10.1\t1.2\t2.3\t0.00\t0.01\t0.00\tNA\n",
         encoding="utf-8",
     )
-    assert read_benchmarks(tmp_path) == [
+    assert read_benchmarks(tmp_path / "benchmarks" / "demo_cities") == [
         {
             "rule": "fetch_source",
             "job": "fetch_source/economy",
@@ -96,7 +99,7 @@ def test_timed_run_and_one_process_lower_bound_give_the_same_bytes(tmp_path: Pat
     run = snakemake(workdir, "--skip-script-cleanup")
     assert run.returncode == 0, run.stderr[-4000:]
 
-    timed = {row["job"]: row for row in read_benchmarks(workdir)}
+    timed = {row["job"]: row for row in read_benchmarks(workdir / DEMO.benchmarks)}
     assert set(timed) >= {"estimate_models/estimate_models", "fetch_source/economy.csv"}
     assert all(row["s"] is not None and row["s"] > 0 for row in timed.values())
 
@@ -109,7 +112,7 @@ def test_timed_run_and_one_process_lower_bound_give_the_same_bytes(tmp_path: Pat
         in script_imports(scripts[rules.index("estimate_models")])
     )
 
-    outputs = workflow_outputs(workdir)
+    outputs = workflow_outputs(workdir, DEMO.study)
     digests = {p: hashlib.sha256((workdir / p).read_bytes()).hexdigest() for p in outputs}
     for path in outputs:
         (workdir / path).unlink()
@@ -124,6 +127,6 @@ def test_timed_run_and_one_process_lower_bound_give_the_same_bytes(tmp_path: Pat
     assert lower.returncode == 0, lower.stderr[-4000:]
     assert [line.split("\t")[1] for line in lower.stdout.splitlines()] == rules
     for path, digest in digests.items():
-        if Policy().kind(path) == "skip":  # records retrieval times by design
+        if Policy.for_study(DEMO.study).kind(path) == "skip":  # records retrieval times by design
             continue
         assert hashlib.sha256((workdir / path).read_bytes()).hexdigest() == digest, path

@@ -30,7 +30,9 @@ def demo_dir(repo_root: Path) -> Path:
 @pytest.fixture(scope="module")
 def config(repo_root: Path) -> dict:
     """The study config, once for the module (study_config is per test)."""
-    return yaml.safe_load((repo_root / "config" / "config.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(
+        (repo_root / "config" / "studies" / "demo_cities.yaml").read_text(encoding="utf-8")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def regenerated(
 ) -> Path:
     out = tmp_path_factory.mktemp("demo")
     monkeypatch_module.chdir(repo_root)  # the config's paths are relative to the repository
-    config_path = repo_root / "config" / "config.yaml"
+    config_path = repo_root / "config" / "studies" / "demo_cities.yaml"
     assert demo.main(["--config", str(config_path), "--out", str(out)]) == 0
     return out
 

@@ -43,7 +43,9 @@ def demo_panel() -> pd.DataFrame:
     from innopanel.data.clean import derive_variables
     from innopanel.synthetic.calibration import build_demo_panel
 
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = yaml.safe_load(
+        (ROOT / "config" / "studies" / "demo_cities.yaml").read_text(encoding="utf-8")
+    )
     cities = pd.read_csv(ROOT / "config" / "cities.csv", dtype=str, keep_default_na=False)
     raw = build_demo_panel(cities, 2011, 2022, config["demo"]["seed"])
     return derive_variables(raw, config["variables"])

@@ -18,7 +18,9 @@ SMOKE_MODELS = ("twoway_fe", "ppml_twoway")
 
 @pytest.fixture(scope="module")
 def replications(repo_root: Path) -> pd.DataFrame:
-    config = yaml.safe_load((repo_root / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = yaml.safe_load(
+        (repo_root / "config" / "studies" / "demo_cities.yaml").read_text(encoding="utf-8")
+    )
     units = pd.read_csv(repo_root / "config" / "cities.csv", dtype=str, keep_default_na=False)
     # 24 cities x 8 years keeps this to a few seconds; the benchmark uses the full design.
     design = Design.from_unit_table(units.iloc[:24], 2011, 2018)
@@ -59,7 +61,9 @@ def test_summary_reports_coverage_with_its_monte_carlo_error(replications: pd.Da
 
 
 def test_a_model_without_any_true_coefficient_is_refused_by_name(repo_root: Path) -> None:
-    config = yaml.safe_load((repo_root / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = yaml.safe_load(
+        (repo_root / "config" / "studies" / "demo_cities.yaml").read_text(encoding="utf-8")
+    )
     units = pd.read_csv(repo_root / "config" / "cities.csv", dtype=str, keep_default_na=False)
     design = Design.from_unit_table(units.iloc[:5], 2011, 2013)
     # Lagged regressors only: none of them is a term of the DGP's mean equation.

@@ -103,12 +103,13 @@ def test_config_digest_changes_with_any_value() -> None:
 
 @pytest.mark.workflow
 def test_workflow_provenance_names_every_source(tmp_path: Path) -> None:
-    from test_workflow import make_project, snakemake
+    from test_workflow import DEMO, make_project, snakemake
 
     workdir = make_project(tmp_path)
-    run = snakemake(workdir, "results/provenance/provenance.json")
+    run = snakemake(workdir, DEMO.result("provenance/provenance.json"))
     assert run.returncode == 0, run.stderr[-4000:]
-    provenance = json.loads((workdir / "results/provenance/provenance.json").read_text("utf-8"))
+    provenance_path = workdir / DEMO.result("provenance/provenance.json")
+    provenance = json.loads(provenance_path.read_text("utf-8"))
     names = [source["name"] for source in provenance["sources"]]
     assert names == ["economy", "open_platforms", "science_technology"]
     for source in provenance["sources"]:
@@ -117,5 +118,5 @@ def test_workflow_provenance_names_every_source(tmp_path: Path) -> None:
         assert source["licence"] and source["citation"]
     assert provenance["git"]["note"] == "not a git checkout"
     assert provenance["synthetic_data"] is True
-    log = json.loads((workdir / "results/provenance/retrieval_log.json").read_text("utf-8"))
+    log = json.loads((workdir / DEMO.result("provenance/retrieval_log.json")).read_text("utf-8"))
     assert {entry["source"] for entry in log["retrievals"]} == set(names)

@@ -22,31 +22,47 @@ from innopanel.reproducibility.policy import (
     NUMERIC_TOLERANCE,
     Policy,
     PolicyError,
+    reference_copy,
 )
 
 ESTIMATES = "model,term,estimate,p_value,nobs\nfe,rd,0.414306408319,2.88702912111e-17,701\n"
 
 
 def test_every_output_kind_falls_in_its_class() -> None:
-    policy = Policy()
-    assert policy.kind("results/tables/regressions.tex") == "exact"
-    assert policy.kind("results/paper/paper.tex") == "exact"
-    assert policy.kind("data/processed/panel.csv") == "exact"
-    assert policy.kind("results/estimates/estimates.csv") == "numeric"
-    # A new parquet output anywhere under results/ is numeric without a code change.
-    assert policy.kind("results/estimates/residuals.parquet") == "numeric"
-    assert policy.kind("results/figures/trends.pdf") == "figure"
-    assert policy.kind("results/paper/paper.pdf") == "figure"
-    assert policy.kind("data/staged/economy.csv.retrieval.json") == "skip"
-    with pytest.raises(PolicyError, match=r"results/new/thing.bin: no comparison class"):
-        policy.kind("results/new/thing.bin")
+    policy = Policy.for_study("demo_cities")
+    assert policy.kind("results/demo_cities/tables/regressions.tex") == "exact"
+    assert policy.kind("results/demo_cities/paper/paper.tex") == "exact"
+    assert policy.kind("data/processed/demo_cities/panel.csv") == "exact"
+    assert policy.kind("results/demo_cities/estimates/estimates.csv") == "numeric"
+    # A new parquet output anywhere under the study's results is numeric without a code change.
+    assert policy.kind("results/demo_cities/estimates/residuals.parquet") == "numeric"
+    assert policy.kind("results/demo_cities/figures/trends.pdf") == "figure"
+    assert policy.kind("results/demo_cities/paper/paper.pdf") == "figure"
+    assert policy.kind("data/staged/demo_cities/economy.csv.retrieval.json") == "skip"
+    with pytest.raises(PolicyError, match=r"results/demo_cities/new/thing.bin: no comparison"):
+        policy.kind("results/demo_cities/new/thing.bin")
+    # Another study's outputs are no part of this study's reference.
+    with pytest.raises(PolicyError, match=r"results/own_data/tables/regressions.tex: no"):
+        policy.kind("results/own_data/tables/regressions.tex")
+
+
+def test_a_numeric_output_or_figure_is_kept_under_its_studys_reference_folder() -> None:
+    assert (
+        reference_copy("results/demo_cities/estimates/estimates.csv", "numeric")
+        == "reference/demo_cities/estimates/estimates.csv"
+    )
+    assert (
+        reference_copy("results/demo_cities/figures/trends.png", "figure")
+        == "reference/demo_cities/figures/trends.png.raster.png"
+    )
+    assert reference_copy("results/demo_cities/tables/t.tex", "exact") is None
 
 
 def test_the_policy_round_trips_through_the_manifest_lines() -> None:
-    policy = Policy()
-    assert Policy.parse(policy.render()) == policy
+    policy = Policy.for_study("demo_cities")
+    assert Policy.parse(policy.render(), "manifest") == policy
     with pytest.raises(PolicyError, match="records no comparison policy"):
-        Policy.parse(["# SHA256 of every output"])
+        Policy.parse(["# SHA256 of every output"], "manifest")
 
 
 def tables(tmp_path: Path, before: str, after: str, suffix: str = ".csv") -> tuple[Path, Path]:

@@ -4,6 +4,7 @@ be committed, and, end to end, a run in a fresh clone that leaves the checkout c
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -12,16 +13,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_bad_input import digest_tree
 from test_workflow import make_project, snakemake
 
+from innopanel.config.paths import DEFAULT_STUDY, StudyPaths
 from innopanel.reproducibility.environment import environment, environment_differences
-from innopanel.reproducibility.policy import ENVIRONMENT, MANIFEST, Policy
+from innopanel.reproducibility.policy import Policy
 from innopanel.reproducibility.reference import (
     Difference,
     Manifest,
     ReferenceCheckError,
     check_committed,
     check_reference_files,
+    check_unowned,
     classify,
     compare_outputs,
     copy_project,
@@ -30,6 +34,10 @@ from innopanel.reproducibility.reference import (
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGEST_A, DIGEST_B = "a" * 64, "b" * 64
+#: A made-up study for the unit tests; the end-to-end test builds the default study.
+TOY = StudyPaths("toy")
+POLICY = Policy.for_study(TOY.study)
+DEMO = StudyPaths(DEFAULT_STUDY)
 
 
 def git(workdir: Path, *arguments: str) -> None:
@@ -49,13 +57,13 @@ def repository(workdir: Path) -> Path:
 
 
 def test_manifest_round_trips_and_sha256sum_reads_it(tmp_path: Path) -> None:
-    (tmp_path / "results").mkdir()
-    (tmp_path / "results/table.tex").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "results/toy").mkdir(parents=True)
+    (tmp_path / "results/toy/table.tex").write_text("x = 1\n", encoding="utf-8")
     digest = hashlib.sha256(b"x = 1\n").hexdigest()
-    manifest = Manifest({"results/table.tex": digest}, Policy())
+    manifest = Manifest({"results/toy/table.tex": digest}, POLICY)
     text = manifest.render()
-    assert Manifest.parse(text) == manifest
-    assert f"{digest}  results/table.tex" in text.splitlines()
+    assert Manifest.parse(text, TOY.manifest) == manifest
+    assert f"{digest}  results/toy/table.tex" in text.splitlines()
     assert "# tolerance: numeric relative 1e-08 absolute 1e-15" in text.splitlines()
     assert any(line.startswith("# measured: estimates") for line in text.splitlines())
     if shutil.which("sha256sum"):
@@ -68,9 +76,9 @@ def test_manifest_round_trips_and_sha256sum_reads_it(tmp_path: Path) -> None:
 
 def test_a_malformed_manifest_line_is_named() -> None:
     with pytest.raises(ReferenceCheckError, match=r"MANIFEST.sha256, line 2: expected"):
-        Manifest.parse(f"# header\n{DIGEST_A} results/one-space.csv\n")
+        Manifest.parse(f"# header\n{DIGEST_A} results/toy/one-space.csv\n", TOY.manifest)
     with pytest.raises(ReferenceCheckError, match="records no comparison policy"):
-        Manifest.parse(f"{DIGEST_A}  results/tables/t.tex\n")
+        Manifest.parse(f"{DIGEST_A}  results/toy/tables/t.tex\n", TOY.manifest)
 
 
 def write(root: Path, files: dict[str, str]) -> dict[str, str]:
@@ -87,46 +95,46 @@ def test_compare_outputs_names_every_kind_of_difference(tmp_path: Path) -> None:
     digests = write(
         root,
         {
-            "reference/results/estimates/estimates.csv": estimates,
-            "results/tables/t.tex": "0.41\n",
-            "results/tables/gone.tex": "x\n",
+            "reference/toy/estimates/estimates.csv": estimates,
+            "results/toy/tables/t.tex": "0.41\n",
+            "results/toy/tables/gone.tex": "x\n",
         },
     )
-    digests["results/estimates/estimates.csv"] = digests[
-        "reference/results/estimates/estimates.csv"
+    digests["results/toy/estimates/estimates.csv"] = digests[
+        "reference/toy/estimates/estimates.csv"
     ]
-    reference = Manifest(digests)
+    reference = Manifest(digests, POLICY)
     write(
         build,
         {
-            "results/estimates/estimates.csv": "term,estimate\nrd,0.414306408320\n",
-            "results/tables/t.tex": "0.42\n",
-            "results/tables/new.tex": "y\n",
-            "results/provenance/retrieval_log.json": "{}\n",
-            "results/odd.bin": "?",
+            "results/toy/estimates/estimates.csv": "term,estimate\nrd,0.414306408320\n",
+            "results/toy/tables/t.tex": "0.42\n",
+            "results/toy/tables/new.tex": "y\n",
+            "results/toy/provenance/retrieval_log.json": "{}\n",
+            "results/toy/odd.bin": "?",
         },
     )
     rebuilt = [p.relative_to(build).as_posix() for p in build.rglob("*") if p.is_file()]
     differences, checked = compare_outputs(reference, root, build, rebuilt)
     found = {d.path: d.problem for d in differences}
     assert found == {
-        "results/odd.bin": found["results/odd.bin"],
-        "results/tables/gone.tex": "in the manifest, but the workflow no longer makes it",
-        "results/tables/new.tex": "made by the workflow, but not in the manifest",
-        "results/tables/t.tex": found["results/tables/t.tex"],
+        "results/toy/odd.bin": found["results/toy/odd.bin"],
+        "results/toy/tables/gone.tex": "in the manifest, but the workflow no longer makes it",
+        "results/toy/tables/new.tex": "made by the workflow, but not in the manifest",
+        "results/toy/tables/t.tex": found["results/toy/tables/t.tex"],
     }
-    assert found["results/odd.bin"].startswith("no comparison class matches this output")
-    assert found["results/tables/t.tex"].startswith("differs (exact class): manifest ")
+    assert found["results/toy/odd.bin"].startswith("no comparison class matches this output")
+    assert found["results/toy/tables/t.tex"].startswith("differs (exact class): manifest ")
     # Last-digit noise in a numeric output passes, and verify says how close it came.
     assert [(c.path, c.agreement.holds) for c in checked] == [
-        ("results/estimates/estimates.csv", True)
+        ("results/toy/estimates/estimates.csv", True)
     ]
     moved = repr(0.414306408319 * (1 + 1e-6))
-    write(build, {"results/estimates/estimates.csv": f"term,estimate\nrd,{moved}\n"})
+    write(build, {"results/toy/estimates/estimates.csv": f"term,estimate\nrd,{moved}\n"})
     differences, _ = compare_outputs(reference, root, build, rebuilt)
     assert (
         Difference(
-            "results/estimates/estimates.csv",
+            "results/toy/estimates/estimates.csv",
             f"differs (numeric class): line 2, column estimate: 0.414306408319 -> {moved} "
             "differs by 1e-06 (relative), beyond relative 1e-08 absolute 1e-15",
         )
@@ -138,22 +146,22 @@ def test_report_shows_the_diff_of_a_committed_table_and_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root, build = tmp_path / "root", tmp_path / "build"
-    reference = Manifest(write(root, {"results/tables/t.tex": "0.41\n"}))
+    reference = Manifest(write(root, {"results/toy/tables/t.tex": "0.41\n"}), POLICY)
     repository(root)
-    write(build, {"results/tables/t.tex": "0.42\n"})
-    differences, checked = compare_outputs(reference, root, build, ["results/tables/t.tex"])
-    assert report(differences, checked, ["numpy 2.4.6 -> 2.5.0"], root, build) == 1
+    write(build, {"results/toy/tables/t.tex": "0.42\n"})
+    differences, checked = compare_outputs(reference, root, build, ["results/toy/tables/t.tex"])
+    assert report("toy", differences, checked, ["numpy 2.4.6 -> 2.5.0"], root, build) == 1
     printed = capsys.readouterr().out
-    assert "FAIL results/tables/t.tex: differs (exact class)" in printed
+    assert "FAIL results/toy/tables/t.tex: differs (exact class)" in printed
     assert "+++ rebuilt t.tex" in printed and "     +0.42" in printed
     assert "note the environment differs from the reference's: numpy 2.4.6 -> 2.5.0" in printed
-    assert report([], checked, [], root, build) == 0
-    assert "verify: every output agrees" in capsys.readouterr().out
+    assert report("toy", [], checked, [], root, build) == 0
+    assert "verify toy: every output agrees" in capsys.readouterr().out
 
 
 def test_an_output_in_no_class_stops_make_reference() -> None:
-    with pytest.raises(ReferenceCheckError, match=r"results/a.bin: no comparison class"):
-        classify(["results/tables/t.tex", "results/a.bin"], Policy())
+    with pytest.raises(ReferenceCheckError, match=r"results/toy/a.bin: no comparison class"):
+        classify(["results/toy/tables/t.tex", "results/toy/a.bin"], POLICY)
 
 
 def test_environment_records_what_bytes_depend_on() -> None:
@@ -169,8 +177,8 @@ def test_environment_records_what_bytes_depend_on() -> None:
 
 def test_copy_project_takes_sources_and_no_outputs(tmp_path: Path) -> None:
     source = tmp_path / "project"
-    (source / "results/tables").mkdir(parents=True)
-    (source / "results/tables/t.tex").write_text("old\n", encoding="utf-8")
+    (source / "results/toy/tables").mkdir(parents=True)
+    (source / "results/toy/tables/t.tex").write_text("old\n", encoding="utf-8")
     (source / "results/README.md").write_text("about results\n", encoding="utf-8")
     (source / "reference").mkdir()
     (source / "reference/estimates.csv").write_text("term,estimate\n", encoding="utf-8")
@@ -196,50 +204,51 @@ def test_only_exact_outputs_are_committed_and_the_rest_is_ignored(tmp_path: Path
     digests = write(
         tmp_path,
         {
-            "results/tables/t.tex": "1.23\n",
-            "results/tables/stale.tex": "old\n",
-            "results/estimates/estimates.csv": "term,estimate\nrd,0.4\n",
-            ".gitignore": "/results/figures/\n",
+            "results/toy/tables/t.tex": "1.23\n",
+            "results/toy/tables/stale.tex": "old\n",
+            "results/toy/estimates/estimates.csv": "term,estimate\nrd,0.4\n",
+            ".gitignore": "/results/*/figures/\n",
         },
     )
     repository(tmp_path)
     manifest = Manifest(
         {
-            "results/tables/t.tex": digests["results/tables/t.tex"],
-            "results/estimates/estimates.csv": DIGEST_A,
-            "results/figures/f.png": DIGEST_A,
-            "results/paper/paper.pdf": DIGEST_A,
-        }
+            "results/toy/tables/t.tex": digests["results/toy/tables/t.tex"],
+            "results/toy/estimates/estimates.csv": DIGEST_A,
+            "results/toy/figures/f.png": DIGEST_A,
+            "results/toy/paper/paper.pdf": DIGEST_A,
+        },
+        POLICY,
     )
-    found = {d.path: d.problem for d in check_committed(tmp_path, manifest)}
-    assert found["results/tables/stale.tex"] == (
+    found = {d.path: d.problem for d in check_committed(tmp_path, TOY, manifest)}
+    assert found["results/toy/tables/stale.tex"] == (
         "committed under results/, but not an output in the manifest"
     )
-    assert found["results/estimates/estimates.csv"].startswith(
+    assert found["results/toy/estimates/estimates.csv"].startswith(
         "committed, but a numeric output may differ in its last bits on another machine"
     )
     # The figure's folder is ignored; the paper's PDF is not, so a run would leave it.
-    assert found["results/paper/paper.pdf"].startswith("a figure output not ignored")
+    assert found["results/toy/paper/paper.pdf"].startswith("a figure output not ignored")
     assert set(found) == {
-        "results/tables/stale.tex",
-        "results/estimates/estimates.csv",
-        "results/paper/paper.pdf",
+        "results/toy/tables/stale.tex",
+        "results/toy/estimates/estimates.csv",
+        "results/toy/paper/paper.pdf",
     }
-    (tmp_path / "results/tables/t.tex").write_text("1.24\n", encoding="utf-8")
-    moved = check_committed(tmp_path, manifest)
-    assert {d.path: d.problem for d in moved}["results/tables/t.tex"] == (
+    (tmp_path / "results/toy/tables/t.tex").write_text("1.24\n", encoding="utf-8")
+    moved = check_committed(tmp_path, TOY, manifest)
+    assert {d.path: d.problem for d in moved}["results/toy/tables/t.tex"] == (
         "committed copy differs from the manifest"
     )
 
 
 def test_a_reference_edited_by_hand_is_named(tmp_path: Path) -> None:
-    digests = write(tmp_path, {"reference/results/estimates/e.csv": "term,estimate\nrd,0.4\n"})
+    digests = write(tmp_path, {"reference/toy/estimates/e.csv": "term,estimate\nrd,0.4\n"})
     repository(tmp_path)
-    assert check_reference_files(tmp_path, Manifest(digests)) == []
-    (tmp_path / "reference/results/estimates/e.csv").write_text("term,estimate\nrd,0.5\n")
-    assert check_reference_files(tmp_path, Manifest(digests)) == [
+    assert check_reference_files(tmp_path, TOY, Manifest(digests, POLICY)) == []
+    (tmp_path / "reference/toy/estimates/e.csv").write_text("term,estimate\nrd,0.5\n")
+    assert check_reference_files(tmp_path, TOY, Manifest(digests, POLICY)) == [
         Difference(
-            "reference/results/estimates/e.csv",
+            "reference/toy/estimates/e.csv",
             "differs from the manifest: a reference edited by hand?",
         )
     ]
@@ -279,39 +288,62 @@ def edit_csv_cell(path: Path, line: int, column: str, edit) -> tuple[str, str]:
     return before, frame.loc[line - 2, column]
 
 
+def test_files_committed_outside_every_bundled_study_are_named(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "results/README.md": "about results\n",
+            "results/toy/tables/t.tex": "1\n",
+            "reference/toy/estimates/e.csv": "term\n",
+            "results/tables/t.tex": "left from the layout before studies\n",
+            "reference/other/estimates/e.csv": "term\n",
+        },
+    )
+    repository(tmp_path)
+    assert [d.path for d in check_unowned(tmp_path, ["toy"])] == [
+        "results/tables/t.tex",
+        "reference/other/estimates/e.csv",
+    ]
+
+
 @pytest.mark.workflow
-def test_reference_verify_and_a_fresh_clone_that_stays_clean(tmp_path: Path) -> None:
+def test_reference_verify_and_a_fresh_clone_that_stays_clean_when_another_study_is_built(
+    tmp_path: Path,
+) -> None:
     project = make_project(tmp_path / "project")
     for part in (".gitignore", "requirements.lock"):
         shutil.copy2(ROOT / part, project / part)
     repository(project)
-    assert "there is no reference yet" in reference_cli(project, "verify", "--cores", "2").stderr
+    no_reference = reference_cli(project, "verify", "--cores", "2")
+    assert "study demo_cities has no reference yet" in no_reference.stderr
 
     build = tmp_path / "build"
     update = reference_cli(project, "update", "--cores", "2", "--workdir", str(build))
     assert update.returncode == 0, update.stdout + update.stderr
-    manifest = Manifest.parse((project / MANIFEST).read_text(encoding="utf-8"))
+    manifest = Manifest.parse((project / DEMO.manifest).read_text(encoding="utf-8"), "manifest")
     assert {
-        "results/tables/regressions.tex",
-        "data/processed/panel.csv",
-        "results/figures/coefficients.pdf",
-        "reference/results/estimates/estimates.csv",
-        "reference/results/figures/coefficients.pdf.raster.png",
+        DEMO.table("regressions", "tex"),
+        DEMO.panel,
+        DEMO.figure("coefficients", "pdf"),
+        "reference/demo_cities/estimates/estimates.csv",
+        "reference/demo_cities/figures/coefficients.pdf.raster.png",
     } <= set(manifest.digests)
-    assert (project / ENVIRONMENT).is_file()
+    assert (project / DEMO.environment).is_file()
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "reference")
     committed = git_output(project, "ls-files", "results", "reference").split()
-    assert "results/tables/regressions.tex" in committed
-    assert "reference/results/estimates/estimates.csv" in committed
-    assert not any(p.startswith(("results/estimates/", "results/figures/")) for p in committed)
+    assert DEMO.table("regressions", "tex") in committed
+    assert "reference/demo_cities/estimates/estimates.csv" in committed
+    assert not any(
+        p.startswith((DEMO.result("estimates/"), DEMO.result("figures/"))) for p in committed
+    )
 
     same = reference_cli(project, "verify", "--workdir", str(build), "--reuse")
     assert same.returncode == 0, same.stdout + same.stderr
-    assert "ok   results/estimates/estimates.csv: within tolerance" in same.stdout
+    assert f"ok   {DEMO.result('estimates/estimates.csv')}: within tolerance" in same.stdout
 
     # A coefficient moved by 1e-6 relative fails, naming the file and the cell.
-    estimates = build / "results/estimates/estimates.csv"
+    estimates = build / DEMO.result("estimates/estimates.csv")
     original = estimates.read_bytes()
     before, after = edit_csv_cell(
         estimates, 2, "estimate", lambda cell: repr(float(cell) * (1 + 1e-6))
@@ -319,8 +351,8 @@ def test_reference_verify_and_a_fresh_clone_that_stays_clean(tmp_path: Path) -> 
     moved = reference_cli(project, "verify", "--workdir", str(build), "--reuse")
     assert moved.returncode == 1, moved.stdout + moved.stderr
     assert (
-        f"FAIL results/estimates/estimates.csv: differs (numeric class): line 2, column "
-        f"estimate: {float(before)!r} -> {float(after)!r} differs by 1e-06 (relative)"
+        f"FAIL {DEMO.result('estimates/estimates.csv')}: differs (numeric class): line 2, "
+        f"column estimate: {float(before)!r} -> {float(after)!r} differs by 1e-06 (relative)"
     ) in moved.stdout
     # So does a changed label.
     estimates.write_bytes(original)
@@ -337,3 +369,28 @@ def test_reference_verify_and_a_fresh_clone_that_stays_clean(tmp_path: Path) -> 
     assert git_output(clone, "status", "--porcelain") == ""
     again = snakemake(clone, "--dry-run")
     assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
+
+    # Another study, failed and then built, changes no byte of the bundled study's files
+    # (ignored outputs included) and leaves its folders clean in git.
+    bundled = [DEMO.results, DEMO.reference, DEMO.processed, DEMO.staged]
+    demo_before = {folder: digest_tree(clone / folder) for folder in bundled}
+    own = StudyPaths("own_data")
+    config = clone / own.config
+    good = config.read_text(encoding="utf-8")
+    config.write_text(good.replace('sha256: "5f37', 'sha256: "0f37', 1), encoding="utf-8")
+    failed = snakemake(clone, "--config", "study=own_data")
+    assert failed.returncode != 0
+    assert {folder: digest_tree(clone / folder) for folder in bundled} == demo_before
+    config.write_text(good, encoding="utf-8")
+    built = snakemake(clone, "--config", "study=own_data")
+    assert built.returncode == 0, built.stderr[-4000:]
+    assert (clone / own.result("estimates/estimates.csv")).is_file()
+    assert {folder: digest_tree(clone / folder) for folder in bundled} == demo_before
+    assert git_output(clone, "status", "--porcelain", "--", *bundled) == ""
+    # The run's scripts saw the own-data study's config, not a merge with the demo's.
+    provenance = json.loads((clone / own.result("provenance/provenance.json")).read_text("utf-8"))
+    content = provenance["config"]["content"]
+    assert content["_run"]["study"] == "own_data"
+    # Snakemake did not re-apply `--config study=own_data` over the loaded config.
+    assert content["study"]["title"].startswith("Innovation output")
+    assert content["data"]["sources"].keys() == {"city_panel"}

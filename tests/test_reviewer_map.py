@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from test_workflow import make_project, snakemake
 
+from innopanel.config.paths import DEFAULT_STUDY, StudyPaths
 from innopanel.reproducibility.reference import workflow_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
+DEMO = StudyPaths(DEFAULT_STUDY)
 MAP_HEADER = re.compile(r"^\|\s*output\s*\|.*\|\s*made by rule\s*\|\s*rebuild just this\s*\|\s*$")
 CODE = re.compile(r"`([^`]+)`")
 
@@ -41,7 +43,8 @@ def readme_map(readme: Path) -> list[dict[str, str]]:
 
 
 def pattern(output: str) -> re.Pattern[str]:
-    """`results/figures/x.{pdf,png}` and `data/staged/<source>.csv` as a regex."""
+    """`results/<study>/figures/x.{pdf,png}` and `data/staged/<study>/<source>.csv` as a
+    regex (``<...>`` is one path segment)."""
     parts = re.split(r"(\{[^}]*\}|<[^>]+>)", output)
     regex = ""
     for part in parts:
@@ -113,8 +116,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_readme_maps_every_output_to_its_rule_and_rebuild_command(built: Path) -> None:
     rows = readme_map(ROOT / "README.md")
-    outputs = workflow_outputs(built)
-    exhibits = [p for p in outputs if p.startswith(("results/tables/", "results/figures/"))]
+    outputs = workflow_outputs(built, DEMO.study)
+    exhibits = [
+        p for p in outputs if p.startswith((DEMO.result("tables/"), DEMO.result("figures/")))
+    ]
     assert exhibits, "the workflow makes no table or figure?"
     problems = []
     for path, rule in sorted(outputs.items()):
@@ -144,7 +149,7 @@ def test_forcerun_reruns_the_rule_and_its_downstream_jobs_only(built: Path) -> N
 def test_forcerun_rewrites_downstream_outputs_identically_and_leaves_the_rest(
     built: Path,
 ) -> None:
-    outputs = workflow_outputs(built)
+    outputs = workflow_outputs(built, DEMO.study)
     downstream = {"estimate_models"} | downstream_of(rule_graph(built), "estimate_models")
     before = state(built, list(outputs))
     run = snakemake(built, "--forcerun", "estimate_models")
@@ -160,7 +165,7 @@ def test_forcerun_rewrites_downstream_outputs_identically_and_leaves_the_rest(
 
 
 def test_a_rerun_with_nothing_to_do_touches_nothing(built: Path) -> None:
-    outputs = list(workflow_outputs(built))
+    outputs = list(workflow_outputs(built, DEMO.study))
     logs = [p.relative_to(built).as_posix() for p in (built / "logs").rglob("*.log")]
     before = state(built, outputs + logs)
     run = snakemake(built)

@@ -14,10 +14,11 @@ import yaml
 from openpyxl import Workbook
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
-from test_workflow import make_project, snakemake
+from test_workflow import make_project, shrink_study, snakemake
 
 from innopanel.config.checks import ConfigError, check_config
 from innopanel.config.data_specs import variable_specs
+from innopanel.config.paths import StudyPaths
 from innopanel.config.specs import source_spec
 from innopanel.data.clean import clean_panel
 from innopanel.data.extraction import read_source
@@ -184,10 +185,11 @@ def test_semantic_source_checks(study_config: dict) -> None:
 
 def test_examples_are_valid_configs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    for name in ("own_data.yaml", "world_bank.yaml"):
-        config = yaml.safe_load((ROOT / "config" / "examples" / name).read_text("utf-8"))
+    for name in ("own_data", "world_bank"):
+        path = StudyPaths(name).config
+        config = yaml.safe_load((ROOT / path).read_text("utf-8"))
         validate(config, SCHEMA)
-        check_config(config, f"config/examples/{name}")
+        check_config(config, path)
 
 
 def test_template_and_example_workbook_are_regenerated_byte_for_byte(
@@ -229,33 +231,24 @@ def test_the_template_csv_reads_as_a_source(study_config: dict) -> None:
 @pytest.mark.workflow
 def test_own_excel_panel_gives_the_same_panel_as_the_demo_csvs(tmp_path: Path) -> None:
     """Nothing is lost: the example workbook holds the demo data in another layout."""
-    own = yaml.safe_load((ROOT / "config/examples/own_data.yaml").read_text("utf-8"))
-
-    def use_own(config: dict) -> None:
-        years = (config["study"]["first_year"], config["study"]["last_year"])
-        config.clear()
-        config.update(own)
-        config["study"]["first_year"], config["study"]["last_year"] = years
-
-    demo_dir = make_project(tmp_path / "demo")
-    own_dir = make_project(tmp_path / "own", use_own)
-    for part in ("data/raw/example_own",):
-        (own_dir / part).mkdir(parents=True)
-        for file in (ROOT / part).iterdir():
-            (own_dir / part / file.name).write_bytes(file.read_bytes())
-    raw = own_dir / "data/raw/example_own/city_panel.xlsx"
+    demo_paths, own_paths = StudyPaths("demo_cities"), StudyPaths("own_data")
+    workdir = make_project(tmp_path, study="own_data")
+    shrink_study(workdir, "demo_cities")
+    raw = workdir / "data/raw/example_own/city_panel.xlsx"
     before = hashlib.sha256(raw.read_bytes()).hexdigest()
-    for workdir in (demo_dir, own_dir):
-        run = snakemake(workdir, "data/processed/panel.csv", "results/provenance/provenance.json")
+    for paths in (demo_paths, own_paths):
+        targets = [paths.panel, paths.result("provenance/provenance.json")]
+        run = snakemake(workdir, *targets, "--config", f"study={paths.study}")
         assert run.returncode == 0, run.stderr[-4000:]
-    demo = pd.read_csv(demo_dir / "data/processed/panel.csv")
-    mine = pd.read_csv(own_dir / "data/processed/panel.csv")
+    demo = pd.read_csv(workdir / demo_paths.panel)
+    mine = pd.read_csv(workdir / own_paths.panel)
     assert list(demo.columns) == list(mine.columns) and len(demo) == len(mine)
     numbers = demo.select_dtypes("number").columns
     assert np.allclose(demo[numbers], mine[numbers], rtol=1e-12, atol=0, equal_nan=True)
     assert (
         (demo.select_dtypes(exclude="number") == mine.select_dtypes(exclude="number")).all().all()
     )
-    provenance = json.loads((own_dir / "results/provenance/provenance.json").read_text("utf-8"))
+    provenance_path = workdir / own_paths.result("provenance/provenance.json")
+    provenance = json.loads(provenance_path.read_text("utf-8"))
     assert provenance["sources"][0]["sha256"] == before
     assert hashlib.sha256(raw.read_bytes()).hexdigest() == before  # raw data untouched

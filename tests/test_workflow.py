@@ -16,30 +16,38 @@ import pytest
 import yaml
 
 from innopanel.config import exhibits
+from innopanel.config.paths import DEFAULT_STUDY, StudyPaths
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
 
-PAPER = [exhibits.PAPER_TEX] + ([exhibits.PAPER_PDF] if shutil.which("pdflatex") else [])
-DIAGNOSTICS_CSV = "results/estimates/diagnostics.csv"
+#: The default study's paths: a run without --config builds it.
+DEMO = StudyPaths(DEFAULT_STUDY)
+PAPER = [DEMO.paper_tex] + ([DEMO.paper_pdf] if shutil.which("pdflatex") else [])
+DIAGNOSTICS_CSV = DEMO.result("estimates/diagnostics.csv")
 DETERMINISTIC = [
-    "data/processed/panel.csv",
-    "results/data_quality/report.json",
-    "results/data_quality/report.md",
-    "results/estimates/estimates.csv",
-    "results/estimates/estimates.parquet",
-    "results/estimates/diagnostics.csv",
-    "results/provenance/provenance.json",
-    "results/provenance/provenance.md",
+    DEMO.panel,
+    *[
+        DEMO.result(name)
+        for name in (
+            "data_quality/report.json",
+            "data_quality/report.md",
+            "estimates/estimates.csv",
+            "estimates/estimates.parquet",
+            "estimates/diagnostics.csv",
+            "provenance/provenance.json",
+            "provenance/provenance.md",
+        )
+    ],
 ]
 # Time-varying by design (retrieval times): built, but not compared byte for byte.
-RETRIEVAL_LOG = "results/provenance/retrieval_log.json"
+RETRIEVAL_LOG = DEMO.result("provenance/retrieval_log.json")
 
 
 def outputs(workdir: Path) -> list[str]:
     """Every byte-stable output the run must build, the diagnostics table included."""
     assert (workdir / DIAGNOSTICS_CSV).is_file(), "run_diagnostics did not run"
-    return DETERMINISTIC + exhibits.exhibit_outputs() + PAPER
+    return DETERMINISTIC + exhibits.exhibit_outputs(DEMO) + PAPER
 
 
 def snakemake(
@@ -71,8 +79,9 @@ def snakemake(
     )
 
 
-def make_project(target: Path, edit_config=None) -> Path:
-    """Copy the workflow and the bundled demo data into ``target`` with a small config."""
+def make_project(target: Path, edit_config=None, study: str = DEFAULT_STUDY) -> Path:
+    """Copy the workflow and the bundled demo data into ``target``, with ``study``'s
+    config made small (and edited by ``edit_config``, if given)."""
     for part in (
         "Snakefile",
         "config",
@@ -80,7 +89,9 @@ def make_project(target: Path, edit_config=None) -> Path:
         "workflow/scripts",
         "workflow/report",
         "data/raw/demo",
+        "data/raw/example_own",
         "environment.yml",
+        ".gitignore",
     ):
         source = ROOT / part
         if source.is_dir():
@@ -88,7 +99,12 @@ def make_project(target: Path, edit_config=None) -> Path:
         else:
             (target / part).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / part)
-    config_path = target / "config" / "config.yaml"
+    return shrink_study(target, study, edit_config)
+
+
+def shrink_study(target: Path, study: str, edit_config=None) -> Path:
+    """Make ``study``'s config in the project ``target`` small (and apply ``edit_config``)."""
+    config_path = target / StudyPaths(study).config
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     # Small: six years instead of twelve (rows outside the window are dropped and reported).
     config["study"]["first_year"] = 2015
@@ -122,30 +138,26 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_output_is_built(built: Path) -> None:
     for output in [*outputs(built), RETRIEVAL_LOG]:
         assert (built / output).is_file() and (built / output).stat().st_size > 0, output
-    for log in (
-        "clean_panel/clean_panel.log",
-        "estimate_models/estimate_models.log",
-        "run_diagnostics/run_diagnostics.log",
-    ):
-        assert (built / "logs" / log).is_file()
+    for rule in ("clean_panel", "estimate_models", "run_diagnostics"):
+        assert (built / DEMO.log(rule)).is_file()
 
 
 def test_outputs_have_the_expected_content(built: Path) -> None:
-    panel = pd.read_csv(built / "data/processed/panel.csv")
+    panel = pd.read_csv(built / DEMO.panel)
     assert panel["year"].between(2015, 2020).all()
     assert not panel.duplicated(["unit_id", "year"]).any()
     assert panel["unit_id"].nunique() >= 60
     # Machine-readable outputs say on every row that the demo data are synthetic.
     for path in (
-        "data/processed/panel.csv",
-        "results/estimates/estimates.csv",
-        "results/estimates/diagnostics.csv",
+        DEMO.panel,
+        DEMO.result("estimates/estimates.csv"),
+        DEMO.result("estimates/diagnostics.csv"),
     ):
         notes = pd.read_csv(built / path)["data_note"]
         assert notes.str.startswith("Synthetic demo data").all(), path
 
-    estimates = pd.read_csv(built / "results/estimates/estimates.csv")
-    config = yaml.safe_load((built / "config/config.yaml").read_text(encoding="utf-8"))
+    estimates = pd.read_csv(built / DEMO.result("estimates/estimates.csv"))
+    config = yaml.safe_load((built / DEMO.config).read_text(encoding="utf-8"))
     assert list(dict.fromkeys(estimates["model"])) == list(config["models"])
     assert {"pooled_ols", "city_fe", "twoway_fe", "twoway_fe_lag1", "random_effects"} <= set(
         estimates["model"]
@@ -161,10 +173,10 @@ def test_outputs_have_the_expected_content(built: Path) -> None:
     assert "rd_intensity_long_run" in set(estimates["term"])
     sub_period = estimates[estimates["model"] == "twoway_fe_2017_2022"].iloc[0]
     assert (sub_period["sample_first_year"], sub_period["sample_last_year"]) == (2017, 2020)
-    parquet = pd.read_parquet(built / "results/estimates/estimates.parquet")
+    parquet = pd.read_parquet(built / DEMO.result("estimates/estimates.parquet"))
     assert parquet.shape == estimates.shape and list(parquet.columns) == list(estimates.columns)
 
-    diagnostics = pd.read_csv(built / "results/estimates/diagnostics.csv")
+    diagnostics = pd.read_csv(built / DEMO.result("estimates/diagnostics.csv"))
     for column in ("test", "model", "statistic", "df", "p_value", "null_hypothesis", "conclusion"):
         assert column in diagnostics.columns
     tests = set(diagnostics["test"])
@@ -182,10 +194,10 @@ def test_outputs_have_the_expected_content(built: Path) -> None:
 
     for name in exhibits.table_names():
         for extension in exhibits.TABLE_FORMATS:
-            table = (built / exhibits.table_path(name, extension)).read_text(encoding="utf-8")
+            table = (built / DEMO.table(name, extension)).read_text(encoding="utf-8")
             assert "Synthetic demo data" in table, f"{name}.{extension} lacks the data note"
-    assert "\\toprule" in (built / "results/tables/regressions.tex").read_text(encoding="utf-8")
-    report = (built / "results/data_quality/report.md").read_text(encoding="utf-8")
+    assert "\\toprule" in (built / DEMO.table("regressions", "tex")).read_text(encoding="utf-8")
+    report = (built / DEMO.result("data_quality/report.md")).read_text(encoding="utf-8")
     assert "Synthetic demo data" in report
     assert "year outside the study window 2015-2020" in report
 
@@ -204,7 +216,7 @@ def test_forced_rerun_is_byte_identical(built: Path) -> None:
 
 
 def test_deleting_one_figure_rebuilds_only_that_figure(built: Path) -> None:
-    (built / "results/figures/within_relationship.png").unlink()
+    (built / DEMO.figure("within_relationship", "png")).unlink()
     run = snakemake(built, "--dry-run", "--quiet", "rules")
     assert run.returncode == 0, run.stderr[-2000:]
     planned = run.stdout + run.stderr
@@ -226,7 +238,7 @@ def test_deleting_one_figure_rebuilds_only_that_figure(built: Path) -> None:
     ):
         assert other not in planned
     assert snakemake(built).returncode == 0
-    assert (built / "results/figures/within_relationship.png").is_file()
+    assert (built / DEMO.figure("within_relationship", "png")).is_file()
 
 
 def test_config_typo_fails_at_start_up(tmp_path: Path) -> None:
@@ -237,7 +249,7 @@ def test_config_typo_fails_at_start_up(tmp_path: Path) -> None:
     run = snakemake(workdir, "--dry-run")
     assert run.returncode != 0
     assert "models.twoway_fe.regressors[0] = 'rd_intensty'" in run.stdout + run.stderr
-    assert not (workdir / "results").exists()
+    assert not (workdir / DEMO.results).exists()
 
 
 def test_checksum_mismatch_stops_the_run_and_leaves_no_output(tmp_path: Path) -> None:
@@ -247,10 +259,10 @@ def test_checksum_mismatch_stops_the_run_and_leaves_no_output(tmp_path: Path) ->
     before = raw.read_bytes()
     run = snakemake(workdir)
     assert run.returncode != 0
-    log = (workdir / "logs/fetch_source/open_platforms.csv.log").read_text(encoding="utf-8")
+    log = (workdir / DEMO.log("fetch_source", "open_platforms.csv")).read_text(encoding="utf-8")
     assert "source 'open_platforms': SHA256 mismatch" in log
-    assert not (workdir / "data/staged/open_platforms.csv").exists()
-    assert not list((workdir / "data/staged").glob("*partial*"))
+    assert not (workdir / DEMO.staged / "open_platforms.csv").exists()
+    assert not list((workdir / DEMO.staged).glob("*partial*"))
     assert raw.read_bytes() == before
 
 
@@ -285,10 +297,10 @@ def test_editing_a_model_reruns_the_estimates_but_not_the_cleaning(tmp_path: Pat
     """The clean step depends on the data config only; a model's terms are the estimate
     step's business (it checks the panel can carry each model)."""
     workdir = make_project(tmp_path)
-    estimates = "results/estimates/estimates.csv"
+    estimates = DEMO.result("estimates/estimates.csv")
     run = snakemake(workdir, estimates)
     assert run.returncode == 0, run.stderr[-4000:]
-    config_path = workdir / "config" / "config.yaml"
+    config_path = workdir / DEMO.config
     study = yaml.safe_load(config_path.read_text(encoding="utf-8"))
 
     def planned_after(edit) -> str:

@@ -14,6 +14,7 @@ from conftest import stage_source as fetch
 from loopback import LoopbackServer, world_bank_replay
 from test_workflow import make_project, snakemake
 
+from innopanel.config.paths import StudyPaths
 from innopanel.config.specs import source_spec
 from innopanel.data.readers import read_sheets
 from innopanel.data.transport import SourceError
@@ -35,7 +36,7 @@ def api() -> Iterator[LoopbackServer]:
 
 
 def api_spec(base_url: str, indicators: list[str] | None = None) -> dict:
-    example = yaml.safe_load((ROOT / "config/examples/world_bank.yaml").read_text("utf-8"))
+    example = yaml.safe_load((ROOT / StudyPaths("world_bank").config).read_text("utf-8"))
     spec = example["data"]["sources"]["world_bank"]
     spec["api"].update(
         base_url=base_url,
@@ -131,11 +132,11 @@ def test_country_panel_runs_through_the_same_pipeline(api: LoopbackServer, tmp_p
     Targets stop at the panel, the estimates and the provenance: the table and figure
     code is being generalised to other units in another change.
     """
-    example = yaml.safe_load((ROOT / "config/examples/world_bank.yaml").read_text("utf-8"))
+    paths = StudyPaths("world_bank")
+    example = yaml.safe_load((ROOT / paths.config).read_text("utf-8"))
 
     def use_example(config: dict) -> None:
-        config.clear()
-        config.update(example)
+        config["study"] = example["study"]  # its whole window, not the small one
         config["data"]["synthetic"] = True
         config["data"]["data_note"] = "Synthetic test fixture shaped as a World Bank answer."
         config["data"]["fetch"]["allow_insecure_http"] = True
@@ -143,21 +144,21 @@ def test_country_panel_runs_through_the_same_pipeline(api: LoopbackServer, tmp_p
         source["api"]["base_url"] = api.url("/v2")
         source["api"]["per_page"] = RECORDED["request"]["per_page"]
 
-    workdir = make_project(tmp_path, use_example)
+    workdir = make_project(tmp_path, use_example, study=paths.study)
     targets = [
-        "data/processed/panel.csv",
-        "results/estimates/estimates.csv",
-        "results/provenance/provenance.json",
+        paths.panel,
+        paths.result("estimates/estimates.csv"),
+        paths.result("provenance/provenance.json"),
     ]
-    run = snakemake(workdir, *targets)
+    run = snakemake(workdir, *targets, "--config", f"study={paths.study}")
     assert run.returncode == 0, run.stderr[-4000:]
 
-    panel = pd.read_csv(workdir / "data/processed/panel.csv")
+    panel = pd.read_csv(workdir / paths.panel)
     assert set(panel["unit_id"]) == {c.lower() for c in RECORDED["request"]["countries"]}
     assert panel["year"].between(2011, 2022).all()
     assert panel.loc[panel["year"] == 2022, "researchers_per_million"].isna().all()
 
-    estimates = pd.read_csv(workdir / "results/estimates/estimates.csv")
+    estimates = pd.read_csv(workdir / paths.result("estimates/estimates.csv"))
     twoway = estimates.set_index(["model", "term"]).loc["twoway_fe"]
     for term, truth in RECORDED["truth"]["coefficients"].items():
         row = twoway.loc[term]
@@ -165,14 +166,15 @@ def test_country_panel_runs_through_the_same_pipeline(api: LoopbackServer, tmp_p
         assert abs(row["estimate"] - truth) < 4 * row["std_error"], (term, row["estimate"])
     assert math.isfinite(twoway.loc["rd_intensity", "std_error"])
 
-    provenance = json.loads((workdir / "results/provenance/provenance.json").read_text("utf-8"))
+    provenance_path = workdir / paths.result("provenance/provenance.json")
+    provenance = json.loads(provenance_path.read_text("utf-8"))
     (source,) = provenance["sources"]
-    staged = workdir / "data/staged/world_bank.json"
+    staged = workdir / paths.staged / "world_bank.json"
     assert source["kind"] == "api" and source["staged"]["sha256"] == source["sha256"]
     assert source["bytes"] == staged.stat().st_size
     assert "World Bank" in source["citation"]
 
     before = sum(api.hits.values())
-    rerun = snakemake(workdir, "--dry-run", *targets)
+    rerun = snakemake(workdir, "--dry-run", *targets, "--config", f"study={paths.study}")
     assert "Nothing to be done" in rerun.stdout + rerun.stderr
     assert sum(api.hits.values()) == before

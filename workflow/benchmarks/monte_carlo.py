@@ -7,7 +7,7 @@
 Each replication simulates the demo design (every city of the unit table with its
 tier, the study's years) from innopanel.synthetic.dgp with seed study.seed + r, derives the
 analysis variables as the clean step does, fits the models (default: twoway_fe and
-ppml_twoway from config/config.yaml) and checks whether each 95 % interval covers
+ppml_twoway from config/studies/demo_cities.yaml) and checks whether each 95 % interval covers
 the true coefficient. The target for two-way FE and PPML is 93-97 % coverage.
 """
 
@@ -44,7 +44,9 @@ def _replicate(arguments: tuple) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml")
+    parser.add_argument(
+        "--config", type=Path, default=ROOT / "config" / "studies" / "demo_cities.yaml"
+    )
     parser.add_argument("--replications", type=int, default=500)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--models", nargs="+", default=["twoway_fe", "ppml_twoway"])

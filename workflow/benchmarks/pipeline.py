@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
+from innopanel.config.paths import DEFAULT_STUDY, StudyPaths
 from innopanel.io import sha256_file
 from innopanel.reproducibility.benchmarking import (
     Timing,
@@ -93,11 +94,13 @@ def main() -> None:
             # Cold: no output, no log, no Snakemake metadata, as in a fresh clone.
             remove_built(workdir, outputs, ".snakemake", "logs", "benchmarks")
             measured = run_timed([*run, "--skip-script-cleanup"], workdir, env)
-            outputs = outputs or workflow_outputs(workdir)
-            colds.append((measured, read_benchmarks(workdir)))
+            outputs = outputs or workflow_outputs(workdir, DEFAULT_STUDY)
+            colds.append(
+                (measured, read_benchmarks(workdir / StudyPaths(DEFAULT_STUDY).benchmarks))
+            )
         cold, per_rule = min(colds, key=lambda pair: pair[0].wall)
         # Retrieval records hold times by design; every other output must agree.
-        policy = Policy()
+        policy = Policy.for_study(DEFAULT_STUDY)
         digests = {
             path: sha256_file(workdir / path) for path in outputs if policy.kind(path) != "skip"
         }

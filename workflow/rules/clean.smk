@@ -3,13 +3,13 @@ rule clean_panel:
         unpack(staged_sources),
         unit_table=config["data"]["unit_table"],
     output:
-        panel="data/processed/panel.csv",
-        quality_json="results/data_quality/report.json",
-        quality_md="results/data_quality/report.md",
+        panel=PATHS.panel,
+        quality_json=PATHS.result("data_quality/report.json"),
+        quality_md=PATHS.result("data_quality/report.md"),
     log:
-        "logs/clean_panel/clean_panel.log",
+        PATHS.log("clean_panel"),
     benchmark:
-        "benchmarks/clean_panel/clean_panel.tsv"
+        PATHS.benchmark("clean_panel")
     conda:
         "../../environment.yml"
     params:

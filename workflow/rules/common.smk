@@ -2,24 +2,24 @@ import shutil
 from pathlib import Path
 
 from innopanel.config import exhibits
-from innopanel.config.checks import check_config
+from innopanel.config.study import load_study
 from innopanel.reproducibility.provenance import git_revision
-from innopanel.config.schema import check_schema
 from innopanel.config.sources import EXTENSIONS, FILE_KINDS, staged_path
-from innopanel.config.specs import source_specs, with_defaults
+from innopanel.config.specs import source_specs
 
-# The config file in use: the one given with --configfile, else the default.
-CONFIG_PATH = (list(workflow.overwrite_configfiles) or ["config/config.yaml"])[-1]
-
-# Fail at start-up, before any job runs: the schema catches misspelled keys and
-# wrong types (check_schema says which key and what to write), check_config catches
-# meaning (unknown variables, units, models). In between, the schema's defaults are
-# filled in, once, here: every rule and script then reads a complete config.
-check_schema(
-    config, Path(workflow.basedir) / "config/schemas/config.schema.yaml", CONFIG_PATH
+# The study this run builds: `--config study=<name>` (else the default study) names
+# config/studies/<name>.yaml. It is checked at start-up, before any job runs: the schema
+# catches misspelled keys and wrong types, with_defaults fills the schema's defaults
+# once, check_config catches meaning (unknown variables, units, models). Snakemake's
+# config is then REPLACED by it, so nothing from elsewhere is merged in; --configfile
+# and any other --config key are refused with the command to use (innopanel.config.study).
+RUN, STUDY_CONFIG = load_study(
+    config, list(workflow.overwrite_configfiles), workflow.basedir
 )
-config.update(with_defaults(config))
-check_config(config, CONFIG_PATH)
+config.clear()
+config.update(STUDY_CONFIG)
+STUDY = RUN.study
+PATHS = RUN.paths
 
 SOURCES = list(config["data"]["sources"])
 EXHIBITS = config["exhibits"]
@@ -58,11 +58,13 @@ def source_window(wildcards):
 
 
 def staged_sources(wildcards):
-    return {name: staged_path(spec) for name, spec in source_specs(config).items()}
+    return {
+        name: staged_path(spec, PATHS) for name, spec in source_specs(config).items()
+    }
 
 
 def source_records(suffix):
-    return [staged_path(spec) + suffix for spec in source_specs(config).values()]
+    return [staged_path(spec, PATHS) + suffix for spec in source_specs(config).values()]
 
 
 def provenance_inputs(wildcards):
@@ -70,8 +72,8 @@ def provenance_inputs(wildcards):
         "records": source_records(".provenance.json"),
         "retrievals": source_records(".retrieval.json"),
         "unit_table": config["data"]["unit_table"],
-        "panel": "data/processed/panel.csv",
-        "quality": "results/data_quality/report.json",
+        "panel": PATHS.panel,
+        "quality": PATHS.result("data_quality/report.json"),
     }
 
 
@@ -104,12 +106,12 @@ def study_unit():
 
 def table_outputs(wildcards=None):
     """Every table file the paper inputs (LaTeX), in paper order."""
-    return [exhibits.table_path(name, "tex") for name in exhibits.table_names()]
+    return [PATHS.table(name, "tex") for name in exhibits.table_names()]
 
 
 def figure_outputs(wildcards=None):
     """Every figure file the paper includes (PDF), in paper order."""
-    return [exhibits.figure_path(name, "pdf") for name in exhibits.FIGURES]
+    return [PATHS.figure(name, "pdf") for name in exhibits.FIGURES]
 
 
 def caption_files(wildcards=None):
@@ -119,17 +121,22 @@ def caption_files(wildcards=None):
 
 def final_outputs():
     return [
-        "data/processed/panel.csv",
-        "results/data_quality/report.json",
-        "results/data_quality/report.md",
-        "results/estimates/estimates.csv",
-        "results/estimates/estimates.parquet",
-        "results/estimates/residuals.parquet",
-        "results/estimates/diagnostics.csv",
-        "results/provenance/provenance.json",
-        "results/provenance/provenance.md",
-        "results/provenance/retrieval_log.json",
-        *exhibits.exhibit_outputs(),
-        exhibits.PAPER_TEX,
-        *([exhibits.PAPER_PDF] if BUILD_PAPER else []),
+        PATHS.panel,
+        *[
+            PATHS.result(name)
+            for name in (
+                "data_quality/report.json",
+                "data_quality/report.md",
+                "estimates/estimates.csv",
+                "estimates/estimates.parquet",
+                "estimates/residuals.parquet",
+                "estimates/diagnostics.csv",
+                "provenance/provenance.json",
+                "provenance/provenance.md",
+                "provenance/retrieval_log.json",
+            )
+        ],
+        *exhibits.exhibit_outputs(PATHS),
+        PATHS.paper_tex,
+        *([PATHS.paper_pdf] if BUILD_PAPER else []),
     ]

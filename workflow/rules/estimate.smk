@@ -1,14 +1,14 @@
 rule estimate_models:
     input:
-        panel="data/processed/panel.csv",
+        panel=PATHS.panel,
     output:
-        estimates="results/estimates/estimates.csv",
-        estimates_parquet="results/estimates/estimates.parquet",
-        residuals="results/estimates/residuals.parquet",
+        estimates=PATHS.result("estimates/estimates.csv"),
+        estimates_parquet=PATHS.result("estimates/estimates.parquet"),
+        residuals=PATHS.result("estimates/residuals.parquet"),
     log:
-        "logs/estimate_models/estimate_models.log",
+        PATHS.log("estimate_models"),
     benchmark:
-        "benchmarks/estimate_models/estimate_models.tsv"
+        PATHS.benchmark("estimate_models")
     conda:
         "../../environment.yml"
     params:
@@ -23,13 +23,13 @@ rule estimate_models:
 
 rule run_diagnostics:
     input:
-        panel="data/processed/panel.csv",
+        panel=PATHS.panel,
     output:
-        diagnostics="results/estimates/diagnostics.csv",
+        diagnostics=PATHS.result("estimates/diagnostics.csv"),
     log:
-        "logs/run_diagnostics/run_diagnostics.log",
+        PATHS.log("run_diagnostics"),
     benchmark:
-        "benchmarks/run_diagnostics/run_diagnostics.tsv"
+        PATHS.benchmark("run_diagnostics")
     conda:
         "../../environment.yml"
     params:

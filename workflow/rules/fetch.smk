@@ -2,13 +2,13 @@ rule fetch_source:
     input:
         unpack(source_inputs),
     output:
-        staged="data/staged/{source}.{ext}",
-        record="data/staged/{source}.{ext}.provenance.json",
-        retrieval="data/staged/{source}.{ext}.retrieval.json",
+        staged=PATHS.staged_file("{source}.{ext}"),
+        record=PATHS.staged_file("{source}.{ext}.provenance.json"),
+        retrieval=PATHS.staged_file("{source}.{ext}.retrieval.json"),
     log:
-        "logs/fetch_source/{source}.{ext}.log",
+        PATHS.log("fetch_source", "{source}.{ext}"),
     benchmark:
-        "benchmarks/fetch_source/{source}.{ext}.tsv"
+        PATHS.benchmark("fetch_source", "{source}.{ext}")
     conda:
         "../../environment.yml"
     params:

@@ -10,18 +10,18 @@ COEFFICIENT_PLOT = exhibit_specs.coefficient_plot_spec(EXHIBITS)
 
 rule plot_focal_vs_peers:
     input:
-        panel="data/processed/panel.csv",
+        panel=PATHS.panel,
     output:
-        pdf="results/figures/focal_vs_peers.pdf",
+        pdf=PATHS.figure("focal_vs_peers", "pdf"),
         png=report(
-            "results/figures/focal_vs_peers.png",
+            PATHS.figure("focal_vs_peers", "png"),
             caption="../report/focal_vs_peers.rst",
             category="Figures",
         ),
     log:
-        "logs/plot_focal_vs_peers/plot_focal_vs_peers.log",
+        PATHS.log("plot_focal_vs_peers"),
     benchmark:
-        "benchmarks/plot_focal_vs_peers/plot_focal_vs_peers.tsv"
+        PATHS.benchmark("plot_focal_vs_peers")
     conda:
         "../../environment.yml"
     params:
@@ -39,18 +39,18 @@ rule plot_focal_vs_peers:
 
 rule plot_trends:
     input:
-        panel="data/processed/panel.csv",
+        panel=PATHS.panel,
     output:
-        pdf="results/figures/trends.pdf",
+        pdf=PATHS.figure("trends", "pdf"),
         png=report(
-            "results/figures/trends.png",
+            PATHS.figure("trends", "png"),
             caption="../report/trends.rst",
             category="Figures",
         ),
     log:
-        "logs/plot_trends/plot_trends.log",
+        PATHS.log("plot_trends"),
     benchmark:
-        "benchmarks/plot_trends/plot_trends.tsv"
+        PATHS.benchmark("plot_trends")
     conda:
         "../../environment.yml"
     params:
@@ -66,18 +66,18 @@ rule plot_trends:
 
 rule plot_ranking:
     input:
-        panel="data/processed/panel.csv",
+        panel=PATHS.panel,
     output:
-        pdf="results/figures/ranking.pdf",
+        pdf=PATHS.figure("ranking", "pdf"),
         png=report(
-            "results/figures/ranking.png",
+            PATHS.figure("ranking", "png"),
             caption="../report/ranking.rst",
             category="Figures",
         ),
     log:
-        "logs/plot_ranking/plot_ranking.log",
+        PATHS.log("plot_ranking"),
     benchmark:
-        "benchmarks/plot_ranking/plot_ranking.tsv"
+        PATHS.benchmark("plot_ranking")
     conda:
         "../../environment.yml"
     params:
@@ -94,18 +94,18 @@ rule plot_ranking:
 
 rule plot_within_relationship:
     input:
-        panel="data/processed/panel.csv",
+        panel=PATHS.panel,
     output:
-        pdf="results/figures/within_relationship.pdf",
+        pdf=PATHS.figure("within_relationship", "pdf"),
         png=report(
-            "results/figures/within_relationship.png",
+            PATHS.figure("within_relationship", "png"),
             caption="../report/within_relationship.rst",
             category="Figures",
         ),
     log:
-        "logs/plot_within_relationship/plot_within_relationship.log",
+        PATHS.log("plot_within_relationship"),
     benchmark:
-        "benchmarks/plot_within_relationship/plot_within_relationship.tsv"
+        PATHS.benchmark("plot_within_relationship")
     conda:
         "../../environment.yml"
     params:
@@ -121,18 +121,18 @@ rule plot_within_relationship:
 
 rule plot_correlation_heatmap:
     input:
-        panel="data/processed/panel.csv",
+        panel=PATHS.panel,
     output:
-        pdf="results/figures/correlation_heatmap.pdf",
+        pdf=PATHS.figure("correlation_heatmap", "pdf"),
         png=report(
-            "results/figures/correlation_heatmap.png",
+            PATHS.figure("correlation_heatmap", "png"),
             caption="../report/correlation_heatmap.rst",
             category="Figures",
         ),
     log:
-        "logs/plot_correlation_heatmap/plot_correlation_heatmap.log",
+        PATHS.log("plot_correlation_heatmap"),
     benchmark:
-        "benchmarks/plot_correlation_heatmap/plot_correlation_heatmap.tsv"
+        PATHS.benchmark("plot_correlation_heatmap")
     conda:
         "../../environment.yml"
     params:
@@ -146,18 +146,18 @@ rule plot_correlation_heatmap:
 
 rule plot_coefficients:
     input:
-        estimates="results/estimates/estimates.csv",
+        estimates=PATHS.result("estimates/estimates.csv"),
     output:
-        pdf="results/figures/coefficients.pdf",
+        pdf=PATHS.figure("coefficients", "pdf"),
         png=report(
-            "results/figures/coefficients.png",
+            PATHS.figure("coefficients", "png"),
             caption="../report/coefficients.rst",
             category="Figures",
         ),
     log:
-        "logs/plot_coefficients/plot_coefficients.log",
+        PATHS.log("plot_coefficients"),
     benchmark:
-        "benchmarks/plot_coefficients/plot_coefficients.tsv"
+        PATHS.benchmark("plot_coefficients")
     conda:
         "../../environment.yml"
     params:
@@ -174,19 +174,19 @@ rule plot_coefficients:
 # The panel is read only for the units' English names.
 rule plot_residuals:
     input:
-        panel="data/processed/panel.csv",
-        residuals="results/estimates/residuals.parquet",
+        panel=PATHS.panel,
+        residuals=PATHS.result("estimates/residuals.parquet"),
     output:
-        pdf="results/figures/residuals.pdf",
+        pdf=PATHS.figure("residuals", "pdf"),
         png=report(
-            "results/figures/residuals.png",
+            PATHS.figure("residuals", "png"),
             caption="../report/residuals.rst",
             category="Figures",
         ),
     log:
-        "logs/plot_residuals/plot_residuals.log",
+        PATHS.log("plot_residuals"),
     benchmark:
-        "benchmarks/plot_residuals/plot_residuals.tsv"
+        PATHS.benchmark("plot_residuals")
     conda:
         "../../environment.yml"
     params:

@@ -6,11 +6,11 @@ rule write_paper:
     input:
         captions=caption_files(),
     output:
-        tex="results/paper/paper.tex",
+        tex=PATHS.paper_tex,
     log:
-        "logs/write_paper/write_paper.log",
+        PATHS.log("write_paper"),
     benchmark:
-        "benchmarks/write_paper/write_paper.tsv"
+        PATHS.benchmark("write_paper")
     conda:
         "../../environment.yml"
     params:
@@ -23,19 +23,19 @@ rule write_paper:
 
 rule compile_paper:
     input:
-        tex="results/paper/paper.tex",
+        tex=PATHS.paper_tex,
         tables=table_outputs(),
         figures=figure_outputs(),
     output:
         pdf=report(
-            "results/paper/paper.pdf",
+            PATHS.paper_pdf,
             caption="../report/paper.rst",
             category="Paper",
         ),
     log:
-        "logs/compile_paper/compile_paper.log",
+        PATHS.log("compile_paper"),
     benchmark:
-        "benchmarks/compile_paper/compile_paper.tsv"
+        PATHS.benchmark("compile_paper")
     conda:
         "../../environment.yml"
     params:

@@ -2,13 +2,13 @@ rule write_provenance:
     input:
         unpack(provenance_inputs),
     output:
-        provenance="results/provenance/provenance.json",
-        markdown="results/provenance/provenance.md",
-        retrieval_log="results/provenance/retrieval_log.json",
+        provenance=PATHS.result("provenance/provenance.json"),
+        markdown=PATHS.result("provenance/provenance.md"),
+        retrieval_log=PATHS.result("provenance/retrieval_log.json"),
     log:
-        "logs/write_provenance/write_provenance.log",
+        PATHS.log("write_provenance"),
     benchmark:
-        "benchmarks/write_provenance/write_provenance.tsv"
+        PATHS.benchmark("write_provenance")
     conda:
         "../../environment.yml"
     params:

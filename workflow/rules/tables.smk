@@ -4,20 +4,20 @@
 
 rule make_regression_table:
     input:
-        estimates="results/estimates/estimates.csv",
+        estimates=PATHS.result("estimates/estimates.csv"),
     output:
-        tex="results/tables/regressions.tex",
-        md="results/tables/regressions.md",
-        csv="results/tables/regressions.csv",
+        tex=PATHS.table("regressions", "tex"),
+        md=PATHS.table("regressions", "md"),
+        csv=PATHS.table("regressions", "csv"),
         html=report(
-            "results/tables/regressions.html",
+            PATHS.table("regressions", "html"),
             caption="../report/regressions.rst",
             category="Tables",
         ),
     log:
-        "logs/make_regression_table/make_regression_table.log",
+        PATHS.log("make_regression_table"),
     benchmark:
-        "benchmarks/make_regression_table/make_regression_table.tsv"
+        PATHS.benchmark("make_regression_table")
     conda:
         "../../environment.yml"
     params:
@@ -36,20 +36,20 @@ rule make_regression_table:
 
 rule make_robustness_table:
     input:
-        estimates="results/estimates/estimates.csv",
+        estimates=PATHS.result("estimates/estimates.csv"),
     output:
-        tex="results/tables/robustness.tex",
-        md="results/tables/robustness.md",
-        csv="results/tables/robustness.csv",
+        tex=PATHS.table("robustness", "tex"),
+        md=PATHS.table("robustness", "md"),
+        csv=PATHS.table("robustness", "csv"),
         html=report(
-            "results/tables/robustness.html",
+            PATHS.table("robustness", "html"),
             caption="../report/robustness.rst",
             category="Tables",
         ),
     log:
-        "logs/make_robustness_table/make_robustness_table.log",
+        PATHS.log("make_robustness_table"),
     benchmark:
-        "benchmarks/make_robustness_table/make_robustness_table.tsv"
+        PATHS.benchmark("make_robustness_table")
     conda:
         "../../environment.yml"
     params:
@@ -68,20 +68,20 @@ rule make_robustness_table:
 
 rule make_descriptive_table:
     input:
-        panel="data/processed/panel.csv",
+        panel=PATHS.panel,
     output:
-        tex="results/tables/descriptives.tex",
-        md="results/tables/descriptives.md",
-        csv="results/tables/descriptives.csv",
+        tex=PATHS.table("descriptives", "tex"),
+        md=PATHS.table("descriptives", "md"),
+        csv=PATHS.table("descriptives", "csv"),
         html=report(
-            "results/tables/descriptives.html",
+            PATHS.table("descriptives", "html"),
             caption="../report/descriptives.rst",
             category="Tables",
         ),
     log:
-        "logs/make_descriptive_table/make_descriptive_table.log",
+        PATHS.log("make_descriptive_table"),
     benchmark:
-        "benchmarks/make_descriptive_table/make_descriptive_table.tsv"
+        PATHS.benchmark("make_descriptive_table")
     conda:
         "../../environment.yml"
     params:
@@ -96,20 +96,20 @@ rule make_descriptive_table:
 
 rule make_correlation_table:
     input:
-        panel="data/processed/panel.csv",
+        panel=PATHS.panel,
     output:
-        tex="results/tables/correlations.tex",
-        md="results/tables/correlations.md",
-        csv="results/tables/correlations.csv",
+        tex=PATHS.table("correlations", "tex"),
+        md=PATHS.table("correlations", "md"),
+        csv=PATHS.table("correlations", "csv"),
         html=report(
-            "results/tables/correlations.html",
+            PATHS.table("correlations", "html"),
             caption="../report/correlations.rst",
             category="Tables",
         ),
     log:
-        "logs/make_correlation_table/make_correlation_table.log",
+        PATHS.log("make_correlation_table"),
     benchmark:
-        "benchmarks/make_correlation_table/make_correlation_table.tsv"
+        PATHS.benchmark("make_correlation_table")
     conda:
         "../../environment.yml"
     params:
@@ -124,20 +124,20 @@ rule make_correlation_table:
 
 rule make_diagnostics_table:
     input:
-        diagnostics="results/estimates/diagnostics.csv",
+        diagnostics=PATHS.result("estimates/diagnostics.csv"),
     output:
-        tex="results/tables/diagnostics.tex",
-        md="results/tables/diagnostics.md",
-        csv="results/tables/diagnostics.csv",
+        tex=PATHS.table("diagnostics", "tex"),
+        md=PATHS.table("diagnostics", "md"),
+        csv=PATHS.table("diagnostics", "csv"),
         html=report(
-            "results/tables/diagnostics.html",
+            PATHS.table("diagnostics", "html"),
             caption="../report/diagnostics.rst",
             category="Tables",
         ),
     log:
-        "logs/make_diagnostics_table/make_diagnostics_table.log",
+        PATHS.log("make_diagnostics_table"),
     benchmark:
-        "benchmarks/make_diagnostics_table/make_diagnostics_table.tsv"
+        PATHS.benchmark("make_diagnostics_table")
     conda:
         "../../environment.yml"
     params:

@@ -1,5 +1,5 @@
-"""The study's exhibits: which tables and figures exist, where they are written, where
-their captions live, and the checks of the ``exhibits`` part of the config.
+"""The study's exhibits: which tables and figures exist, where their captions live, and
+the checks of the ``exhibits`` part of the config (where they are written: ``paths``).
 
 One list serves the workflow (final outputs, report entries), the paper (which
 tables and figures it inputs, in which order) and the tests. Only the standard
@@ -17,6 +17,7 @@ from innopanel.config.exhibit_specs import (
     focal_vs_peers_spec,
     ranking_spec,
 )
+from innopanel.config.paths import StudyPaths
 
 #: Tables in the order the paper shows them; each is written as .tex, .md, .csv, .html.
 TABLES: tuple[str, ...] = (
@@ -26,7 +27,7 @@ TABLES: tuple[str, ...] = (
     "robustness",
     "diagnostics",
 )
-#: The table that needs results/estimates/diagnostics.csv (from the econometrics step).
+#: The table that needs the estimate step's diagnostics.csv.
 DIAGNOSTICS_TABLE = "diagnostics"
 TABLE_FORMATS: tuple[str, ...] = ("tex", "md", "csv", "html")
 #: Figures in the order the paper shows them; each is written as .pdf and .png.
@@ -42,21 +43,9 @@ FIGURES: tuple[str, ...] = (
 FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png")
 #: Captions (reStructuredText, rendered with Jinja for the report and the paper).
 CAPTION_DIRECTORY = "workflow/report"
-PAPER_TEX = "results/paper/paper.tex"
-PAPER_PDF = "results/paper/paper.pdf"
-#: Linear estimators: the estimate step writes their residuals (results/estimates/
-#: residuals.parquet), which the residual plot draws.
+#: Linear estimators: the estimate step writes their residuals (results/<study>/
+#: estimates/residuals.parquet), which the residual plot draws.
 RESIDUAL_ESTIMATORS: tuple[str, ...] = ("pooled_ols", "fixed_effects", "random_effects")
-
-
-def table_path(name: str, extension: str) -> str:
-    """Return ``results/tables/<name>.<extension>``."""
-    return f"results/tables/{name}.{extension}"
-
-
-def figure_path(name: str, extension: str) -> str:
-    """Return ``results/figures/<name>.<extension>``."""
-    return f"results/figures/{name}.{extension}"
 
 
 def caption_path(name: str) -> str:
@@ -69,10 +58,10 @@ def table_names() -> list[str]:
     return list(TABLES)
 
 
-def exhibit_outputs() -> list[str]:
-    """Return every table and figure file the workflow builds."""
-    tables = [table_path(t, e) for t in table_names() for e in TABLE_FORMATS]
-    figures = [figure_path(f, e) for f in FIGURES for e in FIGURE_FORMATS]
+def exhibit_outputs(paths: StudyPaths) -> list[str]:
+    """Return every table and figure file the workflow builds for a study."""
+    tables = [paths.table(t, e) for t in table_names() for e in TABLE_FORMATS]
+    figures = [paths.figure(f, e) for f in FIGURES for e in FIGURE_FORMATS]
     return tables + figures
 
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from innopanel.config.paths import StudyPaths
 from innopanel.config.specs import SourceSpec
 
 FILE_KINDS = ("bundled", "local")
@@ -28,12 +29,13 @@ EXTENSIONS = {"csv": "csv", "excel": "xlsx", "xls": "xls", "parquet": "parquet",
 HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body")
 
 
-def staged_path(spec: SourceSpec) -> str:
-    """Return where the fetch step puts the verified copy of a source.
+def staged_path(spec: SourceSpec, paths: StudyPaths) -> str:
+    """Return where the fetch step puts a study's verified copy of a source.
 
-    The copy keeps its data format's extension, not the archive's.
+    Each study has its own folder (two studies may name a source alike); the copy keeps
+    its data format's extension, not the archive's.
     """
-    return f"data/staged/{spec.name}.{EXTENSIONS[spec.format]}"
+    return paths.staged_file(f"{spec.name}.{EXTENSIONS[spec.format]}")
 
 
 def origin(spec: SourceSpec) -> str:

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-BENCHMARKS = "benchmarks"
 BENCHMARK_COLUMNS = ("s", "max_rss", "cpu_time", "mean_load")
 
 
@@ -88,15 +87,16 @@ def repeat(function: Callable[[], Any], times: int) -> Timing:
     return Timing(tuple(seconds))
 
 
-def read_benchmarks(root: Path) -> list[dict[str, Any]]:
-    """Every Snakemake benchmark file under ``root``/benchmarks as one row per repeat.
+def read_benchmarks(folder: Path) -> list[dict[str, Any]]:
+    """Every Snakemake benchmark file under a study's ``folder`` (benchmarks/<study>/ of
+    a project) as one row per repeat.
 
-    The rule is the first folder under benchmarks/ and the job the file's stem
-    (``benchmarks/<rule>/<wildcards>.tsv``).
+    The rule is the first folder under ``folder`` and the job the file's stem
+    (``<rule>/<wildcards>.tsv``).
     """
     rows = []
-    for path in sorted((root / BENCHMARKS).rglob("*.tsv")):
-        relative = path.relative_to(root / BENCHMARKS)
+    for path in sorted(folder.rglob("*.tsv")):
+        relative = path.relative_to(folder)
         rule = relative.parts[0] if len(relative.parts) > 1 else relative.stem
         with path.open(encoding="utf-8", newline="") as stream:
             for record in csv.DictReader(stream, delimiter="\t"):

@@ -1,6 +1,6 @@
 """The environment a reference was made in: what output bytes may depend on.
 
-Recorded in ``results/MANIFEST.environment.json`` by ``make reference``; ``make verify``
+Recorded in ``results/<study>/MANIFEST.environment.json`` by ``make reference``; ``make verify``
 names every component that differs, so a failure on another set-up says where to look.
 """
 

@@ -7,12 +7,12 @@ policy and the tolerances into the manifest, and ``make verify`` applies the one
 recorded there, so a reference states how it is to be checked.
 
 - exact: what a human reads (tables, the data-quality report, the paper's source, the
-  panel and staged sources, provenance). Byte for byte; committed under results/.
+  panel and staged sources, provenance). Byte for byte; committed under results/<study>/.
 - numeric: full-precision machine outputs (estimates, diagnostics, residuals). Cell by
   cell within ``NUMERIC_TOLERANCE``; text cells exactly. Their reference copies live
-  under reference/, where the workflow never writes.
+  under reference/<study>/, where the workflow never writes.
 - figure: figures and the paper's PDF. Rendered at a fixed resolution and compared with
-  a committed reference rendering under reference/, within ``FIGURE_TOLERANCE``.
+  a committed reference rendering under reference/<study>/, within ``FIGURE_TOLERANCE``.
 - skip: records of when sources were obtained. Rebuilt, never compared.
 """
 
@@ -23,32 +23,33 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-RESULTS = "results"
-#: Reference copies of the numeric outputs and renderings of the figures; the workflow
-#: never writes here, so a run cannot dirty them.
-REFERENCE = "reference"
-MANIFEST = f"{RESULTS}/MANIFEST.sha256"
-ENVIRONMENT = f"{RESULTS}/MANIFEST.environment.json"
+from innopanel.config.paths import REFERENCE, RESULTS, StudyPaths
+
 RESULTS_README = f"{RESULTS}/README.md"
 RASTER_SUFFIX = ".raster.png"
 CLASSES = ("exact", "numeric", "figure", "skip")
 
-#: (class, glob) in order; the first match decides. ``*`` also matches ``/``.
-POLICY: tuple[tuple[str, str], ...] = (
-    ("skip", f"{RESULTS}/provenance/retrieval_log.json"),
-    ("skip", "data/staged/*.retrieval.json"),
-    ("numeric", f"{RESULTS}/estimates/*.csv"),
-    ("numeric", f"{RESULTS}/**/*.parquet"),
-    ("figure", f"{RESULTS}/figures/*.pdf"),
-    ("figure", f"{RESULTS}/figures/*.png"),
-    ("figure", f"{RESULTS}/paper/*.pdf"),
-    ("exact", f"{RESULTS}/tables/*"),
-    ("exact", f"{RESULTS}/data_quality/*"),
-    ("exact", f"{RESULTS}/paper/*.tex"),
-    ("exact", f"{RESULTS}/provenance/*"),
-    ("exact", "data/processed/*.csv"),
-    ("exact", "data/staged/*"),
-)
+
+def study_rules(study: str) -> tuple[tuple[str, str], ...]:
+    """(class, glob) of one study's outputs in order; the first match decides. ``*``
+    also matches ``/``. Every pattern lies in the study's own folders."""
+    paths = StudyPaths(study)
+    results, staged = paths.results, paths.staged
+    return (
+        ("skip", f"{results}/provenance/retrieval_log.json"),
+        ("skip", f"{staged}/*.retrieval.json"),
+        ("numeric", f"{results}/estimates/*.csv"),
+        ("numeric", f"{results}/**/*.parquet"),
+        ("figure", f"{results}/figures/*.pdf"),
+        ("figure", f"{results}/figures/*.png"),
+        ("figure", f"{results}/paper/*.pdf"),
+        ("exact", f"{results}/tables/*"),
+        ("exact", f"{results}/data_quality/*"),
+        ("exact", f"{results}/paper/*.tex"),
+        ("exact", f"{results}/provenance/*"),
+        ("exact", f"{paths.processed}/*.csv"),
+        ("exact", f"{staged}/*"),
+    )
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,14 @@ class PolicyError(ValueError):
 class Policy:
     """The ordered patterns and the tolerances a reference is checked with."""
 
-    rules: tuple[tuple[str, str], ...] = POLICY
+    rules: tuple[tuple[str, str], ...]
     numeric: NumericTolerance = NUMERIC_TOLERANCE
     figure: FigureTolerance = FIGURE_TOLERANCE
+
+    @classmethod
+    def for_study(cls, study: str) -> Policy:
+        """The policy a new reference of ``study`` is written with."""
+        return cls(study_rules(study))
 
     def kind(self, path: str) -> str:
         """The class of ``path``: the first pattern that matches it decides."""
@@ -115,7 +121,7 @@ class Policy:
                 return kind
         raise PolicyError(
             f"{path}: no comparison class matches this output. Add a (class, pattern) line "
-            "to POLICY in workflow/innopanel/reproducibility/policy.py (exact for what a "
+            "to study_rules in workflow/innopanel/reproducibility/policy.py (exact for what a "
             "human reads, numeric for full-precision numbers, figure for renderings), and "
             "say why in the README's reference section."
         )
@@ -129,7 +135,7 @@ class Policy:
         ]
 
     @classmethod
-    def parse(cls, lines: Sequence[str], source: str = MANIFEST) -> Policy:
+    def parse(cls, lines: Sequence[str], source: str) -> Policy:
         """Read the policy back from the manifest's comment lines."""
         rules = []
         numeric, figure = None, None
@@ -157,9 +163,11 @@ class Policy:
 
 def reference_copy(path: str, kind: str) -> str | None:
     """Where the reference of an output of class ``kind`` is kept, if not in the manifest
-    alone: numeric outputs as copies, figures as renderings, both under reference/."""
+    alone: numeric outputs as copies, figures as renderings, both under
+    reference/<study>/ (``results/<study>/x`` -> ``reference/<study>/x``)."""
+    inside = path.removeprefix(f"{RESULTS}/")
     if kind == "numeric":
-        return f"{REFERENCE}/{path}"
+        return f"{REFERENCE}/{inside}"
     if kind == "figure":
-        return f"{REFERENCE}/{path}{RASTER_SUFFIX}"
+        return f"{REFERENCE}/{inside}{RASTER_SUFFIX}"
     return None

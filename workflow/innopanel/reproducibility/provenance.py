@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from innopanel.config.paths import RESULTS
 from innopanel.io import sha256_file
-from innopanel.reproducibility.policy import RESULTS
 
 # The packages whose versions decide the results (pinned in requirements.lock).
 PACKAGES = (

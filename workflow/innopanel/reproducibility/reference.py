@@ -1,25 +1,32 @@
-"""Reference outputs: a manifest of every workflow output, rebuilt and checked by policy.
+"""Reference outputs: a manifest of every output of each bundled study, rebuilt and
+checked by policy.
 
-``python -m innopanel.reproducibility.reference update`` (``make reference``) rebuilds the
-whole workflow from scratch in a temporary copy of the project, sorts every output into a
-comparison class (``policy.py``; an output in no class is an error), and writes:
+``python -m innopanel.reproducibility.reference update`` (``make reference``) copies the
+project into a temporary folder, builds each bundled study there from scratch (or the
+studies named with ``--study``), sorts every output into a comparison class
+(``policy.py``; an output in no class is an error), and writes for each study:
 
-- ``results/MANIFEST.sha256``: the policy and its tolerances as comment lines, then the
-  SHA256 of every output and every reference file (``sha256sum -c`` format);
-- ``results/MANIFEST.environment.json``: the environment the reference was made in;
-- the exact-class outputs under results/ (committed; they rebuild byte for byte);
-- under reference/, copies of the numeric outputs and renderings of the figures.
+- ``results/<study>/MANIFEST.sha256``: the policy and its tolerances as comment lines,
+  then the SHA256 of every output and every reference file (``sha256sum -c`` format);
+- ``results/<study>/MANIFEST.environment.json``: the environment it was made in;
+- the exact-class outputs under results/<study>/ (committed; they rebuild byte for byte);
+- under reference/<study>/, copies of the numeric outputs and renderings of the figures.
 
-The workflow never writes under reference/, and every output it writes under results/
-is either exact (rewritten with the same bytes) or ignored by git, so running it never
-dirties the checkout.
+The workflow never writes under reference/, and every output it writes under
+results/<study>/ is either exact (rewritten with the same bytes) or ignored by git, so
+running it never dirties the checkout; a study writes only under its own folders.
 
 ``python -m innopanel.reproducibility.reference verify`` (``make verify``) rebuilds the
-same way and fails, naming file and cell or pixels, if an exact output's bytes differ, a
-numeric output leaves the tolerance, a figure's rendering moves, an output is missing,
-new or unclassified, a reference file was edited, or a committed copy under results/
-differs or is of a class that must not be committed. ``compare A B`` prints how far the
-numeric outputs and figures of two builds are apart (how the tolerances were measured).
+same way and fails, naming study, file and cell or pixels, if an exact output's bytes
+differ, a numeric output leaves the tolerance, a figure's rendering moves, an output is
+missing, new or unclassified, a reference file was edited, a committed copy under
+results/ differs or is of a class that must not be committed, or a file is committed
+under results/ or reference/ outside every bundled study's folder. ``compare A B``
+prints how far the numeric outputs and figures of two builds are apart (how the
+tolerances were measured).
+
+This is one idea, a study's reference, and stays one module of about 650 lines: the
+manifest's format, the code that writes it and the checks that read it change together.
 """
 
 from __future__ import annotations
@@ -35,9 +42,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from innopanel.config.paths import (
+    REFERENCE,
+    RESULTS,
+    StudyNameError,
+    StudyPaths,
+    bundled_studies,
+    study_paths,
+)
 from innopanel.io import sha256_file, write_json, write_text
 from innopanel.reproducibility.comparison import (
     Agreement,
@@ -49,19 +64,13 @@ from innopanel.reproducibility.comparison import (
 )
 from innopanel.reproducibility.environment import environment, environment_differences
 from innopanel.reproducibility.policy import (
-    ENVIRONMENT,
-    MANIFEST,
     MEASURED,
-    REFERENCE,
-    RESULTS,
     RESULTS_README,
     Policy,
     PolicyError,
     reference_copy,
 )
 
-#: Files under results/ that are not outputs and are kept as they are.
-RESULTS_KEPT = (RESULTS_README, MANIFEST, ENVIRONMENT)
 TEXT_SUFFIXES = (".csv", ".tex", ".md", ".json", ".txt", ".tsv", ".yaml", ".html")
 DIFF_LINES = 30
 
@@ -75,13 +84,13 @@ class Manifest:
     """SHA256 digests by path (outputs and reference/ files) and the comparison policy."""
 
     digests: Mapping[str, str]
-    policy: Policy = field(default_factory=Policy)
+    policy: Policy
 
     def render(self) -> str:
         """The manifest file: comment lines, then ``<sha256>  <path>`` sorted by path."""
         lines = [
-            "# SHA256 of every output of the default run and of every file under reference/:",
-            "# `make reference` writes it, `make verify` rebuilds everything from scratch and",
+            "# SHA256 of every output of one study and of every file of its reference:",
+            "# `make reference` writes it, `make verify` rebuilds the study from scratch and",
             "# compares each output by the policy below (first matching pattern decides).",
             *self.policy.render(),
             *[f"# measured: {line}" for line in MEASURED],
@@ -90,7 +99,7 @@ class Manifest:
         return "\n".join(lines) + "\n"
 
     @classmethod
-    def parse(cls, text: str, source: str = MANIFEST) -> Manifest:
+    def parse(cls, text: str, source: str) -> Manifest:
         digests: dict[str, str] = {}
         comments: list[str] = []
         for number, line in enumerate(text.splitlines(), start=1):
@@ -192,9 +201,9 @@ def run_snakemake(
     return run
 
 
-def workflow_outputs(workdir: Path) -> dict[str, str]:
-    """Every output file of the workflow in ``workdir`` and the rule that makes it."""
-    run = run_snakemake(workdir, "--summary", "--quiet", "all")
+def workflow_outputs(workdir: Path, study: str) -> dict[str, str]:
+    """Every output file of a study's workflow in ``workdir`` and the rule that makes it."""
+    run = run_snakemake(workdir, "--summary", "--quiet", "all", "--config", f"study={study}")
     if run.returncode != 0:
         raise ReferenceCheckError(f"snakemake --summary failed in {workdir}:\n{run.stderr[-3000:]}")
     outputs: dict[str, str] = {}
@@ -209,15 +218,14 @@ def workflow_outputs(workdir: Path) -> dict[str, str]:
     return outputs
 
 
-def rebuild(root: Path, workdir: Path, cores: str = "all", skip: Iterable[str] = ()) -> None:
-    """Copy the project into ``workdir`` and build every output there from scratch."""
-    copy_project(root, workdir, skip)
-    log = workdir / "reference-build.log"
-    run = run_snakemake(workdir, "--cores", cores, log=log)
+def build(workdir: Path, study: str, cores: str = "all") -> None:
+    """Build every output of ``study`` from scratch in the project copy ``workdir``."""
+    log = workdir / f"reference-build-{study}.log"
+    run = run_snakemake(workdir, "--cores", cores, "--config", f"study={study}", log=log)
     if run.returncode != 0:
         raise ReferenceCheckError(
-            f"the workflow failed in the rebuild copy {workdir} (full log: {log}):\n"
-            + (run.stdout + run.stderr)[-4000:]
+            f"study {study}: the workflow failed in the rebuild copy {workdir} (full log: "
+            f"{log}):\n" + (run.stdout + run.stderr)[-4000:]
         )
 
 
@@ -261,10 +269,18 @@ def tracked(root: Path, folder: str) -> list[str]:
     return git_lines(root, "ls-files", "-z", "--", folder)
 
 
-def write_reference(root: Path, workdir: Path, kinds: Mapping[str, str], policy: Policy) -> None:
-    """Put the exact outputs under results/ and numeric copies and renderings under
-    reference/; remove what is no longer an output or a reference."""
-    keep = set(RESULTS_KEPT)
+def kept(paths: StudyPaths) -> set[str]:
+    """Files under a study's results/ folder that are not outputs: its manifest."""
+    return {paths.manifest, paths.environment}
+
+
+def write_reference(
+    root: Path, workdir: Path, paths: StudyPaths, kinds: Mapping[str, str], policy: Policy
+) -> None:
+    """Put a study's exact outputs under results/<study>/ and numeric copies and
+    renderings under reference/<study>/; remove what is no longer an output or a
+    reference there."""
+    keep = kept(paths)
     for path, kind in kinds.items():
         copy = reference_copy(path, kind)
         if kind == "exact" and path.startswith(RESULTS + "/"):
@@ -279,26 +295,28 @@ def write_reference(root: Path, workdir: Path, kinds: Mapping[str, str], policy:
         elif kind == "figure" and copy is not None:
             keep.add(copy)
             save_rendering(render(workdir / path, policy.figure), root / copy)
-    for stale in [*tracked(root, RESULTS), *tracked(root, REFERENCE)]:
+    for stale in [*tracked(root, paths.results), *tracked(root, paths.reference)]:
         if stale not in keep and not (root / stale).is_dir():
             (root / stale).unlink(missing_ok=True)
             print(f"removed {stale}: no longer a committed output or reference")
 
 
-def update(root: Path, workdir: Path, cores: str = "all") -> Manifest:
-    """Rebuild in ``workdir``; write the manifest, results/ and reference/ into ``root``."""
-    rebuild(root, workdir, cores)
-    policy = Policy()
-    kinds = classify(workflow_outputs(workdir), policy)
-    write_reference(root, workdir, kinds, policy)
+def update(root: Path, workdir: Path, study: str, cores: str = "all") -> Manifest:
+    """Build ``study`` in the project copy ``workdir``; write its manifest, results/<study>/
+    and reference/<study>/ into ``root``."""
+    paths = StudyPaths(study)
+    build(workdir, study, cores)
+    policy = Policy.for_study(study)
+    kinds = classify(workflow_outputs(workdir, study), policy)
+    write_reference(root, workdir, paths, kinds, policy)
     digests = {p: sha256_file(workdir / p) for p, kind in kinds.items() if kind != "skip"}
     for path, kind in kinds.items():
         copy = reference_copy(path, kind)
         if copy is not None:
             digests[copy] = sha256_file(root / copy)
     manifest = Manifest(digests, policy)
-    write_text(root / MANIFEST, manifest.render())
-    write_json(root / ENVIRONMENT, environment(root))
+    write_text(root / paths.manifest, manifest.render())
+    write_json(root / paths.environment, environment(root))
     return manifest
 
 
@@ -348,13 +366,15 @@ def compare_outputs(
     return differences, checked
 
 
-def check_reference_files(root: Path, reference: Manifest) -> list[Difference]:
-    """Every file under reference/ must be listed in the manifest with its digest."""
+def check_reference_files(root: Path, paths: StudyPaths, reference: Manifest) -> list[Difference]:
+    """Every file under reference/<study>/ must be listed in the manifest with its digest."""
     listed = {p: d for p, d in reference.digests.items() if p.startswith(REFERENCE + "/")}
     differences = []
-    for path in sorted(set(listed) | set(tracked(root, REFERENCE))):
+    for path in sorted(set(listed) | set(tracked(root, paths.reference))):
         if path not in listed:
-            differences.append(Difference(path, "under reference/, but not in the manifest"))
+            differences.append(
+                Difference(path, f"under {paths.reference}/, but not in {paths.manifest}")
+            )
         elif not (root / path).is_file():
             differences.append(Difference(path, "in the manifest, but missing from reference/"))
         elif sha256_file(root / path) != listed[path]:
@@ -364,14 +384,14 @@ def check_reference_files(root: Path, reference: Manifest) -> list[Difference]:
     return differences
 
 
-def check_committed(root: Path, reference: Manifest) -> list[Difference]:
-    """Only exact outputs may be committed under results/, and they must equal the
-    manifest; every other output under results/ must be ignored by git, or a run on
-    another machine leaves the checkout dirty."""
+def check_committed(root: Path, paths: StudyPaths, reference: Manifest) -> list[Difference]:
+    """Only exact outputs may be committed under results/<study>/, and they must equal
+    the manifest; every other output there must be ignored by git, or a run on another
+    machine leaves the checkout dirty."""
     expected, policy = reference.outputs(), reference.policy
     differences = []
-    for path in tracked(root, RESULTS):
-        if path in RESULTS_KEPT:
+    for path in tracked(root, paths.results):
+        if path in kept(paths):
             continue
         kind = policy.kind(path) if path in expected else None
         if kind is None:
@@ -391,8 +411,8 @@ def check_committed(root: Path, reference: Manifest) -> list[Difference]:
             differences.append(Difference(path, "committed, but missing from the working tree"))
         elif sha256_file(root / path) != expected[path]:
             differences.append(Difference(path, "committed copy differs from the manifest"))
-    inside = [p for p in expected if p.startswith(RESULTS + "/")]
-    loose = set(inside) - set(tracked(root, RESULTS))
+    inside = [p for p in expected if p.startswith(paths.results + "/")]
+    loose = set(inside) - set(tracked(root, paths.results))
     ignored = set(
         git_lines(root, "check-ignore", "-z", "--stdin", "--no-index", stdin="\0".join(loose))
     )
@@ -408,15 +428,35 @@ def check_committed(root: Path, reference: Manifest) -> list[Difference]:
     return differences
 
 
-def read_reference(root: Path) -> tuple[Manifest, dict[str, object]]:
-    manifest_path = root / MANIFEST
+def check_unowned(root: Path, studies: Sequence[str]) -> list[Difference]:
+    """Files committed under results/ or reference/ outside every bundled study's folder
+    (a study's leftovers, or the layout before studies) are named: nothing checks them."""
+    owned = tuple(
+        f"{folder}/"
+        for paths in map(StudyPaths, studies)
+        for folder in (paths.results, paths.reference)
+    )
+    return [
+        Difference(
+            path,
+            "committed outside every bundled study's folder (config/studies/bundled.txt); "
+            "`git rm` it, or list its study as bundled",
+        )
+        for path in [*tracked(root, RESULTS), *tracked(root, REFERENCE)]
+        if path != RESULTS_README and not path.startswith(owned)
+    ]
+
+
+def read_reference(root: Path, paths: StudyPaths) -> tuple[Manifest, dict[str, object]]:
+    manifest_path = root / paths.manifest
     if not manifest_path.is_file():
         raise ReferenceCheckError(
-            f"{manifest_path} not found: there is no reference yet. Run `make reference` "
-            "and commit results/ and reference/."
+            f"{manifest_path} not found: study {paths.study} has no reference yet. Run "
+            f"`make reference STUDY={paths.study}` and commit {paths.results}/ and "
+            f"{paths.reference}/."
         )
-    manifest = Manifest.parse(manifest_path.read_text(encoding="utf-8"), MANIFEST)
-    environment_path = root / ENVIRONMENT
+    manifest = Manifest.parse(manifest_path.read_text(encoding="utf-8"), paths.manifest)
+    environment_path = root / paths.environment
     recorded = (
         json.loads(environment_path.read_text(encoding="utf-8"))
         if environment_path.is_file()
@@ -426,16 +466,19 @@ def read_reference(root: Path) -> tuple[Manifest, dict[str, object]]:
 
 
 def verify(
-    root: Path, workdir: Path, cores: str = "all", reuse: bool = False
+    root: Path, workdir: Path, study: str, cores: str = "all", reuse: bool = False
 ) -> tuple[list[Difference], list[Checked], list[str]]:
-    """Rebuild in ``workdir`` (unless ``reuse``) and return every difference found, the
-    numeric outputs and figures within tolerance, and how the environment differs."""
-    reference, recorded = read_reference(root)
+    """Build ``study`` in the project copy ``workdir`` (unless ``reuse``) and return every
+    difference from its reference, the numeric outputs and figures within tolerance,
+    and how the environment differs."""
+    paths = StudyPaths(study)
+    reference, recorded = read_reference(root, paths)
     if not reuse:
-        rebuild(root, workdir, cores, skip=reference.digests)
-    differences, checked = compare_outputs(reference, root, workdir, workflow_outputs(workdir))
-    differences += check_reference_files(root, reference)
-    differences += check_committed(root, reference)
+        build(workdir, study, cores)
+    outputs = workflow_outputs(workdir, study)
+    differences, checked = compare_outputs(reference, root, workdir, outputs)
+    differences += check_reference_files(root, paths, reference)
+    differences += check_committed(root, paths, reference)
     changed = environment_differences(recorded, environment(root)) if recorded else []
     return differences, checked, changed
 
@@ -469,16 +512,18 @@ def describe(checked: Checked) -> str:
 
 
 def report(
+    study: str,
     differences: Sequence[Difference],
     checked: Sequence[Checked],
     changed: Sequence[str],
     root: Path,
     workdir: Path,
 ) -> int:
-    """Print the differences and return the exit status (1 if there is any).
+    """Print a study's differences and return the exit status (1 if there is any).
 
     Exact text outputs with a committed copy get the first lines of their diff.
     """
+    paths = StudyPaths(study)
     committed = set(tracked(root, RESULTS))
     for item in checked:
         print(f"ok   {item.path}: within tolerance, {describe(item)}")
@@ -493,27 +538,74 @@ def report(
         print("note the environment differs from the reference's: " + "; ".join(changed))
     if differences:
         print(
-            f"verify: {len(differences)} output(s) differ from {MANIFEST}. If the change is "
-            "meant, run `make reference` and commit results/ and reference/ in the same "
-            "commit, so the diff shows what moved."
+            f"verify {study}: {len(differences)} file(s) differ from {paths.manifest}. If "
+            f"the change is meant, run `make reference STUDY={study}` and commit "
+            f"{paths.results}/ and {paths.reference}/ in the same commit, so the diff "
+            "shows what moved."
         )
         return 1
     print(
-        f"verify: every output agrees with {MANIFEST} (exact byte for byte, numeric and "
-        "figures within the manifest's tolerances)."
+        f"verify {study}: every output agrees with {paths.manifest} (exact byte for byte, "
+        "numeric and figures within the manifest's tolerances)."
     )
     return 0
 
 
-def compare_builds(first: Path, second: Path) -> list[Checked]:
-    """How far the numeric outputs and figures of two builds are apart."""
-    policy = Policy()
-    kinds = classify(workflow_outputs(first), policy)
+def compare_builds(first: Path, second: Path, study: str) -> list[Checked]:
+    """How far the numeric outputs and figures of two builds of a study are apart."""
+    policy = Policy.for_study(study)
+    kinds = classify(workflow_outputs(first, study), policy)
     return [
         Checked(path, kind, agreement_of(kind, first / path, second / path, policy, False))
         for path, kind in kinds.items()
         if kind in ("numeric", "figure")
     ]
+
+
+def studies_of(root: Path, named: Sequence[str]) -> list[str]:
+    """The studies named with ``--study``, each checked, or else every bundled one."""
+    try:
+        return [study_paths(study, root).study for study in named] or bundled_studies(root)
+    except StudyNameError as error:
+        raise ReferenceCheckError(str(error)) from error
+
+
+def run_command(command: str, root: Path, workdir: Path, arguments: argparse.Namespace) -> int:
+    """Run ``update``, ``verify`` or ``compare`` for each chosen study; the exit status."""
+    studies = studies_of(root, arguments.study)
+    if command == "compare":
+        for study in studies:
+            for item in compare_builds(*arguments.builds, study):
+                print(f"{item.path}: {describe(item)}")
+        return 0
+    expected: set[str] = set()
+    if command == "verify":
+        # Every reference is read before the long builds, so a missing one fails at once.
+        expected = {p for s in studies for p in read_reference(root, StudyPaths(s))[0].digests}
+    if not arguments.reuse:
+        copy_project(root, workdir, skip=expected)
+    if command == "update":
+        for study in studies:
+            manifest = update(root, workdir, study, arguments.cores)
+            paths = StudyPaths(study)
+            print(
+                f"wrote {paths.manifest} ({len(manifest.digests)} files), "
+                f"{paths.environment}, {paths.results}/ and {paths.reference}/"
+            )
+        return 0
+    status = 0
+    for study in studies:
+        started = time.monotonic()
+        differences, checked, changed = verify(
+            root, workdir, study, arguments.cores, arguments.reuse
+        )
+        status |= report(study, differences, checked, changed, root, workdir)
+        print(f"verify {study} took {time.monotonic() - started:.0f} s")
+    if not arguments.study:
+        for difference in check_unowned(root, studies):
+            print(f"FAIL {difference.path}: {difference.problem}")
+            status = 1
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -523,6 +615,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", choices=["verify", "update", "compare"])
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root")
     parser.add_argument("--cores", default="all", help="snakemake --cores for the rebuild")
+    parser.add_argument(
+        "--study",
+        action="append",
+        default=[],
+        help="a study to check or update (repeatable); default: every bundled study",
+    )
     parser.add_argument(
         "--workdir",
         type=Path,
@@ -541,29 +639,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     arguments = parser.parse_args(argv)
     root = arguments.root.resolve()
-    if arguments.reuse and arguments.workdir is None:
-        parser.error("--reuse needs --workdir")
+    if arguments.reuse and (arguments.workdir is None or arguments.command != "verify"):
+        parser.error("--reuse is for verify, and needs --workdir")
     if (arguments.command == "compare") != (len(arguments.builds) == 2):
         parser.error("compare takes exactly two build folders; verify and update take none")
-    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="innopanel-reference-") as temporary:
         workdir = (arguments.workdir or Path(temporary)).resolve()
         try:
-            if arguments.command == "compare":
-                for item in compare_builds(*arguments.builds):
-                    print(f"{item.path}: {describe(item)}")
-                return 0
-            if arguments.command == "update":
-                manifest = update(root, workdir, arguments.cores)
-                print(
-                    f"wrote {MANIFEST} ({len(manifest.digests)} files), {ENVIRONMENT}, "
-                    f"results/ and {REFERENCE}/"
-                )
-                return 0
-            differences, checked, changed = verify(root, workdir, arguments.cores, arguments.reuse)
-            status = report(differences, checked, changed, root, workdir)
-            print(f"verify took {time.monotonic() - started:.0f} s")
-            return status
+            return run_command(arguments.command, root, workdir, arguments)
         except ReferenceCheckError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2

@@ -5,7 +5,7 @@ Everything in it is SYNTHETIC: :mod:`innopanel.synthetic.dgp` simulates it,
 :mod:`innopanel.synthetic.calibration` calibrates a few 2020 values to figures quoted by
 the source study, :mod:`innopanel.synthetic.messy_files` formats the three yearbook
 extracts and :mod:`innopanel.synthetic.documentation` writes the README and the truth
-file. ``python -m innopanel.synthetic.demo --config config/config.yaml --out
+file. ``python -m innopanel.synthetic.demo --config config/studies/demo_cities.yaml --out
 data/raw/demo`` regenerates the folder byte for byte.
 """
 
@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import yaml  # only the command line needs it
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="config/config.yaml", type=Path)
+    parser.add_argument("--config", default="config/studies/demo_cities.yaml", type=Path)
     parser.add_argument("--out", default="data/raw/demo", type=Path)
     arguments = parser.parse_args(argv)
 

@@ -9,7 +9,7 @@
   title row, a three-row header (group, name, unit), Chinese city names with and
   without 市, and R&D expenditure in 万元 on one sheet and 亿元 on the other.
 
-``config/examples/own_data.yaml`` reads that workbook; the tests check that the panel it
+``config/studies/own_data.yaml`` reads that workbook; the tests check that the panel it
 gives equals the one made from the demo's CSV files, so nothing is lost on the way.
 Both files are written byte-stably (fixed workbook and zip timestamps).
 """
@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import yaml
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="config/config.yaml", type=Path)
+    parser.add_argument("--config", default="config/studies/demo_cities.yaml", type=Path)
     parser.add_argument("--template-dir", default="config/examples/own_data", type=Path)
     parser.add_argument("--data-dir", default="data/raw/example_own", type=Path)
     arguments = parser.parse_args(argv)

@@ -1,0 +1,117 @@
+"""Choosing the study a run builds, and loading its config whole.
+
+One run builds one study: ``snakemake --cores all --config study=<name>`` reads
+``config/studies/<name>.yaml``; without ``--config`` the default study is built. The
+Snakefile loads no config file of its own; it calls :func:`load_study`, which validates
+the chosen file (schema, defaults, meaning) and returns it to REPLACE Snakemake's config
+wholesale, so no key from anywhere else is silently merged in. Every other way of
+changing the config from the command line is refused with the command to use instead:
+a study is changed by editing (or copying) its file, which its outputs then name.
+
+The run's identity is added to the config under the derived key ``_run`` (see
+:meth:`StudyRun.as_config`), because report captions can only read the config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from innopanel.config.checks import ConfigError, check_config
+from innopanel.config.paths import DEFAULT_STUDY, StudyNameError, StudyPaths, study_paths
+from innopanel.config.schema import check_schema
+from innopanel.config.specs import with_defaults
+from innopanel.io import sha256_file
+
+#: The one key a run takes from the command line (``--config study=<name>``).
+STUDY_KEY = "study"
+#: The derived config key holding :meth:`StudyRun.as_config` (never written by hand).
+RUN_KEY = "_run"
+SCHEMA = "config/schemas/config.schema.yaml"
+BUILD_COMMAND = "snakemake --cores all --config study=<name>"
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """The study a run builds: its name and the config file, with its SHA256."""
+
+    study: str
+    config_file: str
+    config_sha256: str
+
+    @property
+    def paths(self) -> StudyPaths:
+        return StudyPaths(self.study)
+
+    def as_config(self) -> dict[str, str]:
+        """The ``_run`` entry of the config: what captions and provenance may name."""
+        return {
+            "study": self.study,
+            "config_file": self.config_file,
+            "config_sha256": self.config_sha256,
+            "results": self.paths.results,
+        }
+
+
+def run_of(config: Mapping[str, Any]) -> StudyRun:
+    """Return the run recorded in a config under ``_run`` by :func:`load_study`."""
+    if RUN_KEY not in config:
+        raise ConfigError(
+            f"the config has no '{RUN_KEY}' entry: it was not loaded by "
+            "innopanel.config.study.load_study, which records the study it builds."
+        )
+    entry = config[RUN_KEY]
+    return StudyRun(entry["study"], entry["config_file"], entry["config_sha256"])
+
+
+def chosen_study(command_line: Mapping[str, Any], configfiles: Sequence[str]) -> str:
+    """Return the study named on the command line (or the default), refusing any other
+    command-line config: ``--configfile`` and ``--config`` keys other than ``study``."""
+    if configfiles:
+        raise ConfigError(
+            f"--configfile {' '.join(map(str, configfiles))}: a study is not chosen by "
+            f"config file. Each study is one config under config/studies/; build one with "
+            f"`{BUILD_COMMAND}` (config/studies/<name>.yaml; copy one to start your own)."
+        )
+    others = sorted(key for key in command_line if key != STUDY_KEY)
+    if others:
+        raise ConfigError(
+            f"--config {', '.join(others)}: only `study` may be set on the command line "
+            f"(`{BUILD_COMMAND}`). Change anything else in the study's config file, so "
+            "that its outputs name the settings they were made with."
+        )
+    if STUDY_KEY not in command_line:
+        return DEFAULT_STUDY
+    study = command_line[STUDY_KEY]
+    if not isinstance(study, str):
+        raise ConfigError(
+            f"--config study={study!r}: name a study, e.g. `--config study={DEFAULT_STUDY}` "
+            "(the name of a file config/studies/<name>.yaml)."
+        )
+    return study
+
+
+def load_study(
+    command_line: Mapping[str, Any], configfiles: Sequence[str], root: str | Path = "."
+) -> tuple[StudyRun, dict[str, Any]]:
+    """Return the chosen study and its complete, checked config (defaults filled,
+    ``_run`` added), read from ``config/studies/<study>.yaml`` under ``root``."""
+    import yaml
+
+    study = chosen_study(command_line, configfiles)
+    try:
+        paths = study_paths(study, root)
+    except StudyNameError as error:
+        raise ConfigError(str(error)) from error
+    path = Path(root) / paths.config
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{paths.config}: expected a mapping of config sections, got {raw!r}.")
+    check_schema(raw, Path(root) / SCHEMA, paths.config)
+    config = with_defaults(raw)
+    check_config(config, paths.config)
+    run = StudyRun(study, paths.config, sha256_file(path))
+    config[RUN_KEY] = run.as_config()
+    return run, config
