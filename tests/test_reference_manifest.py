@@ -306,19 +306,23 @@ def test_files_committed_outside_every_bundled_study_are_named(tmp_path: Path) -
     ]
 
 
+ONLY_DEMO = ("--study", "demo_cities")
+
+
 @pytest.mark.workflow
 def test_reference_verify_and_a_fresh_clone_that_stays_clean_when_another_study_is_built(
     tmp_path: Path,
 ) -> None:
     project = make_project(tmp_path / "project")
+    # The copy holds only the demo's data, so only the demo is rebuilt and checked.
     for part in (".gitignore", "requirements.lock"):
         shutil.copy2(ROOT / part, project / part)
     repository(project)
-    no_reference = reference_cli(project, "verify", "--cores", "2")
+    no_reference = reference_cli(project, "verify", "--cores", "2", *ONLY_DEMO)
     assert "study demo_cities has no reference yet" in no_reference.stderr
 
     build = tmp_path / "build"
-    update = reference_cli(project, "update", "--cores", "2", "--workdir", str(build))
+    update = reference_cli(project, "update", "--cores", "2", "--workdir", str(build), *ONLY_DEMO)
     assert update.returncode == 0, update.stdout + update.stderr
     manifest = Manifest.parse((project / DEMO.manifest).read_text(encoding="utf-8"), "manifest")
     assert {
@@ -338,7 +342,7 @@ def test_reference_verify_and_a_fresh_clone_that_stays_clean_when_another_study_
         p.startswith((DEMO.result("estimates/"), DEMO.result("figures/"))) for p in committed
     )
 
-    same = reference_cli(project, "verify", "--workdir", str(build), "--reuse")
+    same = reference_cli(project, "verify", "--workdir", str(build), "--reuse", *ONLY_DEMO)
     assert same.returncode == 0, same.stdout + same.stderr
     assert f"ok   {DEMO.result('estimates/estimates.csv')}: within tolerance" in same.stdout
 
@@ -348,7 +352,7 @@ def test_reference_verify_and_a_fresh_clone_that_stays_clean_when_another_study_
     before, after = edit_csv_cell(
         estimates, 2, "estimate", lambda cell: repr(float(cell) * (1 + 1e-6))
     )
-    moved = reference_cli(project, "verify", "--workdir", str(build), "--reuse")
+    moved = reference_cli(project, "verify", "--workdir", str(build), "--reuse", *ONLY_DEMO)
     assert moved.returncode == 1, moved.stdout + moved.stderr
     assert (
         f"FAIL {DEMO.result('estimates/estimates.csv')}: differs (numeric class): line 2, "
@@ -357,7 +361,7 @@ def test_reference_verify_and_a_fresh_clone_that_stays_clean_when_another_study_
     # So does a changed label.
     estimates.write_bytes(original)
     edit_csv_cell(estimates, 2, "model_label", lambda cell: cell + " (renamed)")
-    relabelled = reference_cli(project, "verify", "--workdir", str(build), "--reuse")
+    relabelled = reference_cli(project, "verify", "--workdir", str(build), "--reuse", *ONLY_DEMO)
     assert "line 2, column model_label: " in relabelled.stdout, relabelled.stdout
     assert "(compared exactly)" in relabelled.stdout
 

@@ -284,9 +284,18 @@ def test_report_is_self_contained_with_every_exhibit_and_caption(built: Path) ->
 
 
 def test_without_a_latex_engine_the_paper_is_written_but_not_compiled(tmp_path: Path) -> None:
-    workdir = make_project(tmp_path)
-    # A PATH holding only the Python environment: no LaTeX engine on it.
-    run = snakemake(workdir, "--dry-run", "--quiet", "rules", path=str(Path(sys.executable).parent))
+    workdir = make_project(tmp_path / "project")
+    # The machine's PATH with every LaTeX engine taken out (other tools, e.g. `which`
+    # that Snakemake's executor plugins call at start-up, stay).
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    engines = {"pdflatex", "lualatex", "xelatex", "latex"}
+    for directory in [str(Path(sys.executable).parent), *os.environ["PATH"].split(os.pathsep)]:
+        for tool in Path(directory).glob("*") if Path(directory).is_dir() else ():
+            link = bin_dir / tool.name
+            if tool.name not in engines and not link.exists() and os.access(tool, os.X_OK):
+                link.symlink_to(tool)
+    run = snakemake(workdir, "--dry-run", "--quiet", "rules", path=str(bin_dir))
     assert run.returncode == 0, run.stderr[-2000:]
     planned = run.stdout + run.stderr
     assert "write_paper" in planned and "make_regression_table" in planned

@@ -2,7 +2,7 @@
 
 Fetch (every yearbook file from the shipped mirror, checked against its SHA256; the
 network is forbidden), clean, estimate and provenance run with
-config/studies/china_provinces.yaml.
+the study china_provinces.
 """
 
 from __future__ import annotations
@@ -17,15 +17,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from innopanel.config.paths import StudyPaths
+
 ROOT = Path(__file__).resolve().parents[1]
-STUDY = "config/studies/china_provinces.yaml"
+PATHS = StudyPaths("china_provinces")
 TARGETS = [
-    "data/processed/panel.csv",
-    "results/data_quality/report.json",
-    "results/data_quality/report.md",
-    "results/estimates/estimates.csv",
-    "results/provenance/provenance.json",
-    "results/provenance/retrieval_log.json",
+    PATHS.panel,
+    PATHS.result("data_quality/report.json"),
+    PATHS.result("data_quality/report.md"),
+    PATHS.result("estimates/estimates.csv"),
+    PATHS.result("provenance/provenance.json"),
+    PATHS.result("provenance/retrieval_log.json"),
 ]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
 pytestmark = pytest.mark.workflow
@@ -49,7 +51,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The network is forbidden: every file must come from the shipped mirror.
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "workflow"), "INNOPANEL_OFFLINE": "1"}
     run = subprocess.run(
-        [*SNAKEMAKE, "--configfile", STUDY, "--replace-workflow-config", *TARGETS],
+        [*SNAKEMAKE, "--config", "study=china_provinces", *TARGETS],
         cwd=workdir,
         env=environment,
         capture_output=True,
@@ -61,7 +63,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_panel_has_31_provinces_and_ten_years_of_outcome_and_intensity(built: Path) -> None:
-    panel = pd.read_csv(built / "data/processed/panel.csv")
+    panel = pd.read_csv(built / PATHS.panel)
     assert panel["unit_id"].nunique() == 31
     assert sorted(panel["year"].unique()) == list(range(2010, 2024))
     years = panel.dropna(subset=["invention_patents_granted", "rd_intensity"])
@@ -73,7 +75,7 @@ def test_panel_has_31_provinces_and_ten_years_of_outcome_and_intensity(built: Pa
 
 
 def test_quality_report_lists_totals_and_revisions(built: Path) -> None:
-    report = json.loads((built / "results/data_quality/report.json").read_text(encoding="utf-8"))
+    report = json.loads((built / PATHS.result("data_quality/report.json")).read_text("utf-8"))
     for source in report["sources"]:
         regions = {d["region"].replace(" ", "") for d in source["totals_dropped"]}
         assert "全国" in regions, source["name"]
@@ -99,24 +101,25 @@ def test_quality_report_lists_totals_and_revisions(built: Path) -> None:
             "kind": "revision",
         }
     ]
-    markdown = (built / "results/data_quality/report.md").read_text(encoding="utf-8")
+    markdown = (built / PATHS.result("data_quality/report.md")).read_text(encoding="utf-8")
     assert "| beijing | 2019 | rd_intensity | 2019 | 6.31 | 2023 | 6.3 |" in markdown
     assert "synthetic" not in markdown.lower() and "city" not in markdown.lower()
 
 
 def test_provenance_names_repository_commit_path_licence_and_citation(built: Path) -> None:
-    provenance = json.loads((built / "results/provenance/provenance.json").read_text("utf-8"))
+    provenance = json.loads((built / PATHS.result("provenance/provenance.json")).read_text("utf-8"))
     text = json.dumps(provenance, ensure_ascii=False)
     assert text.count('"repository": "https://github.com/huhuaping/techme"') == 34
     assert text.count('"commit": "9ad60a190dec4a56953da9c478d42cd44c80762a"') == 34
     assert text.count("China Statistical Yearbook on Science and Technology") >= 34
-    retrievals = json.loads((built / "results/provenance/retrieval_log.json").read_text("utf-8"))
+    retrieval_log = built / PATHS.result("provenance/retrieval_log.json")
+    retrievals = json.loads(retrieval_log.read_text("utf-8"))
     assert "mirror data/raw/china_provinces/part01-over/01-labor-hour/raw-2010.xls" in json.dumps(
         retrievals, ensure_ascii=False
     )
 
 
 def test_models_use_every_province(built: Path) -> None:
-    estimates = pd.read_csv(built / "results/estimates/estimates.csv")
+    estimates = pd.read_csv(built / PATHS.result("estimates/estimates.csv"))
     twoway = estimates.loc[(estimates["model"] == "twoway_fe")].iloc[0]
     assert (twoway["nobs"], twoway["n_entities"], twoway["n_clusters"]) == (403, 31, 31)
