@@ -1,10 +1,11 @@
 """The panel estimators, each returning a :class:`FitResult` with corrected covariance.
 
 Linear estimators (pooled OLS, between, one- and two-way fixed effects, Swamy–Arora
-random effects, first differences) are fitted with linearmodels; Poisson
-pseudo-maximum likelihood (PPML) with statsmodels' GLM on fixed-effect dummies.
-Both libraries are asked for their *raw* covariance, which is then scaled by the
-factor of :func:`innopanel.econometrics.covariance.correction`.
+random effects, first differences) are fitted with linearmodels or the group-sum
+engine of :mod:`innopanel.econometrics.within`; Poisson pseudo-maximum likelihood
+(PPML) by :mod:`innopanel.econometrics.poisson`, with its effects absorbed. Each is
+asked for its *raw* covariance, which is then scaled by the factor of
+:func:`innopanel.econometrics.covariance.correction`.
 
 Data come as a frame indexed by (unit, year) holding the outcome and the regressors;
 rows with missing values must have been dropped before.
@@ -18,10 +19,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from linearmodels.panel import BetweenOLS, PanelOLS, PooledOLS, RandomEffects
 
 from innopanel.config.covariances import LINEAR_ESTIMATORS, UNIT, YEAR
+from innopanel.econometrics.absorption import FixedEffects
 from innopanel.econometrics.covariance import (
     Correction,
     CovarianceError,
@@ -31,14 +32,22 @@ from innopanel.econometrics.covariance import (
     linearmodels_options,
     resolve_bandwidth,
 )
+from innopanel.econometrics.poisson import (
+    ConvergenceError,
+    PoissonFit,
+    bartlett_meat,
+    cluster_meat,
+    fit_poisson,
+    sandwich,
+)
+from innopanel.econometrics.poisson import jackknife as poisson_jackknife
+from innopanel.econometrics.poisson import log_likelihood as poisson_log_likelihood
 from innopanel.econometrics.within import fit_within
 
 TIME = "year"
 CONSTANT = "const"
 # Estimators whose design includes an intercept (the others absorb or difference it out).
 WITH_CONSTANT = ("pooled_ols", "between", "random_effects")
-PPML_TOLERANCE = 1e-10
-PPML_MAX_ITERATIONS = 200
 
 
 class EstimationError(ValueError):
@@ -315,44 +324,6 @@ def jackknife_covariance(
     return pd.DataFrame(stacked.T @ stacked, index=params.index, columns=params.index)
 
 
-def poisson_irls(
-    outcome: np.ndarray,
-    design: np.ndarray,
-    start: np.ndarray,
-    tolerance: float = PPML_TOLERANCE,
-    max_iterations: int = PPML_MAX_ITERATIONS,
-) -> np.ndarray:
-    """Poisson (pseudo-)ML by iteratively reweighted least squares from ``start``.
-
-    The same estimating equations as statsmodels' GLM; used for the many warm-started
-    refits of the jackknife, where the library's per-call overhead would dominate.
-    """
-    beta = np.asarray(start, dtype=float)
-    eta = design @ beta
-    deviance = np.inf
-    for _ in range(max_iterations):
-        mean = np.exp(eta)
-        root_weight = np.sqrt(mean)
-        working = eta + (outcome - mean) / mean
-        weighted = design * root_weight[:, None]
-        # Normal equations: X'WX is small (terms + effects) and well conditioned here.
-        beta = np.linalg.solve(weighted.T @ weighted, weighted.T @ (working * root_weight))
-        eta = design @ beta
-        mean = np.exp(eta)
-        positive = outcome > 0
-        new_deviance = 2.0 * float(
-            np.sum(outcome[positive] * np.log(outcome[positive] / mean[positive]))
-            - np.sum(outcome - mean)
-        )
-        if abs(new_deviance - deviance) <= tolerance * (abs(new_deviance) + 0.1):
-            return beta
-        deviance = new_deviance
-    raise EstimationError(
-        f"PPML did not converge in {max_iterations} iterations; check the regressors for "
-        "separation (a regressor that perfectly predicts zeros)."
-    )
-
-
 def drop_all_zero_groups(
     dependent: pd.Series, entity_effects: bool, time_effects: bool
 ) -> tuple[pd.Index, tuple[str, ...], tuple[int, ...]]:
@@ -384,26 +355,6 @@ def drop_all_zero_groups(
     return keep, tuple(str(u) for u in dropped_units), tuple(int(y) for y in dropped_years)
 
 
-def _glm_covariance_options(covariance: CovarianceSpec, index: pd.MultiIndex) -> dict[str, Any]:
-    """statsmodels GLM ``fit`` keywords for the raw (uncorrected) covariance.
-
-    ``covariance`` must have its bandwidth resolved (:func:`resolve_bandwidth`)."""
-    entry = covariance.entry
-    if entry.jackknife or entry.statsmodels in ("nonrobust", "HC0"):
-        return {"cov_type": entry.statsmodels}
-    codes = {
-        UNIT: pd.factorize(index.get_level_values(0))[0],
-        YEAR: pd.factorize(index.get_level_values(1), sort=True)[0],
-    }
-    raw = {"use_correction": False, "df_correction": False}
-    if entry.takes_kernel:
-        keywords = {"time": codes[YEAR], "maxlags": covariance.bandwidth, **raw}
-    else:
-        groups = [codes[dimension] for dimension in entry.clusters]
-        keywords = {"groups": groups[0] if len(groups) == 1 else np.column_stack(groups), **raw}
-    return {"cov_type": entry.statsmodels, "cov_kwds": keywords}
-
-
 def fit_ppml(
     dependent: pd.Series,
     exog: pd.DataFrame,
@@ -412,7 +363,7 @@ def fit_ppml(
     time_effects: bool = True,
     unit: str = "city",
 ) -> FitResult:
-    """Poisson pseudo-maximum likelihood with unit and/or year fixed effects as dummies.
+    """Poisson pseudo-maximum likelihood with unit and/or year fixed effects absorbed.
 
     Consistent whenever E[y | x, effects] = exp(x b + effects), whatever the variance
     (Santos Silva and Tenreyro, 2006); inference therefore uses sandwich covariances.
@@ -446,67 +397,86 @@ def fit_ppml(
     except CovarianceError as error:
         raise EstimationError(str(error)) from error
 
-    design = dummy_design(exog, entity_effects, time_effects)
-    if not entity_effects and not time_effects and CONSTANT not in exog.columns:
-        design[CONSTANT] = 1.0
-    model = sm.GLM(dependent.astype(float), design, family=sm.families.Poisson())
-    result = model.fit(
-        method="irls",
-        tol=PPML_TOLERANCE,
-        maxiter=PPML_MAX_ITERATIONS,
-        **_glm_covariance_options(covariance, exog.index),
-    )
-    if not result.converged:
-        raise EstimationError(
-            f"PPML did not converge in {PPML_MAX_ITERATIONS} iterations; check the "
-            "regressors for separation (a regressor that perfectly predicts zeros)."
-        )
     terms = list(exog.columns)
-    raw_cov = pd.DataFrame(
-        np.asarray(result.cov_params()), index=design.columns, columns=design.columns
-    )
-    if covariance.entry.jackknife:
-        outcome, matrix = dependent.to_numpy(dtype=float), design.to_numpy()
-
-        def refit(keep: np.ndarray) -> pd.Series:
-            # A left-out unit's own dummy column is all zero: drop it.
-            columns = np.flatnonzero(np.abs(matrix[keep]).sum(axis=0) > 0)
-            beta = poisson_irls(
-                outcome[keep], matrix[keep][:, columns], result.params.to_numpy()[columns]
-            )
-            return pd.Series(beta, index=design.columns[columns])
-
-        raw_cov = jackknife_covariance(result.params[terms], exog.index.get_level_values(0), refit)
-    mean = np.asarray(result.fittedvalues)
-    pearson = (dependent.to_numpy() - mean) / np.sqrt(mean)
-    null_loglik = float(result.llnull)
+    outcome = dependent.to_numpy(dtype=float)
+    regressors = exog.to_numpy(dtype=float)
+    effects = FixedEffects.from_index(exog.index, entity_effects, time_effects)
+    if not effects.sets and CONSTANT not in exog.columns:
+        regressors = np.column_stack([regressors, np.ones(len(regressors))])
+    try:
+        poisson = fit_poisson(outcome, regressors, effects)
+        raw_cov = _ppml_covariance(poisson, outcome, regressors, effects, covariance, exog.index)
+    except ConvergenceError as error:
+        raise EstimationError(str(error)) from error
+    mean = poisson.mean
+    log_likelihood = poisson_log_likelihood(outcome, mean)
+    # The null model is a constant alone, whose mean is the outcome's mean (statsmodels).
+    null_log_likelihood = poisson_log_likelihood(outcome, np.full(len(outcome), outcome.mean()))
     statistics = {
         "r2": float("nan"),
         "r2_within": float("nan"),
         "r2_overall": float("nan"),
         "r2_between": float("nan"),
-        "pseudo_r2": 1.0 - float(result.llf) / null_loglik,
-        "log_likelihood": float(result.llf),
+        "pseudo_r2": 1.0 - log_likelihood / null_log_likelihood,
+        "log_likelihood": log_likelihood,
     }
+    k = len(terms)
     return FitResult(
-        params=result.params[terms].copy(),
-        cov=raw_cov.loc[terms, terms] * fix.factor,
+        params=pd.Series(poisson.params[:k], index=terms),
+        cov=pd.DataFrame(raw_cov[:k, :k] * fix.factor, index=terms, columns=terms),
         correction=fix,
         covariance=covariance,
         nobs=len(exog),
         n_entities=n_entities,
         n_periods=n_periods,
         statistics=statistics,
-        residuals=pd.Series(pearson, index=exog.index, name="residual"),
+        residuals=pd.Series((outcome - mean) / np.sqrt(mean), index=exog.index, name="residual"),
         fitted=pd.Series(mean, index=exog.index, name="fitted"),
-        response_residuals=pd.Series(
-            dependent.to_numpy() - mean, index=exog.index, name="residual"
-        ),
+        response_residuals=pd.Series(outcome - mean, index=exog.index, name="residual"),
         reported_terms=tuple(terms),
         dropped_entities=dropped_units,
         dropped_periods=dropped_years,
-        library_result=result,
+        library_result=poisson,
     )
+
+
+def _ppml_covariance(
+    poisson: PoissonFit,
+    outcome: np.ndarray,
+    regressors: np.ndarray,
+    effects: FixedEffects,
+    covariance: CovarianceSpec,
+    index: pd.MultiIndex,
+) -> np.ndarray:
+    """The raw (uncorrected) covariance of the PPML slopes that ``covariance`` names,
+    as statsmodels' GLM computes it on the dummy design (see innopanel.econometrics.poisson).
+
+    ``covariance`` must have its bandwidth resolved (:func:`resolve_bandwidth`)."""
+    entry = covariance.entry
+    codes = {
+        UNIT: pd.factorize(index.get_level_values(0))[0],
+        YEAR: pd.factorize(index.get_level_values(1), sort=True)[0],
+    }
+    if entry.jackknife:
+        return poisson_jackknife(poisson, outcome, regressors, effects, codes[UNIT])
+    if not entry.sandwich:
+        return poisson.bread
+    scores = poisson.scores(outcome)
+    if entry.takes_kernel:
+        meat = bartlett_meat(scores, codes[YEAR], int(covariance.bandwidth or 0))
+    elif len(entry.clusters) == 2:
+        # Two-way clustering: unit plus year less their intersection (statsmodels).
+        both = pd.factorize(pd.MultiIndex.from_arrays([codes[UNIT], codes[YEAR]]))[0]
+        meat = (
+            cluster_meat(scores, codes[UNIT])
+            + cluster_meat(scores, codes[YEAR])
+            - cluster_meat(scores, both)
+        )
+    elif entry.clusters:
+        meat = cluster_meat(scores, codes[entry.clusters[0]])
+    else:
+        meat = scores.T @ scores
+    return sandwich(poisson.bread, meat)
 
 
 def linear_combination(

@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from innopanel.econometrics.absorption import pseudo_inverse
+
 #: A column is absorbed by the effects when less than this share of its norm is
 #: left after demeaning (linearmodels' tolerance).
 ABSORBED_TOLERANCE = 1e-5
@@ -321,7 +323,7 @@ def _demean_two_way(data: np.ndarray, larger: _Grouping, smaller: _Grouping) -> 
     # D'(M_a v) for every column: the smaller grouping's sums of the demeaned data.
     cross = np.column_stack([smaller.sums(data[:, j]) for j in range(data.shape[1])])
     dummy_gram = np.diag(smaller.counts) - _incidence_gram(larger, smaller)
-    projection = _pseudo_inverse(dummy_gram) @ cross
+    projection = pseudo_inverse(dummy_gram) @ cross
     for j in range(data.shape[1]):
         # Subtract M_a D Pi_j: spread Pi_j to rows, demean it by the larger grouping.
         fitted = projection[smaller.codes, j]
@@ -344,18 +346,6 @@ def _incidence_gram(larger: _Grouping, smaller: _Grouping) -> np.ndarray:
     )
     weighted = sparse.diags_array(1 / larger.counts) @ incidence_sparse
     return (incidence_sparse.T @ weighted).toarray()
-
-
-def _pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
-    """Moore-Penrose inverse of a symmetric positive semi-definite matrix.
-
-    The demeaned dummies always have one exact dependency (and more when the panel
-    is disconnected), so their Gram matrix is singular by construction.
-    """
-    eigenvalues, eigenvectors = np.linalg.eigh(matrix)
-    cutoff = eigenvalues.max(initial=0.0) * len(matrix) * np.finfo(float).eps * 10
-    keep = eigenvalues > cutoff
-    return (eigenvectors[:, keep] / eigenvalues[keep]) @ eigenvectors[:, keep].T
 
 
 def _solve(gram: np.ndarray, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
