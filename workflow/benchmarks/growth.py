@@ -1,0 +1,208 @@
+"""How the whole pipeline grows with the panel: per-rule time and peak memory, and a
+growth exponent per rule (prints numbers, asserts nothing; part of ``make bench``).
+
+For each size (units x years), in a temporary copy of the project: a unit table of
+the demo's cities plus seeded synthetic ones, the three raw yearbook files the demo
+DGP writes for them (:mod:`innopanel.synthetic.dgp`, formatted as the demo's own by
+:mod:`innopanel.synthetic.demo`, so cleaning does the same work), and the demo
+config pointed at them. Snakemake runs the pipeline cold on ``--cores``; its
+``benchmark:`` files give each rule's wall time and peak RSS. The exponent of a rule
+is the slope of log time on log rows (least squares over the sizes run).
+
+Usage: python workflow/benchmarks/growth.py [--sizes 64x12,300x12,...] [--cores 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from innopanel.reproducibility.benchmarking import format_table, read_benchmarks, run_timed
+from innopanel.reproducibility.reference import copy_project, snakemake_command
+from innopanel.synthetic.demo import write_demo_files
+from innopanel.synthetic.dgp import DemoParameters, simulate_panel
+
+SIZES = "64x12,300x12,1000x12,3000x12,10000x20"
+NAME_SEED = 20260101
+# Characters of the synthetic Chinese names: GBK-encodable, none an administrative
+# suffix (市, 州, 区, 县) that name matching strips.
+NAME_CHARACTERS = "安宝昌春丰富广和华嘉江金锦靖康乐临龙隆茂南宁平庆瑞山顺泰通文武西祥兴阳永远云长正"
+SYLLABLES = ["an", "bao", "chang", "de", "feng", "gu", "he", "jia", "kang", "lin", "mao", "ning"]
+
+
+def synthetic_units(demo_units: pd.DataFrame, count: int, seed: int) -> pd.DataFrame:
+    """The demo's unit table, cut or extended to ``count`` units with seeded synthetic
+    cities (unique Chinese and English names, tiers drawn 10/30/60 %)."""
+    if count <= len(demo_units):
+        return demo_units.head(count).reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    extra = count - len(demo_units)
+    taken_zh = set(demo_units["name_zh"])
+    names_zh: list[str] = []
+    while len(names_zh) < extra:
+        name = "".join(rng.choice(list(NAME_CHARACTERS), size=3))
+        if name not in taken_zh:
+            taken_zh.add(name)
+            names_zh.append(name)
+    numbers = rng.permutation(extra)
+    names_en = [
+        f"{SYLLABLES[n % 12].capitalize()}{SYLLABLES[(n // 12) % 12]}{n // 144:03d}"
+        for n in numbers
+    ]
+    synthetic = pd.DataFrame(
+        {
+            "unit_id": [f"s{n:05d}" for n in range(extra)],
+            "name_en": names_en,
+            "name_zh": names_zh,
+            "province_en": "Synthetic",
+            "province_zh": "合成",
+            "tier": rng.choice(["1", "2", "3"], size=extra, p=[0.1, 0.3, 0.6]),
+            "aliases": "",
+        }
+    )
+    return pd.concat([demo_units, synthetic], ignore_index=True)
+
+
+def study_config(
+    base: dict[str, Any], units_path: str, digests: dict[str, str], years: range
+) -> dict:
+    """The demo config with its unit table and three sources replaced by the generated
+    ones and the study window set to ``years``."""
+    config = copy.deepcopy(base)
+    config["data"]["unit_table"] = units_path
+    config["study"]["first_year"], config["study"]["last_year"] = years[0], years[-1]
+    for source in config["data"]["sources"].values():
+        name = Path(source["path"]).name
+        source["path"] = f"{GENERATED}/{name}"
+        source["sha256"] = digests[name]
+    return config
+
+
+GENERATED = "data/raw/growth"
+CONFIG = "config/growth.yaml"
+
+
+def install_study(workdir: Path, units: int, years: range, seed: int) -> list[str]:
+    """Write a generated study into the project copy ``workdir`` and return the
+    snakemake arguments that run it. The one place that knows where a study's
+    config, unit table and raw files go (adapt it when the layout changes)."""
+    base = yaml.safe_load((workdir / "config" / "config.yaml").read_text(encoding="utf-8"))
+    demo_units = pd.read_csv(workdir / base["data"]["unit_table"], dtype=str, keep_default_na=False)
+    table = synthetic_units(demo_units, units, NAME_SEED)
+    units_path = "config/growth_units.csv"
+    table.to_csv(workdir / units_path, index=False)
+    demo_seed = int(base["demo"]["seed"])
+    tiers = dict(zip(table["unit_id"], table["tier"].astype(int), strict=True))
+    panel = simulate_panel(table["unit_id"].tolist(), years, demo_seed, DemoParameters(), tiers)
+    digests = write_demo_files(panel, table, workdir / GENERATED, demo_seed)
+    config = study_config(base, units_path, digests, years)
+    (workdir / CONFIG).write_text(
+        yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    return ["--configfile", CONFIG]
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    sizes = []
+    for item in text.split(","):
+        units, _, years = item.partition("x")
+        sizes.append((int(units), int(years)))
+    return sizes
+
+
+def growth_exponents(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Per rule, the least-squares slope of log(seconds) on log(rows), summed over the
+    rule's jobs at each size (rules timed at fewer than two sizes get none)."""
+    frame = pd.DataFrame(rows)
+    totals = frame.groupby(["rule", "rows"], as_index=False)["s"].sum()
+    exponents = {}
+    for rule, group in totals.groupby("rule"):
+        group = group[group["s"] > 0]
+        if group["rows"].nunique() >= 2:
+            slope = np.polyfit(np.log(group["rows"]), np.log(group["s"]), 1)[0]
+            exponents[str(rule)] = float(slope)
+    return exponents
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path.cwd())
+    parser.add_argument("--sizes", default=SIZES, help="units x years, comma-separated")
+    parser.add_argument("--cores", default="2")
+    arguments = parser.parse_args()
+    root = arguments.root.resolve()
+    rows, ends = [], []
+    print(f"== growth benchmark: {arguments.cores} cores, load {os.getloadavg()[0]:.2f} ==")
+    for units, n_years in parse_sizes(arguments.sizes):
+        years = range(2023 - n_years, 2023)
+        with tempfile.TemporaryDirectory(prefix="innopanel-growth-") as temporary:
+            workdir = Path(temporary)
+            copy_project(root, workdir)
+            shutil.rmtree(workdir / "benchmarks", ignore_errors=True)
+            options = install_study(workdir, units, years, NAME_SEED)
+            env = {
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(
+                    [str(workdir / "workflow"), *filter(None, [os.environ.get("PYTHONPATH")])]
+                ),
+            }
+            load = os.getloadavg()[0]
+            command = snakemake_command(workdir, "--cores", arguments.cores, *options)
+            try:
+                measured = run_timed(command, workdir, env)
+            except RuntimeError as error:
+                logs = "".join(
+                    f"\n-- {path.relative_to(workdir)}\n{path.read_text(encoding='utf-8')[-3000:]}"
+                    for path in sorted((workdir / "logs").rglob("*.log"))
+                )
+                raise SystemExit(f"{units} x {n_years}: {error}{logs}") from error
+            per_rule = read_benchmarks(workdir)
+        size_rows = units * n_years
+        peak = max((row["max_rss"] or 0.0) for row in per_rule)
+        ends.append(
+            {
+                "units": units,
+                "years": n_years,
+                "rows": size_rows,
+                "end_to_end_s": measured.wall,
+                "cpu_s": measured.cpu,
+                "peak_rule_rss_mib": peak,
+                "load_before": load,
+            }
+        )
+        rows.extend({**row, "units": units, "rows": size_rows} for row in per_rule)
+        print(format_table(ends[-1:], list(ends[-1])), flush=True)
+
+    frame = pd.DataFrame(rows)
+    per_rule = frame.groupby(["rule", "units"], as_index=False).agg(
+        s=("s", "sum"), max_rss=("max_rss", "max")
+    )
+    wide_time = per_rule.pivot(index="rule", columns="units", values="s")
+    wide_rss = per_rule.pivot(index="rule", columns="units", values="max_rss")
+    exponents = growth_exponents(rows)
+    table = []
+    for rule in wide_time.index:
+        record: dict[str, Any] = {"rule": rule}
+        for units in wide_time.columns:
+            record[f"s@{units}"] = wide_time.loc[rule, units]
+            record[f"MiB@{units}"] = wide_rss.loc[rule, units]
+        record["exponent"] = exponents.get(rule)
+        table.append(record)
+    print("\n-- per rule: wall seconds (summed over its jobs) and peak RSS, by units --")
+    print(format_table(table, list(table[0])))
+    print("\n-- end to end --")
+    print(format_table(ends, list(ends[0])))
+
+
+if __name__ == "__main__":
+    main()
