@@ -26,11 +26,11 @@ from scipy import stats
 from innopanel.config.checks import ABSORBING_ESTIMATORS
 from innopanel.config.diagnostics import DiagnosticsSpec
 from innopanel.config.specs import ModelSpec
+from innopanel.econometrics.absorption import FixedEffects
 from innopanel.econometrics.covariance import CovarianceSpec
 from innopanel.econometrics.estimators import (
     CONSTANT,
     FitResult,
-    effect_dummies,
     first_differences,
     fit_linear,
 )
@@ -407,20 +407,20 @@ def pesaran_cd_test(panel: pd.DataFrame, spec: ModelSpec, unit: str = "city") ->
 
 
 def variance_inflation_factors(
-    regressors: pd.DataFrame, absorbed: pd.DataFrame | None = None
+    regressors: pd.DataFrame, absorbed: FixedEffects | None = None
 ) -> pd.Series:
     """VIF_j = 1 / (1 - R_j^2), R_j^2 from regressing x_j on the other regressors.
 
-    The regressors are first purged of ``absorbed`` (e.g. fixed-effect dummies) by OLS,
-    or centred if ``absorbed`` is None, so R_j^2 is the centred R^2 of the variation
-    the model actually uses (Stata's ``estat vif`` after ``regress`` for pooled OLS).
+    The regressors are first purged of the ``absorbed`` fixed effects (by group sums,
+    no dummy matrix), or centred if ``absorbed`` is None, so R_j^2 is the centred R^2
+    of the variation the model actually uses (Stata's ``estat vif`` after ``regress``
+    for pooled OLS).
     """
     values = regressors.to_numpy(dtype=float)
     if absorbed is None:
         purged = values - values.mean(axis=0)
     else:
-        basis = absorbed.to_numpy(dtype=float)
-        purged = values - basis @ np.linalg.lstsq(basis, values, rcond=None)[0]
+        purged = absorbed.partial_out(values)
     factors = {}
     for j, term in enumerate(regressors.columns):
         target, others = purged[:, j], np.delete(purged, j, axis=1)
@@ -438,12 +438,12 @@ def vif_rows(panel: pd.DataFrame, spec: ModelSpec, unit: str = "city") -> list[d
     absorbed = None
     basis = "centred regressors"
     if estimator in ABSORBING_ESTIMATORS and (spec.entity_effects or spec.time_effects):
-        absorbed = effect_dummies(exog.index, spec.entity_effects, spec.time_effects)
+        absorbed = FixedEffects.from_index(exog.index, spec.entity_effects, spec.time_effects)
         basis = "regressors net of the model's fixed effects"
     elif estimator == "first_differences":
         exog = first_differences(exog)
         if spec.time_effects:
-            absorbed = effect_dummies(exog.index, time_effects=True)
+            absorbed = FixedEffects.from_index(exog.index, False, True)
         basis = "first-differenced regressors" + (
             " net of year effects" if spec.time_effects else ""
         )

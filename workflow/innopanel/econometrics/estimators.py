@@ -13,7 +13,7 @@ rows with missing values must have been dropped before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ from innopanel.econometrics.covariance import (
     linearmodels_options,
     resolve_bandwidth,
 )
+from innopanel.econometrics.jackknife import least_squares_jackknife, leave_one_out
 from innopanel.econometrics.poisson import (
     ConvergenceError,
     PoissonFit,
@@ -176,11 +177,9 @@ def fit_linear(
     result = _library_fit(dependent, exog, fit_estimator, options, entity_effects, time_effects)
     raw_cov = result.cov
     if covariance.entry.jackknife:
-        raw_cov = jackknife_covariance(
-            result.params,
-            exog.index.get_level_values(0),
-            _linear_refit(dependent, exog, fit_estimator, entity_effects, time_effects),
-        )
+        terms = list(exog.columns)
+        squares = _linear_jackknife(dependent, exog, fit_estimator, entity_effects, time_effects)
+        raw_cov = pd.DataFrame(squares, index=terms, columns=terms)
     statistics = {
         "r2": float(result.rsquared),
         "r2_within": float(result.rsquared if absorbing else result.rsquared_within),
@@ -263,65 +262,44 @@ def within_supports(options: dict[str, Any]) -> bool:
     return cov_type in ("unadjusted", "robust")
 
 
-def dummy_design(exog: pd.DataFrame, entity_effects: bool, time_effects: bool) -> pd.DataFrame:
-    """``exog`` with the indicator columns of its unit and/or year fixed effects."""
-    return pd.concat(
-        [exog.astype(float), effect_dummies(exog.index, entity_effects, time_effects)], axis=1
-    )
-
-
-def _linear_refit(
+def _linear_jackknife(
     dependent: pd.Series,
     exog: pd.DataFrame,
     estimator: str,
     entity_effects: bool,
     time_effects: bool,
-) -> Callable[[np.ndarray], pd.Series]:
-    """Re-estimation on a subset of rows, for the jackknife.
+) -> np.ndarray:
+    """sum_g (b_(g) - b)(b_(g) - b)' over leave-one-unit-out refits, for the jackknife.
 
-    Pooled OLS and fixed effects are refitted as least squares on a dummy design (the
-    within estimator *is* OLS with unit and year dummies), which is exact and far
-    cheaper than a library call per left-out unit; RE and between use linearmodels.
+    Pooled OLS and fixed effects (without a constant) take the exact per-unit Gram
+    route of :func:`innopanel.econometrics.jackknife.least_squares_jackknife`, linear
+    in the rows; RE, between and FE with a constant are refitted by linearmodels.
     """
+    index = exog.index
+    units = pd.factorize(index.get_level_values(0))[0]
     absorbs = estimator == "fixed_effects" and (entity_effects or time_effects)
     if estimator in ("pooled_ols", "fixed_effects") and not (absorbs and CONSTANT in exog):
-        design = dummy_design(exog, absorbs and entity_effects, absorbs and time_effects)
-        matrix, outcome = design.to_numpy(), dependent.to_numpy(dtype=float)
-        terms = list(exog.columns)
-
-        def least_squares(keep: np.ndarray) -> pd.Series:
-            # A left-out unit's own dummy column is all zero: drop it.
-            columns = np.flatnonzero(np.abs(matrix[keep]).sum(axis=0) > 0)
-            kept = matrix[keep][:, columns]
-            beta = np.linalg.solve(kept.T @ kept, kept.T @ outcome[keep])
-            return pd.Series(beta, index=design.columns[columns])[terms]
-
-        return least_squares
+        years = pd.factorize(index.get_level_values(1), sort=True)[0]
+        _, squares = least_squares_jackknife(
+            dependent.to_numpy(dtype=float),
+            exog.to_numpy(dtype=float),
+            units,
+            years,
+            absorbs and entity_effects,
+            absorbs and time_effects,
+        )
+        return squares
     plain = linearmodels_options(CovarianceSpec("unadjusted"))
+    terms = list(exog.columns)
 
-    def library(keep: np.ndarray) -> pd.Series:
-        return _library_fit(
+    def library(keep: np.ndarray) -> np.ndarray:
+        result = _library_fit(
             dependent[keep], exog[keep], estimator, plain, entity_effects, time_effects
-        ).params
+        )
+        return result.params[terms].to_numpy()
 
-    return library
-
-
-def jackknife_covariance(
-    params: pd.Series, clusters: pd.Index, refit: Callable[[np.ndarray], pd.Series]
-) -> pd.DataFrame:
-    """sum_g (b_(g) - b)(b_(g) - b)' over leave-one-cluster-out refits.
-
-    ``refit(keep)`` re-estimates on the rows where the boolean mask ``keep`` is true;
-    the (G-1)/G factor of the CV3 estimator is applied as its correction.
-    """
-    labels = np.asarray(clusters)
-    deviations = []
-    for cluster in pd.unique(labels):
-        estimate = refit(labels != cluster)
-        deviations.append((estimate[params.index] - params).to_numpy())
-    stacked = np.asarray(deviations)
-    return pd.DataFrame(stacked.T @ stacked, index=params.index, columns=params.index)
+    full = _library_fit(dependent, exog, estimator, plain, entity_effects, time_effects)
+    return leave_one_out(full.params[terms].to_numpy(), units, library)
 
 
 def drop_all_zero_groups(

@@ -19,13 +19,13 @@ the full fit's linear predictor, so each takes a few IRLS steps on the other row
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
 
 from innopanel.econometrics.absorption import FixedEffects
+from innopanel.econometrics.jackknife import leave_one_out
 
 TOLERANCE = 1e-10
 MAX_ITERATIONS = 200
@@ -170,20 +170,3 @@ def jackknife(
             ).params
         ),
     )
-
-
-def leave_one_out(
-    params: np.ndarray, clusters: np.ndarray, refit: Callable[[np.ndarray], np.ndarray]
-) -> np.ndarray:
-    """sum_g (b_(g) - b)(b_(g) - b)' with ``refit(keep)`` the estimate on the rows where
-    ``keep`` is true, clusters taken in order of their codes."""
-    order = np.argsort(clusters, kind="stable")
-    bounds = np.searchsorted(clusters[order], np.arange(int(clusters.max()) + 2))
-    deviations = np.empty((len(bounds) - 1, len(params)))
-    keep = np.ones(len(clusters), dtype=bool)
-    for cluster in range(len(bounds) - 1):
-        rows = order[bounds[cluster] : bounds[cluster + 1]]
-        keep[rows] = False
-        deviations[cluster] = refit(keep) - params
-        keep[rows] = True
-    return deviations.T @ deviations
