@@ -43,7 +43,7 @@ from innopanel.econometrics.poisson import (
 )
 from innopanel.econometrics.poisson import jackknife as poisson_jackknife
 from innopanel.econometrics.poisson import log_likelihood as poisson_log_likelihood
-from innopanel.econometrics.within import fit_within
+from innopanel.econometrics.within import fit_within, r_squared
 
 TIME = "year"
 CONSTANT = "const"
@@ -106,26 +106,6 @@ def first_differences(frame: pd.DataFrame) -> pd.DataFrame:
     return differences[consecutive]
 
 
-def effect_dummies(
-    index: pd.MultiIndex, entity_effects: bool = False, time_effects: bool = False
-) -> pd.DataFrame:
-    """Dense indicator columns for the fixed effects of a (unit, year) index.
-
-    One column ``fe_<unit>`` per unit and ``year_<year>`` per year; with both, the first
-    year's column is dropped (it is collinear with the unit columns). The one builder
-    of effect dummies: PPML, the jackknife refits, FD year effects and the VIF purge.
-    """
-    blocks = [pd.DataFrame(index=index)]
-    margins = (("fe", 0, entity_effects, False), (TIME, 1, time_effects, entity_effects))
-    for prefix, level, wanted, drop_first in margins:
-        if wanted:
-            values = pd.Series(index.get_level_values(level), index=index)
-            blocks.append(pd.get_dummies(values, prefix=prefix, dtype=float, drop_first=drop_first))
-    dummies = pd.concat(blocks, axis=1)
-    dummies.columns = [str(c) for c in dummies.columns]
-    return dummies
-
-
 def fit_linear(
     dependent: pd.Series,
     exog: pd.DataFrame,
@@ -138,17 +118,27 @@ def fit_linear(
 
     ``exog`` is used as given (add ``const`` for pooled OLS, between and RE). For
     first differences, ``dependent`` and ``exog`` are in levels and are differenced
-    here; ``time_effects`` then adds year dummies to the differenced equation.
+    here; ``time_effects`` then gives the differenced equation year effects: OLS with
+    one dummy per year and no constant, computed as a within-year regression (the same
+    slopes, residuals and raw covariances by Frisch-Waugh-Lovell, without the dummies;
+    the dummies still count in k, and the R² measures are the dummy regression's).
     """
     if estimator not in LINEAR_ESTIMATORS:
         raise EstimationError(f"unknown linear estimator '{estimator}'.")
     reported = tuple(str(c) for c in exog.columns)
+    fit_estimator, fit_entity, fit_time, year_dummies = (
+        estimator,
+        entity_effects,
+        time_effects,
+        0,
+    )
     if estimator == "first_differences":
         levels = pd.concat([dependent.rename("__outcome__"), exog], axis=1)
         differenced = first_differences(levels)
         dependent, exog = differenced["__outcome__"], differenced.drop(columns="__outcome__")
-        if time_effects:
-            exog = pd.concat([exog, effect_dummies(exog.index, time_effects=True)], axis=1)
+        fit_estimator = "fixed_effects" if time_effects else "pooled_ols"
+        fit_entity = False
+        year_dummies = exog.index.get_level_values(1).nunique() if time_effects else 0
     n_entities, n_periods = _levels(exog)
     covariance = resolve_bandwidth(covariance, n_periods)
     if estimator not in covariance.entry.estimators:
@@ -161,7 +151,7 @@ def fit_linear(
     absorbing = estimator == "fixed_effects"
     counts = SampleCounts(
         nobs=n_entities if estimator == "between" else len(exog),
-        n_terms=exog.shape[1],
+        n_terms=exog.shape[1] + year_dummies,
         n_entities=n_entities,
         n_periods=n_periods,
         entity_effects=absorbing and entity_effects,
@@ -173,23 +163,25 @@ def fit_linear(
     except CovarianceError as error:
         raise EstimationError(str(error)) from error
     options = linearmodels_options(covariance)
-    fit_estimator = "pooled_ols" if estimator == "first_differences" else estimator
-    result = _library_fit(dependent, exog, fit_estimator, options, entity_effects, time_effects)
+    result = _library_fit(dependent, exog, fit_estimator, options, fit_entity, fit_time)
     raw_cov = result.cov
     if covariance.entry.jackknife:
         terms = list(exog.columns)
-        squares = _linear_jackknife(dependent, exog, fit_estimator, entity_effects, time_effects)
+        squares = _linear_jackknife(dependent, exog, fit_estimator, fit_entity, fit_time)
         raw_cov = pd.DataFrame(squares, index=terms, columns=terms)
-    statistics = {
-        "r2": float(result.rsquared),
-        "r2_within": float(result.rsquared if absorbing else result.rsquared_within),
-        "r2_overall": float(result.rsquared_overall),
-        "r2_between": float(result.rsquared_between),
-    }
     residuals = result.resids
     if isinstance(residuals, pd.DataFrame):
         residuals = residuals.iloc[:, 0]
     residuals = residuals.rename("residual")
+    if year_dummies:
+        statistics = dummy_regression_rsquared(dependent, residuals)
+    else:
+        statistics = {
+            "r2": float(result.rsquared),
+            "r2_within": float(result.rsquared if absorbing else result.rsquared_within),
+            "r2_overall": float(result.rsquared_overall),
+            "r2_between": float(result.rsquared_between),
+        }
     return FitResult(
         params=result.params.copy(),
         cov=raw_cov * fix.factor,
@@ -213,6 +205,43 @@ def _observed(dependent: pd.Series, estimator: str) -> pd.Series:
     """The outcome the estimator's residuals belong to: unit means for between (its
     residuals are indexed by unit), the outcome as given otherwise."""
     return dependent.groupby(level=0).mean() if estimator == "between" else dependent
+
+
+def dummy_regression_rsquared(dependent: pd.Series, residuals: pd.Series) -> dict[str, float]:
+    """linearmodels' PooledOLS R² measures of a regression whose year dummies make an
+    implicit constant, from its outcome and residuals (the fitted values include the
+    year effects): overall (= r2) and between centred, within about unit means."""
+    units = pd.factorize(dependent.index.get_level_values(0))[0]
+    outcome = dependent.to_numpy(dtype=float)
+    errors = residuals.reindex(dependent.index).to_numpy(dtype=float)
+    counts = np.bincount(units).astype(float)
+
+    def unit_means(values: np.ndarray) -> np.ndarray:
+        return np.bincount(units, weights=values) / counts
+
+    outcome_ss = float(outcome @ outcome)
+    overall = r_squared(
+        float(errors @ errors),
+        float(np.sum((outcome - outcome.mean()) ** 2)),
+        outcome_ss,
+        len(outcome),
+    )
+    means, error_means = unit_means(outcome), unit_means(errors)
+    between = r_squared(
+        float(error_means @ error_means),
+        float(np.sum((means - means.mean()) ** 2)),
+        float(means @ means),
+        len(means),
+    )
+    within_errors = errors - error_means[units]
+    within_outcome = outcome - means[units]
+    within = r_squared(
+        float(within_errors @ within_errors),
+        float(within_outcome @ within_outcome),
+        outcome_ss,
+        len(outcome),
+    )
+    return {"r2": overall, "r2_within": within, "r2_overall": overall, "r2_between": between}
 
 
 def _library_fit(

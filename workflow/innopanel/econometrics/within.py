@@ -296,7 +296,7 @@ def _fit(
         df_model=k + n_effects,
         debiased=debiased,
         s2=s2,
-        rsquared=_r_squared(residual_ss, float(gram[0, 0]), outcome_ss, nobs),
+        rsquared=r_squared(residual_ss, float(gram[0, 0]), outcome_ss, nobs),
         rsquared_within=r2_within,
         rsquared_overall=r2_overall,
         rsquared_between=r2_between,
@@ -404,7 +404,7 @@ def _count_effects_automatically(
     return not bool((first_entity[time.codes] == entity.codes).all())
 
 
-def _r_squared(residual_ss: float, total_ss: float, outcome_ss: float, nobs: int) -> float:
+def r_squared(residual_ss: float, total_ss: float, outcome_ss: float, nobs: int) -> float:
     """1 - RSS/TSS, or NaN where TSS is rounding error (linearmodels' rule)."""
     if total_ss <= (max(nobs, 100) * np.finfo(float).eps) ** 2 * outcome_ss:
         return float("nan")
@@ -440,16 +440,14 @@ def _raw_rsquared(
         residuals -= coefficient * (column if rows is None else column[rows])
     outcome_ss = float(outcome @ outcome)
     nobs = len(outcome)
-    overall = _r_squared(float(residuals @ residuals), outcome_ss, outcome_ss, nobs)
+    overall = r_squared(float(residuals @ residuals), outcome_ss, outcome_ss, nobs)
     residual_means = entity.means(residuals)
     outcome_means = entity.means(outcome)
     between_ss = float(outcome_means @ outcome_means)
-    between = _r_squared(
-        float(residual_means @ residual_means), between_ss, between_ss, entity.size
-    )
+    between = r_squared(float(residual_means @ residual_means), between_ss, between_ss, entity.size)
     residuals -= residual_means[entity.codes]
     demeaned_outcome = outcome - outcome_means[entity.codes]
-    within = _r_squared(
+    within = r_squared(
         float(residuals @ residuals),
         float(demeaned_outcome @ demeaned_outcome),
         outcome_ss,
