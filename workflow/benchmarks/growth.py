@@ -76,11 +76,19 @@ def synthetic_units(demo_units: pd.DataFrame, count: int, seed: int) -> pd.DataF
 
 
 def study_config(
-    base: dict[str, Any], units_path: str, digests: dict[str, str], years: range
+    base: dict[str, Any],
+    units_path: str,
+    digests: dict[str, str],
+    years: range,
+    ppml_covariance: str | None = None,
 ) -> dict:
     """The demo config with its unit table and three sources replaced by the generated
-    ones and the study window set to ``years``."""
+    ones, the study window set to ``years`` and, if given, every PPML model's
+    covariance set to ``ppml_covariance``."""
     config = copy.deepcopy(base)
+    for model in config["models"].values():
+        if ppml_covariance is not None and model["estimator"] == "ppml":
+            model["covariance"] = ppml_covariance
     config["data"]["unit_table"] = units_path
     config["study"]["first_year"], config["study"]["last_year"] = years[0], years[-1]
     for source in config["data"]["sources"].values():
@@ -94,7 +102,9 @@ GENERATED = "data/raw/growth"
 CONFIG = "config/growth.yaml"
 
 
-def install_study(workdir: Path, units: int, years: range, seed: int) -> list[str]:
+def install_study(
+    workdir: Path, units: int, years: range, seed: int, ppml_covariance: str | None = None
+) -> list[str]:
     """Write a generated study into the project copy ``workdir`` and return the
     snakemake arguments that run it. The one place that knows where a study's
     config, unit table and raw files go (adapt it when the layout changes)."""
@@ -107,7 +117,7 @@ def install_study(workdir: Path, units: int, years: range, seed: int) -> list[st
     tiers = dict(zip(table["unit_id"], table["tier"].astype(int), strict=True))
     panel = simulate_panel(table["unit_id"].tolist(), years, demo_seed, DemoParameters(), tiers)
     digests = write_demo_files(panel, table, workdir / GENERATED, demo_seed)
-    config = study_config(base, units_path, digests, years)
+    config = study_config(base, units_path, digests, years, ppml_covariance)
     (workdir / CONFIG).write_text(
         yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
@@ -122,14 +132,19 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
     return sizes
 
 
-def growth_exponents(rows: Sequence[dict[str, Any]], measure: str = "cpu_time") -> dict[str, float]:
+def growth_exponents(
+    rows: Sequence[dict[str, Any]], measure: str = "cpu_time", largest: int | None = None
+) -> dict[str, float]:
     """Per rule, the least-squares slope of log(``measure``) on log(rows), summed over
     the rule's jobs at each size (rules timed at fewer than two sizes get none).
 
     CPU time by default: on a machine shared with other work it inflates far less
     than wall time (a rule's CPU time includes the interpreter's start-up, which
-    flattens the slope at small sizes)."""
+    flattens the slope at small sizes: ``largest=2`` fits the two largest sizes only,
+    the growth where it matters)."""
     frame = pd.DataFrame(rows)
+    if largest is not None:
+        frame = frame[frame["rows"].isin(sorted(frame["rows"].unique())[-largest:])]
     totals = frame.groupby(["rule", "rows"], as_index=False)[measure].sum()
     exponents = {}
     for rule, group in totals.groupby("rule"):
@@ -145,6 +160,11 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path.cwd())
     parser.add_argument("--sizes", default=SIZES, help="units x years, comma-separated")
     parser.add_argument("--cores", default="2")
+    parser.add_argument(
+        "--ppml-covariance",
+        help="set the PPML models' covariance (e.g. clustered: the jackknife's G refits "
+        "grow as G x rows, so CV1 is the sensible choice at 10,000 units)",
+    )
     arguments = parser.parse_args()
     root = arguments.root.resolve()
     rows, ends = [], []
@@ -155,7 +175,7 @@ def main() -> None:
             workdir = Path(temporary)
             copy_project(root, workdir)
             shutil.rmtree(workdir / "benchmarks", ignore_errors=True)
-            options = install_study(workdir, units, years, NAME_SEED)
+            options = install_study(workdir, units, years, NAME_SEED, arguments.ppml_covariance)
             env = {
                 **os.environ,
                 "PYTHONPATH": os.pathsep.join(
@@ -202,6 +222,7 @@ def main() -> None:
         s=("s", "sum"), cpu=("cpu_time", "sum"), max_rss=("max_rss", "max")
     )
     exponents = growth_exponents(rows)
+    top_exponents = growth_exponents(rows, largest=2)
     table = []
     for rule, group in per_rule.groupby("rule"):
         record: dict[str, Any] = {"rule": rule}
@@ -211,6 +232,7 @@ def main() -> None:
             record[f"cpu@{units}"] = size["cpu"]
             record[f"MiB@{units}"] = size["max_rss"]
         record["exponent_cpu"] = exponents.get(str(rule))
+        record["exponent_top2"] = top_exponents.get(str(rule))
         table.append(record)
     columns = list(dict.fromkeys(key for record in table for key in record))
     print("\n-- per rule: wall and CPU seconds (summed over its jobs), peak RSS, by units --")
