@@ -21,6 +21,7 @@ import pytest
 import statsmodels.api as sm
 from conftest import simulate_panel
 
+from innopanel.econometrics import absorption
 from innopanel.econometrics.absorption import FixedEffects
 from innopanel.econometrics.covariance import CovarianceSpec
 from innopanel.econometrics.estimators import drop_all_zero_groups, fit_ppml
@@ -160,8 +161,13 @@ def test_ppml_with_ship_effects_matches_the_dense_glm_on_statas_ships_data(covar
     np.testing.assert_allclose(fit.statistics["log_likelihood"], dense.llf, rtol=1e-10)
 
 
+@pytest.mark.parametrize("sparse_cells", [False, True])
 @pytest.mark.parametrize("disconnected", [False, True])
-def test_absorbing_effects_equals_weighted_least_squares_on_dummies(disconnected: bool) -> None:
+def test_absorbing_effects_equals_weighted_least_squares_on_dummies(
+    disconnected: bool, sparse_cells: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if sparse_cells:  # the route of very unbalanced panels
+        monkeypatch.setattr(absorption, "DENSE_CELLS_PER_OBSERVATION", 0)
     rng = np.random.default_rng(2)
     units = np.repeat(np.arange(30), 6)
     years = np.tile(np.arange(6), 30)

@@ -11,7 +11,8 @@ with ``W = diag(w)``:
 2. the weighted-demeaned dummies of the smaller grouping ``d`` enter only through
    ``D'W M_a D = diag(w_d) - B' diag(1/w_a) B`` (``B`` the a x d sums of the weights
    per cell) and ``D'W (M_a v)`` (group sums again): a small d x d pseudo-inverse;
-3. subtract ``M_a D Pi``, which leaves the two-way weighted-demeaned columns.
+3. subtract ``M_a D Pi = D Pi - A diag(1/w_a) B Pi`` (``A`` spreading a unit's value to
+   its rows), which leaves the two-way weighted-demeaned columns.
 
 So the result does not depend on a convergence tolerance, and the cost is a few
 passes over the rows plus one d x d eigen-decomposition, whatever the number of units.
@@ -125,29 +126,35 @@ class FixedEffects:
         if more:
             raise ValueError("at most two sets of fixed effects can be absorbed")
         cross = smaller.sums(result * weights[:, None])
-        smaller_weights = np.bincount(smaller.codes, weights=weights, minlength=smaller.size)
-        gram = np.diag(smaller_weights) - cell_gram(larger, smaller, weights, larger_weights)
-        fitted = smaller.spread(pseudo_inverse(gram) @ cross)
-        larger.demean(fitted, weights, larger_weights)
-        result -= fitted
+        cells = cell_weights(larger, smaller, weights)
+        # diag(1/w_a) B: each unit's share of its weight in each year.
+        shares = (
+            sparse.diags_array(1 / larger_weights) @ cells
+            if sparse.issparse(cells)
+            else cells / larger_weights[:, None]
+        )
+        gram = cells.T @ shares
+        gram = gram.toarray() if sparse.issparse(gram) else gram
+        smaller_weights = np.asarray(cells.sum(axis=0)).ravel()
+        projection = pseudo_inverse(np.diag(smaller_weights) - gram) @ cross
+        # M_a D Pi = D Pi less each unit's weighted mean of it, diag(1/w_a) B Pi.
+        result -= smaller.spread(projection) - larger.spread(np.asarray(shares @ projection))
         return result
 
 
-def cell_gram(
-    larger: EffectSet, smaller: EffectSet, weights: np.ndarray, larger_weights: np.ndarray
-) -> np.ndarray:
-    """``B' diag(1/w_a) B`` for the a x d sums of the weights per cell ``B``."""
+def cell_weights(
+    larger: EffectSet, smaller: EffectSet, weights: np.ndarray
+) -> np.ndarray | sparse.csr_array:
+    """The a x d sums of the weights per cell ``B``: dense, or sparse when the panel is
+    so unbalanced that most cells are empty."""
     cells = larger.size * smaller.size
     if cells <= DENSE_CELLS_PER_OBSERVATION * len(larger.codes):
-        cell_weights = np.bincount(
+        return np.bincount(
             larger.codes * smaller.size + smaller.codes, weights=weights, minlength=cells
         ).reshape(larger.size, smaller.size)
-        return (cell_weights / larger_weights[:, None]).T @ cell_weights
-    cell_weights_sparse = sparse.csr_array(
+    return sparse.csr_array(
         (weights, (larger.codes, smaller.codes)), shape=(larger.size, smaller.size)
     )
-    scaled = sparse.diags_array(1 / larger_weights) @ cell_weights_sparse
-    return (cell_weights_sparse.T @ scaled).toarray()
 
 
 def pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
