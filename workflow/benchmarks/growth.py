@@ -6,8 +6,10 @@ the demo's cities plus seeded synthetic ones, the three raw yearbook files the d
 DGP writes for them (:mod:`innopanel.synthetic.dgp`, formatted as the demo's own by
 :mod:`innopanel.synthetic.demo`, so cleaning does the same work), and the demo
 config pointed at them. Snakemake runs the pipeline cold on ``--cores``; its
-``benchmark:`` files give each rule's wall time and peak RSS. The exponent of a rule
-is the slope of log time on log rows (least squares over the sizes run).
+``benchmark:`` files give each rule's wall time, CPU time and peak RSS (CPU and RSS as
+Snakemake samples them: every 0.5 s for a job's first 30 s, every 30 s after, so a
+lower bound for long jobs). The exponent of a rule is the slope of log CPU time on
+log rows (least squares over the sizes run, and over the two largest alone).
 
 Usage: python workflow/benchmarks/growth.py [--sizes 64x12,300x12,...] [--cores 2]
 """
