@@ -76,10 +76,13 @@ verify: setup
 reference: setup
 	$(BIN)/python -m innopanel.reproducibility.reference update --cores $(CORES) $(ONLY_STUDY)
 
-# The pipeline is timed in the pinned .venv; the estimate beside pyfixest in .venv-bench.
+# The pipeline is timed in the pinned .venv (on the demo, then on growing generated
+# panels: growth.py, about 15 minutes); the estimates beside pyfixest in .venv-bench.
 bench: setup $(BENCH_STAMP)
 	$(BIN)/python workflow/benchmarks/pipeline.py --cores $(CORES)
+	$(BIN)/python workflow/benchmarks/growth.py --cores $(CORES)
 	$(BENCH_VENV)/bin/python workflow/benchmarks/within.py
+	$(BENCH_VENV)/bin/python workflow/benchmarks/ppml.py
 
 format: setup
 	$(BIN)/snakefmt Snakefile workflow/rules

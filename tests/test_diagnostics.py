@@ -17,6 +17,7 @@ from statsmodels.stats.outliers_influence import variance_inflation_factor
 
 from innopanel.config.diagnostics import diagnostics_spec
 from innopanel.config.specs import model_spec, model_specs
+from innopanel.econometrics import diagnostics
 from innopanel.econometrics.covariance import CovarianceSpec
 from innopanel.econometrics.diagnostics import (
     DIAGNOSTICS_COLUMNS,
@@ -231,6 +232,29 @@ def test_pesaran_cd_balanced_equals_the_textbook_formula() -> None:
     textbook = np.sqrt(2 * 7 / (5 * 4)) * upper.sum()
     statistic, pairs = pesaran_cd(residuals)
     assert pairs == 10 and statistic == pytest.approx(textbook, rel=1e-12)
+
+
+def test_pesaran_cd_unbalanced_equals_pairwise_correlations_over_common_periods(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blocks of a few units (as at large N) give the pairwise-complete definition."""
+    rng = np.random.default_rng(4)
+    index = pd.MultiIndex.from_product([range(9), range(6)])
+    residuals = pd.Series(rng.normal(size=len(index)), index=index)
+    residuals = residuals[rng.random(len(index)) > 0.3]  # unbalanced
+    residuals.loc[(8, slice(None))] = 0.25  # a constant series: no correlation
+    monkeypatch.setattr(diagnostics, "CD_BLOCK_CELLS", 20)  # blocks of 2 units
+    total, expected_pairs = 0.0, 0
+    wide = residuals.unstack(level=0)
+    for i in range(9):
+        for j in range(i + 1, 9):
+            common = wide[[i, j]].dropna()
+            if len(common) >= 2 and common[i].std() > 0 and common[j].std() > 0:
+                total += np.sqrt(len(common)) * np.corrcoef(common[i], common[j])[0, 1]
+                expected_pairs += 1
+    statistic, pairs = pesaran_cd(residuals)
+    assert pairs == expected_pairs
+    assert statistic == pytest.approx(total / np.sqrt(expected_pairs), rel=1e-10)
 
 
 # -------------------------------------------------------------------- VIF

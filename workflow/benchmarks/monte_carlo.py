@@ -3,12 +3,15 @@
     python workflow/benchmarks/monte_carlo.py                     # 500 replications
     python workflow/benchmarks/monte_carlo.py --replications 50 --workers 2
     python workflow/benchmarks/monte_carlo.py --extra-covariance clustered
+    python workflow/benchmarks/monte_carlo.py --units 1000 --models ppml_twoway ...
 
 Each replication simulates the demo design (every city of the unit table with its
 tier, the study's years) from innopanel.synthetic.dgp with seed study.seed + r, derives the
 analysis variables as the clean step does, fits the models (default: twoway_fe and
 ppml_twoway from config/studies/demo_cities.yaml) and checks whether each 95 % interval covers
 the true coefficient. The target for two-way FE and PPML is 93-97 % coverage.
+``--units N`` runs it on N cities instead: the unit table's, then seeded synthetic
+ones (workflow/benchmarks/growth.py's), to see how CV1 and the jackknife fare at large G.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ sys.path.insert(0, str(ROOT / "workflow"))
 
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
+from growth import NAME_SEED, synthetic_units  # noqa: E402
 
 from innopanel.synthetic.monte_carlo import Design, run_replication, summarise  # noqa: E402
 
@@ -57,11 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         help="also fit each model with this covariance (e.g. clustered), named model[kind]",
     )
     parser.add_argument("--out", type=Path, help="write every replication's estimates here")
+    parser.add_argument("--units", type=int, help="cities simulated (default: the unit table's)")
     arguments = parser.parse_args(argv)
 
     config = yaml.safe_load(arguments.config.read_text(encoding="utf-8"))
     unit_table = ROOT / config["data"]["unit_table"]
     units = pd.read_csv(unit_table, dtype=str, keep_default_na=False)
+    if arguments.units is not None:
+        units = synthetic_units(units, arguments.units, NAME_SEED)
     study = config["study"]
     design = Design.from_unit_table(units, study["first_year"], study["last_year"])
     models = {name: config["models"][name] for name in arguments.models}

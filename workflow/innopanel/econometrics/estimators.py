@@ -1,10 +1,11 @@
 """The panel estimators, each returning a :class:`FitResult` with corrected covariance.
 
 Linear estimators (pooled OLS, between, one- and two-way fixed effects, Swamy–Arora
-random effects, first differences) are fitted with linearmodels; Poisson
-pseudo-maximum likelihood (PPML) with statsmodels' GLM on fixed-effect dummies.
-Both libraries are asked for their *raw* covariance, which is then scaled by the
-factor of :func:`innopanel.econometrics.covariance.correction`.
+random effects, first differences) are fitted with linearmodels or the group-sum
+engine of :mod:`innopanel.econometrics.within`; Poisson pseudo-maximum likelihood
+(PPML) by :mod:`innopanel.econometrics.poisson`, with its effects absorbed. Each is
+asked for its *raw* covariance, which is then scaled by the factor of
+:func:`innopanel.econometrics.covariance.correction`.
 
 Data come as a frame indexed by (unit, year) holding the outcome and the regressors;
 rows with missing values must have been dropped before.
@@ -12,16 +13,16 @@ rows with missing values must have been dropped before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from linearmodels.panel import BetweenOLS, PanelOLS, PooledOLS, RandomEffects
 
 from innopanel.config.covariances import LINEAR_ESTIMATORS, UNIT, YEAR
+from innopanel.econometrics.absorption import FixedEffects
 from innopanel.econometrics.covariance import (
     Correction,
     CovarianceError,
@@ -31,14 +32,23 @@ from innopanel.econometrics.covariance import (
     linearmodels_options,
     resolve_bandwidth,
 )
-from innopanel.econometrics.within import fit_within
+from innopanel.econometrics.jackknife import least_squares_jackknife, leave_one_out
+from innopanel.econometrics.poisson import (
+    ConvergenceError,
+    PoissonFit,
+    bartlett_meat,
+    cluster_meat,
+    fit_poisson,
+    sandwich,
+)
+from innopanel.econometrics.poisson import jackknife as poisson_jackknife
+from innopanel.econometrics.poisson import log_likelihood as poisson_log_likelihood
+from innopanel.econometrics.within import fit_within, r_squared
 
 TIME = "year"
 CONSTANT = "const"
 # Estimators whose design includes an intercept (the others absorb or difference it out).
 WITH_CONSTANT = ("pooled_ols", "between", "random_effects")
-PPML_TOLERANCE = 1e-10
-PPML_MAX_ITERATIONS = 200
 
 
 class EstimationError(ValueError):
@@ -96,26 +106,6 @@ def first_differences(frame: pd.DataFrame) -> pd.DataFrame:
     return differences[consecutive]
 
 
-def effect_dummies(
-    index: pd.MultiIndex, entity_effects: bool = False, time_effects: bool = False
-) -> pd.DataFrame:
-    """Dense indicator columns for the fixed effects of a (unit, year) index.
-
-    One column ``fe_<unit>`` per unit and ``year_<year>`` per year; with both, the first
-    year's column is dropped (it is collinear with the unit columns). The one builder
-    of effect dummies: PPML, the jackknife refits, FD year effects and the VIF purge.
-    """
-    blocks = [pd.DataFrame(index=index)]
-    margins = (("fe", 0, entity_effects, False), (TIME, 1, time_effects, entity_effects))
-    for prefix, level, wanted, drop_first in margins:
-        if wanted:
-            values = pd.Series(index.get_level_values(level), index=index)
-            blocks.append(pd.get_dummies(values, prefix=prefix, dtype=float, drop_first=drop_first))
-    dummies = pd.concat(blocks, axis=1)
-    dummies.columns = [str(c) for c in dummies.columns]
-    return dummies
-
-
 def fit_linear(
     dependent: pd.Series,
     exog: pd.DataFrame,
@@ -128,17 +118,27 @@ def fit_linear(
 
     ``exog`` is used as given (add ``const`` for pooled OLS, between and RE). For
     first differences, ``dependent`` and ``exog`` are in levels and are differenced
-    here; ``time_effects`` then adds year dummies to the differenced equation.
+    here; ``time_effects`` then gives the differenced equation year effects: OLS with
+    one dummy per year and no constant, computed as a within-year regression (the same
+    slopes, residuals and raw covariances by Frisch-Waugh-Lovell, without the dummies;
+    the dummies still count in k, and the R² measures are the dummy regression's).
     """
     if estimator not in LINEAR_ESTIMATORS:
         raise EstimationError(f"unknown linear estimator '{estimator}'.")
     reported = tuple(str(c) for c in exog.columns)
+    fit_estimator, fit_entity, fit_time, year_dummies = (
+        estimator,
+        entity_effects,
+        time_effects,
+        0,
+    )
     if estimator == "first_differences":
         levels = pd.concat([dependent.rename("__outcome__"), exog], axis=1)
         differenced = first_differences(levels)
         dependent, exog = differenced["__outcome__"], differenced.drop(columns="__outcome__")
-        if time_effects:
-            exog = pd.concat([exog, effect_dummies(exog.index, time_effects=True)], axis=1)
+        fit_estimator = "fixed_effects" if time_effects else "pooled_ols"
+        fit_entity = False
+        year_dummies = exog.index.get_level_values(1).nunique() if time_effects else 0
     n_entities, n_periods = _levels(exog)
     covariance = resolve_bandwidth(covariance, n_periods)
     if estimator not in covariance.entry.estimators:
@@ -151,7 +151,7 @@ def fit_linear(
     absorbing = estimator == "fixed_effects"
     counts = SampleCounts(
         nobs=n_entities if estimator == "between" else len(exog),
-        n_terms=exog.shape[1],
+        n_terms=exog.shape[1] + year_dummies,
         n_entities=n_entities,
         n_periods=n_periods,
         entity_effects=absorbing and entity_effects,
@@ -163,25 +163,25 @@ def fit_linear(
     except CovarianceError as error:
         raise EstimationError(str(error)) from error
     options = linearmodels_options(covariance)
-    fit_estimator = "pooled_ols" if estimator == "first_differences" else estimator
-    result = _library_fit(dependent, exog, fit_estimator, options, entity_effects, time_effects)
+    result = _library_fit(dependent, exog, fit_estimator, options, fit_entity, fit_time)
     raw_cov = result.cov
     if covariance.entry.jackknife:
-        raw_cov = jackknife_covariance(
-            result.params,
-            exog.index.get_level_values(0),
-            _linear_refit(dependent, exog, fit_estimator, entity_effects, time_effects),
-        )
-    statistics = {
-        "r2": float(result.rsquared),
-        "r2_within": float(result.rsquared if absorbing else result.rsquared_within),
-        "r2_overall": float(result.rsquared_overall),
-        "r2_between": float(result.rsquared_between),
-    }
+        terms = list(exog.columns)
+        squares = _linear_jackknife(dependent, exog, fit_estimator, fit_entity, fit_time)
+        raw_cov = pd.DataFrame(squares, index=terms, columns=terms)
     residuals = result.resids
     if isinstance(residuals, pd.DataFrame):
         residuals = residuals.iloc[:, 0]
     residuals = residuals.rename("residual")
+    if year_dummies:
+        statistics = dummy_regression_rsquared(dependent, residuals)
+    else:
+        statistics = {
+            "r2": float(result.rsquared),
+            "r2_within": float(result.rsquared if absorbing else result.rsquared_within),
+            "r2_overall": float(result.rsquared_overall),
+            "r2_between": float(result.rsquared_between),
+        }
     return FitResult(
         params=result.params.copy(),
         cov=raw_cov * fix.factor,
@@ -205,6 +205,43 @@ def _observed(dependent: pd.Series, estimator: str) -> pd.Series:
     """The outcome the estimator's residuals belong to: unit means for between (its
     residuals are indexed by unit), the outcome as given otherwise."""
     return dependent.groupby(level=0).mean() if estimator == "between" else dependent
+
+
+def dummy_regression_rsquared(dependent: pd.Series, residuals: pd.Series) -> dict[str, float]:
+    """linearmodels' PooledOLS R² measures of a regression whose year dummies make an
+    implicit constant, from its outcome and residuals (the fitted values include the
+    year effects): overall (= r2) and between centred, within about unit means."""
+    units = pd.factorize(dependent.index.get_level_values(0))[0]
+    outcome = dependent.to_numpy(dtype=float)
+    errors = residuals.reindex(dependent.index).to_numpy(dtype=float)
+    counts = np.bincount(units).astype(float)
+
+    def unit_means(values: np.ndarray) -> np.ndarray:
+        return np.bincount(units, weights=values) / counts
+
+    outcome_ss = float(outcome @ outcome)
+    overall = r_squared(
+        float(errors @ errors),
+        float(np.sum((outcome - outcome.mean()) ** 2)),
+        outcome_ss,
+        len(outcome),
+    )
+    means, error_means = unit_means(outcome), unit_means(errors)
+    between = r_squared(
+        float(error_means @ error_means),
+        float(np.sum((means - means.mean()) ** 2)),
+        float(means @ means),
+        len(means),
+    )
+    within_errors = errors - error_means[units]
+    within_outcome = outcome - means[units]
+    within = r_squared(
+        float(within_errors @ within_errors),
+        float(within_outcome @ within_outcome),
+        outcome_ss,
+        len(outcome),
+    )
+    return {"r2": overall, "r2_within": within, "r2_overall": overall, "r2_between": between}
 
 
 def _library_fit(
@@ -254,103 +291,44 @@ def within_supports(options: dict[str, Any]) -> bool:
     return cov_type in ("unadjusted", "robust")
 
 
-def dummy_design(exog: pd.DataFrame, entity_effects: bool, time_effects: bool) -> pd.DataFrame:
-    """``exog`` with the indicator columns of its unit and/or year fixed effects."""
-    return pd.concat(
-        [exog.astype(float), effect_dummies(exog.index, entity_effects, time_effects)], axis=1
-    )
-
-
-def _linear_refit(
+def _linear_jackknife(
     dependent: pd.Series,
     exog: pd.DataFrame,
     estimator: str,
     entity_effects: bool,
     time_effects: bool,
-) -> Callable[[np.ndarray], pd.Series]:
-    """Re-estimation on a subset of rows, for the jackknife.
+) -> np.ndarray:
+    """sum_g (b_(g) - b)(b_(g) - b)' over leave-one-unit-out refits, for the jackknife.
 
-    Pooled OLS and fixed effects are refitted as least squares on a dummy design (the
-    within estimator *is* OLS with unit and year dummies), which is exact and far
-    cheaper than a library call per left-out unit; RE and between use linearmodels.
+    Pooled OLS and fixed effects (without a constant) take the exact per-unit Gram
+    route of :func:`innopanel.econometrics.jackknife.least_squares_jackknife`, linear
+    in the rows; RE, between and FE with a constant are refitted by linearmodels.
     """
+    index = exog.index
+    units = pd.factorize(index.get_level_values(0))[0]
     absorbs = estimator == "fixed_effects" and (entity_effects or time_effects)
     if estimator in ("pooled_ols", "fixed_effects") and not (absorbs and CONSTANT in exog):
-        design = dummy_design(exog, absorbs and entity_effects, absorbs and time_effects)
-        matrix, outcome = design.to_numpy(), dependent.to_numpy(dtype=float)
-        terms = list(exog.columns)
-
-        def least_squares(keep: np.ndarray) -> pd.Series:
-            # A left-out unit's own dummy column is all zero: drop it.
-            columns = np.flatnonzero(np.abs(matrix[keep]).sum(axis=0) > 0)
-            kept = matrix[keep][:, columns]
-            beta = np.linalg.solve(kept.T @ kept, kept.T @ outcome[keep])
-            return pd.Series(beta, index=design.columns[columns])[terms]
-
-        return least_squares
-    plain = linearmodels_options(CovarianceSpec("unadjusted"))
-
-    def library(keep: np.ndarray) -> pd.Series:
-        return _library_fit(
-            dependent[keep], exog[keep], estimator, plain, entity_effects, time_effects
-        ).params
-
-    return library
-
-
-def jackknife_covariance(
-    params: pd.Series, clusters: pd.Index, refit: Callable[[np.ndarray], pd.Series]
-) -> pd.DataFrame:
-    """sum_g (b_(g) - b)(b_(g) - b)' over leave-one-cluster-out refits.
-
-    ``refit(keep)`` re-estimates on the rows where the boolean mask ``keep`` is true;
-    the (G-1)/G factor of the CV3 estimator is applied as its correction.
-    """
-    labels = np.asarray(clusters)
-    deviations = []
-    for cluster in pd.unique(labels):
-        estimate = refit(labels != cluster)
-        deviations.append((estimate[params.index] - params).to_numpy())
-    stacked = np.asarray(deviations)
-    return pd.DataFrame(stacked.T @ stacked, index=params.index, columns=params.index)
-
-
-def poisson_irls(
-    outcome: np.ndarray,
-    design: np.ndarray,
-    start: np.ndarray,
-    tolerance: float = PPML_TOLERANCE,
-    max_iterations: int = PPML_MAX_ITERATIONS,
-) -> np.ndarray:
-    """Poisson (pseudo-)ML by iteratively reweighted least squares from ``start``.
-
-    The same estimating equations as statsmodels' GLM; used for the many warm-started
-    refits of the jackknife, where the library's per-call overhead would dominate.
-    """
-    beta = np.asarray(start, dtype=float)
-    eta = design @ beta
-    deviance = np.inf
-    for _ in range(max_iterations):
-        mean = np.exp(eta)
-        root_weight = np.sqrt(mean)
-        working = eta + (outcome - mean) / mean
-        weighted = design * root_weight[:, None]
-        # Normal equations: X'WX is small (terms + effects) and well conditioned here.
-        beta = np.linalg.solve(weighted.T @ weighted, weighted.T @ (working * root_weight))
-        eta = design @ beta
-        mean = np.exp(eta)
-        positive = outcome > 0
-        new_deviance = 2.0 * float(
-            np.sum(outcome[positive] * np.log(outcome[positive] / mean[positive]))
-            - np.sum(outcome - mean)
+        years = pd.factorize(index.get_level_values(1), sort=True)[0]
+        _, squares = least_squares_jackknife(
+            dependent.to_numpy(dtype=float),
+            exog.to_numpy(dtype=float),
+            units,
+            years,
+            absorbs and entity_effects,
+            absorbs and time_effects,
         )
-        if abs(new_deviance - deviance) <= tolerance * (abs(new_deviance) + 0.1):
-            return beta
-        deviance = new_deviance
-    raise EstimationError(
-        f"PPML did not converge in {max_iterations} iterations; check the regressors for "
-        "separation (a regressor that perfectly predicts zeros)."
-    )
+        return squares
+    plain = linearmodels_options(CovarianceSpec("unadjusted"))
+    terms = list(exog.columns)
+
+    def library(keep: np.ndarray) -> np.ndarray:
+        result = _library_fit(
+            dependent[keep], exog[keep], estimator, plain, entity_effects, time_effects
+        )
+        return result.params[terms].to_numpy()
+
+    full = _library_fit(dependent, exog, estimator, plain, entity_effects, time_effects)
+    return leave_one_out(full.params[terms].to_numpy(), units, library)
 
 
 def drop_all_zero_groups(
@@ -384,26 +362,6 @@ def drop_all_zero_groups(
     return keep, tuple(str(u) for u in dropped_units), tuple(int(y) for y in dropped_years)
 
 
-def _glm_covariance_options(covariance: CovarianceSpec, index: pd.MultiIndex) -> dict[str, Any]:
-    """statsmodels GLM ``fit`` keywords for the raw (uncorrected) covariance.
-
-    ``covariance`` must have its bandwidth resolved (:func:`resolve_bandwidth`)."""
-    entry = covariance.entry
-    if entry.jackknife or entry.statsmodels in ("nonrobust", "HC0"):
-        return {"cov_type": entry.statsmodels}
-    codes = {
-        UNIT: pd.factorize(index.get_level_values(0))[0],
-        YEAR: pd.factorize(index.get_level_values(1), sort=True)[0],
-    }
-    raw = {"use_correction": False, "df_correction": False}
-    if entry.takes_kernel:
-        keywords = {"time": codes[YEAR], "maxlags": covariance.bandwidth, **raw}
-    else:
-        groups = [codes[dimension] for dimension in entry.clusters]
-        keywords = {"groups": groups[0] if len(groups) == 1 else np.column_stack(groups), **raw}
-    return {"cov_type": entry.statsmodels, "cov_kwds": keywords}
-
-
 def fit_ppml(
     dependent: pd.Series,
     exog: pd.DataFrame,
@@ -412,7 +370,7 @@ def fit_ppml(
     time_effects: bool = True,
     unit: str = "city",
 ) -> FitResult:
-    """Poisson pseudo-maximum likelihood with unit and/or year fixed effects as dummies.
+    """Poisson pseudo-maximum likelihood with unit and/or year fixed effects absorbed.
 
     Consistent whenever E[y | x, effects] = exp(x b + effects), whatever the variance
     (Santos Silva and Tenreyro, 2006); inference therefore uses sandwich covariances.
@@ -446,67 +404,86 @@ def fit_ppml(
     except CovarianceError as error:
         raise EstimationError(str(error)) from error
 
-    design = dummy_design(exog, entity_effects, time_effects)
-    if not entity_effects and not time_effects and CONSTANT not in exog.columns:
-        design[CONSTANT] = 1.0
-    model = sm.GLM(dependent.astype(float), design, family=sm.families.Poisson())
-    result = model.fit(
-        method="irls",
-        tol=PPML_TOLERANCE,
-        maxiter=PPML_MAX_ITERATIONS,
-        **_glm_covariance_options(covariance, exog.index),
-    )
-    if not result.converged:
-        raise EstimationError(
-            f"PPML did not converge in {PPML_MAX_ITERATIONS} iterations; check the "
-            "regressors for separation (a regressor that perfectly predicts zeros)."
-        )
     terms = list(exog.columns)
-    raw_cov = pd.DataFrame(
-        np.asarray(result.cov_params()), index=design.columns, columns=design.columns
-    )
-    if covariance.entry.jackknife:
-        outcome, matrix = dependent.to_numpy(dtype=float), design.to_numpy()
-
-        def refit(keep: np.ndarray) -> pd.Series:
-            # A left-out unit's own dummy column is all zero: drop it.
-            columns = np.flatnonzero(np.abs(matrix[keep]).sum(axis=0) > 0)
-            beta = poisson_irls(
-                outcome[keep], matrix[keep][:, columns], result.params.to_numpy()[columns]
-            )
-            return pd.Series(beta, index=design.columns[columns])
-
-        raw_cov = jackknife_covariance(result.params[terms], exog.index.get_level_values(0), refit)
-    mean = np.asarray(result.fittedvalues)
-    pearson = (dependent.to_numpy() - mean) / np.sqrt(mean)
-    null_loglik = float(result.llnull)
+    outcome = dependent.to_numpy(dtype=float)
+    regressors = exog.to_numpy(dtype=float)
+    effects = FixedEffects.from_index(exog.index, entity_effects, time_effects)
+    if not effects.sets and CONSTANT not in exog.columns:
+        regressors = np.column_stack([regressors, np.ones(len(regressors))])
+    try:
+        poisson = fit_poisson(outcome, regressors, effects)
+        raw_cov = _ppml_covariance(poisson, outcome, regressors, effects, covariance, exog.index)
+    except ConvergenceError as error:
+        raise EstimationError(str(error)) from error
+    mean = poisson.mean
+    log_likelihood = poisson_log_likelihood(outcome, mean)
+    # The null model is a constant alone, whose mean is the outcome's mean (statsmodels).
+    null_log_likelihood = poisson_log_likelihood(outcome, np.full(len(outcome), outcome.mean()))
     statistics = {
         "r2": float("nan"),
         "r2_within": float("nan"),
         "r2_overall": float("nan"),
         "r2_between": float("nan"),
-        "pseudo_r2": 1.0 - float(result.llf) / null_loglik,
-        "log_likelihood": float(result.llf),
+        "pseudo_r2": 1.0 - log_likelihood / null_log_likelihood,
+        "log_likelihood": log_likelihood,
     }
+    k = len(terms)
     return FitResult(
-        params=result.params[terms].copy(),
-        cov=raw_cov.loc[terms, terms] * fix.factor,
+        params=pd.Series(poisson.params[:k], index=terms),
+        cov=pd.DataFrame(raw_cov[:k, :k] * fix.factor, index=terms, columns=terms),
         correction=fix,
         covariance=covariance,
         nobs=len(exog),
         n_entities=n_entities,
         n_periods=n_periods,
         statistics=statistics,
-        residuals=pd.Series(pearson, index=exog.index, name="residual"),
+        residuals=pd.Series((outcome - mean) / np.sqrt(mean), index=exog.index, name="residual"),
         fitted=pd.Series(mean, index=exog.index, name="fitted"),
-        response_residuals=pd.Series(
-            dependent.to_numpy() - mean, index=exog.index, name="residual"
-        ),
+        response_residuals=pd.Series(outcome - mean, index=exog.index, name="residual"),
         reported_terms=tuple(terms),
         dropped_entities=dropped_units,
         dropped_periods=dropped_years,
-        library_result=result,
+        library_result=poisson,
     )
+
+
+def _ppml_covariance(
+    poisson: PoissonFit,
+    outcome: np.ndarray,
+    regressors: np.ndarray,
+    effects: FixedEffects,
+    covariance: CovarianceSpec,
+    index: pd.MultiIndex,
+) -> np.ndarray:
+    """The raw (uncorrected) covariance of the PPML slopes that ``covariance`` names,
+    as statsmodels' GLM computes it on the dummy design (see innopanel.econometrics.poisson).
+
+    ``covariance`` must have its bandwidth resolved (:func:`resolve_bandwidth`)."""
+    entry = covariance.entry
+    codes = {
+        UNIT: pd.factorize(index.get_level_values(0))[0],
+        YEAR: pd.factorize(index.get_level_values(1), sort=True)[0],
+    }
+    if entry.jackknife:
+        return poisson_jackknife(poisson, outcome, regressors, effects, codes[UNIT])
+    if not entry.sandwich:
+        return poisson.bread
+    scores = poisson.scores(outcome)
+    if entry.takes_kernel:
+        meat = bartlett_meat(scores, codes[YEAR], int(covariance.bandwidth or 0))
+    elif len(entry.clusters) == 2:
+        # Two-way clustering: unit plus year less their intersection (statsmodels).
+        both = pd.factorize(pd.MultiIndex.from_arrays([codes[UNIT], codes[YEAR]]))[0]
+        meat = (
+            cluster_meat(scores, codes[UNIT])
+            + cluster_meat(scores, codes[YEAR])
+            - cluster_meat(scores, both)
+        )
+    elif entry.clusters:
+        meat = cluster_meat(scores, codes[entry.clusters[0]])
+    else:
+        meat = scores.T @ scores
+    return sandwich(poisson.bread, meat)
 
 
 def linear_combination(

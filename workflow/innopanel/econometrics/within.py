@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from innopanel.econometrics.absorption import pseudo_inverse
+
 #: A column is absorbed by the effects when less than this share of its norm is
 #: left after demeaning (linearmodels' tolerance).
 ABSORBED_TOLERANCE = 1e-5
@@ -294,7 +296,7 @@ def _fit(
         df_model=k + n_effects,
         debiased=debiased,
         s2=s2,
-        rsquared=_r_squared(residual_ss, float(gram[0, 0]), outcome_ss, nobs),
+        rsquared=r_squared(residual_ss, float(gram[0, 0]), outcome_ss, nobs),
         rsquared_within=r2_within,
         rsquared_overall=r2_overall,
         rsquared_between=r2_between,
@@ -321,7 +323,7 @@ def _demean_two_way(data: np.ndarray, larger: _Grouping, smaller: _Grouping) -> 
     # D'(M_a v) for every column: the smaller grouping's sums of the demeaned data.
     cross = np.column_stack([smaller.sums(data[:, j]) for j in range(data.shape[1])])
     dummy_gram = np.diag(smaller.counts) - _incidence_gram(larger, smaller)
-    projection = _pseudo_inverse(dummy_gram) @ cross
+    projection = pseudo_inverse(dummy_gram) @ cross
     for j in range(data.shape[1]):
         # Subtract M_a D Pi_j: spread Pi_j to rows, demean it by the larger grouping.
         fitted = projection[smaller.codes, j]
@@ -344,18 +346,6 @@ def _incidence_gram(larger: _Grouping, smaller: _Grouping) -> np.ndarray:
     )
     weighted = sparse.diags_array(1 / larger.counts) @ incidence_sparse
     return (incidence_sparse.T @ weighted).toarray()
-
-
-def _pseudo_inverse(matrix: np.ndarray) -> np.ndarray:
-    """Moore-Penrose inverse of a symmetric positive semi-definite matrix.
-
-    The demeaned dummies always have one exact dependency (and more when the panel
-    is disconnected), so their Gram matrix is singular by construction.
-    """
-    eigenvalues, eigenvectors = np.linalg.eigh(matrix)
-    cutoff = eigenvalues.max(initial=0.0) * len(matrix) * np.finfo(float).eps * 10
-    keep = eigenvalues > cutoff
-    return (eigenvectors[:, keep] / eigenvalues[keep]) @ eigenvectors[:, keep].T
 
 
 def _solve(gram: np.ndarray, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -414,7 +404,7 @@ def _count_effects_automatically(
     return not bool((first_entity[time.codes] == entity.codes).all())
 
 
-def _r_squared(residual_ss: float, total_ss: float, outcome_ss: float, nobs: int) -> float:
+def r_squared(residual_ss: float, total_ss: float, outcome_ss: float, nobs: int) -> float:
     """1 - RSS/TSS, or NaN where TSS is rounding error (linearmodels' rule)."""
     if total_ss <= (max(nobs, 100) * np.finfo(float).eps) ** 2 * outcome_ss:
         return float("nan")
@@ -450,16 +440,14 @@ def _raw_rsquared(
         residuals -= coefficient * (column if rows is None else column[rows])
     outcome_ss = float(outcome @ outcome)
     nobs = len(outcome)
-    overall = _r_squared(float(residuals @ residuals), outcome_ss, outcome_ss, nobs)
+    overall = r_squared(float(residuals @ residuals), outcome_ss, outcome_ss, nobs)
     residual_means = entity.means(residuals)
     outcome_means = entity.means(outcome)
     between_ss = float(outcome_means @ outcome_means)
-    between = _r_squared(
-        float(residual_means @ residual_means), between_ss, between_ss, entity.size
-    )
+    between = r_squared(float(residual_means @ residual_means), between_ss, between_ss, entity.size)
     residuals -= residual_means[entity.codes]
     demeaned_outcome = outcome - outcome_means[entity.codes]
-    within = _r_squared(
+    within = r_squared(
         float(residuals @ residuals),
         float(demeaned_outcome @ demeaned_outcome),
         outcome_ss,
