@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from innopanel.config.paths import StudyPaths
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = importlib.util.spec_from_file_location("growth", ROOT / "workflow/benchmarks/growth.py")
 assert SPEC is not None and SPEC.loader is not None
@@ -36,7 +38,7 @@ def test_synthetic_units_extend_the_demo_table_with_unique_seeded_names() -> Non
 
 
 def test_study_config_points_the_sources_at_the_generated_files() -> None:
-    base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    base = yaml.safe_load((ROOT / StudyPaths("demo_cities").config).read_text("utf-8"))
     digests = {
         Path(s["path"]).name: f"{i:064d}" for i, s in enumerate(base["data"]["sources"].values())
     }

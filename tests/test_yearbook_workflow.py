@@ -51,7 +51,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The network is forbidden: every file must come from the shipped mirror.
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "workflow"), "INNOPANEL_OFFLINE": "1"}
     run = subprocess.run(
-        [*SNAKEMAKE, "--config", "study=china_provinces", *TARGETS],
+        [*SNAKEMAKE, *TARGETS, "--config", "study=china_provinces"],
         cwd=workdir,
         env=environment,
         capture_output=True,

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from innopanel.config.paths import StudyPaths
 from innopanel.reproducibility.benchmarking import format_table, read_benchmarks, run_timed
 from innopanel.reproducibility.reference import copy_project, snakemake_command
 from innopanel.synthetic.demo import write_demo_files
@@ -101,7 +102,7 @@ def study_config(
 
 
 GENERATED = "data/raw/growth"
-CONFIG = "config/growth.yaml"
+STUDY = StudyPaths("growth")
 
 
 def install_study(
@@ -110,7 +111,7 @@ def install_study(
     """Write a generated study into the project copy ``workdir`` and return the
     snakemake arguments that run it. The one place that knows where a study's
     config, unit table and raw files go (adapt it when the layout changes)."""
-    base = yaml.safe_load((workdir / "config" / "config.yaml").read_text(encoding="utf-8"))
+    base = yaml.safe_load((workdir / StudyPaths("demo_cities").config).read_text("utf-8"))
     demo_units = pd.read_csv(workdir / base["data"]["unit_table"], dtype=str, keep_default_na=False)
     table = synthetic_units(demo_units, units, NAME_SEED)
     units_path = "config/growth_units.csv"
@@ -120,10 +121,10 @@ def install_study(
     panel = simulate_panel(table["unit_id"].tolist(), years, demo_seed, DemoParameters(), tiers)
     digests = write_demo_files(panel, table, workdir / GENERATED, demo_seed)
     config = study_config(base, units_path, digests, years, ppml_covariance)
-    (workdir / CONFIG).write_text(
+    (workdir / STUDY.config).write_text(
         yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
-    return ["--configfile", CONFIG]
+    return ["--config", f"study={STUDY.study}"]
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
@@ -176,7 +177,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="innopanel-growth-") as temporary:
             workdir = Path(temporary)
             copy_project(root, workdir)
-            shutil.rmtree(workdir / "benchmarks", ignore_errors=True)
+            shutil.rmtree(workdir / STUDY.benchmarks, ignore_errors=True)
             options = install_study(workdir, units, years, NAME_SEED, arguments.ppml_covariance)
             env = {
                 **os.environ,
@@ -201,7 +202,7 @@ def main() -> None:
                     for path in sorted((workdir / "logs" / name).rglob("*.log")):
                         print(path.read_text(encoding="utf-8")[-1500:])
             wall = time.perf_counter() - start
-            per_rule = read_benchmarks(workdir)
+            per_rule = read_benchmarks(workdir / STUDY.benchmarks)
         size_rows = units * n_years
         peak = max((row["max_rss"] or 0.0) for row in per_rule)
         ends.append(
