@@ -107,24 +107,74 @@ def cleaning_rules(data: Mapping[str, Any]) -> CleaningRules:
     )
 
 
+# The keys naming each derivation's inputs, in the order the computation uses them.
+DERIVATION_INPUT_KEYS: Mapping[str, tuple[str, ...]] = {
+    "ratio": ("numerator", "denominator"),
+    "share": ("part", "whole"),
+    "per_capita": ("of", "population"),
+    "log": ("of",),
+    "sum": ("of",),
+    "difference": ("of", "minus"),
+    "growth": ("of",),
+    "lag": ("of",),
+    "lead": ("of",),
+}
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """One declared derivation (``variables.<name>.derive``), complete."""
+
+    operation: str
+    inputs: tuple[str, ...]
+    # per_capita: per how many base units of the population (10000: "per 10,000 residents").
+    per: float | None
+    # growth, lag, lead: calendar years (0 for the others).
+    years: int
+    # log: what zero and negative values do ("drop": become missing and are counted;
+    # "error": stop naming the rows).
+    zero: str
+    negative: str
+
+
+def derivation(raw: Mapping[str, Any]) -> Derivation:
+    """Return the :class:`Derivation` of a complete ``derive`` mapping (one operation)."""
+    ((operation, settings),) = raw.items()
+    inputs: list[str] = []
+    for key in DERIVATION_INPUT_KEYS[operation]:
+        value = settings[key]
+        inputs.extend(value if isinstance(value, list) else [value])
+    is_log = operation == "log"
+    return Derivation(
+        operation=operation,
+        inputs=tuple(inputs),
+        per=float(settings["per"]) if operation == "per_capita" else None,
+        years=int(settings["years"]) if operation in ("growth", "lag", "lead") else 0,
+        zero=settings["zero"] if is_log else "drop",
+        negative=settings["negative"] if is_log else "drop",
+    )
+
+
 @dataclass(frozen=True)
 class VariableSpec:
     """One configured variable, as the data wing needs it."""
 
     name: str
     kind: str
-    # Canonical unit of a source variable (derived ones may have none).
+    # Canonical unit (a derived variable may declare one, or take its inputs').
     unit: str | None
     minimum: float | None
     maximum: float | None
     # Also derive ``<name>_lag1``.
     lag: bool
-    # A derived variable that is the natural log of this earlier variable.
-    log_of: str | None
+    # How a derived variable is computed (None for a source variable, or a derived one
+    # that declares none, which the config check refuses).
+    derivation: Derivation | None
 
 
 def variable_specs(variables: Mapping[str, Mapping[str, Any]]) -> dict[str, VariableSpec]:
     """Return every configured variable as a :class:`VariableSpec`, in config order."""
+    complete = with_defaults({"variables": variables})["variables"]
     return {
         name: VariableSpec(
             name=name,
@@ -132,10 +182,10 @@ def variable_specs(variables: Mapping[str, Mapping[str, Any]]) -> dict[str, Vari
             unit=raw.get("unit"),
             minimum=raw.get("min"),
             maximum=raw.get("max"),
-            lag=bool(raw.get("lag")),
-            log_of=raw.get("log_of"),
+            lag=bool(raw["lag"]),
+            derivation=derivation(raw["derive"]) if "derive" in raw else None,
         )
-        for name, raw in variables.items()
+        for name, raw in complete.items()
     }
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from innopanel.config.data_specs import cleaning_spec
 from innopanel.config.sources import display_location
-from innopanel.data.derivations import derive_variables
+from innopanel.data.derivations import derive_panel
 from innopanel.data.editions import EditionFrame, combine_editions
 from innopanel.data.extraction import read_source
 from innopanel.data.panel_rules import (
@@ -114,7 +114,7 @@ def clean_panel(
         )
     panel, shape = shape_panel(panel, source_variables, rules, first_year, last_year)
 
-    panel = derive_variables(panel, config["variables"])
+    panel, derivation_drops = derive_panel(panel, config["variables"], spec.units)
     descriptive = [c for c in units.columns if c not in UNIT_TABLE_MATCHING_COLUMNS]
     value_columns = [c for c in panel.columns if c not in PANEL_ID_COLUMNS]
     panel = panel.merge(units[["unit_id", *descriptive]], on="unit_id", how="left")
@@ -139,5 +139,6 @@ def clean_panel(
         threshold=rules.outliers.threshold,
         screened=list(rules.outliers.variables or source_variables),
         revisions=revisions,
+        derivation_drops=[drop.as_dict() for drop in derivation_drops],
     )
     return panel, quality

@@ -77,13 +77,16 @@ def quality_report(
     threshold: float,
     screened: Sequence[str],
     revisions: list[dict[str, Any]] | None = None,
+    derivation_drops: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Return the data-quality report of a cleaned panel (a JSON-ready dict).
 
     ``shape`` is what shaping the panel dropped, ``interpolated`` the cells filled
     (``max_gap`` None: interpolation is off), ``screened`` the variables flagged for
     outliers at ``threshold``. ``revisions`` (None: no yearbook editions) lists every
-    earlier edition's value that the latest edition replaced.
+    earlier edition's value that the latest edition replaced. ``derivation_drops`` are
+    the rows each derived variable left missing although its inputs were observed (a
+    log's zeros and negatives, a zero denominator).
     """
     missing = {
         column: {
@@ -98,7 +101,6 @@ def quality_report(
         for u, y in panel.loc[panel[v].isna(), ["unit_id", "year"]].itertuples(index=False)
     ]
     missing_source_cells.sort(key=lambda c: (c["unit_id"], c["year"], c["variable"]))
-    zero_outcomes = int((panel.get("invention_patents_granted", pd.Series(dtype=float)) == 0).sum())
     report = {
         "synthetic": synthetic,
         "data_note": data_note,
@@ -108,8 +110,8 @@ def quality_report(
             "years": list(years),
             "rows": len(panel),
             **shape,
-            "zero_patent_counts_excluded_from_logs": zero_outcomes,
         },
+        "derivation_drops": list(derivation_drops),
         "sources": [_source_entry(r) for r in reports],
         "missing_values": {
             "treatment": (
@@ -186,8 +188,6 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
             + (f" ({', '.join(d['unit_id'] for d in dropped)})." if dropped else ".")
         )
     lines += [
-        "- Zero patent counts excluded from logs: "
-        f"{panel['zero_patent_counts_excluded_from_logs']}.",
         f"- Missing values: {quality['missing_values']['treatment']}.",
         f"- Interpolation: {quality['interpolated']['method']}; cells filled: "
         f"{len(quality['interpolated']['cells'])}.",
@@ -224,6 +224,7 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
                 _markdown_row([source["name"], row, drop["unit_id"], drop["year"], drop["reason"]])
             )
     lines += _yearbook_markdown(quality)
+    lines += _derivation_markdown(quality["derivation_drops"])
     lines += [
         "",
         "## Missing cells per variable",
@@ -257,6 +258,31 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
             )
         )
     return "\n".join(lines) + "\n"
+
+
+def _derivation_markdown(drops: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Rows a derived variable left missing although its inputs were observed."""
+    lines = [
+        "",
+        "## Values a derivation could not compute",
+        "",
+        "Rows where every input was observed but the derived value is missing (a log of "
+        "zero or a negative value, a division by zero); models drop them listwise. "
+        + ("None." if not drops else ""),
+    ]
+    if drops:
+        lines += [
+            "",
+            "| variable | derivation | inputs | reason | rows |",
+            "|---|---|---|---|---:|",
+        ]
+        lines += [
+            _markdown_row(
+                [d["variable"], d["operation"], ", ".join(d["inputs"]), d["reason"], d["rows"]]
+            )
+            for d in drops
+        ]
+    return lines
 
 
 def _yearbook_markdown(quality: Mapping[str, Any]) -> list[str]:
