@@ -28,6 +28,33 @@ def _complete_data(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class DataLimits:
+    """``data.limits``: caps on what a source may make the pipeline read."""
+
+    max_file_bytes: int
+    excel_max_rows: int
+    excel_max_columns: int
+    excel_max_cells: int
+    archive_max_member_bytes: int
+    archive_max_ratio: float
+    api_max_pages: int
+
+
+def data_limits(data: Mapping[str, Any]) -> DataLimits:
+    """Return the caps of ``data``, every default filled in."""
+    limits = _complete_data(data)["limits"]
+    return DataLimits(
+        max_file_bytes=int(limits["max_file_bytes"]),
+        excel_max_rows=int(limits["excel_max_rows"]),
+        excel_max_columns=int(limits["excel_max_columns"]),
+        excel_max_cells=int(limits["excel_max_cells"]),
+        archive_max_member_bytes=int(limits["archive_max_member_bytes"]),
+        archive_max_ratio=float(limits["archive_max_ratio"]),
+        api_max_pages=int(limits["api_max_pages"]),
+    )
+
+
+@dataclass(frozen=True)
 class FetchSettings:
     """How sources are fetched (``data.fetch``); none of it changes what a source holds."""
 
@@ -35,10 +62,13 @@ class FetchSettings:
     mirror_dir: str | None
     offline: bool
     allow_insecure_http: bool
+    # The longest wait for one read, and for one whole attempt.
     timeout_seconds: float
+    attempt_seconds: float
     retries: int
     backoff_seconds: float
     max_bytes: int
+    limits: DataLimits
 
 
 def fetch_settings(
@@ -53,9 +83,11 @@ def fetch_settings(
         offline=bool(fetch["offline"]) or forced_offline,
         allow_insecure_http=bool(fetch["allow_insecure_http"]),
         timeout_seconds=float(fetch["timeout_seconds"]),
+        attempt_seconds=float(fetch["attempt_seconds"]),
         retries=int(fetch["retries"]),
         backoff_seconds=float(fetch["backoff_seconds"]),
         max_bytes=int(fetch["max_bytes"]),
+        limits=data_limits(data),
     )
 
 
@@ -203,6 +235,7 @@ class CleaningSpec:
     synthetic: bool
     data_note: str
     rules: CleaningRules
+    limits: DataLimits
     sources: Mapping[str, SourceSpec]
     variables: Mapping[str, VariableSpec]
     # Unit name -> {dimension, factor}, as configured under ``units``.
@@ -228,6 +261,7 @@ def cleaning_spec(config: Mapping[str, Any]) -> CleaningSpec:
         synthetic=bool(data["synthetic"]),
         data_note=data["data_note"],
         rules=cleaning_rules(data),
+        limits=data_limits(data),
         sources=source_specs({"data": data}),
         variables=variable_specs(config["variables"]),
         units=config["units"],

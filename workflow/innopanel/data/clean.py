@@ -74,6 +74,7 @@ def clean_panel(
             spec.units,
             spec.missing_markers,
             shown,
+            limits=spec.limits,
         )
         path = source_label(source.name, shown)
         frame = harmonise_units(
