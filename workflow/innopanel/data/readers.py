@@ -25,7 +25,7 @@ from typing import Any
 from innopanel.config.data_specs import DataLimits
 from innopanel.config.sources import EXTENSIONS, looks_like_html
 from innopanel.config.specs import SourceSpec
-from innopanel.data.workbooks import WorkbookRefused, check_workbook
+from innopanel.data.intake import WorkbookRefused, check_workbook, file_size_problem
 from innopanel.data.worldbank import ApiError, document_table
 
 Cell = str | None
@@ -87,13 +87,9 @@ def check_raw_bytes(
     shown = shown or str(path)
     if not path.is_file():
         raise DataError(f"source '{source}': file {shown} not found. Run the fetch rule first.")
-    size = path.stat().st_size
-    if size > limits.max_file_bytes:
-        raise DataError(
-            f"source '{source}': {shown} is {size} bytes, over the cap of "
-            f"{limits.max_file_bytes} (data.limits.max_file_bytes). Raise the cap if this "
-            "size is expected."
-        )
+    oversized = file_size_problem(source, path, shown, limits)
+    if oversized is not None:
+        raise DataError(oversized)
     raw = path.read_bytes()
     if not raw.strip():
         raise DataError(

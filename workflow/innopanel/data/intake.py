@@ -1,10 +1,12 @@
-"""Check an .xlsx workbook's package before any reader loads it.
+"""Intake checks: what a source may make the pipeline read, checked before it is loaded.
 
-An .xlsx file is a zip of XML sheets. Readers allocate a sheet's whole span, so a 63 KB
-file with one cell at XFD1048576 fills the memory, and a zip member that inflates to
-gigabytes does too; a formula cell saved without its value reads as an empty cell,
-i.e. a silently missing number. :func:`check_workbook` streams each sheet's XML once
-(bounded by the archive caps) and refuses all three with the sheet, the cell and the fix.
+The ``data.limits`` caps (a file's size, an archive member's size and inflation ratio,
+a worksheet's span) and an .xlsx workbook's package. Readers allocate a sheet's whole
+span, so a 63 KB file with one cell at XFD1048576 fills the memory, and a zip member
+that inflates to gigabytes does too; a formula cell saved without its value reads as an
+empty cell, i.e. a silently missing number. :func:`check_workbook` streams each sheet's
+XML once (after the archive caps are checked) and refuses all three with the sheet,
+the cell and the fix. Only the standard library is imported (the fetch step uses this).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 
 from innopanel.config.data_specs import DataLimits
@@ -50,24 +52,36 @@ def _column_number(letters: str) -> int:
     return number
 
 
-def check_archive_members(
-    infos: list[zipfile.ZipInfo], shown: str, source: str, limits: DataLimits
-) -> None:
-    """Refuse a zip whose members inflate beyond the size or ratio cap, before reading."""
-    for info in infos:
-        if info.file_size > limits.archive_max_member_bytes:
-            raise WorkbookRefused(
-                f"source '{source}': {shown} member '{info.filename}' inflates to "
-                f"{info.file_size} bytes, over the cap of {limits.archive_max_member_bytes} "
-                "(data.limits.archive_max_member_bytes). Raise the cap if this is expected."
-            )
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > 1 << 20 and ratio > limits.archive_max_ratio:
-            raise WorkbookRefused(
-                f"source '{source}': {shown} member '{info.filename}' inflates {ratio:.0f}-fold, "
-                f"over the cap of {limits.archive_max_ratio:g} (data.limits.archive_max_ratio): "
-                "a zip bomb, or a very repetitive file. Raise the cap if this is expected."
-            )
+def file_size_problem(source: str, path: Path, shown: str, limits: DataLimits) -> str | None:
+    """Why a file is too big to read (``data.limits.max_file_bytes``), or None."""
+    size = path.stat().st_size
+    if size <= limits.max_file_bytes:
+        return None
+    return (
+        f"source '{source}': {shown} is {size} bytes, over the cap of {limits.max_file_bytes} "
+        "(data.limits.max_file_bytes). Raise the cap if this size is expected."
+    )
+
+
+def member_size_problem(
+    member: str, inflated: int, compressed: int, shown: str, source: str, limits: DataLimits
+) -> str | None:
+    """Why an archive member must not be inflated (over the size or ratio cap), or None."""
+    if inflated > limits.archive_max_member_bytes:
+        return (
+            f"source '{source}': {shown} member '{member}' inflates to {inflated} bytes, over "
+            f"the cap of {limits.archive_max_member_bytes} (data.limits.archive_max_member_bytes)"
+            ". Raise the cap if this size is expected."
+        )
+    ratio = inflated / max(compressed, 1)
+    # Small members may compress far (a sheet of blanks); only big ones can exhaust memory.
+    if inflated > 1 << 20 and ratio > limits.archive_max_ratio:
+        return (
+            f"source '{source}': {shown} member '{member}' inflates {ratio:.0f}-fold, over the "
+            f"cap of {limits.archive_max_ratio:g} (data.limits.archive_max_ratio): a zip bomb, "
+            "or a very repetitive file. Raise the cap if this is expected."
+        )
+    return None
 
 
 def _sheet_paths(bundle: zipfile.ZipFile) -> dict[str, str]:
@@ -117,7 +131,12 @@ def check_workbook(raw: bytes, shown: str, source: str, limits: DataLimits) -> N
     except zipfile.BadZipFile:
         return
     with bundle:
-        check_archive_members(bundle.infolist(), shown, source, limits)
+        for info in bundle.infolist():
+            problem = member_size_problem(
+                info.filename, info.file_size, info.compress_size, shown, source, limits
+            )
+            if problem is not None:
+                raise WorkbookRefused(problem)
         try:
             paths = _sheet_paths(bundle)
         except (KeyError, ElementTree.ParseError):
