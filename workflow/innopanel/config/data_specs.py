@@ -28,6 +28,40 @@ def _complete_data(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Concordance:
+    """Names or codes that mean one unit; ``merge`` None: a plain rename (one row each)."""
+
+    names: tuple[str, ...]
+    unit_id: str
+    merge: str | None
+    weight: str | None
+
+
+@dataclass(frozen=True)
+class Harmonisation:
+    """``data.harmonise``: total rows, dropped units, unknown names and the concordance."""
+
+    totals: tuple[str, ...]
+    drop_units: tuple[str, ...]
+    unknown_units: str
+    concordance: tuple[Concordance, ...]
+
+
+def harmonisation(data: Mapping[str, Any]) -> Harmonisation:
+    """Return the unit-harmonisation rules of ``data``, every default filled in."""
+    rules = _complete_data(data)["harmonise"]
+    return Harmonisation(
+        totals=tuple(rules["totals"]),
+        drop_units=tuple(rules["drop_units"]),
+        unknown_units=rules["unknown_units"],
+        concordance=tuple(
+            Concordance(tuple(entry["from"]), entry["to"], entry.get("merge"), entry.get("weight"))
+            for entry in rules["concordance"]
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class DataLimits:
     """``data.limits``: caps on what a source may make the pipeline read."""
 
@@ -235,6 +269,7 @@ class CleaningSpec:
     synthetic: bool
     data_note: str
     rules: CleaningRules
+    harmonise: Harmonisation
     limits: DataLimits
     sources: Mapping[str, SourceSpec]
     variables: Mapping[str, VariableSpec]
@@ -261,6 +296,7 @@ def cleaning_spec(config: Mapping[str, Any]) -> CleaningSpec:
         synthetic=bool(data["synthetic"]),
         data_note=data["data_note"],
         rules=cleaning_rules(data),
+        harmonise=harmonisation(data),
         limits=data_limits(data),
         sources=source_specs({"data": data}),
         variables=variable_specs(config["variables"]),

@@ -3,7 +3,8 @@
 Steps, each a function: read a source (any format via innopanel.data.readers; encoding,
 title rows, multi-row and repeated header blocks, units in headers or in the config,
 missing markers, thousands separators; a yearbook table via innopanel.data.yearbook)
--> harmonise unit names to one id -> drop exact duplicates (reported), refuse
+-> harmonise unit names to one id (drop totals and named units, map codes, merge
+sub-units) -> drop exact duplicates (reported), refuse
 conflicting ones -> apply the study window -> combine yearbook editions (the latest
 wins; revisions reported) -> merge sources on (unit, year) -> interpolate only if
 config asks -> shape the panel (unbalanced or balanced) -> derive analysis variables
@@ -27,6 +28,7 @@ from innopanel.config.sources import display_location
 from innopanel.data.derivations import derive_panel
 from innopanel.data.editions import EditionFrame, combine_editions
 from innopanel.data.extraction import read_source
+from innopanel.data.harmonise import harmonise_units
 from innopanel.data.panel_rules import (
     apply_window,
     drop_duplicates,
@@ -37,7 +39,7 @@ from innopanel.data.panel_rules import (
 )
 from innopanel.data.quality import SourceReport, quality_report
 from innopanel.data.readers import source_label
-from innopanel.data.unit_names import harmonise_units, read_unit_table, unit_alias_map
+from innopanel.data.unit_names import read_unit_table, unit_alias_map
 from innopanel.data.yearbook import read_yearbook_table
 
 PANEL_ID_COLUMNS = ["unit_id", "year"]
@@ -78,7 +80,14 @@ def clean_panel(
         )
         path = source_label(source.name, shown)
         frame = harmonise_units(
-            frame, aliases, path, source.unit_column, spec.unit_table, spec.unit
+            frame,
+            aliases,
+            spec.harmonise,
+            report,
+            path=path,
+            unit_column=source.unit_column,
+            unit_table=spec.unit_table,
+            unit=spec.unit,
         )
         frame = drop_duplicates(frame, path, report)
         frame = apply_window(
@@ -141,5 +150,8 @@ def clean_panel(
         screened=list(rules.outliers.variables or source_variables),
         revisions=revisions,
         derivation_drops=[drop.as_dict() for drop in derivation_drops],
+        source_columns={
+            name: [c.variable for c in source.columns] for name, source in spec.sources.items()
+        },
     )
     return panel, quality

@@ -32,6 +32,10 @@ class SourceReport:
     # outside the study (香港, …), with their values.
     edition: int | None = None
     totals_dropped: list[dict[str, Any]] = field(default_factory=list)
+    # Rows dropped or merged by data.harmonise: raw name, rule, rows.
+    harmonised: list[dict[str, Any]] = field(default_factory=list)
+    # Rows outside the study window, per year (summarised: they may be most of a file).
+    out_of_window: dict[int, int] = field(default_factory=dict)
 
 
 def flag_outliers(
@@ -78,6 +82,7 @@ def quality_report(
     screened: Sequence[str],
     revisions: list[dict[str, Any]] | None = None,
     derivation_drops: Sequence[Mapping[str, Any]] = (),
+    source_columns: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Return the data-quality report of a cleaned panel (a JSON-ready dict).
 
@@ -86,7 +91,8 @@ def quality_report(
     outliers at ``threshold``. ``revisions`` (None: no yearbook editions) lists every
     earlier edition's value that the latest edition replaced. ``derivation_drops`` are
     the rows each derived variable left missing although its inputs were observed (a
-    log's zeros and negatives, a zero denominator).
+    log's zeros and negatives, a zero denominator). ``source_columns`` (source name ->
+    its variables) gives the unit x source x year coverage table.
     """
     missing = {
         column: {
@@ -112,6 +118,7 @@ def quality_report(
             **shape,
         },
         "derivation_drops": list(derivation_drops),
+        "coverage": coverage(panel, source_columns or {}, source_variables),
         "sources": [_source_entry(r) for r in reports],
         "missing_values": {
             "treatment": (
@@ -149,6 +156,38 @@ def quality_report(
     return report
 
 
+def year_spans(years: Sequence[int]) -> str:
+    """Years as runs: [2011, 2012, 2013, 2016] -> '2011–2013, 2016'."""
+    runs: list[list[int]] = []
+    for year in sorted(years):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
+def coverage(
+    panel: pd.DataFrame,
+    source_columns: Mapping[str, Sequence[str]],
+    source_variables: Sequence[str],
+) -> dict[str, Any]:
+    """Per unit and source, the years with a value of any of its variables (as spans)."""
+    units: dict[str, dict[str, str]] = {}
+    for unit_id, rows in panel.groupby("unit_id", sort=True):
+        units[str(unit_id)] = {
+            name: year_spans(
+                rows.loc[rows[list(columns)].notna().any(axis=1), "year"].astype(int).tolist()
+            )
+            for name, columns in source_columns.items()
+        }
+    return {
+        "sources": list(source_columns),
+        "units": units,
+        "all_missing_variables": [v for v in source_variables if panel[v].isna().all()],
+    }
+
+
 def _source_entry(report: SourceReport) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "name": report.name,
@@ -156,6 +195,10 @@ def _source_entry(report: SourceReport) -> dict[str, Any]:
         "rows_read": report.rows_read,
         "header_blocks": report.header_blocks,
         "rows_dropped": report.dropped,
+        "units_harmonised": report.harmonised,
+        "out_of_window": [
+            {"year": year, "rows": rows} for year, rows in sorted(report.out_of_window.items())
+        ],
     }
     if report.edition is not None:
         entry["edition"] = report.edition
@@ -223,8 +266,10 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
             lines.append(
                 _markdown_row([source["name"], row, drop["unit_id"], drop["year"], drop["reason"]])
             )
+    lines += _harmonised_markdown(quality["sources"])
     lines += _yearbook_markdown(quality)
     lines += _derivation_markdown(quality["derivation_drops"])
+    lines += _coverage_markdown(quality["coverage"])
     lines += [
         "",
         "## Missing cells per variable",
@@ -258,6 +303,56 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
             )
         )
     return "\n".join(lines) + "\n"
+
+
+def _harmonised_markdown(sources: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Rows outside the window per year, and rows dropped or merged by data.harmonise."""
+    lines = [
+        "",
+        "## Rows outside the study window",
+        "",
+        "| source | year | rows dropped |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        _markdown_row([source["name"], entry["year"], entry["rows"]])
+        for source in sources
+        for entry in source["out_of_window"]
+    ]
+    lines += [
+        "",
+        "## Rows that are not units, and merged sub-units (data.harmonise)",
+        "",
+        "| source | name in the source | rule | rows |",
+        "|---|---|---|---:|",
+    ]
+    lines += [
+        _markdown_row([source["name"], entry["name"], entry["rule"], entry["rows"]])
+        for source in sources
+        for entry in source["units_harmonised"]
+    ]
+    return lines
+
+
+def _coverage_markdown(coverage: Mapping[str, Any]) -> list[str]:
+    """Which source covers which unit in which years; all-missing variables named."""
+    lines = ["", "## Coverage: unit x source x year", ""]
+    if coverage["all_missing_variables"]:
+        lines += [
+            "**Variables with no value at all** (every model using them is refused; check "
+            "their source columns): " + ", ".join(coverage["all_missing_variables"]) + ".",
+            "",
+        ]
+    sources = coverage["sources"]
+    lines += [
+        "Years with a value of any of the source's variables (— : none).",
+        "",
+        "| unit | " + " | ".join(sources) + " |",
+        "|---|" + "---|" * len(sources),
+    ]
+    for unit_id, spans in coverage["units"].items():
+        lines.append(_markdown_row([unit_id, *[spans[name] or "—" for name in sources]]))
+    return lines
 
 
 def _derivation_markdown(drops: Sequence[Mapping[str, Any]]) -> list[str]:
