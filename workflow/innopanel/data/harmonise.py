@@ -61,7 +61,8 @@ def harmonise_units(
     merges = {entry.unit_id: entry for entry in rules.concordance if entry.merge is not None}
     if not merges:
         return kept
-    return _merge_sub_units(kept, frame.loc[~dropped, "name_raw"], merges, report, path)
+    names = frame.loc[~dropped, "name_raw"]
+    return _merge_sub_units(kept, names, keys[~dropped], merges, report, path)
 
 
 def _refuse_unknown(
@@ -89,27 +90,37 @@ def _report_dropped(names: pd.Series, reasons: pd.Series, report: SourceReport) 
 def _merge_sub_units(
     frame: pd.DataFrame,
     names: pd.Series,
+    keys: pd.Series,
     merges: Mapping[str, Concordance],
     report: SourceReport,
     path: str | Path,
 ) -> pd.DataFrame:
     """Sum (or weight-average) the rows of sub-units that together are one unit.
 
-    ``names`` are the rows' raw names, for the report.
+    Only rows named as the concordance's sub-units merge: a row of the unit itself
+    stays apart, so that it and the merged sub-units meet as a conflicting duplicate
+    instead of being added together. ``names`` (raw) and ``keys`` (normalised) are the
+    rows' names.
     """
     variables = [c for c in frame.columns if c not in (*ROW_COLUMNS, "unit_id", "year")]
-    merging = frame["unit_id"].isin(list(merges))
+    sub_unit = {normalise_unit_name(n): e.unit_id for e in merges.values() for n in e.names}
+    merging = keys.map(sub_unit).notna()
     parts = [frame.loc[~merging]]
     for unit_id, entry in merges.items():
-        rows = frame.loc[frame["unit_id"] == unit_id]
+        rows = frame.loc[merging & (frame["unit_id"] == unit_id)]
         if rows.empty:
             continue
         weight = entry.weight
         if entry.merge == "weighted_mean" and weight not in variables:
             raise DataError(
-                f"{path}: data.harmonise.concordance merges into '{unit_id}' weighted by "
-                f"'{weight}', which this source does not provide. Weight by a variable of "
-                "this source, or merge: sum."
+                f"{path}: data.harmonise.concordance merges into '{unit_id}' by weighted "
+                + (
+                    "mean without a weight; add weight: <variable>"
+                    if weight is None
+                    else f"mean weighted by '{weight}', which this source does not provide. "
+                    "Weight by a variable of this source"
+                )
+                + ", or merge: sum."
             )
         merged = pd.DataFrame(
             [

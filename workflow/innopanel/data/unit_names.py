@@ -40,6 +40,24 @@ def normalise_unit_name(name: str) -> str:
 def read_unit_table(path: str | Path) -> pd.DataFrame:
     """Read the unit table (one row per city or country) as strings, tier as integer."""
     table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    if "unit_id" not in table.columns:
+        raise ConfigError(f"{path}: no unit_id column; the first header cell should be unit_id.")
+    for column in ("unit_id", "tier"):
+        if column not in table.columns:
+            continue
+        cells = table[column].str.strip()
+        bad = cells.eq("") if column == "unit_id" else ~cells.str.fullmatch(r"\d+")
+        if bad.any():
+            line = int(bad.to_numpy().argmax()) + 2  # the header is line 1
+            raise ConfigError(
+                f"{path}, line {line}, column '{column}': "
+                + (
+                    "blank; every unit needs an id."
+                    if column == "unit_id"
+                    else f"'{table[column].iloc[line - 2]}' is not a whole number; give every "
+                    "unit its tier (or remove the column)."
+                )
+            )
     if "tier" in table.columns:
         table["tier"] = table["tier"].astype(int)
     if table["unit_id"].duplicated().any():
