@@ -307,31 +307,35 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
 
 def _harmonised_markdown(sources: Sequence[Mapping[str, Any]]) -> list[str]:
     """Rows outside the window per year, and rows dropped or merged by data.harmonise."""
-    lines = [
-        "",
-        "## Rows outside the study window",
-        "",
-        "| source | year | rows dropped |",
-        "|---|---:|---:|",
-    ]
-    lines += [
-        _markdown_row([source["name"], entry["year"], entry["rows"]])
+    outside = [
+        [source["name"], entry["year"], entry["rows"]]
         for source in sources
         for entry in source["out_of_window"]
     ]
-    lines += [
-        "",
-        "## Rows that are not units, and merged sub-units (data.harmonise)",
-        "",
-        "| source | name in the source | rule | rows |",
-        "|---|---|---|---:|",
-    ]
-    lines += [
-        _markdown_row([source["name"], entry["name"], entry["rule"], entry["rows"]])
+    harmonised = [
+        [source["name"], entry["name"], entry["rule"], entry["rows"]]
         for source in sources
         for entry in source["units_harmonised"]
     ]
-    return lines
+    return [
+        "",
+        "## Rows outside the study window",
+        "",
+        *_table_or_none(["source", "year", "rows dropped"], "|---|---:|---:|", outside),
+        "",
+        "## Rows that are not units, and merged sub-units (data.harmonise)",
+        "",
+        *_table_or_none(
+            ["source", "name in the source", "rule", "rows"], "|---|---|---|---:|", harmonised
+        ),
+    ]
+
+
+def _table_or_none(header: Sequence[str], rule: str, rows: Sequence[Sequence[Any]]) -> list[str]:
+    """A Markdown table of ``rows``, or "None." when there are none."""
+    if not rows:
+        return ["None."]
+    return [_markdown_row(header), rule, *(_markdown_row(row) for row in rows)]
 
 
 def _coverage_markdown(coverage: Mapping[str, Any]) -> list[str]:
