@@ -55,7 +55,7 @@ def harmonisation(data: Mapping[str, Any]) -> Harmonisation:
         drop_units=tuple(rules["drop_units"]),
         unknown_units=rules["unknown_units"],
         concordance=tuple(
-            Concordance(tuple(entry["from"]), entry["to"], entry.get("merge"), entry.get("weight"))
+            Concordance(tuple(entry["from"]), entry["to"], entry["merge"], entry["weight"])
             for entry in rules["concordance"]
         ),
     )
