@@ -65,6 +65,8 @@ def clean_panel(
     reports: list[SourceReport] = []
     frames: list[pd.DataFrame] = []
     editions: list[EditionFrame] = []
+    # Per source, the unit-years it gave a value for (the coverage table).
+    provided: dict[str, pd.DataFrame] = {}
 
     for source in spec.sources.values():
         shown = display_location(source, staged[source.name])
@@ -94,6 +96,8 @@ def clean_panel(
             frame, path, source, first_year, last_year, rules.out_of_window, report
         )
         frame = frame.drop(columns=["source_sheet", "source_row"])
+        values = [column.variable for column in source.columns]
+        provided[source.name] = frame.loc[frame[values].notna().any(axis=1), ["unit_id", "year"]]
         if source.table is None:
             frames.append(frame)
         else:
@@ -150,8 +154,6 @@ def clean_panel(
         screened=list(rules.outliers.variables or source_variables),
         revisions=revisions,
         derivation_drops=[drop.as_dict() for drop in derivation_drops],
-        source_columns={
-            name: [c.variable for c in source.columns] for name, source in spec.sources.items()
-        },
+        provided=provided,
     )
     return panel, quality

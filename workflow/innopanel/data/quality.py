@@ -82,7 +82,7 @@ def quality_report(
     screened: Sequence[str],
     revisions: list[dict[str, Any]] | None = None,
     derivation_drops: Sequence[Mapping[str, Any]] = (),
-    source_columns: Mapping[str, Sequence[str]] | None = None,
+    provided: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Return the data-quality report of a cleaned panel (a JSON-ready dict).
 
@@ -91,8 +91,8 @@ def quality_report(
     outliers at ``threshold``. ``revisions`` (None: no yearbook editions) lists every
     earlier edition's value that the latest edition replaced. ``derivation_drops`` are
     the rows each derived variable left missing although its inputs were observed (a
-    log's zeros and negatives, a zero denominator). ``source_columns`` (source name ->
-    its variables) gives the unit x source x year coverage table.
+    log's zeros and negatives, a zero denominator). ``provided`` (source name -> the
+    unit-years it gave a value for) makes the unit x source x year coverage table.
     """
     missing = {
         column: {
@@ -118,7 +118,7 @@ def quality_report(
             **shape,
         },
         "derivation_drops": list(derivation_drops),
-        "coverage": coverage(panel, source_columns or {}, source_variables),
+        "coverage": coverage(panel, provided or {}, source_variables),
         "sources": [_source_entry(r) for r in reports],
         "missing_values": {
             "treatment": (
@@ -169,20 +169,22 @@ def year_spans(years: Sequence[int]) -> str:
 
 def coverage(
     panel: pd.DataFrame,
-    source_columns: Mapping[str, Sequence[str]],
+    provided: Mapping[str, pd.DataFrame],
     source_variables: Sequence[str],
 ) -> dict[str, Any]:
-    """Per unit and source, the years with a value of any of its variables (as spans)."""
-    units: dict[str, dict[str, str]] = {}
-    for unit_id, rows in panel.groupby("unit_id", sort=True):
-        units[str(unit_id)] = {
-            name: year_spans(
-                rows.loc[rows[list(columns)].notna().any(axis=1), "year"].astype(int).tolist()
-            )
-            for name, columns in source_columns.items()
-        }
+    """Per unit and source, the years that source gave a value of any of its variables.
+
+    ``provided`` maps each source to the unit-years it gave a value for (``unit_id``,
+    ``year``; after harmonisation and the window), read before sources are merged, so
+    that overlapping sources (yearbook editions) are each credited with what they held.
+    """
+    units: dict[str, dict[str, str]] = {str(u): {} for u in sorted(panel["unit_id"].unique())}
+    for name, rows in provided.items():
+        years = rows.groupby("unit_id")["year"].apply(list).to_dict()
+        for unit_id, spans in units.items():
+            spans[name] = year_spans(years.get(unit_id, []))
     return {
-        "sources": list(source_columns),
+        "sources": list(provided),
         "units": units,
         "all_missing_variables": [v for v in source_variables if panel[v].isna().all()],
     }
@@ -338,6 +340,11 @@ def _table_or_none(header: Sequence[str], rule: str, rows: Sequence[Sequence[Any
     return [_markdown_row(header), rule, *(_markdown_row(row) for row in rows)]
 
 
+# Up to this many sources, the coverage table has a column per source; beyond, one row
+# per source (the JSON report always has every unit x source).
+COVERAGE_COLUMNS = 8
+
+
 def _coverage_markdown(coverage: Mapping[str, Any]) -> list[str]:
     """Which source covers which unit in which years; all-missing variables named."""
     lines = ["", "## Coverage: unit x source x year", ""]
@@ -347,15 +354,36 @@ def _coverage_markdown(coverage: Mapping[str, Any]) -> list[str]:
             "their source columns): " + ", ".join(coverage["all_missing_variables"]) + ".",
             "",
         ]
-    sources = coverage["sources"]
+    sources, units = coverage["sources"], coverage["units"]
+    if len(sources) <= COVERAGE_COLUMNS:
+        lines += ["Years with a value from each source (— : none).", ""]
+        lines += ["| unit | " + " | ".join(sources) + " |", "|---|" + "---|" * len(sources)]
+        lines += [
+            _markdown_row([unit_id, *[spans[name] or "—" for name in sources]])
+            for unit_id, spans in units.items()
+        ]
+        return lines
     lines += [
-        "Years with a value of any of the source's variables (— : none).",
+        "Per source: the units it gave a value for, their years, and the units it gave "
+        "nothing (every unit x source is in report.json).",
         "",
-        "| unit | " + " | ".join(sources) + " |",
-        "|---|" + "---|" * len(sources),
+        "| source | units with a value | years | units without any value |",
+        "|---|---:|---|---|",
     ]
-    for unit_id, spans in coverage["units"].items():
-        lines.append(_markdown_row([unit_id, *[spans[name] or "—" for name in sources]]))
+    for name in sources:
+        spans = {unit_id: by_source[name] for unit_id, by_source in units.items()}
+        covered = sorted({span for span in spans.values() if span})
+        without = [unit_id for unit_id, span in spans.items() if not span]
+        lines.append(
+            _markdown_row(
+                [
+                    name,
+                    len(spans) - len(without),
+                    "; ".join(covered) or "—",
+                    ", ".join(without) or "—",
+                ]
+            )
+        )
     return lines
 
 
