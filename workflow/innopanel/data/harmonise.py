@@ -73,11 +73,11 @@ def _refuse_unknown(
     raise DataError(
         f"{place(path, first['source_sheet'])}, row {first['source_row']}, column "
         f"'{unit_column}': unknown {unit} '{first['name_raw']}' ({len(unknown)} row(s), names "
-        f"{names[:5]}). If it is a {unit}, add the name to the aliases column of {unit_table} "
-        f"(or under data.aliases in the config), or add the {unit} as a new row there. If it "
-        "is a total, list it under data.harmonise.totals; if it is no unit of the study, "
-        "under data.harmonise.drop_units (or set data.harmonise.unknown_units: drop); "
-        "if it is an old code or a sub-unit, map it under data.harmonise.concordance."
+        f"{names[:5]}). Add the name to the aliases column of {unit_table} (or under "
+        f"data.aliases in the config), or add the {unit} as a new row there. If it is a "
+        "total, list it under data.harmonise.totals; if it is no unit of the study, under "
+        "data.harmonise.drop_units (or set data.harmonise.unknown_units: drop); if it is "
+        "an old code or a sub-unit, map it under data.harmonise.concordance."
     )
 
 
