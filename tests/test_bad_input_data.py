@@ -617,3 +617,25 @@ def test_with_defaults_gives_every_cap_a_default() -> None:
         "api_max_pages": 1000,
     }
     assert cleaning_spec(base_config(Path("."))).limits.excel_max_cells == 20_000_000
+
+
+def test_sub_units_merge_by_weighted_mean_and_a_missing_part_leaves_the_unit_missing(
+    tmp_path: Path,
+) -> None:
+    config = make_study(tmp_path)
+    text = ECONOMY.replace(
+        "N01,2020,110.0,51.00\nN01,2021,120.0,52.00\n",
+        "N011,2020,30.0,10.00\nN012,2020,10.0,30.00\nN011,2021,5.0,1.00\nN012,2021,,3.00\n",
+    )
+    (tmp_path / "raw" / "economy.csv").write_text(text, encoding="utf-8")
+    merge = {"from": ["N011", "N012"], "to": "north", "merge": "weighted_mean"}
+    config["data"]["harmonise"] = {"concordance": [{**merge, "weight": "population"}]}
+    pin(config)
+    run_data_steps(tmp_path, config)
+    panel = pd.read_csv(tmp_path / "out" / "panel.csv").set_index(["unit_id", "year"])
+    # GDP weighted by population (30*10 + 10*30) / 40 = 15; population itself summed.
+    assert panel.loc[("north", 2020), "gdp"] == pytest.approx(15.0)
+    assert panel.loc[("north", 2020), "population"] == pytest.approx(40.0)
+    # One sub-unit's GDP is missing in 2021: the merged GDP is missing, not a part of it.
+    assert pd.isna(panel.loc[("north", 2021), "gdp"])
+    assert panel.loc[("north", 2021), "population"] == pytest.approx(4.0)
