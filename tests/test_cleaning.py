@@ -10,7 +10,7 @@ import pytest
 
 from innopanel.config.checks import ConfigError
 from innopanel.data.clean import clean_panel
-from innopanel.data.extraction import parse_number, split_header
+from innopanel.data.extraction import CellError, parse_number, parse_year, split_header
 from innopanel.data.quality import quality_markdown
 from innopanel.data.readers import DataError
 from innopanel.data.unit_names import normalise_unit_name
@@ -111,8 +111,36 @@ def test_missing_markers_and_thousands_separators() -> None:
     assert parse_number(" 1,234,567 ", markers) == 1234567.0
     assert math.isnan(parse_number("—", markers))
     assert math.isnan(parse_number("..", markers))
-    assert parse_number("12,34", markers) is None  # not a thousands pattern: refused, not guessed
-    assert parse_number("n/a", markers) is None
+    # Not a number, or a number Python's float() would take but no statistic is written as.
+    for text in ["12,34", "n/a", "20_20", "inf", "-Infinity", "nan", "1 234", "0x1A", ""]:
+        with pytest.raises(CellError, match="is not a number"):
+            parse_number(text, markers)
+    for text in ["1e308", "-1e200", "1e999"]:
+        with pytest.raises(CellError, match="is not a usable number"):
+            parse_number(text, markers)
+
+
+def test_digit_groups_are_read_only_when_unambiguous_or_declared() -> None:
+    markers = frozenset()
+    with pytest.raises(CellError, match=r"is ambiguous.*thousands_separator: ','"):
+        parse_number("159,790", markers)
+    assert parse_number("159,790", markers, ".", ",") == 159790.0
+    assert parse_number("159,790", markers, ",") == pytest.approx(159.79)
+    assert parse_number("1.234.567,5", markers, ",", ".") == 1234567.5
+    assert parse_number("1 234,5", markers, ",", " ") == 1234.5
+    with pytest.raises(CellError, match="decimal separator is ','"):
+        parse_number("1.234", markers, ",")
+    # A declared separator is only taken in proper groups of three.
+    with pytest.raises(CellError, match="is not a number"):
+        parse_number("12,34", markers, ".", ",")
+
+
+def test_years_are_four_digits() -> None:
+    assert parse_year("2020") == 2020
+    assert parse_year(" 2020.0 ") == 2020
+    for text in ["20_20", "inf", "2020.5", "1e3", "２０２０年", "", None]:
+        with pytest.raises(CellError, match="is not a year"):
+            parse_year(text)
 
 
 def test_city_names_in_chinese_and_english_reduce_to_one_key() -> None:
@@ -155,10 +183,10 @@ def test_clean_panel_handles_every_quirk(messy_sources: tuple[dict, dict]) -> No
 
     economy = next(s for s in quality["sources"] if s["name"] == "economy")
     reasons = sorted(d["reason"] for d in economy["rows_dropped"])
-    assert reasons == [
-        "exact duplicate of an earlier row",
-        "year outside the study window 2019-2021",
-    ]
+    assert reasons == ["exact duplicate of an earlier row"]
+    # Rows outside the window are counted per year, not listed one by one.
+    assert [entry["rows"] for entry in economy["out_of_window"]] == [1]
+    assert not any(2019 <= entry["year"] <= 2021 for entry in economy["out_of_window"])
     assert [b["units"]["rd_expenditure"] for b in quality["sources"][1]["header_blocks"]] == [
         "万元",
         "亿元",

@@ -33,7 +33,7 @@ def test_panel_shape_units_and_ranges(big_simulation: dgp.SimulatedPanel) -> Non
     assert list(panel.columns) == ["unit_id", "year", *dgp.SOURCE_VARIABLES]
     assert len(panel) == len(UNITS) * len(YEARS)
     assert (panel[list(dgp.SOURCE_VARIABLES)] >= 0).all().all()
-    regressors = derive_variables(panel, dgp.DERIVED_VARIABLES)
+    regressors = dgp.derive_regressors(panel)
     assert regressors["rd_intensity"].between(0.3, 8).all()
     assert regressors["rd_intensity"].quantile([0.05, 0.95]).between(1, 6).all()
     assert regressors["talent"].quantile([0.01, 0.99]).between(20, 300).all()
@@ -58,7 +58,7 @@ def test_log_mean_uses_the_pipelines_derived_variables(
     big_simulation: dgp.SimulatedPanel, study_config: dict
 ) -> None:
     """The DGP's regressors are, to the last bit, what the clean step derives."""
-    panel = derive_variables(big_simulation.panel, study_config["variables"])
+    panel = derive_variables(big_simulation.panel, study_config["variables"], study_config["units"])
     parameters = dgp.DemoParameters()
     log_mean = (
         parameters.intercept
@@ -92,7 +92,7 @@ def test_regressors_correlated_with_city_effect_and_fe_recovers_truth(
     big_simulation: dgp.SimulatedPanel,
 ) -> None:
     panel = big_simulation.panel
-    data = derive_variables(panel, dgp.DERIVED_VARIABLES)
+    data = dgp.derive_regressors(panel)
     data["log_patents"] = np.log(panel["invention_patents_granted"])
     terms = list(dgp.MEAN_EQUATION_TERMS)
 

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def demo_panel() -> pd.DataFrame:
     """The bundled demo panel (all cities, 2011-2022) with the derived variables."""
-    from innopanel.data.clean import derive_variables
+    from innopanel.data.derivations import derive_variables
     from innopanel.synthetic.calibration import build_demo_panel
 
     config = yaml.safe_load(
@@ -49,7 +49,7 @@ def demo_panel() -> pd.DataFrame:
     )
     cities = pd.read_csv(ROOT / "config" / "cities.csv", dtype=str, keep_default_na=False)
     raw = build_demo_panel(cities, 2011, 2022, config["demo"]["seed"])
-    return derive_variables(raw, config["variables"])
+    return derive_variables(raw, config["variables"], config["units"])
 
 
 # The tests' one synthetic panel (conftest.simulate_panel): 200 units, 8 years, unit

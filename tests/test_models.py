@@ -591,14 +591,14 @@ def test_two_way_fe_recovers_the_demo_dgp(study_config: dict) -> None:
     log(patents) is a log-linear NB2 outcome, so linear FE is consistent up to a
     Jensen term that is constant (1/2θ) plus 1/(2μ), small for μ in the hundreds.
     """
-    from innopanel.data.clean import derive_variables
+    from innopanel.data.derivations import derive_variables
     from innopanel.synthetic.dgp import DemoParameters, simulate_panel
 
     parameters = DemoParameters()
     raw = simulate_panel(
         [f"c{i:03d}" for i in range(400)], range(2011, 2023), seed=11, parameters=parameters
     )
-    panel = derive_variables(raw, study_config["variables"])
+    panel = derive_variables(raw, study_config["variables"], study_config["units"])
     model = study_config["models"]["twoway_fe"]
     estimates = tidy(fit(panel, "twoway_fe", model)).set_index("term")
     truth = parameters.coefficients()
@@ -611,13 +611,13 @@ def test_two_way_fe_recovers_the_demo_dgp(study_config: dict) -> None:
 
 def test_every_configured_model_estimates_on_the_bundled_demo_panel(study_config: dict) -> None:
     """Each default model fits the demo panel; robustness models have their rows."""
-    from innopanel.data.clean import derive_variables
+    from innopanel.data.derivations import derive_variables
     from innopanel.synthetic.calibration import build_demo_panel
 
     cities = pd.read_csv("config/cities.csv", dtype=str, keep_default_na=False)
     seed = study_config["demo"]["seed"]
     raw = build_demo_panel(cities, 2011, 2022, seed)
-    panel = derive_variables(raw, study_config["variables"])
+    panel = derive_variables(raw, study_config["variables"], study_config["units"])
     estimated = estimate_models(panel, model_specs(study_config))
     estimates = estimated.table
     assert list(dict.fromkeys(estimates["model"])) == list(study_config["models"])

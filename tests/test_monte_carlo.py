@@ -26,7 +26,7 @@ def replications(repo_root: Path) -> pd.DataFrame:
     design = Design.from_unit_table(units.iloc[:24], 2011, 2018)
     models = {name: config["models"][name] for name in SMOKE_MODELS}
     seeds = range(config["study"]["seed"], config["study"]["seed"] + REPLICATIONS)
-    return run_monte_carlo(design, seeds, models, config["variables"])
+    return run_monte_carlo(design, seeds, models, config)
 
 
 def test_every_replication_reports_every_true_coefficient(replications: pd.DataFrame) -> None:
@@ -69,7 +69,7 @@ def test_a_model_without_any_true_coefficient_is_refused_by_name(repo_root: Path
     # Lagged regressors only: none of them is a term of the DGP's mean equation.
     lagged = {"lags_only": {**config["models"]["twoway_fe_lag1"], "controls": []}}
     with pytest.raises(ValueError, match="'lags_only' estimates none of the DGP's true"):
-        run_monte_carlo(design, [1], lagged, config["variables"])
+        run_monte_carlo(design, [1], lagged, config)
 
 
 def test_design_reads_tiers_from_the_unit_table_and_allows_none() -> None:

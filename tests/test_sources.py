@@ -17,7 +17,7 @@ from snakemake.utils import validate
 from test_workflow import make_project, shrink_study, snakemake
 
 from innopanel.config.checks import ConfigError, check_config
-from innopanel.config.data_specs import variable_specs
+from innopanel.config.data_specs import data_limits, variable_specs
 from innopanel.config.paths import StudyPaths
 from innopanel.config.specs import source_spec
 from innopanel.data.clean import clean_panel
@@ -55,7 +55,12 @@ def spec(**extra) -> dict:
 def read(path: Path, name: str, source: dict, variables: dict = VARIABLES):
     """Read source ``name`` (config entry ``source``) with '' as the only missing marker."""
     return read_source(
-        path, source_spec(name, source), variable_specs(variables), UNITS, frozenset({""})
+        path,
+        source_spec(name, source),
+        variable_specs(variables),
+        UNITS,
+        frozenset({""}),
+        limits=data_limits({}),
     )
 
 
@@ -116,7 +121,7 @@ def test_excel_errors_name_the_sheet_row_and_column(tmp_path: Path) -> None:
     where = f"source 'yearbook' ({path}), sheet '2020', row 6, column '科技 授权量'"
     assert f"{where}: value 'n/a' is not a number" in str(error.value)
     with pytest.raises(DataError, match=r"has no sheet\(s\) \['2021'\]"):
-        read_sheets(path, source_spec("yearbook", spec(sheets=["2021"])))
+        read_sheets(path, source_spec("yearbook", spec(sheets=["2021"])), data_limits({}))
 
 
 def test_parquet_and_json_records(tmp_path: Path) -> None:

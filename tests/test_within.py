@@ -151,13 +151,13 @@ def test_drop_in_for_the_configured_models(
     study_config: dict, model: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Routing fixed-effects fits through fit_within changes no number."""
-    from innopanel.data.clean import derive_variables
+    from innopanel.data.derivations import derive_variables
     from innopanel.econometrics import estimators
     from innopanel.synthetic.dgp import simulate_panel as simulate_demo_panel
 
     # The demo's DGP, so that the configured models find their variables.
     raw = simulate_demo_panel([f"c{i:03d}" for i in range(60)], range(2011, 2023), seed=3)
-    data = derive_variables(raw, study_config["variables"])
+    data = derive_variables(raw, study_config["variables"], study_config["units"])
     spec = model_specs(study_config)[model]
     routed = fit_model(data, spec)
     assert isinstance(routed.result, WithinResult)

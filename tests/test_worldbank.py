@@ -14,6 +14,7 @@ from conftest import stage_source as fetch
 from loopback import LoopbackServer, world_bank_replay
 from test_workflow import make_project, snakemake
 
+from innopanel.config.data_specs import data_limits
 from innopanel.config.paths import StudyPaths
 from innopanel.config.specs import source_spec
 from innopanel.data.readers import read_sheets
@@ -121,7 +122,7 @@ def test_a_pinned_answer_that_changed_is_refused(api: LoopbackServer, tmp_path: 
 def test_the_staged_answer_reads_as_a_country_table(api: LoopbackServer, tmp_path: Path) -> None:
     spec = api_spec(api.url("/v2"))
     fetch("world_bank", spec, tmp_path / "wb.json", settings(tmp_path))
-    (sheet,) = read_sheets(tmp_path / "wb.json", source_spec("world_bank", spec))
+    (sheet,) = read_sheets(tmp_path / "wb.json", source_spec("world_bank", spec), data_limits({}))
     assert sheet.rows[0] == (1, ["country", "year", *INDICATORS])
 
 

@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from innopanel.config.data_specs import FetchSettings, variable_specs
+from innopanel.config.data_specs import FetchSettings, data_limits, variable_specs
 from innopanel.config.sources import check_sources
 from innopanel.config.specs import source_spec
 from innopanel.data.editions import (
@@ -94,7 +94,7 @@ def table_source(**overrides: Any) -> Any:
 
 
 def read(path: Path, spec: Any) -> tuple[pd.DataFrame, Any]:
-    return read_yearbook_table(path, spec, VARIABLES, UNITS, MISSING)
+    return read_yearbook_table(path, spec, VARIABLES, UNITS, MISSING, limits=data_limits({}))
 
 
 def test_single_year_table_reads_provinces_and_reports_totals(tmp_path: Path) -> None:
@@ -224,7 +224,9 @@ def test_encrypted_xls_is_decrypted_in_memory_and_left_unchanged() -> None:
     outside = ["香港", "澳门", "台湾"]
     table = {"edition": 2016, "year": 2016, "totals": totals, "excluded_regions": outside}
     spec = table_source(format="xls", path=str(path), table=table)
-    frame, report = read_yearbook_table(path, spec, VARIABLES, UNITS, MISSING)
+    frame, report = read_yearbook_table(
+        path, spec, VARIABLES, UNITS, MISSING, limits=data_limits({})
+    )
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert len(frame) == 31
     beijing = frame.loc[frame["name_raw"] == "北 京", "invention_patents_granted"]
@@ -374,9 +376,11 @@ def test_a_mirror_of_a_tree_serves_files_that_share_a_name(tmp_path: Path) -> No
         offline=True,
         allow_insecure_http=False,
         timeout_seconds=1,
+        attempt_seconds=1,
         retries=0,
         backoff_seconds=0,
         max_bytes=1000,
+        limits=data_limits({}),
     )
     retrieval = Retrieval(source=spec.name)
     copy = fetch_url(spec, settings, retrieval)
@@ -410,7 +414,9 @@ def test_a_table_the_study_does_not_use_is_read_from_config_alone() -> None:
     )
     variables = variable_specs({"incubators": {"kind": "source", "unit": "个", "label": "x"}})
     units = {"个": {"dimension": "count", "factor": 1}}
-    frame, report = read_yearbook_table(SHARED_INCUBATORS, spec, variables, units, MISSING)
+    frame, report = read_yearbook_table(
+        SHARED_INCUBATORS, spec, variables, units, MISSING, limits=data_limits({})
+    )
     assert len(frame) == 31
     assert frame.loc[frame["name_raw"] == "北京", "incubators"].tolist() == [284.0]
     assert report.totals_dropped[0]["values"] == {"incubators 2023": 7015.0}

@@ -78,7 +78,12 @@ def cleaned() -> tuple[pd.DataFrame, pd.DataFrame]:
     readings = []
     for name, source in spec.sources.items():
         frame, _ = read_yearbook_table(
-            staged[name], source, spec.variables, spec.units, spec.missing_markers
+            staged[name],
+            source,
+            spec.variables,
+            spec.units,
+            spec.missing_markers,
+            limits=spec.limits,
         )
         for column in source.columns:
             readings.append(
@@ -233,7 +238,9 @@ def test_xls_and_xlsx_copies_of_an_edition_agree() -> None:
         if not xlsx.is_file():
             continue
         readings = [
-            read_yearbook_table(path, replace(source, format=kind), *_reading(spec))[0]
+            read_yearbook_table(
+                path, replace(source, format=kind), *_reading(spec), limits=spec.limits
+            )[0]
             for path, kind in ((_mirrored(source.url), "xls"), (xlsx, "excel"))
         ]
         variable = source.columns[0].variable

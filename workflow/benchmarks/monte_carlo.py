@@ -42,8 +42,8 @@ TARGET = (0.93, 0.97)
 
 
 def _replicate(arguments: tuple) -> pd.DataFrame:
-    design, seed, models, variables = arguments
-    return run_replication(design, seed, models, variables)
+    design, seed, models, study = arguments
+    return run_replication(design, seed, models, study)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(study["seed"]) + r for r in range(arguments.replications)]
 
     started = time.perf_counter()
-    jobs = [(design, seed, models, config["variables"]) for seed in seeds]
+    jobs = [(design, seed, models, config) for seed in seeds]
     if arguments.workers > 1:
         with ProcessPoolExecutor(max_workers=arguments.workers) as pool:
             frames = list(pool.map(_replicate, jobs, chunksize=4))

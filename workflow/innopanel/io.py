@@ -18,8 +18,12 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path next to ``destination``; move it into place on success."""
+def atomic_path(destination: str | os.PathLike[str], mode: int | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``destination``; move it into place on success.
+
+    The file gets the usual umask-based mode, narrowed to ``mode`` if given (a copy of
+    a file only its owner may read stays readable only by its owner).
+    """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
@@ -30,7 +34,8 @@ def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield temporary_path
         # mkstemp creates owner-only files; give outputs the usual umask-based mode.
-        os.chmod(temporary_path, 0o666 & ~_current_umask())
+        usual = 0o666 & ~_current_umask()
+        os.chmod(temporary_path, usual if mode is None else usual & mode)
         os.replace(temporary_path, destination)
     finally:
         temporary_path.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from typing import Any
 from innopanel.config.covariances import ESTIMATORS, LINEAR_ESTIMATORS, covariance_problems
 from innopanel.config.data_specs import cleaning_rules, variable_specs
 from innopanel.config.diagnostics import diagnostics_spec
+from innopanel.config.dimensions import variable_quantities
 from innopanel.config.exhibits import exhibit_problems
 from innopanel.config.sources import check_sources
 from innopanel.config.specs import ModelSpec, model_spec, source_specs
@@ -86,17 +87,6 @@ def _check_data_rules(
                     + "variable."
                     + _suggest(name, allowed)
                 )
-    order = list(variables)
-    for name, spec in variable_specs(variables).items():
-        if spec.log_of is None:
-            continue
-        if spec.kind != "derived":
-            problems.append(f"variables.{name}: log_of needs kind: derived.")
-        elif spec.log_of not in variables or order.index(spec.log_of) > order.index(name):
-            problems.append(
-                f"variables.{name}.log_of = '{spec.log_of}' must name a variable "
-                f"listed before {name}." + _suggest(spec.log_of, variables)
-            )
     return problems
 
 
@@ -149,6 +139,7 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
                 "provides it; map a column to it or remove it."
             )
 
+    problems += variable_quantities(variable_specs(variables), config["units"])[1]
     problems += check_sources(source_specs(config), config["units"])
     problems += _check_data_rules(data, variables)
     problems += check_models(config["models"], known, study)

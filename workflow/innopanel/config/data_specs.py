@@ -28,6 +28,67 @@ def _complete_data(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Concordance:
+    """Names or codes that mean one unit; ``merge`` None: a plain rename (one row each)."""
+
+    names: tuple[str, ...]
+    unit_id: str
+    merge: str | None
+    weight: str | None
+
+
+@dataclass(frozen=True)
+class Harmonisation:
+    """``data.harmonise``: total rows, dropped units, unknown names and the concordance."""
+
+    totals: tuple[str, ...]
+    drop_units: tuple[str, ...]
+    unknown_units: str
+    concordance: tuple[Concordance, ...]
+
+
+def harmonisation(data: Mapping[str, Any]) -> Harmonisation:
+    """Return the unit-harmonisation rules of ``data``, every default filled in."""
+    rules = _complete_data(data)["harmonise"]
+    return Harmonisation(
+        totals=tuple(rules["totals"]),
+        drop_units=tuple(rules["drop_units"]),
+        unknown_units=rules["unknown_units"],
+        concordance=tuple(
+            Concordance(tuple(entry["from"]), entry["to"], entry["merge"], entry["weight"])
+            for entry in rules["concordance"]
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class DataLimits:
+    """``data.limits``: caps on what a source may make the pipeline read."""
+
+    max_file_bytes: int
+    excel_max_rows: int
+    excel_max_columns: int
+    excel_max_cells: int
+    archive_max_member_bytes: int
+    archive_max_ratio: float
+    api_max_pages: int
+
+
+def data_limits(data: Mapping[str, Any]) -> DataLimits:
+    """Return the caps of ``data``, every default filled in."""
+    limits = _complete_data(data)["limits"]
+    return DataLimits(
+        max_file_bytes=int(limits["max_file_bytes"]),
+        excel_max_rows=int(limits["excel_max_rows"]),
+        excel_max_columns=int(limits["excel_max_columns"]),
+        excel_max_cells=int(limits["excel_max_cells"]),
+        archive_max_member_bytes=int(limits["archive_max_member_bytes"]),
+        archive_max_ratio=float(limits["archive_max_ratio"]),
+        api_max_pages=int(limits["api_max_pages"]),
+    )
+
+
+@dataclass(frozen=True)
 class FetchSettings:
     """How sources are fetched (``data.fetch``); none of it changes what a source holds."""
 
@@ -35,10 +96,13 @@ class FetchSettings:
     mirror_dir: str | None
     offline: bool
     allow_insecure_http: bool
+    # The longest wait for one read, and for one whole attempt.
     timeout_seconds: float
+    attempt_seconds: float
     retries: int
     backoff_seconds: float
     max_bytes: int
+    limits: DataLimits
 
 
 def fetch_settings(
@@ -53,9 +117,11 @@ def fetch_settings(
         offline=bool(fetch["offline"]) or forced_offline,
         allow_insecure_http=bool(fetch["allow_insecure_http"]),
         timeout_seconds=float(fetch["timeout_seconds"]),
+        attempt_seconds=float(fetch["attempt_seconds"]),
         retries=int(fetch["retries"]),
         backoff_seconds=float(fetch["backoff_seconds"]),
         max_bytes=int(fetch["max_bytes"]),
+        limits=data_limits(data),
     )
 
 
@@ -107,24 +173,74 @@ def cleaning_rules(data: Mapping[str, Any]) -> CleaningRules:
     )
 
 
+# The keys naming each derivation's inputs, in the order the computation uses them.
+DERIVATION_INPUT_KEYS: Mapping[str, tuple[str, ...]] = {
+    "ratio": ("numerator", "denominator"),
+    "share": ("part", "whole"),
+    "per_capita": ("of", "population"),
+    "log": ("of",),
+    "sum": ("of",),
+    "difference": ("of", "minus"),
+    "growth": ("of",),
+    "lag": ("of",),
+    "lead": ("of",),
+}
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """One declared derivation (``variables.<name>.derive``), complete."""
+
+    operation: str
+    inputs: tuple[str, ...]
+    # per_capita: per how many base units of the population (10000: "per 10,000 residents").
+    per: float | None
+    # growth, lag, lead: calendar years (0 for the others).
+    years: int
+    # log: what zero and negative values do ("drop": become missing and are counted;
+    # "error": stop naming the rows).
+    zero: str
+    negative: str
+
+
+def derivation(raw: Mapping[str, Any]) -> Derivation:
+    """Return the :class:`Derivation` of a complete ``derive`` mapping (one operation)."""
+    ((operation, settings),) = raw.items()
+    inputs: list[str] = []
+    for key in DERIVATION_INPUT_KEYS[operation]:
+        value = settings[key]
+        inputs.extend(value if isinstance(value, list) else [value])
+    is_log = operation == "log"
+    return Derivation(
+        operation=operation,
+        inputs=tuple(inputs),
+        per=float(settings["per"]) if operation == "per_capita" else None,
+        years=int(settings["years"]) if operation in ("growth", "lag", "lead") else 0,
+        zero=settings["zero"] if is_log else "drop",
+        negative=settings["negative"] if is_log else "drop",
+    )
+
+
 @dataclass(frozen=True)
 class VariableSpec:
     """One configured variable, as the data wing needs it."""
 
     name: str
     kind: str
-    # Canonical unit of a source variable (derived ones may have none).
+    # Canonical unit (a derived variable may declare one, or take its inputs').
     unit: str | None
     minimum: float | None
     maximum: float | None
     # Also derive ``<name>_lag1``.
     lag: bool
-    # A derived variable that is the natural log of this earlier variable.
-    log_of: str | None
+    # How a derived variable is computed (None for a source variable, or a derived one
+    # that declares none, which the config check refuses).
+    derivation: Derivation | None
 
 
 def variable_specs(variables: Mapping[str, Mapping[str, Any]]) -> dict[str, VariableSpec]:
     """Return every configured variable as a :class:`VariableSpec`, in config order."""
+    complete = with_defaults({"variables": variables})["variables"]
     return {
         name: VariableSpec(
             name=name,
@@ -132,10 +248,10 @@ def variable_specs(variables: Mapping[str, Mapping[str, Any]]) -> dict[str, Vari
             unit=raw.get("unit"),
             minimum=raw.get("min"),
             maximum=raw.get("max"),
-            lag=bool(raw.get("lag")),
-            log_of=raw.get("log_of"),
+            lag=bool(raw["lag"]),
+            derivation=derivation(raw["derive"]) if "derive" in raw else None,
         )
-        for name, raw in variables.items()
+        for name, raw in complete.items()
     }
 
 
@@ -153,6 +269,8 @@ class CleaningSpec:
     synthetic: bool
     data_note: str
     rules: CleaningRules
+    harmonise: Harmonisation
+    limits: DataLimits
     sources: Mapping[str, SourceSpec]
     variables: Mapping[str, VariableSpec]
     # Unit name -> {dimension, factor}, as configured under ``units``.
@@ -178,6 +296,8 @@ def cleaning_spec(config: Mapping[str, Any]) -> CleaningSpec:
         synthetic=bool(data["synthetic"]),
         data_note=data["data_note"],
         rules=cleaning_rules(data),
+        harmonise=harmonisation(data),
+        limits=data_limits(data),
         sources=source_specs({"data": data}),
         variables=variable_specs(config["variables"]),
         units=config["units"],

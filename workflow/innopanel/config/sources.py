@@ -15,6 +15,7 @@ specs are imported, so the Snakefile can check sources at start-up without panda
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,41 @@ def check_sources(sources: Mapping[str, SourceSpec], units: Mapping[str, Any]) -
                         f"{key}.columns.{column.variable}: '{column.header}' is not one "
                         f"of {key}.api.indicators {sorted(indicators)}."
                     )
-    return problems
+        problems += _columns_mapped_twice(key, spec)
+    return problems + _variables_from_two_sources(sources)
+
+
+def _columns_mapped_twice(key: str, spec: SourceSpec) -> list[str]:
+    """One header mapped to two variables: one of them would be a silent copy."""
+    by_header: dict[str, list[str]] = {}
+    for column in spec.columns:
+        header = unicodedata.normalize("NFKC", column.header).strip()
+        by_header.setdefault(header, []).append(column.variable)
+    return [
+        f"{key}.columns: {variables} all map the column '{header}'; one column is one "
+        "variable. Map each variable to its own column."
+        for header, variables in by_header.items()
+        if len(variables) > 1
+    ]
+
+
+def _variables_from_two_sources(sources: Mapping[str, SourceSpec]) -> list[str]:
+    """A variable mapped by two sources, which would collide when the sources are merged.
+
+    Yearbook tables (``table``) are editions of one series and are meant to overlap:
+    the latest edition wins, and its revisions are reported.
+    """
+    providers: dict[str, list[str]] = {}
+    for name, spec in sources.items():
+        if spec.table is None:
+            for column in spec.columns:
+                providers.setdefault(column.variable, []).append(name)
+    return [
+        f"variables.{variable} is mapped by data.sources {names}; a variable comes from one "
+        "source. Remove the mapping from all but one (or rename one into its own variable)."
+        for variable, names in providers.items()
+        if len(names) > 1
+    ]
 
 
 def _check_table(key: str, spec: SourceSpec) -> list[str]:

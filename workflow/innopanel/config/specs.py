@@ -203,6 +203,11 @@ class SourceSpec:
     api: ApiSpec | None
     format: str
     encoding: str
+    # How a csv separates fields, and how numbers written as text mark decimals and
+    # digit groups (thousands_separator None: not declared, only unambiguous groups read).
+    delimiter: str
+    decimal_separator: str
+    thousands_separator: str | None
     sheets: tuple[str, ...] | None
     skip_rows: int
     header_rows: int
@@ -241,6 +246,9 @@ def source_spec(name: str, raw: Mapping[str, Any]) -> SourceSpec:
         ),
         format=spec["format"],
         encoding=spec["encoding"],
+        delimiter=spec["delimiter"],
+        decimal_separator=spec["decimal_separator"],
+        thousands_separator=spec.get("thousands_separator"),
         sheets=tuple(spec["sheets"]) if "sheets" in spec else None,
         skip_rows=spec["skip_rows"],
         header_rows=spec["header_rows"],

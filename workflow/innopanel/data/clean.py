@@ -3,7 +3,8 @@
 Steps, each a function: read a source (any format via innopanel.data.readers; encoding,
 title rows, multi-row and repeated header blocks, units in headers or in the config,
 missing markers, thousands separators; a yearbook table via innopanel.data.yearbook)
--> harmonise unit names to one id -> drop exact duplicates (reported), refuse
+-> harmonise unit names to one id (drop totals and named units, map codes, merge
+sub-units) -> drop exact duplicates (reported), refuse
 conflicting ones -> apply the study window -> combine yearbook editions (the latest
 wins; revisions reported) -> merge sources on (unit, year) -> interpolate only if
 config asks -> shape the panel (unbalanced or balanced) -> derive analysis variables
@@ -24,9 +25,10 @@ import pandas as pd
 
 from innopanel.config.data_specs import cleaning_spec
 from innopanel.config.sources import display_location
-from innopanel.data.derivations import derive_variables
+from innopanel.data.derivations import derive_panel
 from innopanel.data.editions import EditionFrame, combine_editions
 from innopanel.data.extraction import read_source
+from innopanel.data.harmonise import harmonise_units
 from innopanel.data.panel_rules import (
     apply_window,
     drop_duplicates,
@@ -37,7 +39,7 @@ from innopanel.data.panel_rules import (
 )
 from innopanel.data.quality import SourceReport, quality_report
 from innopanel.data.readers import source_label
-from innopanel.data.unit_names import harmonise_units, read_unit_table, unit_alias_map
+from innopanel.data.unit_names import read_unit_table, unit_alias_map
 from innopanel.data.yearbook import read_yearbook_table
 
 PANEL_ID_COLUMNS = ["unit_id", "year"]
@@ -63,6 +65,8 @@ def clean_panel(
     reports: list[SourceReport] = []
     frames: list[pd.DataFrame] = []
     editions: list[EditionFrame] = []
+    # Per source, the unit-years it gave a value for (the coverage table).
+    provided: dict[str, pd.DataFrame] = {}
 
     for source in spec.sources.values():
         shown = display_location(source, staged[source.name])
@@ -74,16 +78,26 @@ def clean_panel(
             spec.units,
             spec.missing_markers,
             shown,
+            limits=spec.limits,
         )
         path = source_label(source.name, shown)
         frame = harmonise_units(
-            frame, aliases, path, source.unit_column, spec.unit_table, spec.unit
+            frame,
+            aliases,
+            spec.harmonise,
+            report,
+            path=path,
+            unit_column=source.unit_column,
+            unit_table=spec.unit_table,
+            unit=spec.unit,
         )
         frame = drop_duplicates(frame, path, report)
         frame = apply_window(
             frame, path, source, first_year, last_year, rules.out_of_window, report
         )
         frame = frame.drop(columns=["source_sheet", "source_row"])
+        values = [column.variable for column in source.columns]
+        provided[source.name] = frame.loc[frame[values].notna().any(axis=1), ["unit_id", "year"]]
         if source.table is None:
             frames.append(frame)
         else:
@@ -114,7 +128,7 @@ def clean_panel(
         )
     panel, shape = shape_panel(panel, source_variables, rules, first_year, last_year)
 
-    panel = derive_variables(panel, config["variables"])
+    panel, derivation_drops = derive_panel(panel, config["variables"], spec.units)
     descriptive = [c for c in units.columns if c not in UNIT_TABLE_MATCHING_COLUMNS]
     value_columns = [c for c in panel.columns if c not in PANEL_ID_COLUMNS]
     panel = panel.merge(units[["unit_id", *descriptive]], on="unit_id", how="left")
@@ -139,5 +153,7 @@ def clean_panel(
         threshold=rules.outliers.threshold,
         screened=list(rules.outliers.variables or source_variables),
         revisions=revisions,
+        derivation_drops=[drop.as_dict() for drop in derivation_drops],
+        provided=provided,
     )
     return panel, quality

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from innopanel.config.data_specs import VariableSpec
+from innopanel.config.data_specs import DataLimits, VariableSpec
 from innopanel.config.specs import SourceSpec
 from innopanel.data.quality import SourceReport
 from innopanel.data.readers import (
@@ -34,7 +34,14 @@ from innopanel.data.readers import (
 )
 
 HEADER_UNIT = re.compile(r"^(?P<name>.*?)\s*[（(](?P<unit>[^()（）]+)[)）]\s*$")
-THOUSANDS_NUMBER = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+# A plain decimal number: digits, one optional decimal point, an optional exponent. No
+# underscores ("20_20"), no "inf" or "nan", no inner spaces: Python's float() takes those.
+PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# A year: four digits, or a float that is whole ("2020.0" from a numeric cell's text).
+PLAIN_YEAR = re.compile(r"^\d{4}(\.0+)?$")
+# Larger magnitudes are refused whatever the unit: their squares and sums in estimation
+# would overflow or lose every digit (1e308 passed cleaning and broke the tables).
+ABSURD_MAGNITUDE = 1e150
 
 
 def split_header(header: str) -> tuple[str, str | None]:
@@ -46,19 +53,80 @@ def split_header(header: str) -> tuple[str, str | None]:
     return match.group("name").strip(), match.group("unit").strip()
 
 
-def parse_number(cell: str | None, missing_markers: frozenset[str]) -> float | None:
-    """Parse one cell: empty or a missing marker gives NaN, an unparsable cell gives None."""
+class CellError(ValueError):
+    """Why a cell is not a usable number, and the fix; the caller says where the cell is."""
+
+
+def _grouped(separator: str) -> re.Pattern[str]:
+    """Digits in groups of three separated by ``separator``, with an optional fraction."""
+    mark = re.escape(separator)
+    return re.compile(rf"^[+-]?\d{{1,3}}({mark}\d{{3}})+(?P<fraction>[.,]\d+)?$")
+
+
+def parse_number(
+    cell: str | None,
+    missing_markers: frozenset[str],
+    decimal_separator: str = ".",
+    thousands_separator: str | None = None,
+) -> float:
+    """Parse one cell; empty or a missing marker gives NaN.
+
+    Raises :class:`CellError` for text that is not a plain number, a number whose digit
+    groups are ambiguous ("159,790" with no separator declared), and a non-finite or
+    absurdly large number.
+    """
     if cell is None:
         return math.nan
     text = cell.strip()
     if text in missing_markers:
         return math.nan
-    if THOUSANDS_NUMBER.match(text):
-        text = text.replace(",", "")
-    try:
-        return float(text)
-    except ValueError:
-        return None
+    text = _ungroup(text, decimal_separator, thousands_separator)
+    if not PLAIN_NUMBER.match(text):
+        raise CellError(
+            "is not a number. Correct the cell, or add it to data.missing_markers in the "
+            "config if it means 'missing'."
+        )
+    value = float(text)
+    if not math.isfinite(value) or abs(value) >= ABSURD_MAGNITUDE:
+        raise CellError(
+            f"is not a usable number (its magnitude is at least {ABSURD_MAGNITUDE:g}). "
+            "Correct the cell, or mark it missing."
+        )
+    return value
+
+
+def _ungroup(text: str, decimal_separator: str, thousands_separator: str | None) -> str:
+    """``text`` with its digit-group marks removed and a decimal comma made a point."""
+    if thousands_separator is not None:
+        match = _grouped(thousands_separator).match(text)
+        if match and (match["fraction"] or "")[:1] in ("", decimal_separator):
+            text = text.replace(thousands_separator, "")
+    elif decimal_separator == ".":
+        match = _grouped(",").match(text)
+        if match and match["fraction"] is None and text.count(",") == 1:
+            raise CellError(
+                "is ambiguous: it reads as a thousands-separated whole number or as a "
+                "decimal with a comma. Declare the source's thousands_separator: ',' (or "
+                "decimal_separator: ',') under data.sources in the config."
+            )
+        if match and (match["fraction"] or ".")[:1] == ".":
+            text = text.replace(",", "")
+    elif "." in text or " " in text:
+        raise CellError(
+            "has a '.' or space, but the source's decimal separator is ','. Declare its "
+            "thousands_separator under data.sources in the config."
+        )
+    return text.replace(",", ".") if decimal_separator == "," else text
+
+
+def parse_year(cell: str | None) -> int:
+    """Parse a year cell strictly (four digits); raises :class:`CellError` otherwise."""
+    text = (cell or "").strip()
+    if not PLAIN_YEAR.match(text):
+        raise CellError(
+            "is not a year (four digits, e.g. 2020). Fix the cell in a copy of the file."
+        )
+    return int(float(text))
 
 
 @dataclass
@@ -88,6 +156,8 @@ def read_source(
     units: Mapping[str, Mapping[str, Any]],
     missing_markers: frozenset[str],
     shown_as: str | None = None,
+    *,
+    limits: DataLimits,
 ) -> tuple[pd.DataFrame, SourceReport]:
     """Read one source into canonical units.
 
@@ -108,7 +178,7 @@ def read_source(
     report = SourceReport(name=source, path=shown)
     reading = _Reading(spec, variables, units, missing_markers, source_label(source, shown))
     records: list[dict[str, Any]] = []
-    for sheet in read_sheets(path, spec, shown):
+    for sheet in read_sheets(path, spec, limits, shown):
         records += _read_sheet(sheet, reading, report)
     if not records:
         raise DataError(
@@ -164,22 +234,30 @@ def _read_sheet(sheet: Sheet, reading: _Reading, report: SourceReport) -> list[d
         name_cell = row[layout.unit_index] if layout.unit_index < len(row) else None
         record["name_raw"] = (name_cell or "").strip()
         year_cell = row[layout.year_index] if layout.year_index < len(row) else None
-        year = parse_number(year_cell, frozenset())
-        if year is None or math.isnan(year) or year != int(year):
+        try:
+            record["year"] = parse_year(year_cell)
+        except CellError as error:
             raise DataError(
                 f"{where}, row {number}, column '{spec.year_column}': year "
-                f"'{(year_cell or '').strip()}' is not a whole number. Fix the cell in a "
-                "copy of the file."
-            )
-        record["year"] = int(year)
+                f"'{(year_cell or '').strip()}' {error}"
+            ) from None
         for variable, (column, unit) in layout.columns.items():
             cell = row[column] if column < len(row) else None
-            value = parse_number(cell, reading.missing_markers)
-            if value is None:
+            try:
+                value = parse_number(
+                    cell, reading.missing_markers, spec.decimal_separator, spec.thousands_separator
+                )
+            except CellError as error:
                 raise DataError(
                     f"{where}, row {number}, column '{headers[variable]}': value "
-                    f"'{(cell or '').strip()}' is not a number. Correct the cell, or add it "
-                    "to data.missing_markers in the config if it means 'missing'."
+                    f"'{(cell or '').strip()}' {error}"
+                ) from None
+            if (number, column) in sheet.merged_copies and not math.isnan(value):
+                raise DataError(
+                    f"{where}, row {number}, column '{headers[variable]}': the value "
+                    f"'{(cell or '').strip()}' comes from a merged cell above, so it would "
+                    "count for several rows. Unmerge the cells in a copy of the file and "
+                    "enter each row's own value (or leave it empty if it is missing)."
                 )
             value *= unit_factor(unit, variables[variable].unit, reading.units)
             minimum = variables[variable].minimum
@@ -206,14 +284,21 @@ def _read_header_row(
 
     def locate(wanted: str, key: str) -> int:
         base = unicodedata.normalize("NFKC", wanted).strip()
-        if base in names:
-            return names.index(base)
-        if base in full:  # a header whose brackets are part of the name, not a unit
-            return full.index(base)
+        for candidates in (names, full):  # full: brackets that are part of the name
+            found = [index for index, name in enumerate(candidates) if name == base]
+            if len(found) > 1:
+                raise DataError(
+                    f"{where}, row {line_number}: column '{wanted}' (data.sources.{source}."
+                    f"{key}) appears {len(found)} times in the header (columns "
+                    f"{', '.join(str(i + 1) for i in found)}); which one is meant is not "
+                    "known. Rename or delete the extra column in a copy of the file."
+                )
+            if found:
+                return found[0]
         raise DataError(
             f"{where}, row {line_number}: required column '{wanted}' (data.sources.{source}."
             f"{key}) is missing; the header has {names}. Fix the mapping in the config, "
-            "or the header in a copy of the file."
+            "or the header in a copy of the file." + header_hint(header, spec)
         )
 
     columns: dict[str, tuple[int, str | None]] = {}
@@ -257,6 +342,31 @@ def _read_header_row(
         locate(spec.unit_column, "unit_column"),
         locate(spec.year_column, "year_column"),
     )
+
+
+def header_hint(header: Sequence[str], spec: SourceSpec) -> str:
+    """A likely cause of a header that lacks a column: a byte-order mark or the delimiter."""
+    hints = []
+    if header and header[0].startswith("\ufeff"):
+        hints.append(
+            f" The file starts with a byte-order mark: set data.sources.{spec.name}.encoding: "
+            "utf-8-sig."
+        )
+    if spec.format == "csv":
+        cells = [cell for cell in header if cell]
+        # Each delimiter as it is written in YAML.
+        for delimiter, written in ((";", '";"'), ("\t", '"\\t"'), ("|", '"|"')):
+            if (
+                delimiter != spec.delimiter
+                and len(cells) <= 2
+                and any(delimiter in c for c in cells)
+            ):
+                hints.append(
+                    f" The header looks {written}-delimited: set "
+                    f"data.sources.{spec.name}.delimiter: {written}."
+                )
+                break
+    return "".join(hints)
 
 
 def unit_factor(

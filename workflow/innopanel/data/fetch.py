@@ -28,9 +28,10 @@ from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from innopanel.config.data_specs import OFFLINE_ENVIRONMENT_VARIABLE, FetchSettings
+from innopanel.config.data_specs import OFFLINE_ENVIRONMENT_VARIABLE, DataLimits, FetchSettings
 from innopanel.config.sources import FILE_KINDS, describe_location, origin
 from innopanel.config.specs import SourceSpec
+from innopanel.data.intake import file_size_problem, member_size_problem
 from innopanel.data.transport import (
     Retrieval,
     SourceError,
@@ -110,6 +111,8 @@ def extract_member(
     destination: Path,
     file_format: str = "csv",
     shown: str | None = None,
+    *,
+    limits: DataLimits,
 ) -> str:
     """Check every member stays inside ``folder``, extract ``member`` there, stage it.
 
@@ -123,6 +126,13 @@ def extract_member(
             with zipfile.ZipFile(archive) as bundle:
                 entries = {info.filename: info for info in bundle.infolist()}
                 bad = [entry for entry in entries if _unsafe_member(entry)]
+                if not bad and member in entries:
+                    info = entries[member]
+                    _refuse_oversized(
+                        member_size_problem(
+                            member, info.file_size, info.compress_size, shown, name, limits
+                        )
+                    )
                 payload = bundle.read(member) if not bad and member in entries else None
         except zipfile.BadZipFile:
             raise SourceError(
@@ -141,6 +151,17 @@ def extract_member(
                 ]
                 payload = None
                 if not bad and member in entries and entries[member].isfile():
+                    # A tar member's compressed size is unknown: the whole archive's is used.
+                    _refuse_oversized(
+                        member_size_problem(
+                            member,
+                            entries[member].size,
+                            archive.stat().st_size,
+                            shown,
+                            name,
+                            limits,
+                        )
+                    )
                     stream = bundle.extractfile(entries[member])
                     payload = stream.read() if stream is not None else None
         except tarfile.TarError:
@@ -160,10 +181,15 @@ def extract_member(
             f"{sorted(entries)[:10]}. Set data.sources.{name}.member to one of them."
         )
     target = folder / PurePosixPath(member)
-    with atomic_path(target) as temporary:
+    with atomic_path(target, mode=archive.stat().st_mode & 0o777) as temporary:
         temporary.write_bytes(payload)
     check_usable(name, f"{shown} member {member}", target, file_format)
     return copy_verified(name, target, destination, None)
+
+
+def _refuse_oversized(problem: str | None) -> None:
+    if problem is not None:
+        raise SourceError(problem)
 
 
 # ---------------------------------------------------------------- one source
@@ -197,6 +223,8 @@ def stage(
         else:
             fetched = destination
             check_usable(name, str(raw), raw, spec.format)
+        if raw.is_file():
+            _refuse_oversized(file_size_problem(name, raw, str(raw), settings.limits))
         fetched_sha256 = copy_verified(name, raw, fetched, spec.sha256)
     elif spec.kind == "url":
         fetched = fetch_url(spec, settings, retrieval, sleep=sleep)
@@ -218,6 +246,7 @@ def stage(
             destination,
             spec.format,
             origin(spec),
+            limits=settings.limits,
         )
     retrieval.retrieved_at = _now()
     record = provenance_record(spec, fetched_sha256, fetched, destination)

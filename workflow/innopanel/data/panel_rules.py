@@ -82,7 +82,11 @@ def apply_window(
     policy: str,
     report: SourceReport,
 ) -> pd.DataFrame:
-    """Drop (and report) or refuse rows whose year is outside the study window."""
+    """Drop or refuse rows whose year is outside the study window.
+
+    Dropped rows are counted per year in ``report.out_of_window``, not listed one by one
+    (an extract of decades for a short window would otherwise be most of the report).
+    """
     outside = ~frame["year"].between(first_year, last_year)
     if outside.any() and policy == "error":
         row = frame.loc[outside].iloc[0]
@@ -94,10 +98,8 @@ def apply_window(
             "or set data.cleaning.out_of_window: drop to drop such rows and list them in "
             "the data-quality report."
         )
-    for row in frame.loc[outside].itertuples(index=False):
-        report.dropped.append(
-            _drop_entry(row, f"year outside the study window {first_year}-{last_year}")
-        )
+    for year, rows in frame.loc[outside, "year"].value_counts().items():
+        report.out_of_window[int(year)] = int(rows)
     return frame.loc[~outside]
 
 

@@ -32,6 +32,10 @@ class SourceReport:
     # outside the study (香港, …), with their values.
     edition: int | None = None
     totals_dropped: list[dict[str, Any]] = field(default_factory=list)
+    # Rows dropped or merged by data.harmonise: raw name, rule, rows.
+    harmonised: list[dict[str, Any]] = field(default_factory=list)
+    # Rows outside the study window, per year (summarised: they may be most of a file).
+    out_of_window: dict[int, int] = field(default_factory=dict)
 
 
 def flag_outliers(
@@ -77,13 +81,18 @@ def quality_report(
     threshold: float,
     screened: Sequence[str],
     revisions: list[dict[str, Any]] | None = None,
+    derivation_drops: Sequence[Mapping[str, Any]] = (),
+    provided: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Return the data-quality report of a cleaned panel (a JSON-ready dict).
 
     ``shape`` is what shaping the panel dropped, ``interpolated`` the cells filled
     (``max_gap`` None: interpolation is off), ``screened`` the variables flagged for
     outliers at ``threshold``. ``revisions`` (None: no yearbook editions) lists every
-    earlier edition's value that the latest edition replaced.
+    earlier edition's value that the latest edition replaced. ``derivation_drops`` are
+    the rows each derived variable left missing although its inputs were observed (a
+    log's zeros and negatives, a zero denominator). ``provided`` (source name -> the
+    unit-years it gave a value for) makes the unit x source x year coverage table.
     """
     missing = {
         column: {
@@ -98,7 +107,6 @@ def quality_report(
         for u, y in panel.loc[panel[v].isna(), ["unit_id", "year"]].itertuples(index=False)
     ]
     missing_source_cells.sort(key=lambda c: (c["unit_id"], c["year"], c["variable"]))
-    zero_outcomes = int((panel.get("invention_patents_granted", pd.Series(dtype=float)) == 0).sum())
     report = {
         "synthetic": synthetic,
         "data_note": data_note,
@@ -108,8 +116,9 @@ def quality_report(
             "years": list(years),
             "rows": len(panel),
             **shape,
-            "zero_patent_counts_excluded_from_logs": zero_outcomes,
         },
+        "derivation_drops": list(derivation_drops),
+        "coverage": coverage(panel, provided or {}, source_variables),
         "sources": [_source_entry(r) for r in reports],
         "missing_values": {
             "treatment": (
@@ -147,6 +156,40 @@ def quality_report(
     return report
 
 
+def year_spans(years: Sequence[int]) -> str:
+    """Years as runs: [2011, 2012, 2013, 2016] -> '2011–2013, 2016'."""
+    runs: list[list[int]] = []
+    for year in sorted(years):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
+def coverage(
+    panel: pd.DataFrame,
+    provided: Mapping[str, pd.DataFrame],
+    source_variables: Sequence[str],
+) -> dict[str, Any]:
+    """Per unit and source, the years that source gave a value of any of its variables.
+
+    ``provided`` maps each source to the unit-years it gave a value for (``unit_id``,
+    ``year``; after harmonisation and the window), read before sources are merged, so
+    that overlapping sources (yearbook editions) are each credited with what they held.
+    """
+    units: dict[str, dict[str, str]] = {str(u): {} for u in sorted(panel["unit_id"].unique())}
+    for name, rows in provided.items():
+        years = rows.groupby("unit_id")["year"].apply(list).to_dict()
+        for unit_id, spans in units.items():
+            spans[name] = year_spans(years.get(unit_id, []))
+    return {
+        "sources": list(provided),
+        "units": units,
+        "all_missing_variables": [v for v in source_variables if panel[v].isna().all()],
+    }
+
+
 def _source_entry(report: SourceReport) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "name": report.name,
@@ -154,6 +197,10 @@ def _source_entry(report: SourceReport) -> dict[str, Any]:
         "rows_read": report.rows_read,
         "header_blocks": report.header_blocks,
         "rows_dropped": report.dropped,
+        "units_harmonised": report.harmonised,
+        "out_of_window": [
+            {"year": year, "rows": rows} for year, rows in sorted(report.out_of_window.items())
+        ],
     }
     if report.edition is not None:
         entry["edition"] = report.edition
@@ -186,8 +233,6 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
             + (f" ({', '.join(d['unit_id'] for d in dropped)})." if dropped else ".")
         )
     lines += [
-        "- Zero patent counts excluded from logs: "
-        f"{panel['zero_patent_counts_excluded_from_logs']}.",
         f"- Missing values: {quality['missing_values']['treatment']}.",
         f"- Interpolation: {quality['interpolated']['method']}; cells filled: "
         f"{len(quality['interpolated']['cells'])}.",
@@ -223,7 +268,10 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
             lines.append(
                 _markdown_row([source["name"], row, drop["unit_id"], drop["year"], drop["reason"]])
             )
+    lines += _harmonised_markdown(quality["sources"])
     lines += _yearbook_markdown(quality)
+    lines += _derivation_markdown(quality["derivation_drops"])
+    lines += _coverage_markdown(quality["coverage"])
     lines += [
         "",
         "## Missing cells per variable",
@@ -257,6 +305,111 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
             )
         )
     return "\n".join(lines) + "\n"
+
+
+def _harmonised_markdown(sources: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Rows outside the window per year, and rows dropped or merged by data.harmonise."""
+    outside = [
+        [source["name"], entry["year"], entry["rows"]]
+        for source in sources
+        for entry in source["out_of_window"]
+    ]
+    harmonised = [
+        [source["name"], entry["name"], entry["rule"], entry["rows"]]
+        for source in sources
+        for entry in source["units_harmonised"]
+    ]
+    return [
+        "",
+        "## Rows outside the study window",
+        "",
+        *_table_or_none(["source", "year", "rows dropped"], "|---|---:|---:|", outside),
+        "",
+        "## Rows that are not units, and merged sub-units (data.harmonise)",
+        "",
+        *_table_or_none(
+            ["source", "name in the source", "rule", "rows"], "|---|---|---|---:|", harmonised
+        ),
+    ]
+
+
+def _table_or_none(header: Sequence[str], rule: str, rows: Sequence[Sequence[Any]]) -> list[str]:
+    """A Markdown table of ``rows``, or "None." when there are none."""
+    if not rows:
+        return ["None."]
+    return [_markdown_row(header), rule, *(_markdown_row(row) for row in rows)]
+
+
+# Up to this many sources, the coverage table has a column per source; beyond, one row
+# per source (the JSON report always has every unit x source).
+COVERAGE_COLUMNS = 8
+
+
+def _coverage_markdown(coverage: Mapping[str, Any]) -> list[str]:
+    """Which source covers which unit in which years; all-missing variables named."""
+    lines = ["", "## Coverage: unit x source x year", ""]
+    if coverage["all_missing_variables"]:
+        lines += [
+            "**Variables with no value at all** (every model using them is refused; check "
+            "their source columns): " + ", ".join(coverage["all_missing_variables"]) + ".",
+            "",
+        ]
+    sources, units = coverage["sources"], coverage["units"]
+    if len(sources) <= COVERAGE_COLUMNS:
+        lines += ["Years with a value from each source (— : none).", ""]
+        lines += ["| unit | " + " | ".join(sources) + " |", "|---|" + "---|" * len(sources)]
+        lines += [
+            _markdown_row([unit_id, *[spans[name] or "—" for name in sources]])
+            for unit_id, spans in units.items()
+        ]
+        return lines
+    lines += [
+        "Per source: the units it gave a value for, their years, and the units it gave "
+        "nothing (every unit x source is in report.json).",
+        "",
+        "| source | units with a value | years | units without any value |",
+        "|---|---:|---|---|",
+    ]
+    for name in sources:
+        spans = {unit_id: by_source[name] for unit_id, by_source in units.items()}
+        covered = sorted({span for span in spans.values() if span})
+        without = [unit_id for unit_id, span in spans.items() if not span]
+        lines.append(
+            _markdown_row(
+                [
+                    name,
+                    len(spans) - len(without),
+                    "; ".join(covered) or "—",
+                    ", ".join(without) or "—",
+                ]
+            )
+        )
+    return lines
+
+
+def _derivation_markdown(drops: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Rows a derived variable left missing although its inputs were observed."""
+    lines = [
+        "",
+        "## Values a derivation could not compute",
+        "",
+        "Rows where every input was observed but the derived value is missing (a log of "
+        "zero or a negative value, a division by zero); models drop them listwise. "
+        + ("None." if not drops else ""),
+    ]
+    if drops:
+        lines += [
+            "",
+            "| variable | derivation | inputs | reason | rows |",
+            "|---|---|---|---|---:|",
+        ]
+        lines += [
+            _markdown_row(
+                [d["variable"], d["operation"], ", ".join(d["inputs"]), d["reason"], d["rows"]]
+            )
+            for d in drops
+        ]
+    return lines
 
 
 def _yearbook_markdown(quality: Mapping[str, Any]) -> list[str]:

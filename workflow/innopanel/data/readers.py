@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from innopanel.config.data_specs import DataLimits
 from innopanel.config.sources import EXTENSIONS, looks_like_html
 from innopanel.config.specs import SourceSpec
+from innopanel.data.intake import WorkbookRefused, check_workbook, file_size_problem
 from innopanel.data.worldbank import ApiError, document_table
 
 Cell = str | None
@@ -43,6 +45,9 @@ class Sheet:
 
     name: str | None
     rows: list[tuple[int, list[Cell]]]
+    # (row number, column index) of cells holding a copy of a merged range's value (not
+    # its top-left cell): a header may span cells, a number must not count twice.
+    merged_copies: frozenset[tuple[int, int]] = frozenset()
 
 
 def source_label(source: str, shown: str | Path) -> str:
@@ -75,11 +80,16 @@ def cell_text(value: Any) -> Cell:
     return text if text.strip() else None
 
 
-def check_raw_bytes(path: Path, source: str, file_format: str, shown: str | None = None) -> bytes:
-    """Return a file's bytes, refusing a missing, empty or HTML file with the fix."""
+def check_raw_bytes(
+    path: Path, source: str, file_format: str, limits: DataLimits, shown: str | None = None
+) -> bytes:
+    """Return a file's bytes, refusing a missing, oversized, empty or HTML file with the fix."""
     shown = shown or str(path)
     if not path.is_file():
         raise DataError(f"source '{source}': file {shown} not found. Run the fetch rule first.")
+    oversized = file_size_problem(source, path, shown, limits)
+    if oversized is not None:
+        raise DataError(oversized)
     raw = path.read_bytes()
     if not raw.strip():
         raise DataError(
@@ -111,15 +121,24 @@ def decode(raw: bytes, path: Path | str, encoding: str, source: str) -> str:
         ) from None
 
 
-def read_sheets(path: str | Path, spec: SourceSpec, shown: str | None = None) -> list[Sheet]:
-    """Read a staged source into sheets of numbered text rows (messages name ``shown``)."""
+def read_sheets(
+    path: str | Path, spec: SourceSpec, limits: DataLimits, shown: str | None = None
+) -> list[Sheet]:
+    """Read a staged source into sheets of numbered text rows (messages name ``shown``).
+
+    A file over ``limits.max_file_bytes``, and an .xlsx workbook over the Excel or
+    archive caps or with formulas saved without values, is refused before it is loaded.
+    """
     path = Path(path)
     shown = shown or str(path)
-    raw = check_raw_bytes(path, spec.name, spec.format, shown)
+    raw = check_raw_bytes(path, spec.name, spec.format, limits, shown)
+    if spec.format in ("excel", "xls"):
+        try:
+            check_workbook(raw, shown, spec.name, limits)
+        except WorkbookRefused as error:
+            raise DataError(str(error)) from None
     if spec.format == "csv":
-        text = decode(raw, shown, spec.encoding, spec.name)
-        rows = [(n, list(row)) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
-        return [Sheet(None, rows)]
+        return [_read_csv(decode(raw, shown, spec.encoding, spec.name), shown, spec)]
     if spec.format == "xls" or (spec.format == "excel" and spec.table is not None):
         # A yearbook table's cells are read as printed (merged cells not filled in, so
         # a header spanning columns names one), and calamine reads every yearbook .xlsx.
@@ -129,6 +148,20 @@ def read_sheets(path: str | Path, spec: SourceSpec, shown: str | None = None) ->
     if spec.format == "parquet":
         return [_read_parquet(path, shown, spec.name)]
     return [_read_json(raw, shown, spec)]
+
+
+def _read_csv(text: str, shown: str, spec: SourceSpec) -> Sheet:
+    reader = csv.reader(io.StringIO(text), delimiter=spec.delimiter)
+    try:
+        rows = [(n, list(row)) for n, row in enumerate(reader, start=1)]
+    except csv.Error as error:
+        raise DataError(
+            f"source '{spec.name}': {shown}, row {reader.line_num}: {error} (a field longer "
+            f"than {csv.field_size_limit()} characters is not a value: a quote left open, "
+            "or a different delimiter?). Fix the row in a copy of the file, or set "
+            f"data.sources.{spec.name}.delimiter."
+        ) from None
+    return Sheet(None, rows)
 
 
 def _sheet_names(
@@ -162,14 +195,19 @@ def _read_excel(path: Path, shown: str, source: str, wanted: Sequence[str] | Non
     for name in names:
         worksheet = workbook[name]
         grid = [list(row) for row in worksheet.iter_rows(values_only=True)]
-        # A merged cell's value sits in its top-left cell; a reader sees it everywhere.
+        # A merged cell's value sits in its top-left cell; a reader sees it everywhere
+        # (a header spanning columns names each), and each copy is remembered, so that a
+        # number copied into rows it was never entered for is refused, not counted twice.
+        copies: set[tuple[int, int]] = set()
         for merged in worksheet.merged_cells.ranges:
             value = grid[merged.min_row - 1][merged.min_col - 1]
             for r in range(merged.min_row - 1, merged.max_row):
                 for c in range(merged.min_col - 1, merged.max_col):
                     grid[r][c] = value
+                    if (r, c) != (merged.min_row - 1, merged.min_col - 1):
+                        copies.add((r + 1, c))
         rows = [(n, [cell_text(v) for v in row]) for n, row in enumerate(grid, start=1)]
-        sheets.append(Sheet(name, rows))
+        sheets.append(Sheet(name, rows, frozenset(copies)))
     return sheets
 
 

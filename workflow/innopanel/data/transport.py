@@ -1,8 +1,10 @@
 """Transport: bring bytes in from a file or over HTTPS, verified, atomically, or not at all.
 
-- :func:`copy_verified` copies a file while checking its SHA256.
-- :func:`download` fetches one URL over HTTPS with a timeout, retries with exponential
-  backoff and a size cap, refusing HTML error pages, truncated bodies and wrong bytes.
+- :func:`copy_verified` copies a file while checking its SHA256, keeping it no more
+  readable than the original.
+- :func:`download` fetches one URL over HTTPS with a timeout per read and a time limit
+  per attempt, retries with exponential backoff and a size cap, refusing HTML error
+  pages, truncated bodies and wrong bytes.
 
 Every copy is written to a temporary file, checked, and renamed into place only when
 complete and verified, so a failure leaves nothing behind. Only the standard library
@@ -66,7 +68,8 @@ def copy_verified(
             f"source '{name}': file {source_path} not found. Check data.sources.{name}.path "
             "in the config, or restore the file (git checkout -- data/raw)."
         )
-    with atomic_path(destination) as temporary:
+    # stat follows a symlink: the copy is at most as readable as the file it points to.
+    with atomic_path(destination, mode=source_path.stat().st_mode & 0o777) as temporary:
         digest = hashlib.sha256()
         with source_path.open("rb") as reader, temporary.open("wb") as writer:
             for chunk in iter(lambda: reader.read(1 << 20), b""):
@@ -138,8 +141,13 @@ def _read_response(
     response: http.client.HTTPResponse,
     temporary: Path,
     max_bytes: int,
+    deadline: float,
 ) -> tuple[str, int]:
-    """Stream a response body to ``temporary``; return (sha256, size)."""
+    """Stream a response body to ``temporary``; return (sha256, size).
+
+    ``deadline`` (a ``time.monotonic`` instant) ends the attempt however slowly the bytes
+    keep coming: the socket timeout alone restarts with every byte.
+    """
     declared = response.headers.get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise SourceError(
@@ -149,8 +157,11 @@ def _read_response(
     digest, size, head = hashlib.sha256(), 0, b""
     with temporary.open("wb") as writer:
         while True:
+            if time.monotonic() > deadline:
+                raise _Retryable(f"the attempt's time ran out after {size} bytes")
             try:
-                chunk = response.read(CHUNK)
+                # read1: whatever has arrived, so a trickle cannot hold one call for ever.
+                chunk = response.read1(CHUNK)
             except http.client.IncompleteRead as error:
                 raise _Retryable(
                     f"truncated body: got {size + len(error.partial)} of {declared} bytes"
@@ -205,12 +216,16 @@ def download(
         if attempt > 1:
             sleep(settings.backoff_seconds * 2 ** (attempt - 2))
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+        deadline = time.monotonic() + settings.attempt_seconds
+        timeout = min(settings.timeout_seconds, settings.attempt_seconds)
         try:
             with (
-                opener.open(request, timeout=settings.timeout_seconds) as response,
+                opener.open(request, timeout=timeout) as response,
                 atomic_path(destination) as temporary,
             ):
-                actual, _ = _read_response(name, url, response, temporary, settings.max_bytes)
+                actual, _ = _read_response(
+                    name, url, response, temporary, settings.max_bytes, deadline
+                )
                 if expected_sha256 is not None and actual != expected_sha256:
                     raise _mismatch(name, url, expected_sha256, actual, "the download")
             return actual

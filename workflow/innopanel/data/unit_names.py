@@ -3,7 +3,8 @@
 Yearbooks name a city '成都', '成都市', 'Chengdu City' or 'Chéngdū'; all reduce to one
 comparison key (:func:`normalise_unit_name`) that maps to the unit table's ``unit_id``
 through its names and aliases and ``data.aliases``. An ambiguous alias is a config
-error; an unknown name is a data error naming the row and where to add the name.
+error. Which rows are units at all, and how sub-units merge, is
+:mod:`innopanel.data.harmonise`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 import pandas as pd
 
 from innopanel.config.checks import ConfigError
-from innopanel.data.readers import DataError, place
 
 CITY_SUFFIXES = ("市", " city", " shi")
 
@@ -40,6 +40,24 @@ def normalise_unit_name(name: str) -> str:
 def read_unit_table(path: str | Path) -> pd.DataFrame:
     """Read the unit table (one row per city or country) as strings, tier as integer."""
     table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    if "unit_id" not in table.columns:
+        raise ConfigError(f"{path}: no unit_id column; the first header cell should be unit_id.")
+    for column in ("unit_id", "tier"):
+        if column not in table.columns:
+            continue
+        cells = table[column].str.strip()
+        bad = cells.eq("") if column == "unit_id" else ~cells.str.fullmatch(r"\d+")
+        if bad.any():
+            line = int(bad.to_numpy().argmax()) + 2  # the header is line 1
+            raise ConfigError(
+                f"{path}, line {line}, column '{column}': "
+                + (
+                    "blank; every unit needs an id."
+                    if column == "unit_id"
+                    else f"'{table[column].iloc[line - 2]}' is not a whole number; give every "
+                    "unit its tier (or remove the column)."
+                )
+            )
     if "tier" in table.columns:
         table["tier"] = table["tier"].astype(int)
     if table["unit_id"].duplicated().any():
@@ -86,29 +104,3 @@ def unit_alias_map(
             )
         aliases[key] = unit_id
     return aliases
-
-
-def harmonise_units(
-    frame: pd.DataFrame,
-    aliases: Mapping[str, str],
-    path: str | Path,
-    unit_column: str,
-    unit_table: str | Path,
-    unit: str = "city",
-) -> pd.DataFrame:
-    """Replace raw unit names with canonical ids; an unknown name is an error."""
-    keys = frame["name_raw"].map(normalise_unit_name)
-    unit_ids = keys.map(aliases)
-    unknown = frame.loc[unit_ids.isna(), ["source_sheet", "source_row", "name_raw"]]
-    if not unknown.empty:
-        first = unknown.iloc[0]
-        names = sorted(set(unknown["name_raw"]))
-        raise DataError(
-            f"{place(path, first['source_sheet'])}, row {first['source_row']}, column "
-            f"'{unit_column}': unknown {unit} '{first['name_raw']}' ({len(unknown)} row(s), "
-            f"names {names[:5]}). Add the name to the aliases column of {unit_table} (or "
-            f"under data.aliases in the config), or add the {unit} as a new row there."
-        )
-    out = frame.drop(columns="name_raw")
-    out.insert(1, "unit_id", unit_ids.astype(str))
-    return out

@@ -156,10 +156,20 @@ def fetch_document(
     if cached.is_file() and (pinned is None or sha256_file(cached) == pinned):
         retrieval.origin = f"cache {cached}"
         return copy_verified(name, cached, Path(destination), pinned)
+    mirrored = mirror_document(name, settings.mirror_dir)
+    if mirrored is not None and mirrored.is_file():
+        _check_mirrored_request(name, mirrored, request)
+        copy_verified(name, mirrored, cached, pinned)
+        retrieval.origin = f"mirror {mirrored}"
+        return copy_verified(name, cached, Path(destination), pinned)
     if settings.offline:
         raise SourceError(
             f"source '{name}': offline and no cached answer of the {PROVIDER} API for this "
-            f"request ({cached}). Go online once to fill the cache."
+            f"request ({cached}), nor a mirrored one ("
+            + (f"{mirrored}" if mirrored is not None else "data.fetch.mirror_dir is not set")
+            + "). Copy a staged answer of this request (data/staged/<study>/"
+            f"{name}.json, from a run online) to the mirror folder as {name}.json, or go "
+            "online once."
         )
     retrieval.origin = "network"
     requests: list[dict[str, Any]] = []
@@ -190,6 +200,12 @@ def fetch_document(
                         f"data.sources.{name}.api.base_url."
                     ) from None
                 pages, total, records = check_page(name, url, body, indicator, page)
+                if pages > settings.limits.api_max_pages:
+                    raise SourceError(
+                        f"source '{name}': {url} announces {pages} pages, over the cap of "
+                        f"{settings.limits.api_max_pages} (data.limits.api_max_pages). Raise "
+                        f"data.sources.{name}.api.per_page, or the cap if the size is expected."
+                    )
                 seen += len(records)
                 requests.append({"url": url, "sha256": digest, "bytes": len(raw)})
                 pages_kept.append({"url": url, "body": body})
@@ -213,6 +229,33 @@ def fetch_document(
     }
     write_json(cached, document)
     return copy_verified(name, cached, Path(destination), pinned)
+
+
+def mirror_document(name: str, mirror_dir: str | None) -> Path | None:
+    """Where the mirror folder holds an api source's answer: ``<mirror_dir>/<name>.json``.
+
+    That file is an answer as the fetch step stages it (``data/staged/<study>/<name>.json``
+    of a run online), so copying one there gives an offline route.
+    """
+    return None if mirror_dir is None else Path(mirror_dir) / f"{name}.json"
+
+
+def _check_mirrored_request(name: str, path: Path, request: Mapping[str, Any]) -> None:
+    """Refuse a mirrored answer to another request (other countries, years, indicators)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        answered = document["request"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        raise SourceError(
+            f"source '{name}': the mirrored answer {path} is not an answer the fetch step "
+            "staged. Replace it with data/staged/<study>/" + f"{name}.json from a run online."
+        ) from None
+    if answered != dict(request):
+        raise SourceError(
+            f"source '{name}': the mirrored answer {path} answers another request "
+            f"({answered}), not {dict(request)}. Mirror an answer to this request, or make "
+            f"data.sources.{name}.api and the study window match it."
+        )
 
 
 def document_table(document: Mapping[str, Any]) -> tuple[list[str], list[list[str | None]]]:

@@ -23,10 +23,10 @@ from typing import Any
 
 import pandas as pd
 
-from innopanel.config.data_specs import VariableSpec
+from innopanel.config.data_specs import DataLimits, VariableSpec
 from innopanel.config.specs import ColumnSpec, SourceSpec, TableSpec
 from innopanel.data.editions import DECIMALS_SUFFIX, printed_decimals
-from innopanel.data.extraction import parse_number, unit_factor
+from innopanel.data.extraction import CellError, parse_number, unit_factor
 from innopanel.data.quality import SourceReport
 from innopanel.data.readers import Cell, DataError, Sheet, place, read_sheets, source_label
 
@@ -62,6 +62,8 @@ def read_yearbook_table(
     units: Mapping[str, Mapping[str, Any]],
     missing_markers: frozenset[str],
     shown_as: str | None = None,
+    *,
+    limits: DataLimits,
 ) -> tuple[pd.DataFrame, SourceReport]:
     """Read one yearbook table source into canonical units.
 
@@ -79,7 +81,7 @@ def read_yearbook_table(
     shown = shown_as or str(path)
     report = SourceReport(name=spec.name, path=shown, edition=spec.table.edition)
     label = source_label(spec.name, shown)
-    sheets = read_sheets(path, spec, shown)
+    sheets = read_sheets(path, spec, limits, shown)
     records: list[dict[str, Any]] = []
     for sheet in sheets if spec.sheets else sheets[:1]:
         where = place(label, sheet.name)
@@ -315,14 +317,15 @@ def _read_body(
         places: dict[str, int] = {}
         for year, variable, column, unit in cells_of:
             cell = _cell(cells, column)
-            value = parse_number(cell, missing_markers)
-            if value is None:
+            try:
+                value = parse_number(
+                    cell, missing_markers, spec.decimal_separator, spec.thousands_separator
+                )
+            except CellError as error:
                 raise DataError(
                     f"{where}, row {number}, column {column + 1} ('{variable}', {year}): "
-                    f"value '{(cell or '').strip()}' is not a number. Correct the cell in a "
-                    "copy of the file, or add it to data.missing_markers if it means "
-                    "'missing'."
-                )
+                    f"value '{(cell or '').strip()}' {error}"
+                ) from None
             value *= unit_factor(unit, variables[variable].unit, units)
             minimum = variables[variable].minimum
             if minimum is not None and value < minimum:

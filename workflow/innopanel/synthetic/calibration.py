@@ -13,13 +13,12 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from innopanel.data.derivations import derive_variables
 from innopanel.synthetic.dgp import (
     DEFAULT_PARAMETERS,
-    DERIVED_VARIABLES,
     PLATFORM_COMPONENTS,
     DemoParameters,
     LatentPanel,
+    derive_regressors,
     draw_panel,
     random_streams,
     round_to,
@@ -118,7 +117,7 @@ def _rescale_stock(stock: np.ndarray, col: int, target: int) -> np.ndarray:
 def calibration_values(panel: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Return the calibrated 2020 quantities as computed from a (parsed) panel."""
     rows = panel[panel["year"] == CALIBRATION_YEAR]
-    year = derive_variables(rows, DERIVED_VARIABLES).set_index("unit_id")
+    year = derive_regressors(rows).set_index("unit_id")
     return {
         "rd_intensity_percent": {
             city: float(year.loc[city, "rd_intensity"]) for city in RD_INTENSITY_TARGETS

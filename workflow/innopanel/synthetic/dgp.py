@@ -27,9 +27,12 @@ panel (:mod:`innopanel.synthetic.calibration`) draws its latent covariates with
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,20 +66,41 @@ MEAN_EQUATION_TERMS: tuple[str, ...] = (
     "secondary_share",
 )
 
-# The derived variables the mean equation needs, declared as entries of the study
-# config's ``variables``: the DGP computes its regressors from the published source
-# variables with the pipeline's own formulas (derive_variables), never a copy of them.
-DERIVED_VARIABLES: Mapping[str, Mapping[str, object]] = {
-    name: {"kind": "derived", "lag": False}
-    for name in (
-        "rd_intensity",
-        "talent",
-        "log_talent",
-        "open_platforms",
-        "gdp_per_capita",
-        "log_gdp_per_capita",
-    )
-}
+# The derived variables the mean equation needs. The DGP computes them from the
+# published source variables as the demo study config declares them (its ``derive``
+# entries and canonical units), with the pipeline's own code (derive_variables), never a
+# copy of the formulas.
+DEMO_STUDY_CONFIG = Path(__file__).resolve().parents[3] / "config" / "studies" / "demo_cities.yaml"
+REGRESSOR_DERIVATIONS: tuple[str, ...] = (
+    "rd_intensity",
+    "talent",
+    "log_talent",
+    "open_platforms",
+    "gdp_per_capita",
+    "log_gdp_per_capita",
+)
+
+
+@functools.cache
+def demo_declarations() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The demo config's source variables and regressor derivations (no lags), and units."""
+    import yaml
+
+    config = yaml.safe_load(DEMO_STUDY_CONFIG.read_text(encoding="utf-8"))
+    variables = {
+        name: {**spec, "lag": False}
+        for name, spec in config["variables"].items()
+        if spec["kind"] == "source" or name in REGRESSOR_DERIVATIONS
+    }
+    return variables, config["units"]
+
+
+def derive_regressors(published: pd.DataFrame) -> pd.DataFrame:
+    """``published`` with the mean equation's derived variables, as the clean step derives them."""
+    variables, units = demo_declarations()
+    return derive_variables(published, variables, units)
+
+
 # The synthetic S&T extract switches R&D expenditure from 万元 to 亿元 in 2016, as real
 # yearbook series sometimes change units between editions.
 LAST_YEAR_IN_WAN_YUAN = 2015
@@ -423,7 +447,7 @@ def _draw_outcomes(
     parameters: DemoParameters,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Draw granted invention patents (NB2) and applications for a published panel."""
-    regressors = derive_variables(published, DERIVED_VARIABLES)
+    regressors = derive_regressors(published)
     log_mean = (
         parameters.intercept
         + published["unit_id"].map(alpha).to_numpy()

@@ -44,10 +44,11 @@ class Design:
         )
 
 
-def simulate_analysis_panel(
-    design: Design, seed: int, variables: Mapping[str, Mapping[str, Any]]
-) -> pd.DataFrame:
-    """One draw of the DGP with the configured derived variables, as the clean step makes them."""
+def simulate_analysis_panel(design: Design, seed: int, study: Mapping[str, Any]) -> pd.DataFrame:
+    """One draw of the DGP with the study's derived variables, as the clean step makes them.
+
+    ``study`` is the study config; its ``variables`` and ``units`` are read.
+    """
     raw = simulate_panel(
         list(design.unit_ids),
         design.years,
@@ -55,16 +56,17 @@ def simulate_analysis_panel(
         parameters=design.parameters,
         tiers=list(design.tiers),
     )
-    return derive_variables(raw, variables)
+    return derive_variables(raw, study["variables"], study["units"])
 
 
 def run_replication(
     design: Design,
     seed: int,
     models: Mapping[str, Mapping[str, Any]],
-    variables: Mapping[str, Mapping[str, Any]],
+    study: Mapping[str, Any],
 ) -> pd.DataFrame:
-    """Tidy estimates of ``models`` on one draw, with the truth and a coverage flag."""
+    """Tidy estimates of ``models`` on one draw of ``study``'s variables, with the truth and
+    a coverage flag."""
     truth = design.parameters.coefficients()
     for name, raw in models.items():
         terms = model_spec(name, raw).terms
@@ -74,7 +76,7 @@ def run_replication(
                 f"{sorted(truth)} (its terms: {list(terms)}); choose a model whose "
                 "regressors or controls include them."
             )
-    panel = simulate_analysis_panel(design, seed, variables)
+    panel = simulate_analysis_panel(design, seed, study)
     frames = []
     for name, raw in models.items():
         estimates = tidy(fit_model(panel, model_spec(name, raw)))
@@ -93,11 +95,11 @@ def run_monte_carlo(
     design: Design,
     seeds: Sequence[int],
     models: Mapping[str, Mapping[str, Any]],
-    variables: Mapping[str, Mapping[str, Any]],
+    study: Mapping[str, Any],
 ) -> pd.DataFrame:
     """Stack :func:`run_replication` over ``seeds``."""
     return pd.concat(
-        [run_replication(design, seed, models, variables) for seed in seeds], ignore_index=True
+        [run_replication(design, seed, models, study) for seed in seeds], ignore_index=True
     )
 
 

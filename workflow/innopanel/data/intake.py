@@ -1,0 +1,172 @@
+"""Intake checks: what a source may make the pipeline read, checked before it is loaded.
+
+The ``data.limits`` caps (a file's size, an archive member's size and inflation ratio,
+a worksheet's span) and an .xlsx workbook's package. Readers allocate a sheet's whole
+span, so a 63 KB file with one cell at XFD1048576 fills the memory, and a zip member
+that inflates to gigabytes does too; a formula cell saved without its value reads as an
+empty cell, i.e. a silently missing number. :func:`check_workbook` streams each sheet's
+XML once (after the archive caps are checked) and refuses all three with the sheet,
+the cell and the fix. Only the standard library is imported (the fetch step uses this).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree
+
+from innopanel.config.data_specs import DataLimits
+
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+PACKAGE_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+CELL_REFERENCE = re.compile(r"^(?P<column>[A-Z]{1,3})(?P<row>\d+)$")
+# Formula cells named in a message, at most.
+SHOWN_CELLS = 5
+
+
+class WorkbookRefused(ValueError):
+    """The workbook must not be loaded; the message names the source, sheet and fix.
+
+    The reader raises it again as its DataError (this module is imported by it).
+    """
+
+
+@dataclass(frozen=True)
+class SheetExtent:
+    """How far one worksheet reaches, and its formula cells saved without a value."""
+
+    name: str
+    rows: int
+    columns: int
+    formulas_without_values: tuple[str, ...]
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+def file_size_problem(source: str, path: Path, shown: str, limits: DataLimits) -> str | None:
+    """Why a file is too big to read (``data.limits.max_file_bytes``), or None."""
+    size = path.stat().st_size
+    if size <= limits.max_file_bytes:
+        return None
+    return (
+        f"source '{source}': {shown} is {size} bytes, over the cap of {limits.max_file_bytes} "
+        "(data.limits.max_file_bytes). Raise the cap if this size is expected."
+    )
+
+
+def member_size_problem(
+    member: str, inflated: int, compressed: int, shown: str, source: str, limits: DataLimits
+) -> str | None:
+    """Why an archive member must not be inflated (over the size or ratio cap), or None."""
+    if inflated > limits.archive_max_member_bytes:
+        return (
+            f"source '{source}': {shown} member '{member}' inflates to {inflated} bytes, over "
+            f"the cap of {limits.archive_max_member_bytes} (data.limits.archive_max_member_bytes)"
+            ". Raise the cap if this size is expected."
+        )
+    ratio = inflated / max(compressed, 1)
+    # Small members may compress far (a sheet of blanks); only big ones can exhaust memory.
+    if inflated > 1 << 20 and ratio > limits.archive_max_ratio:
+        return (
+            f"source '{source}': {shown} member '{member}' inflates {ratio:.0f}-fold, over the "
+            f"cap of {limits.archive_max_ratio:g} (data.limits.archive_max_ratio): a zip bomb, "
+            "or a very repetitive file. Raise the cap if this is expected."
+        )
+    return None
+
+
+def _sheet_paths(bundle: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet name -> its XML member, from the workbook and its relationships."""
+    workbook = ElementTree.fromstring(bundle.read("xl/workbook.xml"))
+    relations = ElementTree.fromstring(bundle.read("xl/_rels/workbook.xml.rels"))
+    targets = {
+        r.get("Id"): r.get("Target", "")
+        for r in relations.iter(f"{PACKAGE_RELATIONSHIPS}Relationship")
+    }
+    paths = {}
+    for sheet in workbook.iter(f"{MAIN}sheet"):
+        target = targets.get(sheet.get(f"{RELATIONSHIPS}id"), "")
+        member = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl", target))
+        paths[sheet.get("name", "")] = member
+    return paths
+
+
+def _extent(bundle: zipfile.ZipFile, name: str, member: str) -> SheetExtent:
+    rows = columns = 0
+    missing: list[str] = []
+    with bundle.open(member) as stream:
+        for _, element in ElementTree.iterparse(stream, events=("end",)):
+            if element.tag != f"{MAIN}c":
+                if element.tag == f"{MAIN}row":
+                    element.clear()
+                continue
+            match = CELL_REFERENCE.match(element.get("r", ""))
+            if match:
+                rows = max(rows, int(match["row"]))
+                columns = max(columns, _column_number(match["column"]))
+            formula = element.find(f"{MAIN}f")
+            value = element.find(f"{MAIN}v")
+            if formula is not None and (value is None or not (value.text or "").strip()):
+                missing.append(element.get("r", "?"))
+    return SheetExtent(name, rows, columns, tuple(missing))
+
+
+def check_workbook(raw: bytes, shown: str, source: str, limits: DataLimits) -> None:
+    """Refuse an .xlsx whose package, span or formulas would mislead or exhaust a reader.
+
+    Not an .xlsx (a legacy .xls, or not a zip): nothing to check here; the reader says
+    what it is.
+    """
+    try:
+        bundle = zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile:
+        return
+    with bundle:
+        for info in bundle.infolist():
+            problem = member_size_problem(
+                info.filename, info.file_size, info.compress_size, shown, source, limits
+            )
+            if problem is not None:
+                raise WorkbookRefused(problem)
+        try:
+            paths = _sheet_paths(bundle)
+        except (KeyError, ElementTree.ParseError):
+            return  # not a workbook package; the reader names the problem
+        for name, member in paths.items():
+            if member not in bundle.namelist():
+                continue
+            extent = _extent(bundle, name, member)
+            _check_extent(extent, shown, source, limits)
+
+
+def _check_extent(extent: SheetExtent, shown: str, source: str, limits: DataLimits) -> None:
+    where = f"source '{source}': {shown}, sheet '{extent.name}'"
+    cells = extent.rows * extent.columns
+    for size, cap, key in (
+        (extent.rows, limits.excel_max_rows, "excel_max_rows"),
+        (extent.columns, limits.excel_max_columns, "excel_max_columns"),
+        (cells, limits.excel_max_cells, "excel_max_cells"),
+    ):
+        if size > cap:
+            raise WorkbookRefused(
+                f"{where} spans {extent.rows} rows x {extent.columns} columns ({cells} "
+                f"cells), over data.limits.{key} = {cap}. A stray far cell? Delete the "
+                "empty rows and columns after the table in a copy of the file, or raise the cap."
+            )
+    if extent.formulas_without_values:
+        shown_cells = ", ".join(extent.formulas_without_values[:SHOWN_CELLS])
+        raise WorkbookRefused(
+            f"{where}: {len(extent.formulas_without_values)} formula cell(s) ({shown_cells}) "
+            "have no saved value, so they would read as empty. Open the file in Excel or "
+            "LibreOffice, let it calculate, and save it (and update its sha256); or save "
+            "the sheet as values."
+        )
