@@ -130,11 +130,11 @@ def test_ppml_jackknife_equals_dense_leave_one_unit_out_refits() -> None:
 
 
 def test_ppml_on_the_demo_dgp_matches_the_dense_glm(study_config: dict) -> None:
-    from innopanel.data.clean import derive_variables
+    from innopanel.data.derivations import derive_variables
     from innopanel.synthetic.dgp import simulate_panel as simulate_demo
 
     raw = simulate_demo([f"c{i:03d}" for i in range(64)], range(2011, 2023), seed=3)
-    panel = derive_variables(raw, study_config["variables"])
+    panel = derive_variables(raw, study_config["variables"], study_config["units"])
     model = study_config["models"]["ppml_twoway"]
     terms = [*model["regressors"], *model["controls"]]
     frame = panel.set_index(["unit_id", "year"])[[model["outcome"], *terms]].dropna().sort_index()
