@@ -454,7 +454,7 @@ def test_focal_vs_peers_names_peers_without_data():
 def test_focal_vs_peers_rejects_unknown_units():
     with pytest.raises(ValueError, match="focal city 'atlantis'"):
         panel_figures.plot_focal_vs_peers(
-            city_panel(), "atlantis", PEERS, ["talent"], [], LABELS, FOOTER
+            city_panel(), "atlantis", PEERS, ["talent"], [], LABELS, FOOTER, unit="city"
         )
     with pytest.raises(ValueError, match=r"peer countries \['atlantis'\]"):
         panel_figures.plot_focal_vs_peers(

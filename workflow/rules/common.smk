@@ -2,7 +2,7 @@ import shutil
 from pathlib import Path
 
 from innopanel.config import exhibits
-from innopanel.config.study import load_study
+from innopanel.config.study import load_study, study_unit
 from innopanel.reproducibility.provenance import git_revision
 from innopanel.config.sources import EXTENSIONS, FILE_KINDS, staged_path
 from innopanel.config.specs import source_specs
@@ -100,8 +100,9 @@ def model_labels():
     return {name: spec["label"] for name, spec in config["models"].items()}
 
 
-def study_unit():
-    return config["study"]["unit"]
+def unit_noun():
+    """The unit's singular and plural nouns, as every exhibit and message names units."""
+    return study_unit(config)
 
 
 def table_outputs(wildcards=None):

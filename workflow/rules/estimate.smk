@@ -15,7 +15,7 @@ rule estimate_models:
         models=config["models"],
         # The years a model defaults to, and the unit noun of messages and labels.
         window={key: config["study"][key] for key in ("first_year", "last_year")},
-        unit=config["study"]["unit"],
+        unit=unit_noun(),
         data_note=config["data"]["data_note"],
     script:
         "../scripts/estimate_models.py"
@@ -37,7 +37,7 @@ rule run_diagnostics:
         diagnostics=config["diagnostics"],
         # The years a model defaults to, and the unit noun of messages and labels.
         window={key: config["study"][key] for key in ("first_year", "last_year")},
-        unit=config["study"]["unit"],
+        unit=unit_noun(),
         data_note=config["data"]["data_note"],
     script:
         "../scripts/run_diagnostics.py"

@@ -1,8 +1,8 @@
 """Checks of the study configuration that a JSON schema cannot express.
 
 The schema (config/schemas/config.schema.yaml) fixes keys and types; this module
-checks meaning: that every model term names a known variable, that the cities
-exist, that the years make a window. Config never executes code: a model is a
+checks meaning: that every model term names a known variable, that the focal and
+peer units exist, that the years make a window. Config never executes code: a model is a
 list of variable names, each checked here against the known set.
 
 Only the standard library is imported, so the Snakefile can call this at
@@ -46,7 +46,7 @@ def known_variables(variables: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
 
 def read_unit_ids(unit_table: str | Path) -> list[str]:
-    """Return the ids of the unit table (cities by default), checking its header."""
+    """Return the ids of the unit table, checking its header."""
     path = Path(unit_table)
     if not path.is_file():
         raise ConfigError(
@@ -59,6 +59,22 @@ def read_unit_ids(unit_table: str | Path) -> list[str]:
         if missing:
             raise ConfigError(f"{path}: missing column(s) {missing}; add them to the header.")
         return [row["unit_id"] for row in reader]
+
+
+def unit_noun_problems(study: Mapping[str, Any]) -> list[str]:
+    """Problems of study.unit and study.unit_plural: each must be one line of text
+    without surrounding spaces, since it is printed inside labels and sentences."""
+    problems = []
+    for key in ("unit", "unit_plural"):
+        noun = study[key] if key in study else None
+        if noun is None:
+            continue
+        if noun != noun.strip() or not noun.isprintable():
+            problems.append(
+                f"study.{key} = {noun!r}: write the noun on one line without surrounding "
+                "spaces, e.g. unit: région."
+            )
+    return problems
 
 
 def _check_data_rules(
@@ -112,6 +128,7 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
             f"({study['last_year']}); swap them."
         )
 
+    problems += unit_noun_problems(study)
     unit_ids = read_unit_ids(data["unit_table"])
     for key, unit in [("study.focal_unit", study["focal_unit"])] + [
         (f"study.peer_units[{i}]", c) for i, c in enumerate(study["peer_units"])
@@ -238,11 +255,20 @@ def check_models(
         roles = [("outcome", spec.outcome)]
         roles += [(f"regressors[{i}]", term) for i, term in enumerate(spec.regressors)]
         roles += [(f"controls[{i}]", term) for i, term in enumerate(spec.controls)]
+        seen: dict[str, str] = {}
         for role, term in roles:
             if term not in known:
                 problems.append(
                     f"{where}.{role} = '{term}' is not a known variable." + _suggest(term, known)
                 )
+            if term in seen:
+                # A repeated column makes the design matrix singular; name both places.
+                problems.append(
+                    f"{where}.{role} = '{term}' repeats {where}.{seen[term]}; a variable "
+                    "enters a model once: remove one of them."
+                )
+            else:
+                seen[term] = role
         problems += effects_problems(where, spec.estimator, spec.entity_effects, spec.time_effects)
         problems += covariance_problems(
             where, spec.estimator, spec.covariance, spec.kernel, spec.bandwidth

@@ -39,7 +39,7 @@ from innopanel.exhibits.style import (
     style,
     wrap,
 )
-from innopanel.vocabulary import base_variable, unit_words
+from innopanel.vocabulary import UnitNoun, base_variable, unit_words
 
 #: The columns of results/estimates/residuals.parquet this figure reads.
 RESIDUAL_COLUMNS = ("model", "unit_id", "year", "fitted", "residual")
@@ -246,7 +246,7 @@ def plot_residuals(
     focal_unit: str | None = None,
     names: Mapping[str, str] | None = None,
     footer: str = "",
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
 ) -> Figure:
     """Draw residuals against fitted values (with a LOWESS smoother) and a normal QQ plot.
 

@@ -34,7 +34,7 @@ from innopanel.exhibits.table_model import (
     significance_stars,
     table_notes,
 )
-from innopanel.vocabulary import LAG_SUFFIX, base_variable, unit_words
+from innopanel.vocabulary import LAG_SUFFIX, UnitNoun, base_variable, unit_words
 
 CONSTANT_TERM = "const"
 CONSTANT_LABEL = "Constant"
@@ -171,7 +171,7 @@ def regression_table(
     model_labels: Mapping[str, str],
     term_labels: Mapping[str, str],
     *,
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
     digits: int = 3,
     stars: Sequence[float] = (0.10, 0.05, 0.01),
     note: str | None = None,

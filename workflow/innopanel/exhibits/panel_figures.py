@@ -37,7 +37,7 @@ from innopanel.exhibits.style import (
     unit_names,
     wrap,
 )
-from innopanel.vocabulary import unit_words
+from innopanel.vocabulary import UnitNoun, unit_words
 
 _TRAILING_UNIT = re.compile(r"\s*\([^()]*\)\s*$")
 
@@ -48,7 +48,7 @@ def label_without_unit(label: str) -> str:
 
 
 def focal_and_peers(
-    panel: pd.DataFrame, focal_unit: str, peer_units: Sequence[str], unit: str = "city"
+    panel: pd.DataFrame, focal_unit: str, peer_units: Sequence[str], unit: UnitNoun | str
 ) -> list[str]:
     """Check that the focal unit and its peers are in the panel; return the peers in order.
 
@@ -71,7 +71,7 @@ def comparison_year(
     focal_unit: str,
     variables: Sequence[str],
     year: int | None = None,
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
 ) -> int:
     """Return ``year`` if given (checking it is in the panel), else the latest year in
     which the focal unit has every one of ``variables`` observed."""
@@ -146,7 +146,7 @@ def plot_focal_vs_peers(
     relative_to_peers: Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
     footer: str = "",
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
     year: int | None = None,
 ) -> Figure:
     """Compare the focal unit with each peer in one year (the latest by default).
@@ -266,7 +266,7 @@ def plot_ranking(
     peer_units: Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
     footer: str = "",
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
     year: int | None = None,
 ) -> Figure:
     """Rank every unit on ``variable`` in one year (the latest by default).
@@ -343,7 +343,7 @@ def plot_trends(
     variables: Sequence[str],
     labels: Mapping[str, str] | None = None,
     footer: str = "",
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
 ) -> Figure:
     """Draw the focal unit against its peers over the years, one panel per variable.
 
