@@ -83,12 +83,36 @@ def _split_label(label: str, width: int = LABEL_WRAP_CHARS) -> tuple[str, str]:
     return min(candidates, key=lambda pair: (max(len(pair[0]), len(pair[1])), -len(pair[0])))
 
 
+def first_clause(label: str) -> str:
+    """Return a label up to its first comma, keeping brackets whole: "Driscoll–Kraay
+    (Bartlett kernel, bandwidth 2)" -> "Driscoll–Kraay (Bartlett kernel)" and "Robust,
+    small-sample corrected" -> "Robust" (the details stay in the table note)."""
+    kept, depth, skipping = [], 0, False
+    for character in label:
+        if character == "(":
+            depth += 1
+        elif character == ")":
+            depth -= 1
+            if skipping and depth == 0:
+                skipping = False  # the bracket was closed when the skip began
+                continue
+        elif character == "," and not skipping:
+            if depth == 0:
+                break
+            # A comma inside brackets ends the bracket's first clause: close it here.
+            kept.append(")")
+            skipping = True
+        if not skipping:
+            kept.append(character)
+    return "".join(kept).strip()
+
+
 def short_se_label(cov_type: Any, cov_label: Any) -> str:
     """Return the column label of a standard-error type ("Clustered by city", "Robust")."""
     if isinstance(cov_type, str) and cov_type in SHORT_SE_LABELS:
         return SHORT_SE_LABELS[cov_type]
     if isinstance(cov_label, str) and cov_label.strip():
-        return cov_label.split(",")[0].strip()
+        return first_clause(cov_label)
     return ""
 
 
