@@ -58,3 +58,9 @@ def unit_words(unit: UnitNoun | str) -> tuple[str, str]:
     if isinstance(unit, UnitNoun):
         return unit.singular, unit.plural
     return unit, plural(unit)
+
+
+def capitalised(word: str) -> str:
+    """The word with its first letter capitalised and the rest kept: "région" ->
+    "Région", "EU region" -> "EU region" (str.capitalize would give "Eu region")."""
+    return word[:1].upper() + word[1:]

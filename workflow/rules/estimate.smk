@@ -41,3 +41,24 @@ rule run_diagnostics:
         data_note=config["data"]["data_note"],
     script:
         "../scripts/run_diagnostics.py"
+
+
+rule model_coverage:
+    input:
+        panel=PATHS.panel,
+    output:
+        json=PATHS.result("data_quality/model_coverage.json"),
+        md=PATHS.result("data_quality/model_coverage.md"),
+    log:
+        PATHS.log("model_coverage"),
+    benchmark:
+        PATHS.benchmark("model_coverage")
+    conda:
+        "../../environment.yml"
+    params:
+        models=config["models"],
+        window={key: config["study"][key] for key in ("first_year", "last_year")},
+        log_of=logged_variables(),
+        unit=unit_noun(),
+    script:
+        "../scripts/write_model_coverage.py"

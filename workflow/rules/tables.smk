@@ -5,6 +5,7 @@
 rule make_regression_table:
     input:
         estimates=PATHS.result("estimates/estimates.csv"),
+        coverage=PATHS.result("data_quality/model_coverage.json"),
     output:
         tex=PATHS.table("regressions", "tex"),
         md=PATHS.table("regressions", "md"),
@@ -37,6 +38,7 @@ rule make_regression_table:
 rule make_robustness_table:
     input:
         estimates=PATHS.result("estimates/estimates.csv"),
+        coverage=PATHS.result("data_quality/model_coverage.json"),
     output:
         tex=PATHS.table("robustness", "tex"),
         md=PATHS.table("robustness", "md"),

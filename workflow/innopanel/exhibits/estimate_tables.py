@@ -34,7 +34,7 @@ from innopanel.exhibits.table_model import (
     significance_stars,
     table_notes,
 )
-from innopanel.vocabulary import LAG_SUFFIX, UnitNoun, base_variable, unit_words
+from innopanel.vocabulary import LAG_SUFFIX, UnitNoun, base_variable, capitalised, unit_words
 
 CONSTANT_TERM = "const"
 CONSTANT_LABEL = "Constant"
@@ -189,6 +189,20 @@ def _check_estimates(estimates: pd.DataFrame, models: Sequence[str], config_key:
         )
 
 
+def coverage_note(panel_units: int, used: Sequence[Any], plural: str) -> str:
+    """How many of the panel's units the models use, e.g. "All 100 cities of the panel
+    are in every model." or "The panel has 46 regions; the models use (1) 33; (2) 46 ..."
+    """
+    counts = [format_count(n) for n in used]
+    if all(count == format_count(panel_units) for count in counts):
+        return f"All {format_count(panel_units)} {plural} of the panel are in every model."
+    per_model = "; ".join(f"({i}) {count}" for i, count in enumerate(counts, start=1))
+    return (
+        f"The panel has {format_count(panel_units)} {plural}; the models use {per_model} "
+        "(data_quality/model_coverage.md names the others and the variables they lack)."
+    )
+
+
 def regression_table(
     estimates: pd.DataFrame,
     models: Sequence[str],
@@ -201,6 +215,7 @@ def regression_table(
     note: str | None = None,
     name: str = "regressions",
     config_key: str = "exhibits.regression_table.models",
+    panel_units: int | None = None,
 ) -> Table:
     """Build the regression table: one column per model in ``models`` order.
 
@@ -208,7 +223,9 @@ def regression_table(
     uses ``outcome, nobs, n_entities, r2_within, pseudo_r2, entity_effects,
     time_effects, cov_type, cov_label`` where present. ``term_labels`` maps variables
     to row labels (a lagged term uses its base variable's label) and labels the
-    dependent variable; ``unit`` names the fixed-effect and count rows.
+    dependent variable; ``unit`` names the fixed-effect and count rows. With
+    ``panel_units`` (the panel's unit count), the note says how many units each model
+    uses of those, so units that fall out of a model are never silent.
     """
     models = [str(m) for m in models]
     _check_estimates(estimates, models, config_key)
@@ -263,7 +280,7 @@ def regression_table(
         indicators.append((LAGGED_ROW_LABEL, yes_no(lagged)))
     indicators.append(
         (
-            f"{singular.capitalize()} FE",
+            f"{capitalised(singular)} FE",
             yes_no([_as_bool(_first(per_model[m], "entity_effects")) for m in models]),
         )
     )
@@ -278,7 +295,7 @@ def regression_table(
     )
     rows.append(
         Row(
-            plural.capitalize(),
+            capitalised(plural),
             tuple(Text(format_count(_first(per_model[m], "n_entities"))) for m in models),
         )
     )
@@ -298,6 +315,10 @@ def regression_table(
                 + "."
             )
     notes.append(standard_error_note(cov_labels))
+    if panel_units is not None:
+        notes.append(
+            coverage_note(panel_units, [_first(per_model[m], "n_entities") for m in models], plural)
+        )
     if any(lagged):
         notes.append(
             "Where regressors are lagged one year, their coefficients are shown in the "

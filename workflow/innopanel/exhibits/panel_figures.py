@@ -37,7 +37,7 @@ from innopanel.exhibits.style import (
     unit_names,
     wrap,
 )
-from innopanel.vocabulary import UnitNoun, unit_words
+from innopanel.vocabulary import UnitNoun, capitalised, unit_words
 
 _TRAILING_UNIT = re.compile(r"\s*\([^()]*\)\s*$")
 
@@ -321,7 +321,7 @@ def plot_ranking(
         focal_name = plain(names.get(focal_unit, focal_unit))
         corner_note(ax, f"{focal_name}: rank {rank} of {len(ids)}", "lower right", gid="rank")
         ax.set_title(
-            wrap(f"{plural.capitalize()} ranked by {lower_first(label_without_unit(label))}", 60)
+            wrap(f"{capitalised(plural)} ranked by {lower_first(label_without_unit(label))}", 60)
         )
         content.legend(
             handles=[
