@@ -33,6 +33,7 @@ from innopanel.exhibits.style import (
     PEER_GROUP_COLOUR,
     REFERENCE_COLOUR,
     check_columns,
+    legend_entry,
     lower_first,
     new_figure,
     plain,
@@ -259,7 +260,7 @@ def plot_residuals(
         raise ValueError(f"plot_residuals: only {len(residuals)} residuals to plot.")
     data = residuals.assign(unit_id=residuals["unit_id"].astype(str))
     is_focal = data["unit_id"] == focal_unit if focal_unit else pd.Series(False, index=data.index)
-    focal_name = plain(names.get(focal_unit, focal_unit)) if focal_unit else ""
+    focal_name = legend_entry(names.get(focal_unit, focal_unit)) if focal_unit else ""
     outcome = plain(outcome_label)
 
     with matplotlib.rc_context(style()):

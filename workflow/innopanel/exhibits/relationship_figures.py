@@ -22,8 +22,8 @@ from innopanel.exhibits.style import (
     REFERENCE_COLOUR,
     check_columns,
     corner_note,
+    legend_entry,
     new_figure,
-    plain,
     style,
     unit_names,
     wrap,
@@ -109,7 +109,7 @@ def plot_within_relationship(
             zorder=2,
         )
         if focal_unit:
-            focal_name = plain(names.get(focal_unit, focal_unit))
+            focal_name = legend_entry(names.get(focal_unit, focal_unit))
             sns.scatterplot(
                 data=data[is_focal],
                 x=x_name,
