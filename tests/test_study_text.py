@@ -149,3 +149,49 @@ def test_a_term_twice_in_one_model_is_refused_naming_the_model(
 
     with pytest.raises(ConfigError, match=r"models\.twoway_fe\.controls\[\d+\] = '\w+' repeats "):
         load(study_copy(tmp_path, repeat))
+
+
+# Each starts a line of its own, as a YAML block scalar lets a label do.
+HOSTILE = {
+    "include": "Patents\n\n.. include:: /etc/passwd\n\nx",
+    "raw": "GDP\n\n.. raw:: html\n\n   <script>alert('label')</script>\n\nx",
+}
+
+
+def hostile_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The demo study with every free text the captions print set to a directive."""
+
+    def hostile(config: dict) -> None:
+        config["study"]["title"] = HOSTILE["include"]
+        config["study"]["reference_study"] = HOSTILE["raw"]
+        config["data"]["data_note"] = HOSTILE["raw"]
+        for index, spec in enumerate(config["variables"].values()):
+            spec["label"] = HOSTILE["include"] if index % 2 else HOSTILE["raw"]
+        for spec in config["models"].values():
+            spec["label"] = HOSTILE["raw"]
+
+    monkeypatch.chdir(ROOT)
+    return load(study_copy(tmp_path, hostile))
+
+
+@pytest.mark.parametrize(
+    "caption", sorted(p.stem for p in (ROOT / "workflow/report").glob("*.rst"))
+)
+def test_no_label_runs_as_a_directive_in_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caption: str
+) -> None:
+    """Each caption rendered exactly as Snakemake's report renders it (Jinja without
+    escaping, then docutils with its defaults, which allow include and raw)."""
+    from types import SimpleNamespace
+
+    import jinja2
+    from docutils.core import publish_parts
+
+    config = hostile_config(tmp_path, monkeypatch)
+    template = (ROOT / "workflow/report" / f"{caption}.rst").read_text(encoding="utf-8")
+    environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+    rst = environment.from_string(template).render(snakemake=SimpleNamespace(config=config))
+    body = publish_parts(rst, writer="html")["html_body"]
+    assert "root:" not in body, "a label included /etc/passwd"
+    assert "<script>" not in body, "a label injected raw HTML"
+    assert "system-message" not in body, "a label was parsed as markup"
