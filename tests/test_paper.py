@@ -76,7 +76,7 @@ def test_captions_follow_the_configured_unit_and_labels(study_config):
     study_config["study"]["unit"] = "country"
     study_config["variables"]["patents_per_10k"]["label"] = "Patents per 10,000 people"
     title, description = paper.read_caption("ranking", with_run(study_config), ROOT)
-    assert title == "Every country ranked by patents per 10,000 people."
+    assert title == "The countries ranked by patents per 10,000 people."
     assert "focal country" in description and "city" not in description
 
 

@@ -73,7 +73,7 @@ def test_the_config_names_the_unit_and_every_caption_follows_it(
         text = title + " " + description
         assert "city" not in text.lower() and "cities" not in text.lower(), (name, text)
     title, _ = paper.read_caption("ranking", config, ROOT)
-    assert title.startswith("Every région ranked by")
+    assert title.startswith("The régions ranked by")
 
 
 def test_a_unit_noun_on_two_lines_is_refused(
