@@ -32,6 +32,8 @@ DETERMINISTIC = [
         for name in (
             "data_quality/report.json",
             "data_quality/report.md",
+            "data_quality/model_coverage.json",
+            "data_quality/model_coverage.md",
             "estimates/estimates.csv",
             "estimates/estimates.parquet",
             "estimates/diagnostics.csv",
