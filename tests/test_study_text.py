@@ -154,7 +154,7 @@ def test_a_term_twice_in_one_model_is_refused_naming_the_model(
 # Each starts a line of its own, as a YAML block scalar lets a label do.
 HOSTILE = {
     "include": "Patents\n\n.. include:: /etc/passwd\n\nx",
-    "raw": "GDP\n\n.. raw:: html\n\n   <script>alert('label')</script>\n\nx",
+    "raw": "GDP\n\n.. raw:: html\n\n   <img src=x onerror=alert(1)>\n\nx",
 }
 
 
@@ -193,5 +193,16 @@ def test_no_label_runs_as_a_directive_in_the_report(
     rst = environment.from_string(template).render(snakemake=SimpleNamespace(config=config))
     body = publish_parts(rst, writer="html")["html_body"]
     assert "root:" not in body, "a label included /etc/passwd"
-    assert "<script>" not in body, "a label injected raw HTML"
+    assert "<img" not in body, "a label injected raw HTML"
     assert "system-message" not in body, "a label was parsed as markup"
+
+
+def test_text_that_would_end_the_reports_script_element_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def breaking(config: dict) -> None:
+        config["variables"]["gdp"]["label"] = "GDP</script><img src=x onerror=alert(1)>"
+
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(ConfigError, match=r"variables\.gdp\.label = .*remove '</script'"):
+        load(study_copy(tmp_path, breaking))

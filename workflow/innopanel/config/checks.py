@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,29 @@ def unit_noun_problems(study: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+# Snakemake's report embeds every rule's params (labels included) in a <script> element
+# unescaped: these sequences would end it early and let the rest run as markup.
+SCRIPT_BREAKING = re.compile(r"</script|<!--", re.IGNORECASE)
+
+
+def script_breaking_problems(node: Any, key: str = "") -> list[str]:
+    """Problems of config text that would break out of the report's script element:
+    every string anywhere in the config containing ``</script`` or ``<!--``."""
+    if isinstance(node, str):
+        if SCRIPT_BREAKING.search(node):
+            return [
+                f"{key} = {node!r}: remove '</script' and '<!--'; the HTML report embeds "
+                "the config in a script element, which they would end early."
+            ]
+        return []
+    if isinstance(node, Mapping):
+        items = node.items()
+        return [p for k, v in items for p in script_breaking_problems(v, f"{key}.{k}".lstrip("."))]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in script_breaking_problems(v, f"{key}[{i}]")]
+    return []
+
+
 def _check_data_rules(
     data: Mapping[str, Any], variables: Mapping[str, Mapping[str, Any]]
 ) -> list[str]:
@@ -129,6 +153,7 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
         )
 
     problems += unit_noun_problems(study)
+    problems += script_breaking_problems(config)
     unit_ids = read_unit_ids(data["unit_table"])
     for key, unit in [("study.focal_unit", study["focal_unit"])] + [
         (f"study.peer_units[{i}]", c) for i, c in enumerate(study["peer_units"])
