@@ -184,17 +184,26 @@ def coverage_markdown(report: Mapping[str, Any]) -> str:
             f"| {entry['label']} | {entry['window']} | {entry['units_used']} | "
             f"{len(entry['units_not_used']) + len(entry['outcome_always_zero'])} |"
         )
+    complete = []
     for name, entry in report["models"].items():
+        drops = [
+            f"- {variable}: {counts['zero']} unit-years where {counts['of']} is zero and "
+            f"{counts['negative']} where it is negative have no log and leave the sample."
+            for variable, counts in entry["log_drops"].items()
+            if counts["zero"] or counts["negative"]
+        ]
+        lost = entry["units_not_used"] or entry["outcome_always_zero"] or entry["not_estimable"]
+        if not (lost or drops):
+            complete.append(entry["label"])
+            continue
         lines += ["", f"## {entry['label']} (`{name}`)", ""]
         if entry["not_estimable"]:
             lines += [f"Not estimable: {entry['not_estimable']}", ""]
         for unit in entry["units_not_used"]:
-            reasons = (
-                "; ".join(
-                    f"{m['variable']} missing in {year_ranges(m['years'])}" for m in unit["missing"]
-                )
-                or "its observed years lack the lagged values the model needs"
+            reasons = "; ".join(
+                f"{m['variable']} missing in {year_ranges(m['years'])}" for m in unit["missing"]
             )
+            reasons = reasons or "its observed years lack the lagged values the model needs"
             lines.append(f"- {unit['name']} ({unit['unit_id']}): {reasons}.")
         if entry["outcome_always_zero"]:
             lines.append(
@@ -202,12 +211,12 @@ def coverage_markdown(report: Mapping[str, Any]) -> str:
                 + ", ".join(entry["outcome_always_zero"])
                 + "."
             )
-        for variable, counts in entry["log_drops"].items():
-            if counts["zero"] or counts["negative"]:
-                lines.append(
-                    f"- {variable}: {counts['zero']} unit-years where {counts['of']} is zero and "
-                    f"{counts['negative']} where it is negative have no log and leave the sample."
-                )
-        if not (entry["units_not_used"] or entry["outcome_always_zero"] or entry["not_estimable"]):
-            lines.append(f"Uses every {report['unit']} of the panel.")
+        lines += drops
+    if complete:
+        lines += [
+            "",
+            f"Every {report['unit']} of the panel is in the sample of: "
+            + "; ".join(complete)
+            + ".",
+        ]
     return "\n".join(lines) + "\n"
