@@ -425,7 +425,9 @@ def test_focal_vs_peers_draws_the_latest_year_values():
     expected = {names[p]: 100.0 * latest.at[FOCAL, "gdp"] / latest.at[p, "gdp"] for p in PEERS}
     assert relative == pytest.approx(expected)
     assert any(line.get_gid() == "parity" for line in axes[3].lines)
-    assert "GDP" in axes[3].get_title() and "% of the peer's" in axes[3].get_xlabel()
+    assert "GDP" in axes[3].get_title() and "% of the peer's" in " ".join(
+        axes[3].get_xlabel().split()
+    )
     assert figure.subfigs[0].get_suptitle() == "Chengdu against its peers in 2022"
 
 
@@ -454,7 +456,7 @@ def test_focal_vs_peers_names_peers_without_data():
 def test_focal_vs_peers_rejects_unknown_units():
     with pytest.raises(ValueError, match="focal city 'atlantis'"):
         panel_figures.plot_focal_vs_peers(
-            city_panel(), "atlantis", PEERS, ["talent"], [], LABELS, FOOTER
+            city_panel(), "atlantis", PEERS, ["talent"], [], LABELS, FOOTER, unit="city"
         )
     with pytest.raises(ValueError, match=r"peer countries \['atlantis'\]"):
         panel_figures.plot_focal_vs_peers(
@@ -657,3 +659,102 @@ def test_residual_plot_draws_residuals_against_fitted_and_normal_quantiles():
     assert len(focal) == 1 and len(focal[0].get_offsets()) == (residuals["unit_id"] == FOCAL).sum()
     assert "LOWESS smoother" in _legend_texts(figure)
     assert left.get_xlabel() == "Fitted log invention patents granted"
+
+
+# --- real names and many units ---------------------------------------------------------
+
+LONG_NAME = "Région {} et Communauté Autonome Nord"  # 40 characters with a 5-letter id
+
+
+def long_named_panel() -> pd.DataFrame:
+    panel = city_panel()
+    names = {u: LONG_NAME.format(u[:5].title().ljust(5, "x")) for u in panel["unit_id"]}
+    return panel.assign(name_en=panel["unit_id"].map(names))
+
+
+def many_units_panel(n_units: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    rows = [
+        {
+            "unit_id": f"u{i:03d}",
+            "name_en": f"Kreisfreie Stadt Nummer {i:03d} im Land Nord",
+            "year": year,
+            "rd_intensity": float(rng.gamma(2.0, 1.0)),
+            "gdp": float(rng.gamma(3.0, 1000.0)),
+        }
+        for i in range(n_units)
+        for year in (2021, 2022)
+    ]
+    return pd.DataFrame(rows)
+
+
+def texts_inside_the_canvas(figure: Figure) -> None:
+    """Every title, label, tick label and legend entry lies inside the canvas."""
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    texts = all_texts(figure)
+    for ax in data_axes(figure):
+        texts += [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_yticklabels()]
+    legends = [*figure.legends, *[legend for sub in figure.subfigs for legend in sub.legends]]
+    texts += [text for legend in legends for text in legend.get_texts()]
+    for text in texts:
+        if text.get_text() and text.get_visible():
+            box = text.get_window_extent(renderer)
+            assert box.x0 >= -1 and box.x1 <= figure.bbox.width + 1, text.get_text()
+
+
+@pytest.mark.parametrize("kind", ["focal_vs_peers", "ranking", "trends"])
+def test_forty_character_names_are_wrapped_and_nothing_is_cut(kind):
+    panel = long_named_panel()
+    assert panel["name_en"].str.len().eq(40).all()
+    if kind == "focal_vs_peers":
+        figure = panel_figures.plot_focal_vs_peers(
+            panel, FOCAL, PEERS, ["rd_intensity", "talent"], ["gdp"], LABELS, FOOTER, "region"
+        )
+    elif kind == "ranking":
+        figure = panel_figures.plot_ranking(panel, "rd_intensity", FOCAL, PEERS, LABELS, FOOTER)
+    else:
+        figure = panel_figures.plot_trends(panel, FOCAL, PEERS, TREND_VARIABLES, LABELS, FOOTER)
+    texts_inside_the_canvas(figure)
+    for ax in data_axes(figure):
+        for tick in ax.get_yticklabels():
+            lines = tick.get_text().split("\n")
+            assert len(lines) <= style.NAME_LINES, tick.get_text()
+            assert all(len(line) <= style.NAME_WIDTH + 1 for line in lines), tick.get_text()
+        if kind != "trends":
+            # The bars keep at least a third of the figure's width (no slivers).
+            assert ax.get_position().width * figure.get_figwidth() > 0.2 * 8.0
+    assert all(len(text) <= style.LEGEND_ENTRY_WIDTH + 24 for text in _legend_texts(figure))
+
+
+def test_a_short_name_replaces_the_long_one_in_figures():
+    panel = long_named_panel()
+    panel["short_name"] = np.where(panel["unit_id"] == FOCAL, "Chengdu", "")
+    figure = panel_figures.plot_ranking(panel, "rd_intensity", FOCAL, PEERS, LABELS, FOOTER)
+    ticks = [t.get_text() for t in data_axes(figure)[0].get_yticklabels()]
+    assert "Chengdu" in ticks
+    assert any(t.startswith("Région Shang") for t in ticks)  # no short name: the long one
+
+
+def test_a_ranking_of_300_units_shows_the_top_bottom_focal_and_peers_and_says_so():
+    peers = ["u003", "u297"]
+    figure = panel_figures.plot_ranking(
+        many_units_panel(), "rd_intensity", "u150", peers, LABELS, FOOTER, "region"
+    )
+    texts_inside_the_canvas(figure)
+    ax = data_axes(figure)[0]
+    bars = [patch for patch in ax.patches if patch.get_gid() in ("focal", "peer", "other")]
+    assert len(bars) <= 2 * 15 + 1 + len(peers)
+    assert sorted(bar.get_gid() for bar in bars).count("peer") == len(peers)
+    title = " ".join(ax.get_title().split())
+    assert "the top and bottom 15 of 300, the focal region and its peers" in title
+    assert "others not shown" in title
+    ticks = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
+    assert ticks[0].startswith("1. ") and ticks[-1].startswith("300. ")
+    assert any("rank" in t.get_text() and "of 300" in t.get_text() for t in ax.texts)
+    # At most about 40 units, every unit is shown, as before.
+    small = panel_figures.plot_ranking(
+        many_units_panel(40), "rd_intensity", "u010", [], LABELS, FOOTER
+    )
+    assert len([p for p in data_axes(small)[0].patches if p.get_gid()]) == 40

@@ -22,7 +22,8 @@ from exhibit_panel import city_panel
 from innopanel.config import exhibit_specs, exhibits
 from innopanel.config.checks import ConfigError, check_config
 from innopanel.config.paths import DEFAULT_STUDY, StudyPaths
-from innopanel.config.study import RUN_KEY, StudyRun
+from innopanel.config.specs import with_defaults
+from innopanel.config.study import RUN_KEY, StudyRun, run_entry
 from innopanel.exhibits import (
     estimate_tables,
     latex_tables,
@@ -44,8 +45,9 @@ DEMO_RUN = StudyRun(DEFAULT_STUDY, DEMO.config, "0123456789abcdef" * 4)
 
 
 def with_run(config: dict, run: StudyRun = DEMO_RUN) -> dict:
-    """The config as a run sees it: with the ``_run`` entry load_study adds."""
-    return {**config, RUN_KEY: run.as_config()}
+    """The config as a run sees it: defaults filled, with the ``_run`` entry load_study adds."""
+    filled = with_defaults(config)
+    return {**filled, RUN_KEY: run_entry(run, filled)}
 
 
 # --- captions ------------------------------------------------------------------------
@@ -61,7 +63,7 @@ def test_every_exhibit_has_a_caption_file():
 
 @pytest.mark.parametrize("name", [*exhibits.TABLES, *exhibits.FIGURES])
 def test_captions_render_as_plain_prose_for_the_study(study_config, name):
-    title, description = paper.read_caption(name, study_config, ROOT)
+    title, description = paper.read_caption(name, with_run(study_config), ROOT)
     assert title.endswith(".") and 10 < len(title) <= 110, title
     assert len(description) > 60
     text = title + " " + description
@@ -73,16 +75,16 @@ def test_captions_render_as_plain_prose_for_the_study(study_config, name):
 def test_captions_follow_the_configured_unit_and_labels(study_config):
     study_config["study"]["unit"] = "country"
     study_config["variables"]["patents_per_10k"]["label"] = "Patents per 10,000 people"
-    title, description = paper.read_caption("ranking", study_config, ROOT)
-    assert title == "Every country ranked by patents per 10,000 people."
+    title, description = paper.read_caption("ranking", with_run(study_config), ROOT)
+    assert title == "The countries ranked by patents per 10,000 people."
     assert "focal country" in description and "city" not in description
 
 
 def test_the_reference_study_is_cited_only_where_the_study_has_one(study_config):
-    _, cited = paper.read_caption("focal_vs_peers", study_config, ROOT)
+    _, cited = paper.read_caption("focal_vs_peers", with_run(study_config), ROOT)
     assert cited.startswith("The comparison made in the source study (Jia et al.): the focal")
     study_config["study"]["reference_study"] = None
-    _, plain = paper.read_caption("focal_vs_peers", study_config, ROOT)
+    _, plain = paper.read_caption("focal_vs_peers", with_run(study_config), ROOT)
     assert plain.startswith("The focal city (vermillion)") and "Jia" not in plain
 
 

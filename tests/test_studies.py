@@ -18,9 +18,10 @@ from innopanel.config.paths import (
     bundled_studies,
     study_paths,
 )
-from innopanel.config.study import RUN_KEY, chosen_study, load_study
+from innopanel.config.study import RUN_KEY, chosen_study, load_study, study_unit
 from innopanel.io import sha256_file
 from innopanel.reproducibility.policy import Policy
+from innopanel.vocabulary import unit_words
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,12 +84,16 @@ def test_load_study_reads_the_whole_file_checks_it_and_records_the_run(
         paths = StudyPaths(study)
         assert run.study == study and run.config_file == paths.config
         assert run.config_sha256 == sha256_file(ROOT / paths.config)
-        assert config[RUN_KEY] == {
+        entry = config[RUN_KEY]
+        assert {key: entry[key] for key in run.as_config()} == {
             "study": study,
             "config_file": paths.config,
             "config_sha256": run.config_sha256,
             "results": paths.results,
         }
+        # The unit's nouns, and the caption words escaped for reStructuredText.
+        assert (entry["unit"], entry["units"]) == unit_words(study_unit(config))
+        assert entry["text"]["units"] == entry["units"]
         # The schema's defaults are filled in (one that no study config writes out).
         assert "reference_study" in config["study"]
 

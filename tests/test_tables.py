@@ -182,7 +182,8 @@ def robustness_estimates() -> pd.DataFrame:
         nobs=701,
         cities=64,
         r2=0.1,
-        cov="Driscoll–Kraay, Bartlett kernel, bandwidth 2",
+        # The label as innopanel.config.covariances writes it.
+        cov="Driscoll–Kraay (Bartlett kernel, bandwidth 2)",
         cov_type="driscoll_kraay",
     )
     rows += _rows(
@@ -205,7 +206,7 @@ def render(estimates=None, models=None, **kwargs) -> str:
 
 
 def regression(estimates=None, models=None, **kwargs) -> table_model.Table:
-    options = {"digits": 3, "stars": STARS, "note": NOTE}
+    options = {"digits": 3, "stars": STARS, "note": NOTE, "unit": "city"}
     options.update(kwargs)
     return estimate_tables.regression_table(
         golden_estimates() if estimates is None else estimates,
@@ -301,7 +302,7 @@ def descriptives(panel=None, **kwargs) -> table_model.Table:
         DESCRIPTIVE_PANELS,
         TERM_LABELS,
         note=NOTE,
-        **kwargs,
+        **{"unit": "city", **kwargs},
     )
 
 
@@ -617,6 +618,25 @@ def test_notes_hold_standard_errors_stars_outcome_and_data_note():
     assert r"\item Synthetic demo data" in notes and "not real statistics" in notes
 
 
+def test_a_shortened_standard_error_header_keeps_its_brackets_whole():
+    assert estimate_tables.first_clause("Driscoll–Kraay (Bartlett kernel, bandwidth 2)") == (
+        "Driscoll–Kraay (Bartlett kernel)"
+    )
+    assert estimate_tables.first_clause("Robust, small-sample corrected") == "Robust"
+    assert estimate_tables.first_clause("A (b, c (d, e)), f") == "A (b)"
+    models = ["twoway_fe", "twoway_fe_driscoll_kraay"]
+    table = regression(estimates=robustness_estimates(), models=models, name="robustness")
+    for render in (
+        latex_tables.render_latex,
+        text_tables.render_markdown,
+        text_tables.render_csv,
+        text_tables.render_html,
+    ):
+        header = next(line for line in render(table).splitlines() if "Standard errors" in line)
+        assert "Bartlett" in header, (render.__name__, header)
+        assert header.count("(") == header.count(")"), (render.__name__, header)
+
+
 def test_robustness_table_labels_driscoll_kraay_and_ppml_columns():
     models = ["twoway_fe", "twoway_fe_lag1", "twoway_fe_driscoll_kraay", "ppml_twoway"]
     table = regression(estimates=robustness_estimates(), models=models, name="robustness")
@@ -626,14 +646,14 @@ def test_robustness_table_labels_driscoll_kraay_and_ppml_columns():
     assert [header_text(c) for c in standard_errors[1:]] == [
         "Clustered by city",
         "Clustered by city",
-        "Driscoll--Kraay",
+        "Driscoll--Kraay (Bartlett kernel)",
         "Clustered by city",
     ]
     outcome = next(row for row in rows if row[0] == "Dependent variable")
     assert header_text(outcome[4]) == "Invention patents granted"
     assert (
         "Standard errors in parentheses: (1) clustered by city; (2) clustered by city; "
-        "(3) Driscoll--Kraay, Bartlett kernel, bandwidth 2; (4) clustered by city." in text
+        "(3) Driscoll--Kraay (Bartlett kernel, bandwidth 2); (4) clustered by city." in text
     )
     assert "Dependent variable: (1) Log invention patents granted;" in text
     # PPML reports no within R² but a pseudo R²; the row appears only with a value.
@@ -1023,3 +1043,27 @@ def test_numbers_are_decimal_aligned_in_the_compiled_pdf(tmp_path):
         assert len(columns) == len(FIVE_MODELS), f"{what}: {len(columns)} columns"
         for column in columns:
             assert max(column) - min(column) < 0.05, f"{what} not aligned: {column}"
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(tmp_path):
+    from innopanel.io import spreadsheet_safe, write_csv
+
+    for formula in ('=HYPERLINK("http://x")', "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "\tx"):
+        assert spreadsheet_safe(formula) == "'" + formula
+    for number in ("-0.123", "-0.123***", "+5", "-1,234.5", "-1.5e-03", "(0.050)", "City FE"):
+        assert spreadsheet_safe(number) == number
+    labels = dict(TERM_LABELS, rd_intensity='=HYPERLINK("http://evil","R&D")')
+    table = estimate_tables.regression_table(
+        golden_estimates(), MAIN, dict(MODEL_LABELS, pooled_ols="@SUM(A1)"), labels, stars=STARS
+    )
+    cells = [cell for row in csv.reader(io.StringIO(text_tables.render_csv(table))) for cell in row]
+    assert '\'=HYPERLINK("http://evil","R&D")' in cells and "'@SUM(A1)" in cells
+    assert not any(cell.startswith(("=", "@")) for cell in cells)
+    assert "-0.012" in cells  # a negative number stays a number
+    frame = pd.DataFrame({"label": ["=1+1", "-3"], "value": [-1.5, 2.0]})
+    write_csv(tmp_path / "frame.csv", frame)
+    assert (tmp_path / "frame.csv").read_text().splitlines() == [
+        "label,value",
+        "'=1+1,-1.5",
+        "-3,2",
+    ]

@@ -32,6 +32,8 @@ DETERMINISTIC = [
         for name in (
             "data_quality/report.json",
             "data_quality/report.md",
+            "data_quality/model_coverage.json",
+            "data_quality/model_coverage.md",
             "estimates/estimates.csv",
             "estimates/estimates.parquet",
             "estimates/diagnostics.csv",
@@ -261,6 +263,9 @@ def test_checksum_mismatch_stops_the_run_and_leaves_no_output(tmp_path: Path) ->
     assert run.returncode != 0
     log = (workdir / DEMO.log("fetch_source", "open_platforms.csv")).read_text(encoding="utf-8")
     assert "source 'open_platforms': SHA256 mismatch" in log
+    # The error's sentence reaches the console too, not only the log.
+    console = run.stdout + run.stderr
+    assert "Error: " in console and "source 'open_platforms': SHA256 mismatch" in console
     assert not (workdir / DEMO.staged / "open_platforms.csv").exists()
     assert not list((workdir / DEMO.staged).glob("*partial*"))
     assert raw.read_bytes() == before

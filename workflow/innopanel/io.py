@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,14 +67,41 @@ def write_json(destination: str | os.PathLike[str], payload: Any) -> None:
     )
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# ... unless the cell is a number, possibly with significance stars: "-0.12", "+3", "-1.5e-3**".
+NUMBER_CELL = re.compile(r"[-+]?(\d[\d,]*\.?\d*|\.\d+)([eE][-+]?\d+)?\**")
+
+
+def spreadsheet_safe(cell: Any) -> Any:
+    """Return a CSV cell a spreadsheet will show as text, never run as a formula.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (say a
+    label "=HYPERLINK(...)") gets a leading apostrophe, which spreadsheets hide; numbers,
+    negative ones included, and every other value are returned unchanged.
+    """
+    if (
+        isinstance(cell, str)
+        and cell.startswith(FORMULA_STARTS)
+        and not NUMBER_CELL.fullmatch(cell)
+    ):
+        return "'" + cell
+    return cell
+
+
 def write_csv(destination: str | os.PathLike[str], frame: Any) -> None:
     """Write a pandas DataFrame as CSV with a fixed float format and Unix newlines.
 
     Twelve significant digits keep full statistical precision while absorbing
-    last-bit differences between BLAS builds.
+    last-bit differences between BLAS builds. Text cells and headers that a spreadsheet
+    would run as formulas are neutralised (:func:`spreadsheet_safe`).
     """
+    # Every column that is not numbers, booleans or dates may hold text.
+    text_columns = [name for name in frame.columns if frame[name].dtype.kind not in "biufcmM"]
+    safe = frame.assign(**{name: frame[name].map(spreadsheet_safe) for name in text_columns})
+    safe.columns = [spreadsheet_safe(str(name)) for name in frame.columns]
     with atomic_path(destination) as temporary:
-        frame.to_csv(temporary, index=False, float_format="%.12g", lineterminator="\n")
+        safe.to_csv(temporary, index=False, float_format="%.12g", lineterminator="\n")
 
 
 def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:

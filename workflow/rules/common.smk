@@ -2,10 +2,11 @@ import shutil
 from pathlib import Path
 
 from innopanel.config import exhibits
-from innopanel.config.study import load_study
+from innopanel.config.study import load_study, study_unit
 from innopanel.reproducibility.provenance import git_revision
 from innopanel.config.sources import EXTENSIONS, FILE_KINDS, staged_path
 from innopanel.config.specs import source_specs
+from innopanel.config.data_specs import variable_specs
 
 # The study this run builds: `--config study=<name>` (else the default study) names
 # config/studies/<name>.yaml. It is checked at start-up, before any job runs: the schema
@@ -100,8 +101,18 @@ def model_labels():
     return {name: spec["label"] for name, spec in config["models"].items()}
 
 
-def study_unit():
-    return config["study"]["unit"]
+def logged_variables():
+    """Each log variable and the variable it is the log of (to count the zeros it drops)."""
+    return {
+        name: spec.derivation.inputs[0]
+        for name, spec in variable_specs(config["variables"]).items()
+        if spec.derivation is not None and spec.derivation.operation == "log"
+    }
+
+
+def unit_noun():
+    """The unit's singular and plural nouns, as every exhibit and message names units."""
+    return study_unit(config)
 
 
 def table_outputs(wildcards=None):
@@ -127,6 +138,8 @@ def final_outputs():
             for name in (
                 "data_quality/report.json",
                 "data_quality/report.md",
+                "data_quality/model_coverage.json",
+                "data_quality/model_coverage.md",
                 "estimates/estimates.csv",
                 "estimates/estimates.parquet",
                 "estimates/residuals.parquet",

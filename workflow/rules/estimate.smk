@@ -15,7 +15,7 @@ rule estimate_models:
         models=config["models"],
         # The years a model defaults to, and the unit noun of messages and labels.
         window={key: config["study"][key] for key in ("first_year", "last_year")},
-        unit=config["study"]["unit"],
+        unit=unit_noun(),
         data_note=config["data"]["data_note"],
     script:
         "../scripts/estimate_models.py"
@@ -37,7 +37,28 @@ rule run_diagnostics:
         diagnostics=config["diagnostics"],
         # The years a model defaults to, and the unit noun of messages and labels.
         window={key: config["study"][key] for key in ("first_year", "last_year")},
-        unit=config["study"]["unit"],
+        unit=unit_noun(),
         data_note=config["data"]["data_note"],
     script:
         "../scripts/run_diagnostics.py"
+
+
+rule model_coverage:
+    input:
+        panel=PATHS.panel,
+    output:
+        json=PATHS.result("data_quality/model_coverage.json"),
+        md=PATHS.result("data_quality/model_coverage.md"),
+    log:
+        PATHS.log("model_coverage"),
+    benchmark:
+        PATHS.benchmark("model_coverage")
+    conda:
+        "../../environment.yml"
+    params:
+        models=config["models"],
+        window={key: config["study"][key] for key in ("first_year", "last_year")},
+        log_of=logged_variables(),
+        unit=unit_noun(),
+    script:
+        "../scripts/write_model_coverage.py"

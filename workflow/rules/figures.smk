@@ -31,7 +31,7 @@ rule plot_focal_vs_peers:
         relative_to_peers=list(FOCAL_VS_PEERS.relative_to_peers),
         year=FOCAL_VS_PEERS.year,
         labels=variable_labels(),
-        unit=study_unit(),
+        unit=unit_noun(),
         footer=config["data"]["footer"],
     script:
         "../scripts/plot_focal_vs_peers.py"
@@ -58,7 +58,7 @@ rule plot_trends:
         peer_units=config["study"]["peer_units"],
         variables=EXHIBITS["trends"]["variables"],
         labels=variable_labels(),
-        unit=study_unit(),
+        unit=unit_noun(),
         footer=config["data"]["footer"],
     script:
         "../scripts/plot_trends.py"
@@ -86,7 +86,7 @@ rule plot_ranking:
         focal_unit=config["study"]["focal_unit"],
         peer_units=config["study"]["peer_units"],
         labels=variable_labels(),
-        unit=study_unit(),
+        unit=unit_noun(),
         footer=config["data"]["footer"],
     script:
         "../scripts/plot_ranking.py"
@@ -113,7 +113,7 @@ rule plot_within_relationship:
         regressor=EXHIBITS["within_relationship"]["regressor"],
         labels=variable_labels(),
         focal_unit=config["study"]["focal_unit"],
-        unit=study_unit(),
+        unit=unit_noun(),
         footer=config["data"]["footer"],
     script:
         "../scripts/plot_within_relationship.py"
@@ -138,7 +138,7 @@ rule plot_correlation_heatmap:
     params:
         variables=EXHIBITS["correlation_table"]["variables"],
         labels=variable_labels(),
-        unit=study_unit(),
+        unit=unit_noun(),
         footer=config["data"]["footer"],
     script:
         "../scripts/plot_correlation_heatmap.py"
@@ -195,7 +195,7 @@ rule plot_residuals:
         model_labels=model_labels(),
         labels=variable_labels(),
         focal_unit=config["study"]["focal_unit"],
-        unit=study_unit(),
+        unit=unit_noun(),
         footer=config["data"]["footer"],
     script:
         "../scripts/plot_residuals.py"

@@ -5,6 +5,7 @@
 rule make_regression_table:
     input:
         estimates=PATHS.result("estimates/estimates.csv"),
+        coverage=PATHS.result("data_quality/model_coverage.json"),
     output:
         tex=PATHS.table("regressions", "tex"),
         md=PATHS.table("regressions", "md"),
@@ -26,7 +27,7 @@ rule make_regression_table:
         models=EXHIBITS["regression_table"]["models"],
         model_labels=model_labels(),
         term_labels=variable_labels(),
-        unit=study_unit(),
+        unit=unit_noun(),
         digits=EXHIBITS["regression_table"]["digits"],
         stars=EXHIBITS["regression_table"]["stars"],
         note=config["data"]["data_note"],
@@ -37,6 +38,7 @@ rule make_regression_table:
 rule make_robustness_table:
     input:
         estimates=PATHS.result("estimates/estimates.csv"),
+        coverage=PATHS.result("data_quality/model_coverage.json"),
     output:
         tex=PATHS.table("robustness", "tex"),
         md=PATHS.table("robustness", "md"),
@@ -58,7 +60,7 @@ rule make_robustness_table:
         models=EXHIBITS["robustness_table"]["models"],
         model_labels=model_labels(),
         term_labels=variable_labels(),
-        unit=study_unit(),
+        unit=unit_noun(),
         digits=EXHIBITS["regression_table"]["digits"],
         stars=EXHIBITS["regression_table"]["stars"],
         note=config["data"]["data_note"],
@@ -88,7 +90,7 @@ rule make_descriptive_table:
         panels=EXHIBITS["descriptive_table"]["panels"],
         digits=EXHIBITS["descriptive_table"]["digits"],
         labels=variable_labels(),
-        unit=study_unit(),
+        unit=unit_noun(),
         note=config["data"]["data_note"],
     script:
         "../scripts/make_descriptive_table.py"
@@ -116,7 +118,7 @@ rule make_correlation_table:
         variables=EXHIBITS["correlation_table"]["variables"],
         digits=EXHIBITS["correlation_table"]["digits"],
         labels=variable_labels(),
-        unit=study_unit(),
+        unit=unit_noun(),
         note=config["data"]["data_note"],
     script:
         "../scripts/make_correlation_table.py"

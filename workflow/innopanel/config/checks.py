@@ -1,8 +1,8 @@
 """Checks of the study configuration that a JSON schema cannot express.
 
 The schema (config/schemas/config.schema.yaml) fixes keys and types; this module
-checks meaning: that every model term names a known variable, that the cities
-exist, that the years make a window. Config never executes code: a model is a
+checks meaning: that every model term names a known variable, that the focal and
+peer units exist, that the years make a window. Config never executes code: a model is a
 list of variable names, each checked here against the known set.
 
 Only the standard library is imported, so the Snakefile can call this at
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ def known_variables(variables: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
 
 def read_unit_ids(unit_table: str | Path) -> list[str]:
-    """Return the ids of the unit table (cities by default), checking its header."""
+    """Return the ids of the unit table, checking its header."""
     path = Path(unit_table)
     if not path.is_file():
         raise ConfigError(
@@ -60,6 +61,45 @@ def read_unit_ids(unit_table: str | Path) -> list[str]:
         if missing:
             raise ConfigError(f"{path}: missing column(s) {missing}; add them to the header.")
         return [row["unit_id"] for row in reader]
+
+
+def unit_noun_problems(study: Mapping[str, Any]) -> list[str]:
+    """Problems of study.unit and study.unit_plural: each must be one line of text
+    without surrounding spaces, since it is printed inside labels and sentences."""
+    problems = []
+    for key in ("unit", "unit_plural"):
+        noun = study[key] if key in study else None
+        if noun is None:
+            continue
+        if noun != noun.strip() or not noun.isprintable():
+            problems.append(
+                f"study.{key} = {noun!r}: write the noun on one line without surrounding "
+                "spaces, e.g. unit: région."
+            )
+    return problems
+
+
+# Snakemake's report embeds every rule's params (labels included) in a <script> element
+# unescaped: these sequences would end it early and let the rest run as markup.
+SCRIPT_BREAKING = re.compile(r"</script|<!--", re.IGNORECASE)
+
+
+def script_breaking_problems(node: Any, key: str = "") -> list[str]:
+    """Problems of config text that would break out of the report's script element:
+    every string anywhere in the config containing ``</script`` or ``<!--``."""
+    if isinstance(node, str):
+        if SCRIPT_BREAKING.search(node):
+            return [
+                f"{key} = {node!r}: remove '</script' and '<!--'; the HTML report embeds "
+                "the config in a script element, which they would end early."
+            ]
+        return []
+    if isinstance(node, Mapping):
+        items = node.items()
+        return [p for k, v in items for p in script_breaking_problems(v, f"{key}.{k}".lstrip("."))]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in script_breaking_problems(v, f"{key}[{i}]")]
+    return []
 
 
 def _check_data_rules(
@@ -102,6 +142,8 @@ def check_config(config: Mapping[str, Any], config_path: str = "config/config.ya
             f"({study['last_year']}); swap them."
         )
 
+    problems += unit_noun_problems(study)
+    problems += script_breaking_problems(config)
     unit_ids = read_unit_ids(data["unit_table"])
     for key, unit in [("study.focal_unit", study["focal_unit"])] + [
         (f"study.peer_units[{i}]", c) for i, c in enumerate(study["peer_units"])
@@ -229,11 +271,20 @@ def check_models(
         roles = [("outcome", spec.outcome)]
         roles += [(f"regressors[{i}]", term) for i, term in enumerate(spec.regressors)]
         roles += [(f"controls[{i}]", term) for i, term in enumerate(spec.controls)]
+        seen: dict[str, str] = {}
         for role, term in roles:
             if term not in known:
                 problems.append(
                     f"{where}.{role} = '{term}' is not a known variable." + _suggest(term, known)
                 )
+            if term in seen:
+                # A repeated column makes the design matrix singular; name both places.
+                problems.append(
+                    f"{where}.{role} = '{term}' repeats {where}.{seen[term]}; a variable "
+                    "enters a model once: remove one of them."
+                )
+            else:
+                seen[term] = role
         problems += effects_problems(where, spec.estimator, spec.entity_effects, spec.time_effects)
         problems += covariance_problems(
             where, spec.estimator, spec.covariance, spec.kernel, spec.bandwidth

@@ -9,7 +9,12 @@ changing the config from the command line is refused with the command to use ins
 a study is changed by editing (or copying) its file, which its outputs then name.
 
 The run's identity is added to the config under the derived key ``_run`` (see
-:meth:`StudyRun.as_config`), because report captions can only read the config.
+:meth:`StudyRun.as_config`), because report captions can only read the config; so are
+the unit's two nouns and every config word a caption prints, escaped
+(:mod:`innopanel.config.caption_text`).
+
+The file is read by a safe YAML loader that refuses a key written twice in one mapping
+(PyYAML would silently keep the last value), naming the file, the line and the key.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from innopanel.config.caption_text import caption_text
 from innopanel.config.checks import ConfigError, check_config
 from innopanel.config.paths import DEFAULT_STUDY, StudyNameError, StudyPaths, study_paths
 from innopanel.config.schema import check_schema
 from innopanel.config.specs import with_defaults
 from innopanel.io import sha256_file
+from innopanel.vocabulary import UnitNoun, unit_noun
 
 #: The one key a run takes from the command line (``--config study=<name>``).
 STUDY_KEY = "study"
@@ -31,6 +38,7 @@ STUDY_KEY = "study"
 RUN_KEY = "_run"
 SCHEMA = "config/schemas/config.schema.yaml"
 BUILD_COMMAND = "snakemake --cores all --config study=<name>"
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @dataclass(frozen=True)
@@ -46,13 +54,30 @@ class StudyRun:
         return StudyPaths(self.study)
 
     def as_config(self) -> dict[str, str]:
-        """The ``_run`` entry of the config: what captions and provenance may name."""
+        """The run's identity in the ``_run`` entry: what captions and provenance may name."""
         return {
             "study": self.study,
             "config_file": self.config_file,
             "config_sha256": self.config_sha256,
             "results": self.paths.results,
         }
+
+
+def study_unit(config: Mapping[str, Any]) -> UnitNoun:
+    """The study's unit noun, singular and plural (``study.unit``, ``study.unit_plural``)."""
+    return unit_noun(config["study"]["unit"], config["study"]["unit_plural"])
+
+
+def run_entry(run: StudyRun, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``_run`` entry: the run's identity, the unit's nouns (``unit``, ``units``)
+    and, under ``text``, the config's words escaped for the report's captions."""
+    unit = study_unit(config)
+    return {
+        **run.as_config(),
+        "unit": unit.singular,
+        "units": unit.plural,
+        "text": caption_text(config, unit),
+    }
 
 
 def run_of(config: Mapping[str, Any]) -> StudyRun:
@@ -93,25 +118,56 @@ def chosen_study(command_line: Mapping[str, Any], configfiles: Sequence[str]) ->
     return study
 
 
+def read_yaml(path: Path, shown: str) -> Any:
+    """Parse a YAML file safely, refusing a key written twice in one mapping.
+
+    ``shown`` is the path the error names (relative to the project, as the user wrote it).
+    """
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        """The safe loader, but a repeated key is an error instead of the last one winning."""
+
+    def unique_mapping(loader: UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG:
+                continue  # `<<: *anchor` keys may be overridden: that is what merging is for
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(
+                    f"{shown}, line {line}: the key '{key}' is written twice in one mapping "
+                    f"(first on line {seen[key]}); YAML would keep only the last value. "
+                    "Delete or merge one of them."
+                )
+            seen[key] = line
+        return loader.construct_mapping(node, deep=True)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, unique_mapping)
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{shown}: not valid YAML: {error}") from error
+
+
 def load_study(
     command_line: Mapping[str, Any], configfiles: Sequence[str], root: str | Path = "."
 ) -> tuple[StudyRun, dict[str, Any]]:
     """Return the chosen study and its complete, checked config (defaults filled,
     ``_run`` added), read from ``config/studies/<study>.yaml`` under ``root``."""
-    import yaml
-
     study = chosen_study(command_line, configfiles)
     try:
         paths = study_paths(study, root)
     except StudyNameError as error:
         raise ConfigError(str(error)) from error
     path = Path(root) / paths.config
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path, paths.config)
     if not isinstance(raw, dict):
         raise ConfigError(f"{paths.config}: expected a mapping of config sections, got {raw!r}.")
     check_schema(raw, Path(root) / SCHEMA, paths.config)
     config = with_defaults(raw)
     check_config(config, paths.config)
     run = StudyRun(study, paths.config, sha256_file(path))
-    config[RUN_KEY] = run.as_config()
+    config[RUN_KEY] = run_entry(run, config)
     return run, config

@@ -44,6 +44,7 @@ from innopanel.econometrics.estimators import (
     fit_ppml,
     linear_combination,
 )
+from innopanel.econometrics.outcome_checks import check_outcome_varies
 from innopanel.io import atomic_path, with_data_note, write_csv
 from innopanel.vocabulary import unit_words
 
@@ -311,6 +312,7 @@ def fit_model(
         # linearmodels adds no constant itself; without it RE and pooled OLS are misspecified.
         exog.insert(len(terms), CONSTANT, 1.0)
     check_size(frame, spec, unit)
+    check_outcome_varies(frame, spec)
     entity_effects, time_effects = spec.entity_effects, spec.time_effects
     covariance_spec = model_covariance(spec)
     dependent = frame[spec.outcome].astype(float)

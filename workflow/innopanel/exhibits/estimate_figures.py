@@ -33,13 +33,14 @@ from innopanel.exhibits.style import (
     PEER_GROUP_COLOUR,
     REFERENCE_COLOUR,
     check_columns,
+    legend_entry,
     lower_first,
     new_figure,
     plain,
     style,
     wrap,
 )
-from innopanel.vocabulary import base_variable, unit_words
+from innopanel.vocabulary import UnitNoun, base_variable, unit_words
 
 #: The columns of results/estimates/residuals.parquet this figure reads.
 RESIDUAL_COLUMNS = ("model", "unit_id", "year", "fitted", "residual")
@@ -246,7 +247,7 @@ def plot_residuals(
     focal_unit: str | None = None,
     names: Mapping[str, str] | None = None,
     footer: str = "",
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
 ) -> Figure:
     """Draw residuals against fitted values (with a LOWESS smoother) and a normal QQ plot.
 
@@ -259,7 +260,7 @@ def plot_residuals(
         raise ValueError(f"plot_residuals: only {len(residuals)} residuals to plot.")
     data = residuals.assign(unit_id=residuals["unit_id"].astype(str))
     is_focal = data["unit_id"] == focal_unit if focal_unit else pd.Series(False, index=data.index)
-    focal_name = plain(names.get(focal_unit, focal_unit)) if focal_unit else ""
+    focal_name = legend_entry(names.get(focal_unit, focal_unit)) if focal_unit else ""
     outcome = plain(outcome_label)
 
     with matplotlib.rc_context(style()):

@@ -34,7 +34,7 @@ from innopanel.exhibits.table_model import (
     significance_stars,
     table_notes,
 )
-from innopanel.vocabulary import LAG_SUFFIX, base_variable, unit_words
+from innopanel.vocabulary import LAG_SUFFIX, UnitNoun, base_variable, capitalised, unit_words
 
 CONSTANT_TERM = "const"
 CONSTANT_LABEL = "Constant"
@@ -83,12 +83,36 @@ def _split_label(label: str, width: int = LABEL_WRAP_CHARS) -> tuple[str, str]:
     return min(candidates, key=lambda pair: (max(len(pair[0]), len(pair[1])), -len(pair[0])))
 
 
+def first_clause(label: str) -> str:
+    """Return a label up to its first comma, keeping brackets whole: "Driscoll–Kraay
+    (Bartlett kernel, bandwidth 2)" -> "Driscoll–Kraay (Bartlett kernel)" and "Robust,
+    small-sample corrected" -> "Robust" (the details stay in the table note)."""
+    kept, depth, skipping = [], 0, False
+    for character in label:
+        if character == "(":
+            depth += 1
+        elif character == ")":
+            depth -= 1
+            if skipping and depth == 0:
+                skipping = False  # the bracket was closed when the skip began
+                continue
+        elif character == "," and not skipping:
+            if depth == 0:
+                break
+            # A comma inside brackets ends the bracket's first clause: close it here.
+            kept.append(")")
+            skipping = True
+        if not skipping:
+            kept.append(character)
+    return "".join(kept).strip()
+
+
 def short_se_label(cov_type: Any, cov_label: Any) -> str:
     """Return the column label of a standard-error type ("Clustered by city", "Robust")."""
     if isinstance(cov_type, str) and cov_type in SHORT_SE_LABELS:
         return SHORT_SE_LABELS[cov_type]
     if isinstance(cov_label, str) and cov_label.strip():
-        return cov_label.split(",")[0].strip()
+        return first_clause(cov_label)
     return ""
 
 
@@ -165,18 +189,33 @@ def _check_estimates(estimates: pd.DataFrame, models: Sequence[str], config_key:
         )
 
 
+def coverage_note(panel_units: int, used: Sequence[Any], plural: str) -> str:
+    """How many of the panel's units the models use, e.g. "All 100 cities of the panel
+    are in every model." or "The panel has 46 regions; the models use (1) 33; (2) 46 ..."
+    """
+    counts = [format_count(n) for n in used]
+    if all(count == format_count(panel_units) for count in counts):
+        return f"All {format_count(panel_units)} {plural} of the panel are in every model."
+    per_model = "; ".join(f"({i}) {count}" for i, count in enumerate(counts, start=1))
+    return (
+        f"The panel has {format_count(panel_units)} {plural}; the models use {per_model} "
+        "(data_quality/model_coverage.md names the others and the variables they lack)."
+    )
+
+
 def regression_table(
     estimates: pd.DataFrame,
     models: Sequence[str],
     model_labels: Mapping[str, str],
     term_labels: Mapping[str, str],
     *,
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
     digits: int = 3,
     stars: Sequence[float] = (0.10, 0.05, 0.01),
     note: str | None = None,
     name: str = "regressions",
     config_key: str = "exhibits.regression_table.models",
+    panel_units: int | None = None,
 ) -> Table:
     """Build the regression table: one column per model in ``models`` order.
 
@@ -184,7 +223,9 @@ def regression_table(
     uses ``outcome, nobs, n_entities, r2_within, pseudo_r2, entity_effects,
     time_effects, cov_type, cov_label`` where present. ``term_labels`` maps variables
     to row labels (a lagged term uses its base variable's label) and labels the
-    dependent variable; ``unit`` names the fixed-effect and count rows.
+    dependent variable; ``unit`` names the fixed-effect and count rows. With
+    ``panel_units`` (the panel's unit count), the note says how many units each model
+    uses of those, so units that fall out of a model are never silent.
     """
     models = [str(m) for m in models]
     _check_estimates(estimates, models, config_key)
@@ -239,7 +280,7 @@ def regression_table(
         indicators.append((LAGGED_ROW_LABEL, yes_no(lagged)))
     indicators.append(
         (
-            f"{singular.capitalize()} FE",
+            f"{capitalised(singular)} FE",
             yes_no([_as_bool(_first(per_model[m], "entity_effects")) for m in models]),
         )
     )
@@ -254,7 +295,7 @@ def regression_table(
     )
     rows.append(
         Row(
-            plural.capitalize(),
+            capitalised(plural),
             tuple(Text(format_count(_first(per_model[m], "n_entities"))) for m in models),
         )
     )
@@ -274,6 +315,10 @@ def regression_table(
                 + "."
             )
     notes.append(standard_error_note(cov_labels))
+    if panel_units is not None:
+        notes.append(
+            coverage_note(panel_units, [_first(per_model[m], "n_entities") for m in models], plural)
+        )
     if any(lagged):
         notes.append(
             "Where regressors are lagged one year, their coefficients are shown in the "

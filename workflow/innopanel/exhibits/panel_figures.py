@@ -28,16 +28,18 @@ from innopanel.exhibits.style import (
     PEER_GROUP_COLOUR,
     PEER_LINESTYLES,
     REFERENCE_COLOUR,
+    axis_name,
     check_columns,
     corner_note,
+    legend_columns,
+    legend_entry,
     lower_first,
     new_figure,
-    plain,
     style,
     unit_names,
     wrap,
 )
-from innopanel.vocabulary import unit_words
+from innopanel.vocabulary import UnitNoun, capitalised, unit_words
 
 _TRAILING_UNIT = re.compile(r"\s*\([^()]*\)\s*$")
 
@@ -48,7 +50,7 @@ def label_without_unit(label: str) -> str:
 
 
 def focal_and_peers(
-    panel: pd.DataFrame, focal_unit: str, peer_units: Sequence[str], unit: str = "city"
+    panel: pd.DataFrame, focal_unit: str, peer_units: Sequence[str], unit: UnitNoun | str
 ) -> list[str]:
     """Check that the focal unit and its peers are in the panel; return the peers in order.
 
@@ -71,7 +73,7 @@ def comparison_year(
     focal_unit: str,
     variables: Sequence[str],
     year: int | None = None,
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
 ) -> int:
     """Return ``year`` if given (checking it is in the panel), else the latest year in
     which the focal unit has every one of ``variables`` observed."""
@@ -146,7 +148,7 @@ def plot_focal_vs_peers(
     relative_to_peers: Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
     footer: str = "",
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
     year: int | None = None,
 ) -> Figure:
     """Compare the focal unit with each peer in one year (the latest by default).
@@ -173,7 +175,7 @@ def plot_focal_vs_peers(
         unit_id=lambda f: f["unit_id"].astype(str)
     )
     values = frame.drop_duplicates("unit_id").set_index("unit_id")
-    focal_name = plain(names.get(focal_unit, focal_unit))
+    focal_name = legend_entry(names.get(focal_unit, focal_unit))
 
     def value(unit_id: str, variable: str) -> float:
         if unit_id not in values.index:
@@ -183,9 +185,16 @@ def plot_focal_vs_peers(
     n_panels = len(everything)
     n_columns = 2 if n_panels > 1 else 1
     n_rows = math.ceil(n_panels / n_columns)
-    row_height = 0.3 * (len(peers) + 1) + 1.0
+    # Names wrap onto a second line where they are long: give those bars the room.
+    name_lines = max(axis_name(names.get(u, u)).count("\n") + 1 for u in [focal_unit, *peers])
+    row_height = (0.3 + 0.12 * (name_lines - 1)) * (len(peers) + 1) + 1.0
+    # Titles and axis labels wrap to the width of their panel: constrained layout
+    # makes room for them only vertically, so one wider than its panel would be cut.
+    title_width = 44 if n_columns == 1 else 22
     with matplotlib.rc_context(style()):
         figure, content = new_figure(MAX_WIDTH, row_height * n_rows + 1.0, footer)
+        # A centred title may reach past its axes; a wider side pad keeps it whole.
+        figure.get_layout_engine().set(w_pad=0.15)
         axes = content.subplots(n_rows, n_columns, squeeze=False)
         for index, variable in enumerate(everything):
             ax = axes[index // n_columns][index % n_columns]
@@ -201,11 +210,11 @@ def plot_focal_vs_peers(
                 rows = [(u, value(u, variable)) for u in [focal_unit, *peers]]
                 title = label
                 x_label = label
-            missing = [plain(names.get(u, u)) for u, v in rows if not math.isfinite(v)]
+            missing = [names.get(u, u) for u, v in rows if not math.isfinite(v)]
             rows = sorted([(u, v) for u, v in rows if math.isfinite(v)], key=lambda pair: -pair[1])
             _bar_panel(
                 ax,
-                [plain(names.get(u, u)) for u, _ in rows],
+                [axis_name(names.get(u, u)) for u, _ in rows],
                 [v for _, v in rows],
                 [FOCAL_COLOUR if u == focal_unit else PEER_GROUP_COLOUR for u, _ in rows],
                 ["focal" if u == focal_unit else "peer" for u, _ in rows],
@@ -226,13 +235,13 @@ def plot_focal_vs_peers(
                         zorder=1,
                         gid="peer_median",
                     )
-            ax.set_title(wrap(title, 44))
-            ax.set_xlabel(wrap(x_label, 50))
+            ax.set_title(wrap(title, title_width))
+            ax.set_xlabel(wrap(x_label, title_width + 2))
             if missing:
                 ax.text(
                     1.0,
                     0.02,
-                    "no data: " + ", ".join(missing),
+                    wrap("no data: " + ", ".join(missing), title_width),
                     transform=ax.transAxes,
                     ha="right",
                     va="bottom",
@@ -252,11 +261,26 @@ def plot_focal_vs_peers(
             )
         if n_panels > len(variables):
             handles.append(Line2D([], [], color=FIT_COLOUR, linestyle="--", label="Parity (100%)"))
-        content.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
+        content.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncols=legend_columns([h.get_label() for h in handles], len(handles)),
+            fontsize=9,
+        )
         content.suptitle(
-            f"{focal_name} against its peers in {year}", fontsize=12, fontweight="bold"
+            wrap(f"{focal_name} against its peers in {year}", 70), fontsize=12, fontweight="bold"
         )
     return figure
+
+
+def ranking_rows(ids: Sequence[str], keep: set[str], top_and_bottom: int) -> list[int]:
+    """The ranks (0-based) a long ranking shows: the top and bottom ``top_and_bottom``
+    units and every unit in ``keep`` (the focal unit and its peers), in rank order."""
+    return [
+        index
+        for index, unit_id in enumerate(ids)
+        if index < top_and_bottom or index >= len(ids) - top_and_bottom or unit_id in keep
+    ]
 
 
 def plot_ranking(
@@ -266,13 +290,18 @@ def plot_ranking(
     peer_units: Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
     footer: str = "",
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
     year: int | None = None,
+    max_units: int = 40,
+    top_and_bottom: int = 15,
 ) -> Figure:
     """Rank every unit on ``variable`` in one year (the latest by default).
 
     Bars run from the highest value at the top; the focal unit is vermillion, its
-    peers blue, the others grey; the focal unit's rank is printed.
+    peers blue, the others grey; the focal unit's rank is printed. Beyond
+    ``max_units`` units one bar each would be slivers: the figure then shows the top
+    and bottom ``top_and_bottom`` units plus the focal unit and its peers, each name
+    led by its rank, and says so in its title.
     """
     labels = labels or {}
     check_columns(panel, ["unit_id", "year", variable], "plot_ranking")
@@ -290,47 +319,66 @@ def plot_ranking(
     frame = frame.assign(name=[names.get(u, u) for u in frame["unit_id"]]).sort_values(
         [variable, "name"], ascending=[False, True]
     )
-    ids = list(frame["unit_id"])
-    values = [float(v) for v in frame[variable]]
-    rank = ids.index(focal_unit) + 1
+    ranked = list(frame["unit_id"])
+    rank = ranked.index(focal_unit) + 1
+    shown = (
+        ranking_rows(ranked, {focal_unit, *peers}, top_and_bottom)
+        if len(ranked) > max_units
+        else list(range(len(ranked)))
+    )
+    ids = [ranked[index] for index in shown]
+    values = [float(frame[variable].iloc[index]) for index in shown]
     label = str(labels.get(variable, variable))
+    partial = len(shown) < len(ranked)
 
     def colour(unit_id: str) -> str:
         if unit_id == focal_unit:
             return FOCAL_COLOUR
         return PEER_GROUP_COLOUR if unit_id in peers else OTHER_COLOUR
 
+    def tick(index: int) -> str:
+        name = names.get(ranked[index], ranked[index])
+        # A partial ranking leads each name with its rank, so the gaps can be read.
+        return axis_name(f"{index + 1}. {name}" if partial else name)
+
+    tick_names = [tick(index) for index in shown]
+    name_lines = max(name.count("\n") + 1 for name in tick_names)
     with matplotlib.rc_context(style()):
-        figure, content = new_figure(7.0, 0.16 * len(ids) + 1.9, footer)
+        figure, content = new_figure(7.0, (0.16 + 0.1 * (name_lines - 1)) * len(ids) + 2.1, footer)
         ax = content.subplots()
         _bar_panel(
             ax,
-            [plain(names.get(u, u)) for u in ids],
+            tick_names,
             values,
             [colour(u) for u in ids],
             ["focal" if u == focal_unit else ("peer" if u in peers else "other") for u in ids],
             fontsize=7.5,
         )
         ax.tick_params(axis="y", labelsize=7.5)
-        for tick, unit_id in zip(ax.get_yticklabels(), ids, strict=True):
+        for tick_label, unit_id in zip(ax.get_yticklabels(), ids, strict=True):
             if unit_id == focal_unit:
-                tick.set_fontweight("bold")
-                tick.set_color(FOCAL_COLOUR)
+                tick_label.set_fontweight("bold")
+                tick_label.set_color(FOCAL_COLOUR)
         ax.set_ylim(-0.7, len(ids) - 0.3)
         ax.set_xlabel(wrap(f"{label}, {year}", 60))
-        focal_name = plain(names.get(focal_unit, focal_unit))
-        corner_note(ax, f"{focal_name}: rank {rank} of {len(ids)}", "lower right", gid="rank")
-        ax.set_title(
-            wrap(f"{plural.capitalize()} ranked by {lower_first(label_without_unit(label))}", 60)
-        )
+        focal_name = legend_entry(names.get(focal_unit, focal_unit))
+        corner_note(ax, f"{focal_name}: rank {rank} of {len(ranked)}", "lower right", gid="rank")
+        title = f"{capitalised(plural)} ranked by {lower_first(label_without_unit(label))}"
+        if partial:
+            title += (
+                f": the top and bottom {top_and_bottom} of {len(ranked)}, the focal "
+                f"{singular} and its peers ({len(ranked) - len(ids)} others not shown)"
+            )
+        ax.set_title(wrap(title, 60))
+        handles = [
+            Patch(color=FOCAL_COLOUR, label=f"{focal_name} (focal {singular})"),
+            Patch(color=PEER_GROUP_COLOUR, label=f"Peer {plural}"),
+            Patch(color=OTHER_COLOUR, label=f"Other {plural}"),
+        ]
         content.legend(
-            handles=[
-                Patch(color=FOCAL_COLOUR, label=f"{focal_name} (focal {singular})"),
-                Patch(color=PEER_GROUP_COLOUR, label=f"Peer {plural}"),
-                Patch(color=OTHER_COLOUR, label=f"Other {plural}"),
-            ],
+            handles=handles,
             loc="outside lower center",
-            ncols=3,
+            ncols=legend_columns([h.get_label() for h in handles], 3, row_width=84),
             fontsize=9,
         )
     return figure
@@ -343,7 +391,7 @@ def plot_trends(
     variables: Sequence[str],
     labels: Mapping[str, str] | None = None,
     footer: str = "",
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
 ) -> Figure:
     """Draw the focal unit against its peers over the years, one panel per variable.
 
@@ -397,7 +445,7 @@ def plot_trends(
                     ],
                     linewidth=1.3,
                     alpha=0.9,
-                    label=plain(names.get(peer, peer)),
+                    label=legend_entry(names.get(peer, peer)),
                     zorder=3,
                 )
                 if index == 0:
@@ -410,7 +458,7 @@ def plot_trends(
                 linewidth=3.2,
                 marker="o",
                 markersize=3.5,
-                label=plain(names.get(focal_unit, focal_unit)),
+                label=legend_entry(names.get(focal_unit, focal_unit)),
                 zorder=4,
                 gid="focal",
             )
@@ -430,14 +478,16 @@ def plot_trends(
         content.legend(
             handles=legend_handles,
             loc="outside lower center",
-            ncols=min(len(legend_handles), 5),
+            ncols=legend_columns([h.get_label() for h in legend_handles], 5),
             fontsize=9,
             handlelength=2.6,
             columnspacing=1.4,
         )
-        focal_name = plain(names.get(focal_unit, focal_unit))
+        focal_name = legend_entry(names.get(focal_unit, focal_unit))
         span = f"{int(years.min())}–{int(years.max())}" if len(years) else ""
         content.suptitle(
-            f"Trends {span}: {focal_name} against its peers", fontsize=12, fontweight="bold"
+            wrap(f"Trends {span}: {focal_name} against its peers", 70),
+            fontsize=12,
+            fontweight="bold",
         )
     return figure

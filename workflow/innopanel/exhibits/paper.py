@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 import jinja2
 
+from innopanel.config.caption_text import plain_text
 from innopanel.config.exhibits import caption_path
 from innopanel.config.study import run_of
 from innopanel.exhibits.latex_tables import REQUIRED_LATEX_PACKAGES, latex_escape
@@ -45,7 +46,9 @@ def read_caption(
     if not path.is_file():
         raise FileNotFoundError(f"{path}: caption of exhibit '{name}' not found; write it.")
     template = jinja2.Template(path.read_text(encoding="utf-8"), undefined=jinja2.StrictUndefined)
-    text = template.render(snakemake=SimpleNamespace(config=config))
+    # The captions print the config's words escaped for reStructuredText (the report's
+    # markup); the paper wants them as they were written.
+    text = plain_text(template.render(snakemake=SimpleNamespace(config=config)))
     paragraphs = [" ".join(block.split()) for block in re.split(r"\n\s*\n", text) if block.strip()]
     if not paragraphs:
         raise ValueError(f"{path}: the caption is empty.")

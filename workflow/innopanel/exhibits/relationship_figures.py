@@ -22,14 +22,14 @@ from innopanel.exhibits.style import (
     REFERENCE_COLOUR,
     check_columns,
     corner_note,
+    legend_entry,
     new_figure,
-    plain,
     style,
     unit_names,
     wrap,
 )
 from innopanel.exhibits.summary_tables import correlation_matrix
-from innopanel.vocabulary import unit_words
+from innopanel.vocabulary import UnitNoun, unit_words
 
 
 def within_unit_demeaned(panel: pd.DataFrame, outcome: str, regressor: str) -> pd.DataFrame:
@@ -68,7 +68,7 @@ def plot_within_relationship(
     labels: Mapping[str, str] | None = None,
     focal_unit: str | None = None,
     footer: str = "",
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
 ) -> Figure:
     """Scatter the within-unit variation of ``outcome`` against ``regressor``.
 
@@ -109,7 +109,7 @@ def plot_within_relationship(
             zorder=2,
         )
         if focal_unit:
-            focal_name = plain(names.get(focal_unit, focal_unit))
+            focal_name = legend_entry(names.get(focal_unit, focal_unit))
             sns.scatterplot(
                 data=data[is_focal],
                 x=x_name,
@@ -157,7 +157,7 @@ def plot_correlation_heatmap(
     variables: Sequence[str],
     labels: Mapping[str, str] | None = None,
     footer: str = "",
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
 ) -> Figure:
     """Draw the lower triangle of the pairwise Pearson correlation matrix.
 

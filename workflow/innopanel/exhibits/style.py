@@ -135,12 +135,48 @@ def new_figure(width: float, height: float, footer: str) -> tuple[Figure, SubFig
     return figure, content
 
 
+#: The unit table's optional column of names short enough for axes and legends.
+SHORT_NAME_COLUMN = "short_name"
+#: Characters of a unit's name per line on an axis, and lines at most (then "…").
+NAME_WIDTH, NAME_LINES = 22, 2
+#: Characters of a legend entry before it is cut with "…".
+LEGEND_ENTRY_WIDTH = 34
+#: Characters a row of legend entries may take across a full-width figure.
+LEGEND_ROW_WIDTH = 96
+
+
 def unit_names(panel: pd.DataFrame) -> dict[str, str]:
-    """Return unit id -> English name (``name_en``), where the panel has one."""
-    if "name_en" not in panel.columns:
-        return {}
-    names = panel.dropna(subset=["name_en"]).drop_duplicates("unit_id")
-    return dict(zip(names["unit_id"].astype(str), names["name_en"].astype(str), strict=True))
+    """Return unit id -> the name figures print: the unit table's ``short_name`` where
+    the unit has one, else its English name (``name_en``), where the panel has one."""
+    names: dict[str, str] = {}
+    for column in ("name_en", SHORT_NAME_COLUMN):
+        if column not in panel.columns:
+            continue
+        rows = panel.dropna(subset=[column]).drop_duplicates("unit_id")
+        rows = rows[rows[column].astype(str).str.strip() != ""]
+        names.update(zip(rows["unit_id"].astype(str), rows[column].astype(str), strict=True))
+    return names
+
+
+def axis_name(name: object, width: int = NAME_WIDTH, lines: int = NAME_LINES) -> str:
+    """A unit's name as an axis label: escaped, wrapped to ``width`` characters a line
+    and cut with "…" after ``lines`` lines, so 40-character names do not squeeze bars."""
+    return "\n".join(textwrap.wrap(plain(name), width=width, max_lines=lines, placeholder="…"))
+
+
+def legend_entry(name: object, width: int = LEGEND_ENTRY_WIDTH) -> str:
+    """A legend entry on one line, cut with "…" after ``width`` characters."""
+    return textwrap.wrap(plain(name), width=width, max_lines=1, placeholder="…")[0]
+
+
+def legend_columns(labels: Sequence[str], most: int, row_width: int = LEGEND_ROW_WIDTH) -> int:
+    """The columns of a legend below a full-width figure: at most ``most``, and few
+    enough that a row of the longest labels (plus the handles) fits, so none is cut."""
+    longest = sorted((len(label) + 6 for label in labels), reverse=True)
+    columns = max(1, min(most, len(labels)))
+    while columns > 1 and sum(longest[:columns]) > row_width:
+        columns -= 1
+    return columns
 
 
 def corner_note(ax, text: str, corner: str, gid: str, fontsize: float = 9.5) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from innopanel.exhibits.table_model import Column, Number, Panel, Row, Table, table_notes
-from innopanel.vocabulary import unit_words
+from innopanel.vocabulary import UnitNoun, unit_words
 
 # Variables with values of this magnitude or more are shown without decimals (whole
 # row), so that a level such as GDP per capita does not widen every column.
@@ -79,7 +79,7 @@ def descriptive_table(
     panels: Sequence[Mapping[str, object]],
     labels: Mapping[str, str],
     *,
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
     digits: int = 2,
     note: str | None = None,
     name: str = "descriptives",
@@ -142,7 +142,7 @@ def correlation_table(
     variables: Sequence[str],
     labels: Mapping[str, str],
     *,
-    unit: str = "city",
+    unit: UnitNoun | str = "unit",
     digits: int = 2,
     note: str | None = None,
     name: str = "correlations",

@@ -9,6 +9,7 @@ import csv
 import html
 import io
 from collections.abc import Sequence
+from typing import Any
 
 from innopanel.exhibits.table_model import (
     Cell,
@@ -20,6 +21,7 @@ from innopanel.exhibits.table_model import (
     ordered_stars,
     plain_cell_text,
 )
+from innopanel.io import spreadsheet_safe
 
 _MARKDOWN_SPECIALS = set("\\`*_{}[]<>|#")
 
@@ -109,6 +111,17 @@ def render_markdown(table: Table) -> str:
     return "\n".join(lines) + "\n" + "".join(f"\n{note}\n" for note in notes)
 
 
+class SafeWriter:
+    """A CSV writer whose cells a spreadsheet shows as text: labels and notes come from
+    the config, and one starting with "=" or "@" must not run as a formula."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    def writerow(self, row: Sequence[Any]) -> None:
+        self.writer.writerow([spreadsheet_safe(cell) for cell in row])
+
+
 def render_csv(table: Table) -> str:
     """Return the table as CSV: the displayed cells, then one "Note" row per note.
 
@@ -118,7 +131,7 @@ def render_csv(table: Table) -> str:
     """
     with_panel = any(table.panel_heading(i) for i in range(len(table.panels)))
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = SafeWriter(csv.writer(buffer, lineterminator="\n"))
     prefix = ["panel"] if with_panel else []
     writer.writerow([*prefix, table.stub_header or "row", *(c.title for c in table.columns)])
     for row in table.header_rows:
