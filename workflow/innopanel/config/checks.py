@@ -52,7 +52,7 @@ def read_unit_ids(unit_table: str | Path) -> list[str]:
     path = Path(unit_table)
     if not path.is_file():
         raise ConfigError(
-            f"{path}: unit table not found. Set data.unit_table in config/config.yaml "
+            f"{path}: unit table not found. Set data.unit_table in the study config "
             "to a CSV with columns " + ", ".join(UNIT_TABLE_COLUMNS) + "."
         )
     with path.open(encoding="utf-8", newline="") as stream:
@@ -130,7 +130,9 @@ def _check_data_rules(
     return problems
 
 
-def check_config(config: Mapping[str, Any], config_path: str = "config/config.yaml") -> None:
+def check_config(
+    config: Mapping[str, Any], config_path: str = "config/studies/demo_cities.yaml"
+) -> None:
     """Raise :class:`ConfigError` naming the first key whose value makes no sense."""
     problems: list[str] = []
     study, data, variables = config["study"], config["data"], config["variables"]

@@ -49,7 +49,7 @@ def explain(error: Any) -> list[str]:
 def check_schema(
     config: Mapping[str, Any],
     schema_path: str | Path,
-    config_path: str = "config/config.yaml",
+    config_path: str = "config/studies/demo_cities.yaml",
 ) -> None:
     """Raise :class:`ConfigError` listing every schema violation with its key and fix."""
     import jsonschema

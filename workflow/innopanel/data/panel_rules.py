@@ -213,6 +213,6 @@ def validate_panel(panel: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFr
         raise DataError(
             f"the cleaned panel fails {len(errors.failure_cases)} check(s):\n  - "
             + "\n  - ".join(lines)
-            + "\nCorrect the source values, or adjust min/max under variables in "
-            "config/config.yaml."
+            + "\nCorrect the source values, or adjust min/max under variables in the study "
+            "config."
         ) from None

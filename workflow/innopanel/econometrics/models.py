@@ -1,6 +1,6 @@
 """Configured panel models of innovation output: sample, design, fit and tidy estimates.
 
-A model in config/config.yaml, parsed into a frozen
+A model in the study config, parsed into a frozen
 :class:`innopanel.config.specs.ModelSpec`, names an estimator
 (:data:`innopanel.config.covariances.ESTIMATORS`),
 an outcome, regressors and controls, a covariance, and optionally distributed lags,
@@ -165,7 +165,7 @@ def model_frame(panel: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     if absent:
         raise EstimationError(
             f"model '{spec.name}': the panel has no column(s) {absent}. Add them to variables "
-            "in config/config.yaml and rerun the clean step."
+            "in the study config (config/studies/<study>.yaml) and rerun the clean step."
         )
     frame = panel[[ENTITY, TIME, *dict.fromkeys(base)]].copy()
     frame[TIME] = frame[TIME].astype("int64")

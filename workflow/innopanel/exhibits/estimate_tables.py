@@ -185,7 +185,7 @@ def _check_estimates(estimates: pd.DataFrame, models: Sequence[str], config_key:
     if missing_models:
         raise ValueError(
             f"model(s) {missing_models} are not in the estimates (have: {sorted(present)}); "
-            f"check {config_key} against models in config/config.yaml."
+            f"check {config_key} against models in the study config."
         )
 
 

@@ -83,7 +83,7 @@ def comparison_year(
         if not (years == int(year)).any():
             raise ValueError(
                 f"year {year} is not in the panel (it covers {int(years.min())}–"
-                f"{int(years.max())}); change the exhibit's year in config/config.yaml."
+                f"{int(years.max())}); change the exhibit's year in the study config."
             )
         return int(year)
     focal = panel[panel["unit_id"].astype(str) == focal_unit].dropna(subset=list(variables))

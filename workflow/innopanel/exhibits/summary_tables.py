@@ -28,7 +28,7 @@ def _check_variables(panel: pd.DataFrame, variables: Sequence[str], what: str) -
     if missing:
         raise ValueError(
             f"{what}: the panel has no column(s) {missing}; list only variables under "
-            "`variables` in config/config.yaml."
+            "`variables` in the study config."
         )
 
 
