@@ -758,3 +758,27 @@ def test_a_ranking_of_300_units_shows_the_top_bottom_focal_and_peers_and_says_so
         many_units_panel(40), "rd_intensity", "u010", [], LABELS, FOOTER
     )
     assert len([p for p in data_axes(small)[0].patches if p.get_gid()]) == 40
+
+
+@pytest.mark.parametrize(("points", "interpolated"), [(768, False), (6_000, True)])
+def test_the_residual_smoother_stays_linear_in_cost_and_says_so(
+    points: int, interpolated: bool
+) -> None:
+    # Above EXACT_LOWESS_POINTS the smoother interpolates between local fits (a cost
+    # linear in the points, not quadratic), and its legend entry says it does.
+    rng = np.random.default_rng(5)
+    residuals = pd.DataFrame(
+        {
+            "unit_id": [f"u{i % 500:03d}" for i in range(points)],
+            "year": 2000 + np.arange(points) // 500,
+            "fitted": rng.normal(5.0, 1.0, points),
+            "residual": rng.normal(0.0, 0.3, points),
+        }
+    )
+    figure = estimate_figures.plot_residuals(residuals, "Log patents", "FE", "u000", {}, FOOTER)
+    labels = [text.get_text() for text in figure.findobj(Text)]
+    smoother = [label for label in labels if label.startswith("LOWESS")]
+    assert smoother == [
+        "LOWESS smoother" + (" (fitted every 1 % of the range)" if interpolated else "")
+    ]
+    assert (points > estimate_figures.EXACT_LOWESS_POINTS) is interpolated

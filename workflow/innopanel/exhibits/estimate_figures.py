@@ -45,6 +45,11 @@ from innopanel.vocabulary import UnitNoun, base_variable, unit_words
 #: The columns of results/estimates/residuals.parquet this figure reads.
 RESIDUAL_COLUMNS = ("model", "unit_id", "year", "fitted", "residual")
 LOWESS_FRACTION = 0.3
+# LOWESS fits one local regression per point, each over a fraction of all points, so its
+# cost grows as n^2. Above this many points it fits local regressions only at points at
+# least 1 % of the fitted range apart and interpolates between them (statsmodels'
+# ``delta``), which keeps the cost linear; the legend then says so.
+EXACT_LOWESS_POINTS = 5_000
 
 
 def coefficient_table(
@@ -288,15 +293,16 @@ def plot_residuals(
                 zorder=4,
                 gid="focal",
             )
-        smooth = lowess(
-            data["residual"].to_numpy(), data["fitted"].to_numpy(), frac=LOWESS_FRACTION
-        )
+        fitted = data["fitted"].to_numpy()
+        interpolated = len(fitted) > EXACT_LOWESS_POINTS
+        delta = 0.01 * float(np.ptp(fitted)) if interpolated else 0.0
+        smooth = lowess(data["residual"].to_numpy(), fitted, frac=LOWESS_FRACTION, delta=delta)
         left.plot(
             smooth[:, 0],
             smooth[:, 1],
             color=PEER_GROUP_COLOUR,
             linewidth=2.0,
-            label="LOWESS smoother",
+            label="LOWESS smoother" + (" (fitted every 1 % of the range)" if interpolated else ""),
             zorder=3,
         )
         left.axhline(0.0, color=FIT_COLOUR, linewidth=1.0, linestyle="--", zorder=1)
