@@ -132,4 +132,17 @@ def final_outputs():
         *exhibits.exhibit_outputs(),
         exhibits.PAPER_TEX,
         *([exhibits.PAPER_PDF] if BUILD_PAPER else []),
+        *multiverse_outputs(),
+    ]
+
+
+def multiverse_outputs():
+    """The multiverse's results, when the study declares one (rules/multiverse.smk)."""
+    if "multiverse" not in config:
+        return []
+    from innopanel.config.multiverse import multiverse_path
+
+    return [
+        multiverse_path("results", name)
+        for name in ("specifications.parquet", "joint_tests.csv", "null_draws.parquet")
     ]

@@ -38,6 +38,7 @@ POLICY: tuple[tuple[str, str], ...] = (
     ("skip", f"{RESULTS}/provenance/retrieval_log.json"),
     ("skip", "data/staged/*.retrieval.json"),
     ("numeric", f"{RESULTS}/estimates/*.csv"),
+    ("numeric", f"{RESULTS}/multiverse/*.csv"),
     ("numeric", f"{RESULTS}/**/*.parquet"),
     ("figure", f"{RESULTS}/figures/*.pdf"),
     ("figure", f"{RESULTS}/figures/*.png"),
