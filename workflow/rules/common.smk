@@ -142,7 +142,14 @@ def multiverse_outputs():
         return []
     from innopanel.config.multiverse import multiverse_path
 
-    return [
+    results = [
         multiverse_path("results", name)
         for name in ("specifications.parquet", "joint_tests.csv", "null_draws.parquet")
     ]
+    figures = [
+        f"results/figures/{name}.{ext}"
+        for name in ("specification_curve", "multiverse_choices")
+        for ext in ("pdf", "png")
+    ]
+    tables = [f"results/tables/joint_tests.{ext}" for ext in ("tex", "md", "csv", "html")]
+    return results + figures + tables

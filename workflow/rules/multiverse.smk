@@ -102,3 +102,60 @@ rule multiverse_joint_tests:
         data_note=config["data"]["data_note"],
     script:
         "../scripts/multiverse_joint_tests.py"
+
+
+rule plot_specification_curve:
+    input:
+        specifications=multiverse_path("results", "specifications.parquet"),
+    output:
+        pdf="results/figures/specification_curve.pdf",
+        png="results/figures/specification_curve.png",
+    log:
+        "logs/plot_specification_curve/plot_specification_curve.log",
+    benchmark:
+        "benchmarks/plot_specification_curve/plot_specification_curve.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        focal_id=MULTIVERSE.focal_id,
+        footer=config["data"]["footer"],
+    script:
+        "../scripts/plot_specification_curve.py"
+
+
+rule plot_multiverse_choices:
+    input:
+        specifications=multiverse_path("results", "specifications.parquet"),
+    output:
+        pdf="results/figures/multiverse_choices.pdf",
+        png="results/figures/multiverse_choices.png",
+    log:
+        "logs/plot_multiverse_choices/plot_multiverse_choices.log",
+    benchmark:
+        "benchmarks/plot_multiverse_choices/plot_multiverse_choices.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        footer=config["data"]["footer"],
+    script:
+        "../scripts/plot_multiverse_choices.py"
+
+
+rule make_joint_tests_table:
+    input:
+        tests=multiverse_path("results", "joint_tests.csv"),
+    output:
+        tex="results/tables/joint_tests.tex",
+        md="results/tables/joint_tests.md",
+        csv="results/tables/joint_tests.csv",
+        html="results/tables/joint_tests.html",
+    log:
+        "logs/make_joint_tests_table/make_joint_tests_table.log",
+    benchmark:
+        "benchmarks/make_joint_tests_table/make_joint_tests_table.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        note=config["data"]["data_note"],
+    script:
+        "../scripts/make_joint_tests_table.py"
