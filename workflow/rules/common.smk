@@ -151,5 +151,7 @@ def multiverse_outputs():
         for name in ("specification_curve", "multiverse_choices")
         for ext in ("pdf", "png")
     ]
-    tables = [f"results/tables/joint_tests.{ext}" for ext in ("tex", "md", "csv", "html")]
+    tables = [
+        f"results/tables/joint_tests.{ext}" for ext in ("tex", "md", "csv", "html")
+    ]
     return results + figures + tables

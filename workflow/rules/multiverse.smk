@@ -24,11 +24,11 @@ rule multiverse_estimate:
         "logs/multiverse_estimate/{chunk}.log",
     benchmark:
         "benchmarks/multiverse_estimate/{chunk}.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=1000,
         runtime=20,
-    conda:
-        "../../environment.yml"
     params:
         settings=MULTIVERSE_SETTINGS,
     script:
@@ -47,11 +47,11 @@ rule multiverse_specifications:
         "logs/multiverse_specifications/multiverse_specifications.log",
     benchmark:
         "benchmarks/multiverse_specifications/multiverse_specifications.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../environment.yml"
     params:
         data_note=config["data"]["data_note"],
     script:
@@ -67,11 +67,11 @@ rule multiverse_null:
         "logs/multiverse_null/{chunk}_{block}.log",
     benchmark:
         "benchmarks/multiverse_null/{chunk}_{block}.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=1000,
         runtime=30,
-    conda:
-        "../../environment.yml"
     params:
         settings=MULTIVERSE_SETTINGS,
     script:
@@ -93,11 +93,11 @@ rule multiverse_joint_tests:
         "logs/multiverse_joint_tests/multiverse_joint_tests.log",
     benchmark:
         "benchmarks/multiverse_joint_tests/multiverse_joint_tests.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=4000,
         runtime=10,
-    conda:
-        "../../environment.yml"
     params:
         data_note=config["data"]["data_note"],
     script:

@@ -354,21 +354,19 @@ def _linear_rows(
     )
 
 
-def _ppml_rows(
-    frame: pd.DataFrame, spec: Specification, found: Design, multiverse: Multiverse, unit: str
-) -> list[dict[str, Any]]:
-    """A PPML specification, fitted by fit_model on its own rows."""
-    entity_effects, time_effects = found.entity_effects, found.time_effects
-    model = ModelSpec(
-        name=spec.id,
-        label=spec.id,
-        estimator="ppml",
+def model_for(found: Design, estimator: str, covariance: str, name: str) -> ModelSpec:
+    """The :class:`ModelSpec` that fits a specification's design with ``fit_model``
+    (on its own rows, so the model keeps every year it is given)."""
+    return ModelSpec(
+        name=name,
+        label=name,
+        estimator=estimator,
         outcome=found.outcome,
         regressors=found.terms[:1],
         controls=found.terms[1:],
-        covariance=spec.covariance,
-        entity_effects=entity_effects,
-        time_effects=time_effects,
+        covariance=covariance,
+        entity_effects=found.entity_effects,
+        time_effects=found.time_effects,
         small_sample=True,
         kernel=None,
         bandwidth=None,
@@ -378,6 +376,13 @@ def _ppml_rows(
         first_year=None,
         last_year=None,
     )
+
+
+def _ppml_rows(
+    frame: pd.DataFrame, spec: Specification, found: Design, multiverse: Multiverse, unit: str
+) -> list[dict[str, Any]]:
+    """A PPML specification, fitted by fit_model on its own rows."""
+    model = model_for(found, "ppml", spec.covariance, spec.id)
     table = tidy(fit_model(frame.iloc[found.rows], model, unit=unit))
     table = table.set_index("term").loc[list(found.terms)]
     quantile = 0.5 + CONFIDENCE / 2
