@@ -70,6 +70,7 @@ reference: setup
 bench: setup $(BENCH_STAMP)
 	$(BIN)/python workflow/benchmarks/pipeline.py --cores $(CORES)
 	$(BENCH_VENV)/bin/python workflow/benchmarks/within.py
+	$(BENCH_VENV)/bin/python workflow/benchmarks/multiverse.py
 
 format: setup
 	$(BIN)/snakefmt Snakefile workflow/rules

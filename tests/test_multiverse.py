@@ -31,6 +31,7 @@ from innopanel.econometrics.curve_inference import (
 )
 from innopanel.econometrics.models import fit_model, tidy
 from innopanel.econometrics.multiverse import (
+    Prepared,
     design,
     estimate_chunk,
     fit_linear_specification,
@@ -123,7 +124,7 @@ def multiverse():
 
 
 @pytest.fixture(scope="module")
-def frame(panel, multiverse) -> pd.DataFrame:
+def frame(panel, multiverse) -> Prepared:
     return prepare_panel(panel, multiverse)
 
 
@@ -186,7 +187,7 @@ def reference_fit(frame, multiverse, spec, study) -> pd.DataFrame:
     if estimator == "linear":
         estimator = "fixed_effects" if found.entity_effects else "pooled_ols"
     model = model_for(found, estimator, spec.covariance, "reference")
-    return tidy(fit_model(frame.iloc[found.rows], model)).set_index("term")
+    return tidy(fit_model(frame.frame.iloc[found.rows], model)).set_index("term")
 
 
 def test_every_kind_of_linear_specification_equals_fit_model(frame, multiverse) -> None:
@@ -232,7 +233,7 @@ def test_a_specification_that_cannot_be_estimated_is_kept_with_its_reason(panel)
 
 def test_weights_of_one_give_back_the_fit(frame, multiverse) -> None:
     study = study_config()["study"]
-    n_units = int(frame["unit_index"].max()) + 1
+    n_units = frame.n_units
     for spec in multiverse.specifications[::7]:
         if spec.outcome != "log_linear":
             continue
@@ -249,22 +250,22 @@ def test_a_draw_refits_the_model_on_its_null_outcome(panel, multiverse) -> None:
     spec = multiverse.specifications[100]
     found = design(frame, multiverse, spec, study)
     fit = fit_linear_specification(frame, spec, found)
-    weights = null_weights(11, [3], int(frame["unit_index"].max()) + 1, "webb")
+    weights = null_weights(11, [3], frame.n_units, "webb")
     estimate, statistic = null_operator(fit, spec.covariance).draws(weights)
     # The null outcome in levels: the restricted model's fitted values plus weighted residuals.
     outcome, x = fit.demeaned[:, 0], fit.demeaned[:, 1:]
     controls = x[:, 1:]
     beta = np.linalg.lstsq(controls, outcome, rcond=None)[0] if controls.shape[1] else []
     restricted = outcome - (controls @ beta if controls.shape[1] else 0)
-    rows = frame.iloc[found.rows]
+    rows = frame.frame.iloc[found.rows]
     null_outcome = (
         rows[found.outcome].to_numpy()
         - restricted
         + weights[rows["unit_index"].to_numpy(), 0] * restricted
     )
-    redrawn = frame.copy()
+    redrawn = frame.frame.copy()
     redrawn.loc[redrawn.index[found.rows], found.outcome] = null_outcome
-    refit = fit_linear_specification(redrawn, spec, found)
+    refit = fit_linear_specification(Prepared.of(redrawn), spec, found)
     assert estimate[0] == pytest.approx(refit.params[0], rel=1e-8)
     assert estimate[0] / statistic[0] == pytest.approx(refit.std_errors[0], rel=1e-8)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import io
 import os
 import shutil
@@ -104,33 +105,55 @@ def _snakemake(workdir: Path, *arguments: str) -> list[str]:
     ]
 
 
-def common_grid(multiverse) -> list:
-    """The demo's specifications every engine can fit (module docstring)."""
-    return [
-        s
-        for s in multiverse.specifications
-        if s.outcome == "log_linear"
-        and s.lag == 0
-        and s.covariance == "clustered"
-        and s.sample != "balanced"
-    ]
+def common_multiverse(config: dict):
+    """The grid every engine can fit, on one sample at a time (module docstring)."""
+    edited = copy.deepcopy(config)
+    grid = edited["multiverse"]
+    focal = next(iter(grid["focal"]))
+    grid.update(
+        outcomes={"log_linear": grid["outcomes"]["log_linear"]},
+        lags=[0],
+        covariances=["clustered"],
+        samples={"all": {}},
+        exclude=[],
+        focal_specification={
+            **grid["focal_specification"],
+            "focal": focal,
+            "lag": 0,
+            "covariance": "clustered",
+            "sample": "all",
+        },
+    )
+    return multiverse_spec(edited)
 
 
-def time_innopanel(frame, multiverse, specifications, study) -> tuple[float, pd.DataFrame]:
-    started = time.perf_counter()
-    table = estimate_chunk(frame, multiverse, specifications, study)
-    return time.perf_counter() - started, table
+def time_innopanel(frames, common, study) -> tuple[float, pd.DataFrame]:
+    """Every specification of ``common`` on each sample's rows."""
+    started, tables = time.perf_counter(), []
+    for sample, data in frames.items():
+        prepared = prepare_panel(data, common)
+        tables.append(
+            estimate_chunk(prepared, common, common.specifications, study).assign(sample=sample)
+        )
+    return time.perf_counter() - started, pd.concat(tables, ignore_index=True)
 
 
-def sample_frames(frame, multiverse, specifications, study) -> dict[str, pd.DataFrame]:
-    """Each sample's rows (those of its all-controls specification), with dummies' ids."""
+def sample_frames(prepared, multiverse, study) -> dict[str, pd.DataFrame]:
+    """Each sample's complete rows (those of its all-controls, no-lag specification; the
+    balanced sample is left out), as panels every engine reads."""
+    widest = max(multiverse.control_sets, key=lambda name: len(multiverse.control_sets[name]))
     frames = {}
-    for spec in specifications:
-        if spec.sample in frames or spec.controls != max(
-            multiverse.control_sets, key=lambda name: len(multiverse.control_sets[name])
+    for spec in multiverse.specifications:
+        if (
+            spec.sample in frames
+            or spec.sample == "balanced"
+            or spec.controls != widest
+            or spec.lag != 0
+            or spec.outcome != "log_linear"
         ):
             continue
-        frames[spec.sample] = frame.iloc[design(frame, multiverse, spec, study).rows].copy()
+        rows = design(prepared, multiverse, spec, study).rows
+        frames[spec.sample] = prepared.frame.iloc[rows].reset_index(drop=True)
     return frames
 
 
@@ -149,7 +172,7 @@ def time_pyfixest(frames, multiverse) -> tuple[float, int, pd.DataFrame]:
             )
             for model in models.all_fitted_models.values():
                 tidy = model.tidy()
-                term = tidy.index[0]
+                term = next(t for t in tidy.index if t in focal.split(" , "))
                 rows.append(
                     {
                         "sample": sample,
@@ -191,11 +214,12 @@ def time_specification_curve(frames, multiverse) -> tuple[float, int]:
     return time.perf_counter() - started, fitted
 
 
-def throughput(frame, multiverse, study) -> list[dict]:
-    specifications = common_grid(multiverse)
-    frames = sample_frames(frame, multiverse, specifications, study)
-    seconds, ours = time_innopanel(frame, multiverse, specifications, study)
-    rows = [{"engine": "innopanel", "specifications": len(specifications), "seconds": seconds}]
+def throughput(prepared, multiverse, config) -> list[dict]:
+    frames = sample_frames(prepared, multiverse, config["study"])
+    common = common_multiverse(config)
+    seconds, ours = time_innopanel(frames, common, config["study"])
+    count = len(common.specifications) * len(frames)
+    rows = [{"engine": "innopanel", "specifications": count, "seconds": seconds}]
     fixest_seconds, fixest_count, fixest = time_pyfixest(frames, multiverse)
     rows.append(
         {
@@ -212,14 +236,14 @@ def throughput(frame, multiverse, study) -> list[dict]:
             "seconds": curve_seconds,
         }
     )
-    ours_rate = len(specifications) / seconds
+    ours_rate = count / seconds
     for row in rows:
         row["per second"] = row["specifications"] / row["seconds"]
         row["innopanel x"] = ours_rate / row["per second"]
     # The two clustered engines agree on the common grid's focal estimates.
     focal = ours[ours["role"] == "focal"].set_index(["sample", "controls", "fixed_effects", "term"])
     fixest["fixed_effects"] = fixest["fixed_effects"].map(
-        {"none": "none", "unit_id": "unit", "unit_id+year": "unit_and_year"}
+        {"none": "none", "unit_id": "unit", "unit_id + year": "unit_and_year"}
     )
     merged = fixest.join(
         focal["estimate"].rename("ours"),

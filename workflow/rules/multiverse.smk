@@ -109,7 +109,11 @@ rule plot_specification_curve:
         specifications=multiverse_path("results", "specifications.parquet"),
     output:
         pdf="results/figures/specification_curve.pdf",
-        png="results/figures/specification_curve.png",
+        png=report(
+            "results/figures/specification_curve.png",
+            caption="../report/multiverse/specification_curve.rst",
+            category="Multiverse",
+        ),
     log:
         "logs/plot_specification_curve/plot_specification_curve.log",
     benchmark:
@@ -128,7 +132,11 @@ rule plot_multiverse_choices:
         specifications=multiverse_path("results", "specifications.parquet"),
     output:
         pdf="results/figures/multiverse_choices.pdf",
-        png="results/figures/multiverse_choices.png",
+        png=report(
+            "results/figures/multiverse_choices.png",
+            caption="../report/multiverse/multiverse_choices.rst",
+            category="Multiverse",
+        ),
     log:
         "logs/plot_multiverse_choices/plot_multiverse_choices.log",
     benchmark:
@@ -148,7 +156,11 @@ rule make_joint_tests_table:
         tex="results/tables/joint_tests.tex",
         md="results/tables/joint_tests.md",
         csv="results/tables/joint_tests.csv",
-        html="results/tables/joint_tests.html",
+        html=report(
+            "results/tables/joint_tests.html",
+            caption="../report/multiverse/joint_tests.rst",
+            category="Multiverse",
+        ),
     log:
         "logs/make_joint_tests_table/make_joint_tests_table.log",
     benchmark:

@@ -27,7 +27,7 @@ over the linear specifications, and the table says how many.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,7 @@ from innopanel.econometrics.estimators import EstimationError
 from innopanel.econometrics.multiverse import (
     FOCAL,
     LinearFit,
+    Prepared,
     design,
     fit_linear_specification,
     group_sums,
@@ -129,21 +130,22 @@ class NullChunk:
 
 
 def null_chunk(
-    frame: pd.DataFrame,
+    prepared: Prepared,
     multiverse: Multiverse,
     specifications: Sequence[Specification],
     draws: Sequence[int],
-    study: dict,
+    study: Mapping[str, Any],
 ) -> NullChunk:
     """Redraw every estimable linear specification of ``specifications`` under ``draws``."""
-    n_units = int(frame["unit_index"].max()) + 1
-    weights = null_weights(multiverse.null.seed, draws, n_units, multiverse.null.weights)
+    weights = null_weights(multiverse.null.seed, draws, prepared.n_units, multiverse.null.weights)
     ids, estimates, statistics, critical = [], [], [], []
     for spec in specifications:
         if multiverse.outcomes[spec.outcome].estimator != "linear":
             continue
         try:
-            fit = fit_linear_specification(frame, spec, design(frame, multiverse, spec, study))
+            fit = fit_linear_specification(
+                prepared, spec, design(prepared, multiverse, spec, study)
+            )
         except (EstimationError, CovarianceError, WithinError, np.linalg.LinAlgError):
             continue  # not estimated: its row in specifications.parquet says why
         operator = null_operator(fit, spec.covariance)

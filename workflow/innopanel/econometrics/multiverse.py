@@ -17,8 +17,8 @@ size never shrinks silently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from innopanel.config.multiverse import (
     CHOICES,
     FIXED_EFFECTS,
     Multiverse,
+    SampleChoice,
     Specification,
 )
 from innopanel.config.specs import ModelSpec
@@ -80,7 +81,52 @@ def column(variable: str, lag: int) -> str:
     return variable if lag == 0 else f"{variable}_lag{lag}"
 
 
-def prepare_panel(panel: pd.DataFrame, multiverse: Multiverse) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Prepared:
+    """The prepared frame, with the arrays every specification slices (read once)."""
+
+    frame: pd.DataFrame
+    years: np.ndarray
+    unit_index: np.ndarray
+    n_units: int
+    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _samples: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Prepared:
+        """Wrap a frame made by :func:`prepare_panel` (sorted by unit and year)."""
+        unit_index = frame[UNIT_INDEX].to_numpy()
+        return cls(frame, frame[TIME].to_numpy(), unit_index, int(unit_index.max()) + 1)
+
+    def column(self, name: str) -> np.ndarray:
+        if name not in self._columns:
+            self._columns[name] = self.frame[name].to_numpy(dtype=np.float64)
+        return self._columns[name]
+
+    def sample(self, sample: SampleChoice, study: Mapping[str, Any]) -> np.ndarray:
+        """The rows a sample rule keeps, before complete cases (computed once per sample)."""
+        if sample.name not in self._samples:
+            self._samples[sample.name] = _sample_rows(self, sample, study)
+        return self._samples[sample.name]
+
+
+def _sample_rows(prepared: Prepared, sample: SampleChoice, study: Mapping[str, Any]) -> np.ndarray:
+    frame, years = prepared.frame, prepared.years
+    keep = (years >= sample.first_year) & (years <= sample.last_year)
+    units = frame[ENTITY]
+    if sample.drop_focal_and_peers:
+        keep &= ~units.isin([study["focal_unit"], *study["peer_units"]]).to_numpy()
+    if sample.drop_top:
+        means = frame.loc[keep].groupby(ENTITY)[sample.top_by].mean()
+        # Largest first, ties by unit id, so the same units go on every machine.
+        ranked = means.reset_index().sort_values(
+            [sample.top_by, ENTITY], ascending=[False, True], kind="mergesort"
+        )
+        keep &= ~units.isin(ranked[ENTITY].head(sample.drop_top)).to_numpy()
+    return keep
+
+
+def prepare_panel(panel: pd.DataFrame, multiverse: Multiverse) -> Prepared:
     """Every column the grid uses, at every declared lag, sorted by unit and year.
 
     ``unit_index`` numbers the panel's units in sorted order: the null draws give unit
@@ -120,7 +166,7 @@ def prepare_panel(panel: pd.DataFrame, multiverse: Multiverse) -> pd.DataFrame:
         frame = frame.merge(earlier, on=[ENTITY, TIME], how="left")
     frame = frame.sort_values([ENTITY, TIME], kind="mergesort").reset_index(drop=True)
     frame[UNIT_INDEX] = pd.factorize(frame[ENTITY], sort=True)[0]
-    return frame
+    return Prepared.of(frame)
 
 
 @dataclass(frozen=True)
@@ -135,7 +181,7 @@ class Design:
 
 
 def design(
-    frame: pd.DataFrame, multiverse: Multiverse, spec: Specification, study: dict[str, Any]
+    prepared: Prepared, multiverse: Multiverse, spec: Specification, study: Mapping[str, Any]
 ) -> Design:
     """The rows (complete, in the sample) and columns of ``spec``."""
     outcome = multiverse.outcomes[spec.outcome]
@@ -145,23 +191,13 @@ def design(
         *(column(c, spec.lag) for c in multiverse.control_sets[spec.controls]),
     )
     sample = multiverse.samples[spec.sample]
-    years = frame[TIME].to_numpy()
-    keep = (years >= sample.first_year) & (years <= sample.last_year)
-    units = frame[ENTITY]
-    if sample.drop_focal_and_peers:
-        keep &= ~units.isin([study["focal_unit"], *study["peer_units"]]).to_numpy()
-    if sample.drop_top:
-        means = frame.loc[keep].groupby(ENTITY)[sample.top_by].mean()
-        # Largest first, ties by unit id, so the same units go on every machine.
-        ranked = means.reset_index().sort_values(
-            [sample.top_by, ENTITY], ascending=[False, True], kind="mergesort"
-        )
-        keep &= ~units.isin(ranked[ENTITY].head(sample.drop_top)).to_numpy()
-    keep &= frame[[outcome.outcome, *terms]].notna().all(axis=1).to_numpy()
+    keep = prepared.sample(sample, study).copy()
+    for name in (outcome.outcome, *terms):
+        keep &= ~np.isnan(prepared.column(name))
     if sample.balanced:
-        window = np.unique(years[keep]).size
-        counts = units[keep].value_counts()
-        keep &= units.isin(counts.index[counts == window]).to_numpy()
+        window = np.unique(prepared.years[keep]).size
+        counts = np.bincount(prepared.unit_index[keep], minlength=prepared.n_units)
+        keep &= counts[prepared.unit_index] == window
     entity_effects, time_effects = FIXED_EFFECTS[spec.fixed_effects]
     return Design(np.flatnonzero(keep), outcome.outcome, terms, entity_effects, time_effects)
 
@@ -228,13 +264,15 @@ def score_meat(
     raise MultiverseEstimationError(f"covariance {kind} is not one the multiverse computes.")
 
 
-def fit_linear_specification(frame: pd.DataFrame, spec: Specification, found: Design) -> LinearFit:
+def fit_linear_specification(prepared: Prepared, spec: Specification, found: Design) -> LinearFit:
     """Fit a linear specification on its rows; raise EstimationError when it cannot be."""
     rows = found.rows
-    units, unit_ids = _codes(frame[UNIT_INDEX].to_numpy()[rows])
-    periods, years = _codes(frame[TIME].to_numpy()[rows])
+    units, unit_ids = _codes(prepared.unit_index[rows])
+    periods, years = _codes(prepared.years[rows])
     k = len(found.terms)
-    data = np.asfortranarray(frame[[found.outcome, *found.terms]].to_numpy(dtype=np.float64)[rows])
+    data = np.empty((len(rows), k + 1), order="F")
+    for position, name in enumerate((found.outcome, *found.terms)):
+        data[:, position] = prepared.column(name)[rows]
     has_constant = not (found.entity_effects or found.time_effects)
     covariance = CovarianceSpec(spec.covariance)
     if covariance.entry.takes_kernel:
@@ -379,11 +417,11 @@ def model_for(found: Design, estimator: str, covariance: str, name: str) -> Mode
 
 
 def _ppml_rows(
-    frame: pd.DataFrame, spec: Specification, found: Design, multiverse: Multiverse, unit: str
+    prepared: Prepared, spec: Specification, found: Design, multiverse: Multiverse, unit: str
 ) -> list[dict[str, Any]]:
     """A PPML specification, fitted by fit_model on its own rows."""
     model = model_for(found, "ppml", spec.covariance, spec.id)
-    table = tidy(fit_model(frame.iloc[found.rows], model, unit=unit))
+    table = tidy(fit_model(prepared.frame.iloc[found.rows], model, unit=unit))
     table = table.set_index("term").loc[list(found.terms)]
     quantile = 0.5 + CONFIDENCE / 2
     df = table["df_inference"].iloc[0]
@@ -417,20 +455,20 @@ def _failed_rows(
 
 
 def estimate_chunk(
-    frame: pd.DataFrame,
+    prepared: Prepared,
     multiverse: Multiverse,
     specifications: Sequence[Specification],
-    study: dict[str, Any],
+    study: Mapping[str, Any],
 ) -> pd.DataFrame:
     """One row per specification and term of ``specifications`` (a chunk of the grid)."""
     rows: list[dict[str, Any]] = []
     for spec in specifications:
-        found = design(frame, multiverse, spec, study)
+        found = design(prepared, multiverse, spec, study)
         try:
             if multiverse.outcomes[spec.outcome].estimator == "ppml":
-                rows += _ppml_rows(frame, spec, found, multiverse, study["unit"])
+                rows += _ppml_rows(prepared, spec, found, multiverse, study["unit"])
             else:
-                fit = fit_linear_specification(frame, spec, found)
+                fit = fit_linear_specification(prepared, spec, found)
                 rows += _linear_rows(fit, spec, multiverse)
         except (EstimationError, CovarianceError, WithinError, np.linalg.LinAlgError) as error:
             rows += _failed_rows(spec, multiverse, found, str(error))
