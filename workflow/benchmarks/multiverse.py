@@ -302,7 +302,8 @@ def chunking(built: Path, base: Path, sizes: list[int], cluster: bool) -> list[d
                 "chunk size": size,
                 "chunks": n_chunks,
                 "jobs": 2 * n_chunks + 2,
-                "wall seconds": measured.wall_seconds,
+                "wall seconds": measured.wall,
+                "cpu seconds": measured.cpu,
             }
         )
     return rows
@@ -330,7 +331,7 @@ def planning(base: Path, sizes: list[int]) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer chunkings, 100 draws")
+    parser.add_argument("--quick", action="store_true", help="fewer chunkings and plans")
     parser.add_argument("--slurm", action="store_true", help="also time the SLURM profile")
     options = parser.parse_args()
     if os.environ.get("PYTHONHASHSEED") != "0":
@@ -350,11 +351,11 @@ def main() -> None:
         print("\nThroughput on the common grid (one process, one core)")
         print(
             format_table(
-                throughput(frame, multiverse, study),
+                throughput(frame, multiverse, config),
                 ["engine", "specifications", "seconds", "per second", "innopanel x"],
             )
         )
-        draws = 100 if options.quick else multiverse.null.draws
+        draws = multiverse.null.draws
         print("\nThe whole multiverse and its null draws (one process, one core)")
         print(
             format_table(
@@ -367,7 +368,11 @@ def main() -> None:
         rows = chunking(base / "panel", base, sizes, cluster=False)
         if options.slurm:
             rows += chunking(base / "panel", base, sizes, cluster=True)
-        print(format_table(rows, ["where", "chunk size", "chunks", "jobs", "wall seconds"]))
+        print(
+            format_table(
+                rows, ["where", "chunk size", "chunks", "jobs", "wall seconds", "cpu seconds"]
+            )
+        )
         print("\nPlanning: snakemake -n over the multiverse targets")
         print(
             format_table(
