@@ -54,6 +54,7 @@ PARTS = (
     "profiles",
 )
 TARGETS = [multiverse_path("results", "joint_tests.csv")]
+SECTIONS = ("throughput", "bootstrap", "chunking", "planning")
 
 
 def demo_config() -> dict:
@@ -303,7 +304,8 @@ def chunking(built: Path, base: Path, sizes: list[int], cluster: bool) -> list[d
                 "chunks": n_chunks,
                 "jobs": 2 * n_chunks + 2,
                 "wall seconds": measured.wall,
-                "cpu seconds": measured.cpu,
+                # Jobs on the cluster run under slurmd: only local CPU time is counted.
+                "cpu seconds": None if cluster else measured.cpu,
             }
         )
     return rows
@@ -315,7 +317,7 @@ def planning(base: Path, sizes: list[int]) -> list[dict]:
         workdir = base / f"plan_{size}"
         project(workdir, chunk_size=size, draws_per_chunk=500)
         started = time.perf_counter()
-        run_timed(_snakemake(workdir, "--cores", "2", "-n", "--quiet", *TARGETS), workdir, _env())
+        run_timed(_snakemake(workdir, "--cores", "2", "--dry-run", *TARGETS), workdir, _env())
         chunks = multiverse_spec(
             yaml.safe_load((workdir / "config/config.yaml").read_text("utf-8"))
         ).chunks
@@ -333,7 +335,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer chunkings and plans")
     parser.add_argument("--slurm", action="store_true", help="also time the SLURM profile")
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated, of {', '.join(SECTIONS)} (default all)",
+    )
     options = parser.parse_args()
+    sections = options.sections.split(",")
     if os.environ.get("PYTHONHASHSEED") != "0":
         # pyfixest's fixed-effect column order (and so its last SE digits) follows it.
         os.execve(
@@ -345,41 +353,50 @@ def main() -> None:
     print(multiverse.describe())
     with tempfile.TemporaryDirectory(prefix="innopanel-multiverse-") as temporary:
         base = Path(temporary)
-        panel = demo_panel(base / "panel")
-        frame = prepare_panel(panel, multiverse)
-        study = config["study"]
-        print("\nThroughput on the common grid (one process, one core)")
-        print(
-            format_table(
-                throughput(frame, multiverse, config),
-                ["engine", "specifications", "seconds", "per second", "innopanel x"],
+        frame = prepare_panel(demo_panel(base / "panel"), multiverse)
+        if "throughput" in sections:
+            print("\nThroughput on the common grid (one process, one core)")
+            rows = throughput(frame, multiverse, config)
+            print(
+                format_table(
+                    rows, ["engine", "specifications", "seconds", "per second", "innopanel x"]
+                )
             )
-        )
-        draws = multiverse.null.draws
-        print("\nThe whole multiverse and its null draws (one process, one core)")
-        print(
-            format_table(
-                bootstrap(frame, multiverse, study, draws),
-                ["step", "specifications", "draws", "seconds", "ms per draw", "us per spec-draw"],
+        if "bootstrap" in sections:
+            print("\nThe whole multiverse and its null draws (one process, one core)")
+            rows = bootstrap(frame, multiverse, config["study"], multiverse.null.draws)
+            print(
+                format_table(
+                    rows,
+                    [
+                        "step",
+                        "specifications",
+                        "draws",
+                        "seconds",
+                        "ms per draw",
+                        "us per spec-draw",
+                    ],
+                )
             )
-        )
-        sizes = [6000, 1000, 250] if options.quick else [6000, 2000, 500, 250, 100]
-        print("\nWall time of the multiverse rules against the chunk count")
-        rows = chunking(base / "panel", base, sizes, cluster=False)
-        if options.slurm:
-            rows += chunking(base / "panel", base, sizes, cluster=True)
-        print(
-            format_table(
-                rows, ["where", "chunk size", "chunks", "jobs", "wall seconds", "cpu seconds"]
+        if "chunking" in sections:
+            sizes = [6000, 1000, 250] if options.quick else [6000, 2000, 500, 250, 100]
+            print("\nWall time of the multiverse rules against the chunk count")
+            rows = chunking(base / "panel", base, sizes, cluster=False)
+            if options.slurm:
+                rows += chunking(base / "panel", base, sizes, cluster=True)
+            print(
+                format_table(
+                    rows, ["where", "chunk size", "chunks", "jobs", "wall seconds", "cpu seconds"]
+                )
             )
-        )
-        print("\nPlanning: snakemake -n over the multiverse targets")
-        print(
-            format_table(
-                planning(base, [500, 50, 5, 1] if not options.quick else [500, 5]),
-                ["chunk size", "jobs planned", "dry run seconds"],
+        if "planning" in sections:
+            print("\nPlanning: snakemake --dry-run over the multiverse targets")
+            sizes = [500, 5] if options.quick else [500, 50, 5, 1]
+            print(
+                format_table(
+                    planning(base, sizes), ["chunk size", "jobs planned", "dry run seconds"]
+                )
             )
-        )
     print(f"load average after: {os.getloadavg()}")
 
 
