@@ -110,8 +110,8 @@ def plot_specification_curve(
     top.set_title(
         f"Specification curve: {len(ranked)} specifications, ranked; "
         f"{significant.mean():.0%} significant at 5%\n"
-        "blue: positive, orange: negative, grey: not significant; dotted: the median; "
-        "vermilion: the focal specification",
+        "blue: positive, orange: negative, grey: not significant; dotted: median; "
+        "vermilion: focal",
         fontsize=9,
     )
     for position, (_, _, has) in enumerate(rows):
