@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from innopanel.config.multiverse import multiverse_path
+from innopanel.reproducibility.benchmarking import copy_workflow
 from innopanel.reproducibility.comparison import compare_tables
 from innopanel.reproducibility.policy import NUMERIC_TOLERANCE
 
@@ -26,27 +27,11 @@ RESULTS = [
     multiverse_path("results", name)
     for name in ("specifications.parquet", "joint_tests.csv", "null_draws.parquet")
 ]
-PARTS = (
-    "Snakefile",
-    "config",
-    "workflow/rules",
-    "workflow/scripts",
-    "workflow/report",
-    "data/raw/demo",
-    "environment.yml",
-    "profiles",
-)
 
 
 def project(target: Path, edit=None) -> Path:
     """The workflow and the demo study in ``target``, its multiverse edited by ``edit``."""
-    for part in PARTS:
-        source = ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            (target / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / part)
+    copy_workflow(ROOT, target)
     if edit is not None:
         path = target / "config" / "config.yaml"
         config = yaml.safe_load(path.read_text(encoding="utf-8"))

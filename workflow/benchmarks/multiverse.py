@@ -40,19 +40,9 @@ from innopanel.config.multiverse import multiverse_path, multiverse_spec
 from innopanel.config.specs import with_defaults
 from innopanel.econometrics.curve_inference import null_chunk
 from innopanel.econometrics.multiverse import design, estimate_chunk, prepare_panel
-from innopanel.reproducibility.benchmarking import format_table, run_timed
+from innopanel.reproducibility.benchmarking import copy_workflow, format_table, run_timed
 
 ROOT = Path(__file__).resolve().parents[2]
-PARTS = (
-    "Snakefile",
-    "config",
-    "workflow/rules",
-    "workflow/scripts",
-    "workflow/report",
-    "data/raw/demo",
-    "environment.yml",
-    "profiles",
-)
 TARGETS = [multiverse_path("results", "joint_tests.csv")]
 SECTIONS = ("throughput", "bootstrap", "chunking", "planning")
 
@@ -69,15 +59,8 @@ def demo_panel(workdir: Path) -> pd.DataFrame:
 
 
 def project(target: Path, chunk_size: int | None = None, draws_per_chunk: int | None = None):
-    for part in PARTS:
-        source = ROOT / part
-        if (target / part).exists():
-            continue
-        if source.is_dir():
-            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            (target / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / part)
+    if not (target / "Snakefile").exists():
+        copy_workflow(ROOT, target)
     path = target / "config" / "config.yaml"
     config = yaml.safe_load(path.read_text("utf-8"))
     if chunk_size is not None:
