@@ -83,6 +83,7 @@ bench: setup $(BENCH_STAMP)
 	$(BIN)/python workflow/benchmarks/growth.py --cores $(CORES)
 	$(BENCH_VENV)/bin/python workflow/benchmarks/within.py
 	$(BENCH_VENV)/bin/python workflow/benchmarks/ppml.py
+	$(BENCH_VENV)/bin/python workflow/benchmarks/multiverse.py
 
 format: setup
 	$(BIN)/snakefmt Snakefile workflow/rules

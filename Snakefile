@@ -26,3 +26,9 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/provenance.smk"
 include: "workflow/rules/paper.smk"
+
+
+# Every defensible specification, when the study declares a multiverse.
+if "multiverse" in config:
+
+    include: "workflow/rules/multiverse.smk"

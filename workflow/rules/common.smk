@@ -24,6 +24,8 @@ PATHS = RUN.paths
 
 SOURCES = list(config["data"]["sources"])
 EXHIBITS = config["exhibits"]
+# A study that declares a multiverse also gets its curve, choices figure and joint tests.
+WITH_MULTIVERSE = "multiverse" in config
 # The paper is compiled only where its LaTeX engine is installed, so that `make run`
 # works without one; paper.tex is written either way.
 PAPER_ENGINE = EXHIBITS["paper"]["engine"]
@@ -117,16 +119,21 @@ def unit_noun():
 
 def table_outputs(wildcards=None):
     """Every table file the paper inputs (LaTeX), in paper order."""
-    return [PATHS.table(name, "tex") for name in exhibits.table_names()]
+    return [PATHS.table(name, "tex") for name in exhibits.table_names(WITH_MULTIVERSE)]
 
 
 def figure_outputs(wildcards=None):
     """Every figure file the paper includes (PDF), in paper order."""
-    return [PATHS.figure(name, "pdf") for name in exhibits.FIGURES]
+    return [
+        PATHS.figure(name, "pdf") for name in exhibits.figure_names(WITH_MULTIVERSE)
+    ]
 
 
 def caption_files(wildcards=None):
-    names = [*exhibits.table_names(), *exhibits.FIGURES]
+    names = [
+        *exhibits.table_names(WITH_MULTIVERSE),
+        *exhibits.figure_names(WITH_MULTIVERSE),
+    ]
     return [exhibits.caption_path(name) for name in names]
 
 
@@ -149,7 +156,20 @@ def final_outputs():
                 "provenance/retrieval_log.json",
             )
         ],
-        *exhibits.exhibit_outputs(PATHS),
+        *exhibits.exhibit_outputs(PATHS, WITH_MULTIVERSE),
         PATHS.paper_tex,
         *([PATHS.paper_pdf] if BUILD_PAPER else []),
+        *multiverse_outputs(),
+    ]
+
+
+def multiverse_outputs():
+    """The multiverse's results, when the study declares one (rules/multiverse.smk)."""
+    if not WITH_MULTIVERSE:
+        return []
+    from innopanel.config.multiverse import multiverse_path
+
+    return [
+        multiverse_path(PATHS.results, name)
+        for name in ("specifications.parquet", "joint_tests.csv", "null_draws.parquet")
     ]

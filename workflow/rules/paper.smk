@@ -15,8 +15,8 @@ rule write_paper:
         "../../environment.yml"
     params:
         config=config,
-        tables=exhibits.table_names(),
-        figures=list(exhibits.FIGURES),
+        tables=exhibits.table_names(WITH_MULTIVERSE),
+        figures=exhibits.figure_names(WITH_MULTIVERSE),
     script:
         "../scripts/write_paper.py"
 

@@ -41,6 +41,9 @@ FIGURES: tuple[str, ...] = (
     "residuals",
 )
 FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png")
+#: The exhibits of a study that declares a multiverse, after the others.
+MULTIVERSE_TABLES: tuple[str, ...] = ("joint_tests",)
+MULTIVERSE_FIGURES: tuple[str, ...] = ("specification_curve", "multiverse_choices")
 #: Captions (reStructuredText, rendered with Jinja for the report and the paper).
 CAPTION_DIRECTORY = "workflow/report"
 #: Linear estimators: the estimate step writes their residuals (results/<study>/
@@ -53,15 +56,20 @@ def caption_path(name: str) -> str:
     return f"{CAPTION_DIRECTORY}/{name}.rst"
 
 
-def table_names() -> list[str]:
+def table_names(with_multiverse: bool = False) -> list[str]:
     """Return the tables the workflow builds, in paper order."""
-    return list(TABLES)
+    return [*TABLES, *(MULTIVERSE_TABLES if with_multiverse else ())]
 
 
-def exhibit_outputs(paths: StudyPaths) -> list[str]:
+def figure_names(with_multiverse: bool = False) -> list[str]:
+    """Return the figures the workflow builds, in paper order."""
+    return [*FIGURES, *(MULTIVERSE_FIGURES if with_multiverse else ())]
+
+
+def exhibit_outputs(paths: StudyPaths, with_multiverse: bool = False) -> list[str]:
     """Return every table and figure file the workflow builds for a study."""
-    tables = [paths.table(t, e) for t in table_names() for e in TABLE_FORMATS]
-    figures = [paths.figure(f, e) for f in FIGURES for e in FIGURE_FORMATS]
+    tables = [paths.table(t, e) for t in table_names(with_multiverse) for e in TABLE_FORMATS]
+    figures = [paths.figure(f, e) for f in figure_names(with_multiverse) for e in FIGURE_FORMATS]
     return tables + figures
 
 

@@ -454,3 +454,22 @@ def _raw_rsquared(
         nobs,
     )
     return overall, within, between, outcome_ss
+
+
+def absorb_effects(
+    data: np.ndarray,
+    entity_codes: np.ndarray,
+    time_codes: np.ndarray,
+    entity_effects: bool,
+    time_effects: bool,
+) -> None:
+    """Remove unit and/or year effects from every column of the float array ``data`` in
+    place, exactly as the fit does (the multiverse demeans many columns with it)."""
+    entity, time = _Grouping.from_codes(entity_codes), _Grouping.from_codes(time_codes)
+    if entity_effects and time_effects:
+        larger, smaller = (entity, time) if entity.size >= time.size else (time, entity)
+        _demean_two_way(data, larger, smaller)
+        return
+    grouping = entity if entity_effects else time
+    for j in range(data.shape[1]):
+        grouping.demean(data[:, j])

@@ -12,6 +12,7 @@ import csv
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import time
@@ -24,6 +25,17 @@ import numpy as np
 import pandas as pd
 
 BENCHMARK_COLUMNS = ("s", "max_rss", "cpu_time", "mean_load")
+#: What a copy of the workflow needs to run the demo study in another directory.
+WORKFLOW_PARTS = (
+    "Snakefile",
+    "config",
+    "workflow/rules",
+    "workflow/scripts",
+    "workflow/report",
+    "data/raw/demo",
+    "environment.yml",
+    "profiles",
+)
 
 
 @dataclass(frozen=True)
@@ -223,3 +235,16 @@ def synthetic_panel(
     if drop_share:
         frame = frame.loc[rng.random(len(frame)) >= drop_share].reset_index(drop=True)
     return frame, terms
+
+
+def copy_workflow(root: Path, target: Path, parts: Sequence[str] = WORKFLOW_PARTS) -> Path:
+    """Copy the workflow and the demo's raw data from ``root`` into ``target`` (the
+    package stays in ``root``: point PYTHONPATH at root/workflow); return ``target``."""
+    for part in parts:
+        source = root / part
+        if source.is_dir():
+            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (target / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / part)
+    return target

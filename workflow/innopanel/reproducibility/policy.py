@@ -39,6 +39,7 @@ def study_rules(study: str) -> tuple[tuple[str, str], ...]:
         ("skip", f"{results}/provenance/retrieval_log.json"),
         ("skip", f"{staged}/*.retrieval.json"),
         ("numeric", f"{results}/estimates/*.csv"),
+        ("numeric", f"{results}/multiverse/*.csv"),
         ("numeric", f"{results}/**/*.parquet"),
         ("figure", f"{results}/figures/*.pdf"),
         ("figure", f"{results}/figures/*.png"),
