@@ -38,6 +38,8 @@ def study_rules(study: str) -> tuple[tuple[str, str], ...]:
     return (
         ("skip", f"{results}/provenance/retrieval_log.json"),
         ("skip", f"{staged}/*.retrieval.json"),
+        # The multiverse's chunks and null draws are temporary: gathered, then deleted.
+        ("skip", f"{paths.processed}/multiverse/*"),
         ("numeric", f"{results}/estimates/*.csv"),
         ("numeric", f"{results}/multiverse/*.csv"),
         ("numeric", f"{results}/**/*.parquet"),
