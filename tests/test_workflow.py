@@ -17,6 +17,7 @@ import yaml
 
 from innopanel.config import exhibits
 from innopanel.config.paths import DEFAULT_STUDY, StudyPaths
+from innopanel.reproducibility.benchmarking import WORKFLOW_PARTS, copy_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
@@ -84,24 +85,8 @@ def snakemake(
 def make_project(target: Path, edit_config=None, study: str = DEFAULT_STUDY) -> Path:
     """Copy the workflow and the bundled demo data into ``target``, with ``study``'s
     config made small (and edited by ``edit_config``, if given)."""
-    for part in (
-        "Snakefile",
-        "config",
-        "workflow/rules",
-        "workflow/scripts",
-        "workflow/report",
-        "data/raw/demo",
-        "data/raw/example_own",
-        "environment.yml",
-        ".gitignore",
-    ):
-        source = ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            (target / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / part)
-    return shrink_study(target, study, edit_config)
+    parts = (*WORKFLOW_PARTS, "data/raw/example_own", ".gitignore")
+    return shrink_study(copy_workflow(ROOT, target, parts), study, edit_config)
 
 
 def shrink_study(target: Path, study: str, edit_config=None) -> Path:
