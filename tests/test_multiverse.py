@@ -22,6 +22,7 @@ from innopanel.config.multiverse import (
     multiverse_spec,
     specification_id,
 )
+from innopanel.config.paths import StudyPaths
 from innopanel.econometrics.curve_inference import (
     gather_null,
     joint_tests,
@@ -339,7 +340,7 @@ def test_the_exhibits_are_drawn_from_the_specifications(frame, multiverse) -> No
 def test_the_bundled_study_declares_a_multiverse_of_at_least_5000() -> None:
     import yaml
 
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = yaml.safe_load((ROOT / StudyPaths("demo_cities").config).read_text("utf-8"))
     multiverse = multiverse_spec(config)
     assert len(multiverse.specifications) >= 5000
     assert multiverse.null.draws >= 500

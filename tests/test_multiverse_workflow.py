@@ -18,13 +18,15 @@ import pytest
 import yaml
 
 from innopanel.config.multiverse import multiverse_path
+from innopanel.config.paths import StudyPaths
 from innopanel.reproducibility.benchmarking import copy_workflow
 from innopanel.reproducibility.comparison import compare_tables
 from innopanel.reproducibility.policy import NUMERIC_TOLERANCE
 
 ROOT = Path(__file__).resolve().parents[1]
+DEMO = StudyPaths("demo_cities")
 RESULTS = [
-    multiverse_path("results", name)
+    multiverse_path(DEMO.results, name)
     for name in ("specifications.parquet", "joint_tests.csv", "null_draws.parquet")
 ]
 
@@ -33,7 +35,7 @@ def project(target: Path, edit=None) -> Path:
     """The workflow and the demo study in ``target``, its multiverse edited by ``edit``."""
     copy_workflow(ROOT, target)
     if edit is not None:
-        path = target / "config" / "config.yaml"
+        path = target / DEMO.config
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
         edit(config["multiverse"])
         path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
