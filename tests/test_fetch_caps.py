@@ -39,33 +39,58 @@ def trickle(request: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
         time.sleep(0.05)
 
 
+def header_drip(request: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+    """Send the status line and headers one byte every 0.05 s, never reaching the body."""
+    head = b"HTTP/1.1 200 OK\r\n" + b"X-Padding: " + b"x" * 1000 + b"\r\n"
+    deadline = time.monotonic() + MAX_STALL_SECONDS
+    for byte in head:
+        if time.monotonic() > deadline:
+            break
+        request.wfile.write(bytes([byte]))
+        request.wfile.flush()
+        time.sleep(0.05)
+    request.close_connection = True
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[LoopbackServer]:
     loopback = LoopbackServer()
     loopback.routes["/trickle.csv"] = trickle
+    loopback.routes["/header-drip.csv"] = header_drip
     loopback.prefix_routes["/v2/country/"] = world_bank_replay(FIXTURE)
     loopback.start()
     yield loopback
     loopback.close()
 
 
-def test_a_trickle_is_cut_off_by_the_time_per_attempt(
-    server: LoopbackServer, tmp_path: Path
+@pytest.mark.parametrize(
+    ("route", "problem"),
+    [
+        ("/trickle.csv", "the attempt's time ran out after"),
+        ("/header-drip.csv", "the attempt's time ran out before the answer was complete"),
+    ],
+    ids=["body", "headers"],
+)
+def test_bytes_dripped_one_at_a_time_are_cut_off_by_the_time_per_attempt(
+    server: LoopbackServer, tmp_path: Path, route: str, problem: str
 ) -> None:
     settings = {
         "cache_dir": str(tmp_path / "cache"),
         "allow_insecure_http": True,
-        "timeout_seconds": 2.0,  # every single read arrives well within this
+        "timeout_seconds": 2.0,  # every single byte arrives well within this
         "attempt_seconds": 0.5,
-        "retries": 0,
+        "retries": 1,
+        "backoff_seconds": 0.01,
     }
-    spec = url_spec(server.url("/trickle.csv"), hashlib.sha256(BODY).hexdigest())
+    spec = url_spec(server.url(route), hashlib.sha256(BODY).hexdigest())
     started = time.monotonic()
     with pytest.raises(SourceError) as error:
         fetch("yearbook", spec, tmp_path / "s.csv", settings)
-    assert time.monotonic() - started < 3
-    assert "could not download" in str(error.value)
-    assert "the attempt's time ran out" in str(error.value)
+    # Two attempts of 0.5 s each; without the clock the first alone would last 5 s
+    # (the server's cap).
+    assert time.monotonic() - started < 2.5
+    assert "could not download" in str(error.value) and "after 2 attempt(s)" in str(error.value)
+    assert problem in str(error.value)
     assert not (tmp_path / "s.csv").exists() and not leftovers(tmp_path)
 
 

@@ -52,6 +52,9 @@ def test_study_config_points_the_sources_at_the_generated_files() -> None:
     assert ppml and all(m["covariance"] == "clustered" for m in ppml)
     assert list(config["variables"]) == list(base["variables"])  # order matters
     assert base["data"]["unit_table"] != "config/u.csv"  # the base is left alone
+    assert "multiverse" in base and "multiverse" not in config
+    kept = growth.study_config(base, "config/u.csv", digests, range(2003, 2023), None, True)
+    assert kept["multiverse"] == base["multiverse"]
 
 
 def test_growth_exponents_recover_a_power_law() -> None:

@@ -236,6 +236,34 @@ def test_encrypted_xls_is_decrypted_in_memory_and_left_unchanged() -> None:
     assert report.totals_dropped[0]["values"] == {"invention_patents_granted 2016": 302136.0}
 
 
+def test_a_legacy_xls_sheet_over_the_excel_caps_is_refused() -> None:
+    path = ROOT / "data/raw/china_provinces/part08-output/01-patent/02-authority/raw-2016.xls"
+    table = {"edition": 2016, "year": 2016, "totals": ["全国"]}
+    spec = table_source(format="xls", path=str(path), table=table)
+    # Its first sheet spans 45 rows x 6 columns (270 cells).
+    for limits, key in (
+        ({"excel_max_rows": 44}, "excel_max_rows = 44"),
+        ({"excel_max_columns": 5}, "excel_max_columns = 5"),
+        ({"excel_max_cells": 269}, "excel_max_cells = 269"),
+    ):
+        with pytest.raises(DataError) as error:
+            read_yearbook_table(
+                path, spec, VARIABLES, UNITS, MISSING, limits=data_limits({"limits": limits})
+            )
+        message = str(error.value)
+        assert "sheet '1' spans 45 rows x 6 columns (270 cells)" in message, message
+        assert f"over data.limits.{key}" in message and "raise the cap" in message
+    frame, _ = read_yearbook_table(
+        path,
+        spec,
+        VARIABLES,
+        UNITS,
+        MISSING,
+        limits=data_limits({"limits": {"excel_max_cells": 270}}),
+    )
+    assert len(frame) > 0
+
+
 def test_an_html_page_named_xls_is_refused(tmp_path: Path) -> None:
     page = tmp_path / "raw-2020-soshu.xls"
     page.write_text("<html><body><table><tr><td>地区</td></tr></table></body></html>")

@@ -84,11 +84,16 @@ def study_config(
     digests: dict[str, str],
     years: range,
     ppml_covariance: str | None = None,
+    with_multiverse: bool = False,
 ) -> dict:
     """The demo config with its unit table and three sources replaced by the generated
-    ones, the study window set to ``years`` and, if given, every PPML model's
-    covariance set to ``ppml_covariance``."""
+    ones, the study window set to ``years``, if given every PPML model's covariance set
+    to ``ppml_covariance``, and the multiverse dropped unless ``with_multiverse``."""
     config = copy.deepcopy(base)
+    if not with_multiverse:
+        # Its cost is specifications x draws x rows by design (README, "The multiverse",
+        # has its own benchmark); kept, it would swamp every other rule's growth.
+        config.pop("multiverse", None)
     for model in config["models"].values():
         if ppml_covariance is not None and model["estimator"] == "ppml":
             model["covariance"] = ppml_covariance
@@ -106,7 +111,12 @@ STUDY = StudyPaths("growth")
 
 
 def install_study(
-    workdir: Path, units: int, years: range, seed: int, ppml_covariance: str | None = None
+    workdir: Path,
+    units: int,
+    years: range,
+    seed: int,
+    ppml_covariance: str | None = None,
+    with_multiverse: bool = False,
 ) -> list[str]:
     """Write a generated study into the project copy ``workdir`` and return the
     snakemake arguments that run it. The one place that knows where a study's
@@ -120,7 +130,7 @@ def install_study(
     tiers = dict(zip(table["unit_id"], table["tier"].astype(int), strict=True))
     panel = simulate_panel(table["unit_id"].tolist(), years, demo_seed, DemoParameters(), tiers)
     digests = write_demo_files(panel, table, workdir / GENERATED, demo_seed)
-    config = study_config(base, units_path, digests, years, ppml_covariance)
+    config = study_config(base, units_path, digests, years, ppml_covariance, with_multiverse)
     (workdir / STUDY.config).write_text(
         yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
@@ -168,17 +178,33 @@ def main() -> None:
         help="set the PPML models' covariance (e.g. clustered: the jackknife's G refits "
         "grow as G x rows, so CV1 is the sensible choice at 10,000 units)",
     )
+    parser.add_argument(
+        "--with-multiverse",
+        action="store_true",
+        help="keep the demo's multiverse (5,504 specifications x 500 null draws)",
+    )
     arguments = parser.parse_args()
     root = arguments.root.resolve()
     rows, ends = [], []
-    print(f"== growth benchmark: {arguments.cores} cores, load {os.getloadavg()[0]:.2f} ==")
+    multiverse = "with" if arguments.with_multiverse else "without"
+    print(
+        f"== growth benchmark: {arguments.cores} cores, {multiverse} the multiverse, "
+        f"load {os.getloadavg()[0]:.2f} =="
+    )
     for units, n_years in parse_sizes(arguments.sizes):
         years = range(2023 - n_years, 2023)
         with tempfile.TemporaryDirectory(prefix="innopanel-growth-") as temporary:
             workdir = Path(temporary)
             copy_project(root, workdir)
             shutil.rmtree(workdir / STUDY.benchmarks, ignore_errors=True)
-            options = install_study(workdir, units, years, NAME_SEED, arguments.ppml_covariance)
+            options = install_study(
+                workdir,
+                units,
+                years,
+                NAME_SEED,
+                arguments.ppml_covariance,
+                arguments.with_multiverse,
+            )
             env = {
                 **os.environ,
                 "PYTHONPATH": os.pathsep.join(

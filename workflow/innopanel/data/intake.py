@@ -145,10 +145,12 @@ def check_workbook(raw: bytes, shown: str, source: str, limits: DataLimits) -> N
             if member not in bundle.namelist():
                 continue
             extent = _extent(bundle, name, member)
-            _check_extent(extent, shown, source, limits)
+            check_extent(extent, shown, source, limits)
 
 
-def _check_extent(extent: SheetExtent, shown: str, source: str, limits: DataLimits) -> None:
+def check_extent(extent: SheetExtent, shown: str, source: str, limits: DataLimits) -> None:
+    """Refuse a sheet over the ``data.limits`` Excel caps, or with formulas saved
+    without values, naming the sheet and the fix."""
     where = f"source '{source}': {shown}, sheet '{extent.name}'"
     cells = extent.rows * extent.columns
     for size, cap, key in (

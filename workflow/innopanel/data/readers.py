@@ -25,7 +25,13 @@ from typing import Any
 from innopanel.config.data_specs import DataLimits
 from innopanel.config.sources import EXTENSIONS, looks_like_html
 from innopanel.config.specs import SourceSpec
-from innopanel.data.intake import WorkbookRefused, check_workbook, file_size_problem
+from innopanel.data.intake import (
+    SheetExtent,
+    WorkbookRefused,
+    check_extent,
+    check_workbook,
+    file_size_problem,
+)
 from innopanel.data.worldbank import ApiError, document_table
 
 Cell = str | None
@@ -142,7 +148,7 @@ def read_sheets(
     if spec.format == "xls" or (spec.format == "excel" and spec.table is not None):
         # A yearbook table's cells are read as printed (merged cells not filled in, so
         # a header spanning columns names one), and calamine reads every yearbook .xlsx.
-        return _read_printed(raw, shown, spec)
+        return _read_printed(raw, shown, spec, limits)
     if spec.format == "excel":
         return _read_excel(path, shown, spec.name, spec.sheets)
     if spec.format == "parquet":
@@ -238,10 +244,12 @@ def decrypt_default_key(raw: bytes, shown: str, source: str) -> bytes:
     return plain.getvalue()
 
 
-def _read_printed(raw: bytes, shown: str, spec: SourceSpec) -> list[Sheet]:
+def _read_printed(raw: bytes, shown: str, spec: SourceSpec, limits: DataLimits) -> list[Sheet]:
     """Read a workbook's cells as printed (every sheet, or those configured) with calamine.
 
     Legacy .xls (decrypted in memory if protected with Excel's default key) and .xlsx.
+    A legacy sheet's span is checked against the Excel caps once calamine has read it
+    (the .xls format bounds that at 65,536 x 256 cells) and before Python copies a cell.
     """
     from python_calamine import CalamineError, CalamineWorkbook
 
@@ -259,7 +267,15 @@ def _read_printed(raw: bytes, shown: str, spec: SourceSpec) -> list[Sheet]:
     names = _sheet_names(list(workbook.sheet_names), wanted, shown, source)
     sheets = []
     for name in names:
-        grid = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        sheet = workbook.get_sheet_by_name(name)
+        last_row, last_column = sheet.end or (-1, -1)
+        try:
+            check_extent(
+                SheetExtent(name, last_row + 1, last_column + 1, ()), shown, source, limits
+            )
+        except WorkbookRefused as error:
+            raise DataError(str(error)) from None
+        grid = sheet.to_python(skip_empty_area=False)
         rows = [(n, [cell_text(v) for v in row]) for n, row in enumerate(grid, start=1)]
         sheets.append(Sheet(name, rows))
     return sheets

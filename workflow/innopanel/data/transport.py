@@ -3,8 +3,8 @@
 - :func:`copy_verified` copies a file while checking its SHA256, keeping it no more
   readable than the original.
 - :func:`download` fetches one URL over HTTPS with a timeout per read and a time limit
-  per attempt, retries with exponential backoff and a size cap, refusing HTML error
-  pages, truncated bodies and wrong bytes.
+  per attempt (handshake and headers included), retries with exponential backoff and a
+  size cap, refusing HTML error pages, truncated bodies and wrong bytes.
 
 Every copy is written to a temporary file, checked, and renamed into place only when
 complete and verified, so a failure leaves nothing behind. Only the standard library
@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -117,6 +119,80 @@ class _NoInsecureRedirect(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+class _AttemptClock:
+    """The time limit of one attempt, enforced on every socket the attempt opens.
+
+    A socket timeout restarts with every byte, so a server that drips its status line
+    and headers one byte at a time would hold ``urlopen`` for ever; when the attempt's
+    time is up a timer shuts its sockets down, and whatever read is waiting fails.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.expired = threading.Event()
+        self._timers: list[threading.Timer] = []
+
+    def watch(self, sock: socket.socket) -> None:
+        timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), self._expire, (sock,))
+        timer.daemon = True
+        timer.start()
+        self._timers.append(timer)
+
+    def _expire(self, sock: socket.socket) -> None:
+        self.expired.set()
+        try:
+            # The plain socket's shutdown, below any TLS layer: it only has to wake the read.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+    def ran_out(self) -> bool:
+        return self.expired.is_set() or time.monotonic() > self.deadline
+
+    def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+
+
+def _clocked(connection_class: type[http.client.HTTPConnection], clock: _AttemptClock):  # type: ignore[no-untyped-def]
+    """A factory of ``connection_class`` whose sockets ``clock`` watches from the moment
+    they connect, so the TLS handshake counts against the attempt as well."""
+
+    def build(*args, **kwargs) -> http.client.HTTPConnection:  # type: ignore[no-untyped-def]
+        connection = connection_class(*args, **kwargs)
+        create = connection._create_connection  # http.client's own hook for this
+
+        def create_watched(*socket_args, **socket_kwargs) -> socket.socket:  # type: ignore[no-untyped-def]
+            sock = create(*socket_args, **socket_kwargs)
+            clock.watch(sock)
+            return sock
+
+        connection._create_connection = create_watched
+        return connection
+
+    return build
+
+
+class _ClockedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, clock: _AttemptClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def http_open(self, req):  # type: ignore[no-untyped-def]
+        return self.do_open(_clocked(http.client.HTTPConnection, self.clock), req)
+
+
+class _ClockedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, clock: _AttemptClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def https_open(self, req):  # type: ignore[no-untyped-def]
+        return self.do_open(
+            _clocked(http.client.HTTPSConnection, self.clock), req, context=self._context
+        )
+
+
 def check_url(name: str, url: str, allow_insecure_http: bool) -> None:
     """Refuse anything but https:// (and http:// when config allows it)."""
     scheme = urllib.parse.urlsplit(url).scheme.lower()
@@ -141,12 +217,12 @@ def _read_response(
     response: http.client.HTTPResponse,
     temporary: Path,
     max_bytes: int,
-    deadline: float,
+    clock: _AttemptClock,
 ) -> tuple[str, int]:
     """Stream a response body to ``temporary``; return (sha256, size).
 
-    ``deadline`` (a ``time.monotonic`` instant) ends the attempt however slowly the bytes
-    keep coming: the socket timeout alone restarts with every byte.
+    ``clock`` ends the attempt however slowly the bytes keep coming, and a body it cut
+    short is never taken for a whole one (a body without a Content-Length just ends).
     """
     declared = response.headers.get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
@@ -157,7 +233,7 @@ def _read_response(
     digest, size, head = hashlib.sha256(), 0, b""
     with temporary.open("wb") as writer:
         while True:
-            if time.monotonic() > deadline:
+            if clock.ran_out():
                 raise _Retryable(f"the attempt's time ran out after {size} bytes")
             try:
                 # read1: whatever has arrived, so a trickle cannot hold one call for ever.
@@ -167,6 +243,8 @@ def _read_response(
                     f"truncated body: got {size + len(error.partial)} of {declared} bytes"
                 ) from None
             if not chunk:
+                if clock.ran_out():
+                    raise _Retryable(f"the attempt's time ran out after {size} bytes")
                 break
             size += len(chunk)
             if size > max_bytes:
@@ -208,7 +286,6 @@ def download(
     backoff; a 4xx answer, an HTML page, an oversized body or wrong bytes are not.
     """
     check_url(name, url, settings.allow_insecure_http)
-    opener = urllib.request.build_opener(_NoInsecureRedirect(settings.allow_insecure_http))
     attempts = settings.retries + 1
     last_problem = ""
     for attempt in range(1, attempts + 1):
@@ -216,7 +293,12 @@ def download(
         if attempt > 1:
             sleep(settings.backoff_seconds * 2 ** (attempt - 2))
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-        deadline = time.monotonic() + settings.attempt_seconds
+        clock = _AttemptClock(settings.attempt_seconds)
+        opener = urllib.request.build_opener(
+            _NoInsecureRedirect(settings.allow_insecure_http),
+            _ClockedHTTPHandler(clock),
+            _ClockedHTTPSHandler(clock),
+        )
         timeout = min(settings.timeout_seconds, settings.attempt_seconds)
         try:
             with (
@@ -224,7 +306,7 @@ def download(
                 atomic_path(destination) as temporary,
             ):
                 actual, _ = _read_response(
-                    name, url, response, temporary, settings.max_bytes, deadline
+                    name, url, response, temporary, settings.max_bytes, clock
                 )
                 if expected_sha256 is not None and actual != expected_sha256:
                     raise _mismatch(name, url, expected_sha256, actual, "the download")
@@ -238,9 +320,15 @@ def download(
                 ) from None
         except _Retryable as error:
             last_problem = str(error)
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
             reason = getattr(error, "reason", error)
             last_problem = f"{type(reason).__name__}: {reason}"
+            if clock.expired.is_set():
+                last_problem = (
+                    f"the attempt's time ran out before the answer was complete ({last_problem})"
+                )
+        finally:
+            clock.stop()
     raise SourceError(
         f"source '{name}': could not download {url} after {attempts} attempt(s) "
         f"(last problem: {last_problem}). Check the address and the connection; or "
