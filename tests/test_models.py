@@ -206,6 +206,24 @@ def test_ppml_absorbs_effects_like_fixed_effects_and_has_no_constant(estimator: 
         check_size(frame.iloc[:6], model_spec("m", raw))
 
 
+def test_a_jackknife_by_refits_over_its_cluster_cap_is_refused_and_says_why() -> None:
+    panel = linear_panel(n_units=12, n_years=6).assign(y=lambda d: np.exp(d["y"]))
+    effects = {"entity_effects": True, "time_effects": True}
+    ppml = spec("ppml", covariance="clustered_jackknife", jackknife_max_clusters=11, **effects)
+    with pytest.raises(EstimationError) as error:
+        fit(panel, "counts", ppml)
+    message = str(error.value)
+    assert "model 'counts': the leave-one-city-out jackknife would refit" in message
+    assert "12 times on about 72 rows each" in message
+    assert "models.counts.jackknife_max_clusters = 11" in message
+    assert "set models.counts.covariance: clustered" in message
+    assert fit(panel, "counts", {**ppml, "jackknife_max_clusters": 12}).fit.nobs == 72
+    # FE's jackknife is exact in one pass over the rows: no refits, so no cap.
+    within = spec("fixed_effects", covariance="clustered_jackknife", jackknife_max_clusters=2)
+    assert fit(panel, "within", {**within, **effects}).fit.nobs == 72
+    assert model_spec("m", spec("ppml")).jackknife_max_clusters == 5000  # the default
+
+
 def test_a_model_window_without_rows_is_named() -> None:
     with pytest.raises(EstimationError, match=r"no rows in 2030-2035.*models\.late"):
         fit(linear_panel(), "late", {**TWOWAY, "first_year": 2030, "last_year": 2035})

@@ -103,6 +103,8 @@ class ModelSpec:
     # The model's years; None leaves that side open (a model parsed without a study).
     first_year: int | None
     last_year: int | None
+    # clustered_jackknife by refits only: the most clusters refitted for (None: no cap).
+    jackknife_max_clusters: int | None = None
 
     @property
     def window(self) -> str:
@@ -150,6 +152,7 @@ def model_spec(
         center_interactions=spec["center_interactions"],
         first_year=spec.get("first_year", window["first_year"]),
         last_year=spec.get("last_year", window["last_year"]),
+        jackknife_max_clusters=spec["jackknife_max_clusters"],
     )
 
 

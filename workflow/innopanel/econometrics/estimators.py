@@ -49,6 +49,9 @@ TIME = "year"
 CONSTANT = "const"
 # Estimators whose design includes an intercept (the others absorb or difference it out).
 WITH_CONSTANT = ("pooled_ols", "between", "random_effects")
+# Their jackknife is exact in one pass over the rows (per-unit Gram blocks); every other
+# estimator's refits the model once per cluster.
+EXACT_JACKKNIFE_ESTIMATORS = ("pooled_ols", "fixed_effects")
 
 
 class EstimationError(ValueError):
@@ -307,7 +310,7 @@ def _linear_jackknife(
     index = exog.index
     units = pd.factorize(index.get_level_values(0))[0]
     absorbs = estimator == "fixed_effects" and (entity_effects or time_effects)
-    if estimator in ("pooled_ols", "fixed_effects") and not (absorbs and CONSTANT in exog):
+    if estimator in EXACT_JACKKNIFE_ESTIMATORS and not (absorbs and CONSTANT in exog):
         years = pd.factorize(index.get_level_values(1), sort=True)[0]
         _, squares = least_squares_jackknife(
             dependent.to_numpy(dtype=float),

@@ -37,6 +37,7 @@ from innopanel.econometrics.covariance import (
 )
 from innopanel.econometrics.estimators import (
     CONSTANT,
+    EXACT_JACKKNIFE_ESTIMATORS,
     WITH_CONSTANT,
     EstimationError,
     FitResult,
@@ -274,6 +275,32 @@ def check_size(frame: pd.DataFrame, spec: ModelSpec, unit: str = "city") -> None
     )
 
 
+def check_jackknife_size(frame: pd.DataFrame, spec: ModelSpec, unit: str = "city") -> None:
+    """Refuse a jackknife by refits over more clusters than the model's cap allows.
+
+    Leave-one-cluster-out refits cost clusters x rows, so this is the one step whose
+    time grows faster than the panel; its cap says so instead of running for hours.
+    """
+    if (
+        spec.jackknife_max_clusters is None
+        or not covariance_kind(spec.covariance).jackknife
+        or spec.estimator in EXACT_JACKKNIFE_ESTIMATORS
+    ):
+        return
+    clusters = frame.index.get_level_values(ENTITY).nunique()
+    if clusters <= spec.jackknife_max_clusters:
+        return
+    plural = unit_words(unit)[1]
+    raise EstimationError(
+        f"model '{spec.name}': the leave-one-{unit}-out jackknife would refit the "
+        f"{spec.estimator} model {clusters} times on about {len(frame)} rows each (its "
+        f"time grows as {plural} x rows), over models.{spec.name}.jackknife_max_clusters "
+        f"= {spec.jackknife_max_clusters}. With this many {plural} CV1 covers as well "
+        f"(README, Models): set models.{spec.name}.covariance: clustered; or raise the "
+        "cap if the time is worth it."
+    )
+
+
 def with_covariance(spec: ModelSpec, covariance: str) -> ModelSpec:
     """``spec`` with another covariance kind; kernel keys go if the kind takes none."""
     if covariance_kind(covariance).takes_kernel:
@@ -312,6 +339,7 @@ def fit_model(
         # linearmodels adds no constant itself; without it RE and pooled OLS are misspecified.
         exog.insert(len(terms), CONSTANT, 1.0)
     check_size(frame, spec, unit)
+    check_jackknife_size(frame, spec, unit)
     check_outcome_varies(frame, spec)
     entity_effects, time_effects = spec.entity_effects, spec.time_effects
     covariance_spec = model_covariance(spec)
