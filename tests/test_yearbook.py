@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from innopanel.config.data_specs import FetchSettings, data_limits, variable_specs
+from innopanel.config.data_specs import FetchSettings, data_limits, harmonisation, variable_specs
 from innopanel.config.sources import check_sources
 from innopanel.config.specs import source_spec
 from innopanel.data.editions import (
@@ -22,6 +22,7 @@ from innopanel.data.editions import (
     printed_decimals,
 )
 from innopanel.data.fetch import fetch_url, github_raw_file, mirror_candidates
+from innopanel.data.harmonise import DROPPED_UNIT, TOTAL_ROW
 from innopanel.data.readers import DataError
 from innopanel.data.transport import Retrieval
 from innopanel.data.unit_names import normalise_unit_name, read_unit_table, unit_alias_map
@@ -40,6 +41,15 @@ VARIABLES = variable_specs(
     }
 )
 MISSING = frozenset({"", "—", "..."})
+# The study's rows that are no unit: the provincial study's lists.
+HARMONISE = harmonisation(
+    {
+        "harmonise": {
+            "totals": ["全国", "东部地区", "中部地区", "西部地区", "东北地区"],
+            "drop_units": ["香港", "澳门", "台湾"],
+        }
+    }
+)
 PATENTS_TITLE = "8-8 国内三种专利授权数按地区分布(2016年)"
 # A patents table as the yearbook prints it: title, English subtitle, units row, a
 # header over three rows (合计 above 地区), spacer rows, totals, Hong Kong, a footnote.
@@ -85,8 +95,6 @@ def table_source(**overrides: Any) -> Any:
         "table": {
             "edition": 2016,
             "year": 2016,
-            "totals": ["全国", "东部地区"],
-            "excluded_regions": ["香港"],
         },
     }
     raw.update(overrides)
@@ -94,7 +102,9 @@ def table_source(**overrides: Any) -> Any:
 
 
 def read(path: Path, spec: Any) -> tuple[pd.DataFrame, Any]:
-    return read_yearbook_table(path, spec, VARIABLES, UNITS, MISSING, limits=data_limits({}))
+    return read_yearbook_table(
+        path, spec, VARIABLES, UNITS, MISSING, limits=data_limits({}), harmonise=HARMONISE
+    )
 
 
 def test_single_year_table_reads_provinces_and_reports_totals(tmp_path: Path) -> None:
@@ -108,9 +118,9 @@ def test_single_year_table_reads_provinces_and_reports_totals(tmp_path: Path) ->
     assert report.header_blocks == [{"line": 4, "units": {"invention_patents_granted": "件"}}]
     dropped = {(d["region"], d["reason"]) for d in report.totals_dropped}
     assert dropped == {
-        ("全    国", "total"),
-        ("东部地区", "total"),
-        ("香    港", "region outside the study"),
+        ("全    国", TOTAL_ROW),
+        ("东部地区", TOTAL_ROW),
+        ("香    港", DROPPED_UNIT),
     }
     national = next(d for d in report.totals_dropped if d["region"] == "全    国")
     assert national["values"] == {"invention_patents_granted 2016": 40.0}
@@ -147,7 +157,7 @@ def test_wide_year_table_goes_long(tmp_path: Path) -> None:
     ]
     spec = table_source(
         columns={"rd_intensity": "经费投入强度"},
-        table={"edition": 2020, "wide_years": True, "totals": ["全国"]},
+        table={"edition": 2020, "wide_years": True},
     )
     frame, report = read(write_xlsx(tmp_path / "w.xlsx", rows), spec)
     cells = zip(frame["name_raw"], frame["year"], frame["rd_intensity"], strict=True)
@@ -220,25 +230,23 @@ def test_encrypted_xls_is_decrypted_in_memory_and_left_unchanged() -> None:
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     with path.open("rb") as stream:
         assert msoffcrypto.OfficeFile(stream).is_encrypted()
-    totals = ["全国", "东部地区", "中部地区", "西部地区", "东北地区"]
-    outside = ["香港", "澳门", "台湾"]
-    table = {"edition": 2016, "year": 2016, "totals": totals, "excluded_regions": outside}
+    table = {"edition": 2016, "year": 2016}
     spec = table_source(format="xls", path=str(path), table=table)
     frame, report = read_yearbook_table(
-        path, spec, VARIABLES, UNITS, MISSING, limits=data_limits({})
+        path, spec, VARIABLES, UNITS, MISSING, limits=data_limits({}), harmonise=HARMONISE
     )
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert len(frame) == 31
     beijing = frame.loc[frame["name_raw"] == "北 京", "invention_patents_granted"]
     assert beijing.tolist() == [40602.0]
     dropped = [d["region"] for d in report.totals_dropped]
-    assert dropped == ["全 国", *totals[1:], "香 港", "澳 门", "台 湾"]
+    assert dropped == ["全 国", *HARMONISE.totals[1:], "香 港", "澳 门", "台 湾"]
     assert report.totals_dropped[0]["values"] == {"invention_patents_granted 2016": 302136.0}
 
 
 def test_a_legacy_xls_sheet_over_the_excel_caps_is_refused() -> None:
     path = ROOT / "data/raw/china_provinces/part08-output/01-patent/02-authority/raw-2016.xls"
-    table = {"edition": 2016, "year": 2016, "totals": ["全国"]}
+    table = {"edition": 2016, "year": 2016}
     spec = table_source(format="xls", path=str(path), table=table)
     # Its first sheet spans 45 rows x 6 columns (270 cells).
     for limits, key in (
@@ -248,7 +256,13 @@ def test_a_legacy_xls_sheet_over_the_excel_caps_is_refused() -> None:
     ):
         with pytest.raises(DataError) as error:
             read_yearbook_table(
-                path, spec, VARIABLES, UNITS, MISSING, limits=data_limits({"limits": limits})
+                path,
+                spec,
+                VARIABLES,
+                UNITS,
+                MISSING,
+                limits=data_limits({"limits": limits}),
+                harmonise=HARMONISE,
             )
         message = str(error.value)
         assert "sheet '1' spans 45 rows x 6 columns (270 cells)" in message, message
@@ -260,6 +274,7 @@ def test_a_legacy_xls_sheet_over_the_excel_caps_is_refused() -> None:
         UNITS,
         MISSING,
         limits=data_limits({"limits": {"excel_max_cells": 270}}),
+        harmonise=HARMONISE,
     )
     assert len(frame) > 0
 
@@ -437,13 +452,19 @@ def test_a_table_the_study_does_not_use_is_read_from_config_alone() -> None:
             "citation": "techme",
             "unit_column": "地区",
             "columns": {"incubators": {"column": "在统孵化器数量", "unit": "个"}},
-            "table": {"edition": 2023, "year": 2023, "totals": ["全国"]},
+            "table": {"edition": 2023, "year": 2023},
         },
     )
     variables = variable_specs({"incubators": {"kind": "source", "unit": "个", "label": "x"}})
     units = {"个": {"dimension": "count", "factor": 1}}
     frame, report = read_yearbook_table(
-        SHARED_INCUBATORS, spec, variables, units, MISSING, limits=data_limits({})
+        SHARED_INCUBATORS,
+        spec,
+        variables,
+        units,
+        MISSING,
+        limits=data_limits({}),
+        harmonise=HARMONISE,
     )
     assert len(frame) == 31
     assert frame.loc[frame["name_raw"] == "北京", "incubators"].tolist() == [284.0]

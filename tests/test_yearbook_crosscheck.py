@@ -84,6 +84,7 @@ def cleaned() -> tuple[pd.DataFrame, pd.DataFrame]:
             spec.units,
             spec.missing_markers,
             limits=spec.limits,
+            harmonise=spec.harmonise,
         )
         for column in source.columns:
             readings.append(
@@ -239,7 +240,11 @@ def test_xls_and_xlsx_copies_of_an_edition_agree() -> None:
             continue
         readings = [
             read_yearbook_table(
-                path, replace(source, format=kind), *_reading(spec), limits=spec.limits
+                path,
+                replace(source, format=kind),
+                *_reading(spec),
+                limits=spec.limits,
+                harmonise=spec.harmonise,
             )[0]
             for path, kind in ((_mirrored(source.url), "xls"), (xlsx, "excel"))
         ]

@@ -183,14 +183,13 @@ class ApiSpec:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A statistical-yearbook table: its edition, its year(s), and the rows that are not units."""
+    """A statistical-yearbook table: its edition, its year(s) and where its notes start
+    (its rows that are no unit are the study's: ``data.harmonise``)."""
 
     edition: int
     # The data year of a single-year table; None when the columns are years.
     year: int | None
     wide_years: bool
-    totals: tuple[str, ...]
-    excluded_regions: tuple[str, ...]
     note_markers: tuple[str, ...]
 
 
@@ -273,8 +272,6 @@ def source_spec(name: str, raw: Mapping[str, Any]) -> SourceSpec:
             edition=table["edition"],
             year=table.get("year"),
             wide_years=table["wide_years"],
-            totals=tuple(table["totals"]),
-            excluded_regions=tuple(table["excluded_regions"]),
             note_markers=tuple(table["note_markers"]),
         ),
     )

@@ -17,6 +17,7 @@ cleaning.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,11 @@ def clean_panel(
 
     for source in spec.sources.values():
         shown = display_location(source, staged[source.name])
-        read = read_source if source.table is None else read_yearbook_table
+        read = (
+            read_source
+            if source.table is None
+            else functools.partial(read_yearbook_table, harmonise=spec.harmonise)
+        )
         frame, report = read(
             staged[source.name],
             source,

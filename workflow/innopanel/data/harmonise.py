@@ -23,6 +23,19 @@ from innopanel.data.readers import DataError, place
 from innopanel.data.unit_names import normalise_unit_name
 
 ROW_COLUMNS = ("source_sheet", "source_row")
+TOTAL_ROW = "a total row (data.harmonise.totals)"
+DROPPED_UNIT = "dropped by data.harmonise.drop_units"
+
+
+def rows_not_units(rules: Harmonisation) -> dict[str, str]:
+    """Comparison key (:func:`normalise_unit_name`) -> why rows of that name are no unit:
+    the totals (unless the concordance maps the name to a unit) and the dropped units.
+    Every reader of every source drops by this one list."""
+    mapped = {normalise_unit_name(n) for entry in rules.concordance for n in entry.names}
+    reasons = {
+        key: TOTAL_ROW for key in map(normalise_unit_name, rules.totals) if key not in mapped
+    }
+    return reasons | {normalise_unit_name(name): DROPPED_UNIT for name in rules.drop_units}
 
 
 def harmonise_units(
@@ -43,13 +56,10 @@ def harmonise_units(
     ``report.harmonised``.
     """
     keys = frame["name_raw"].map(normalise_unit_name)
-    totals = {normalise_unit_name(name) for name in rules.totals}
-    named = {normalise_unit_name(name) for name in rules.drop_units}
     mapped = {normalise_unit_name(n): entry for entry in rules.concordance for n in entry.names}
     unit_ids = keys.map(lambda key: mapped[key].unit_id if key in mapped else aliases.get(key))
-    reasons = pd.Series(None, index=frame.index, dtype=object)
-    reasons[keys.isin(named)] = "dropped by data.harmonise.drop_units"
-    reasons[keys.isin(totals) & ~keys.isin(mapped)] = "a total row (data.harmonise.totals)"
+    not_units = rows_not_units(rules)
+    reasons = pd.Series(keys.map(not_units.get), index=frame.index, dtype=object)
     unknown = unit_ids.isna() & reasons.isna()
     if unknown.any() and rules.unknown_units == "error":
         _refuse_unknown(frame.loc[unknown], path, unit_column, unit_table, unit)

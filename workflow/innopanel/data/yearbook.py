@@ -23,12 +23,14 @@ from typing import Any
 
 import pandas as pd
 
-from innopanel.config.data_specs import DataLimits, VariableSpec
+from innopanel.config.data_specs import DataLimits, Harmonisation, VariableSpec
 from innopanel.config.specs import ColumnSpec, SourceSpec, TableSpec
 from innopanel.data.editions import DECIMALS_SUFFIX, printed_decimals
 from innopanel.data.extraction import CellError, parse_number, unit_factor
+from innopanel.data.harmonise import rows_not_units
 from innopanel.data.quality import SourceReport
 from innopanel.data.readers import Cell, DataError, Sheet, place, read_sheets, source_label
+from innopanel.data.unit_names import normalise_unit_name
 
 UNITS_ROW_PREFIX = "单位"
 TITLE_YEAR = re.compile(r"[(](?P<year>\d{4})年[)]")
@@ -64,6 +66,7 @@ def read_yearbook_table(
     shown_as: str | None = None,
     *,
     limits: DataLimits,
+    harmonise: Harmonisation,
 ) -> tuple[pd.DataFrame, SourceReport]:
     """Read one yearbook table source into canonical units.
 
@@ -71,8 +74,9 @@ def read_yearbook_table(
     (``source_sheet``, ``source_row``, ``name_raw``, ``year``, one column per variable),
     with each variable's printed decimals beside it (``<variable>.decimals``, for
     telling an edition's rounding from its revision),
-    and the source's report, whose ``totals_dropped`` lists the rows of totals and of
-    excluded regions, with their values.
+    and the source's report, whose ``totals_dropped`` lists, with their printed values,
+    the rows that ``harmonise`` says are no unit (its totals and dropped units, the one
+    list every source is read by).
     The first sheet is read unless ``sheets`` names others.
     """
     if spec.table is None:
@@ -80,6 +84,7 @@ def read_yearbook_table(
     path = Path(path)
     shown = shown_as or str(path)
     report = SourceReport(name=spec.name, path=shown, edition=spec.table.edition)
+    not_units = rows_not_units(harmonise)
     label = source_label(spec.name, shown)
     sheets = read_sheets(path, spec, limits, shown)
     records: list[dict[str, Any]] = []
@@ -94,7 +99,9 @@ def read_yearbook_table(
             }
             | ({"sheet": sheet.name} if spec.sheets else {})
         )
-        records += _read_body(sheet, spec, layout, variables, units, missing_markers, where, report)
+        records += _read_body(
+            sheet, spec, layout, variables, units, missing_markers, not_units, where, report
+        )
     if not records:
         raise DataError(
             f"{label}: the table has a header but no region rows. Check the file and "
@@ -283,14 +290,14 @@ def _read_body(
     variables: Mapping[str, VariableSpec],
     units: Mapping[str, Mapping[str, Any]],
     missing_markers: frozenset[str],
+    not_units: Mapping[str, str],
     where: str,
     report: SourceReport,
 ) -> list[dict[str, Any]]:
-    """One record per region (single-year) or region-year (wide); totals reported, not kept."""
+    """One record per region (single-year) or region-year (wide); rows that are no unit
+    (``not_units``: name key -> reason) reported with their values, not kept."""
     table = spec.table
     assert table is not None
-    not_units = {compact(name): "total" for name in table.totals}
-    not_units |= {compact(name): "region outside the study" for name in table.excluded_regions}
     notes = tuple(compact(marker) for marker in table.note_markers)
     if table.wide_years:
         variable = spec.columns[0].variable
@@ -336,12 +343,13 @@ def _read_body(
                 )
             values[(year, variable)] = value
             places[f"{year} {variable}"] = printed_decimals(cell)
-        if key in not_units:
+        reason = not_units.get(normalise_unit_name(region))
+        if reason is not None:
             report.totals_dropped.append(
                 {
                     "row": number,
                     "region": region,
-                    "reason": not_units[key],
+                    "reason": reason,
                     "values": {
                         f"{variable} {year}": None if math.isnan(value) else value
                         for (year, variable), value in values.items()
