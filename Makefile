@@ -7,6 +7,7 @@
 # (exact, numeric within tolerance, figures as renderings). `make reference`: regenerate
 # those references. `STUDY=<name>` limits verify and reference to one study.
 # `make bench`: time the pipeline and the two-way FE estimate (installs pyfixest apart).
+# `make setup-slurm`: add the pinned SLURM executor plugin to .venv (profiles/slurm).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -18,10 +19,14 @@ STUDY  ?=
 ONLY_STUDY = $(if $(STUDY),--study $(STUDY))
 # pyfixest, the speed reference of `make bench`, lives in its own environment, so that
 # the pinned .venv (whose figures `make verify` compares byte for byte) stays as locked.
+# The SLURM executor plugin, installed only where the workflow runs on a cluster: at import
+# it asks the cluster for its configuration, which costs every Snakemake start about 10 s
+# on a machine with SLURM's client tools and no controller answering (README).
+SLURM_STAMP := $(VENV)/.slurm-installed-$(shell cat requirements-slurm.lock | cksum | cut -d' ' -f1)
 BENCH_VENV  := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat requirements-bench.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test lint format verify reference bench lock environment clean help
+.PHONY: setup setup-slurm run test lint format verify reference bench lock environment clean help
 
 help:
 	@echo "make run    set up .venv from requirements.lock, then build every bundled study"
@@ -33,8 +38,10 @@ help:
 	@echo "make reference  rebuild and rewrite results/<study>/, reference/<study>/ and the"
 	@echo "            manifest of every bundled study or STUDY=<name> (commit them with the"
 	@echo "            change that moved the numbers)"
+	@echo "make setup-slurm  set up, then add the pinned SLURM executor plugin"
+	@echo "            (requirements-slurm.lock) for snakemake --profile profiles/slurm"
 	@echo "make bench  print end-to-end, no-op, per-rule and two-way FE timings"
-	@echo "make lock   re-resolve requirements.in into requirements.lock and environment.yml"
+	@echo "make lock   re-resolve requirements*.in into their .lock files and environment.yml"
 
 CHECK_PYTHON = @$(PYTHON) -c 'import sys; sys.exit("innopanel needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 PIP = python -m pip install --quiet --disable-pip-version-check
@@ -56,6 +63,13 @@ $(BENCH_STAMP): requirements-bench.lock pyproject.toml
 	touch $@
 
 setup: $(STAMP)
+
+# Rebuilding .venv (a new requirements.lock) removes this stamp with it.
+$(SLURM_STAMP): $(STAMP) requirements-slurm.lock
+	$(BIN)/$(PIP) --require-hashes -r requirements-slurm.lock
+	touch $@
+
+setup-slurm: $(SLURM_STAMP)
 
 run: setup
 	set -e; for study in $(STUDIES); do $(BIN)/snakemake --cores $(CORES) --config study=$$study; done
@@ -93,6 +107,7 @@ format: setup
 # Maintainers only: needs the uv resolver (pip install uv) and the package registry.
 lock:
 	uv pip compile requirements.in --python-version 3.11 --generate-hashes --no-header -o requirements.lock
+	uv pip compile requirements-slurm.in -c requirements.lock --python-version 3.11 --generate-hashes --no-header -o requirements-slurm.lock
 	uv pip compile requirements-bench.in -c requirements.lock --python-version 3.11 --generate-hashes --no-header -o requirements-bench.lock
 	$(MAKE) environment
 

@@ -1,8 +1,9 @@
 """The multiverse end to end: any chunking gives the same results, and a SLURM cluster
 gives the local run's results (within the reproducibility policy).
 
-The SLURM test runs only where a cluster was started for it: .ci/slurm/run_test.sh starts
-one, sets INNOPANEL_SLURM=1, runs it and stops the cluster.
+The SLURM test runs only where a cluster was started for it: .ci/slurm/run_test.sh adds the
+SLURM executor plugin (make setup-slurm), starts one, sets INNOPANEL_SLURM=1, runs it and
+stops the cluster.
 """
 
 from __future__ import annotations
@@ -99,18 +100,16 @@ def test_any_chunking_gives_the_same_results(tmp_path: Path) -> None:
     reason="needs a SLURM cluster started for it (.ci/slurm/run_test.sh)",
 )
 def test_the_slurm_profile_gives_the_local_results(tmp_path: Path) -> None:
-    """The demo study's whole multiverse through profiles/slurm against a local run."""
-    local = project(tmp_path / "local")
+    """The demo study's whole multiverse through profiles/slurm against the local run
+    committed as its reference (which ``make verify``, run before this in CI, has just
+    rebuilt locally and matched within the same policy)."""
     cluster = project(tmp_path / "cluster")
     started = time.monotonic()
-    done = run(local, "--cores", "2")
-    assert done.returncode == 0, done.stderr[-3000:]
-    local_seconds = time.monotonic() - started
     done = run(cluster, "--profile", "profiles/slurm")
     assert done.returncode == 0, done.stderr[-3000:]
-    print(
-        f"multiverse: local {local_seconds:.0f} s, SLURM "
-        f"{time.monotonic() - started - local_seconds:.0f} s"
-    )
+    print(f"multiverse on SLURM: {time.monotonic() - started:.0f} s")
     assert "has been submitted with SLURM jobid" in done.stderr
-    assert_same_results(local, cluster)
+    for path in RESULTS:
+        reference = path.replace(DEMO.results, DEMO.reference, 1)
+        agreement = compare_tables(ROOT / reference, cluster / path, NUMERIC_TOLERANCE)
+        assert agreement.holds, f"{path}: {agreement.problem} (largest {agreement.largest:g})"
