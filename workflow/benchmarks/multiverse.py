@@ -12,8 +12,10 @@
 2. The bootstrap: the demo's whole multiverse with its null draws in one process, and
    the cost per draw.
 3. Chunking: wall time of the multiverse rules against the number of chunks, locally
-   with --cores 2 (and with --slurm on the running SLURM cluster, profiles/slurm), and
-   how long ``snakemake -n`` takes to plan a DAG of up to thousands of chunk jobs.
+   with --cores 2 (and with --slurm on the running SLURM cluster, profiles/slurm, which
+   needs the executor plugin in .venv-bench too: pip install --require-hashes -r
+   requirements-slurm.lock), and how long ``snakemake -n`` takes to plan a DAG of up to
+   thousands of chunk jobs.
 
 Usage: python workflow/benchmarks/multiverse.py [--quick] [--slurm]
 """
@@ -37,31 +39,34 @@ import pandas as pd
 import yaml
 
 from innopanel.config.multiverse import multiverse_path, multiverse_spec
+from innopanel.config.paths import DEFAULT_STUDY, StudyPaths
 from innopanel.config.specs import with_defaults
 from innopanel.econometrics.curve_inference import null_chunk
 from innopanel.econometrics.multiverse import design, estimate_chunk, prepare_panel
 from innopanel.reproducibility.benchmarking import copy_workflow, format_table, run_timed
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGETS = [multiverse_path("results", "joint_tests.csv")]
+DEMO = StudyPaths(DEFAULT_STUDY)
+# The demo study is the default one: a run without --config builds it.
+TARGETS = [multiverse_path(DEMO.results, "joint_tests.csv")]
 SECTIONS = ("throughput", "bootstrap", "chunking", "planning")
 
 
 def demo_config() -> dict:
-    return with_defaults(yaml.safe_load((ROOT / "config" / "config.yaml").read_text("utf-8")))
+    return with_defaults(yaml.safe_load((ROOT / DEMO.config).read_text("utf-8")))
 
 
 def demo_panel(workdir: Path) -> pd.DataFrame:
     """The demo panel, built by the workflow's own clean step in ``workdir``."""
     project(workdir)
-    run_timed(_snakemake(workdir, "--cores", "2", "data/processed/panel.csv"), workdir, _env())
-    return pd.read_csv(workdir / "data/processed/panel.csv", dtype={"unit_id": str})
+    run_timed(_snakemake(workdir, "--cores", "2", DEMO.panel), workdir, _env())
+    return pd.read_csv(workdir / DEMO.panel, dtype={"unit_id": str})
 
 
 def project(target: Path, chunk_size: int | None = None, draws_per_chunk: int | None = None):
     if not (target / "Snakefile").exists():
         copy_workflow(ROOT, target)
-    path = target / "config" / "config.yaml"
+    path = target / DEMO.config
     config = yaml.safe_load(path.read_text("utf-8"))
     if chunk_size is not None:
         config["multiverse"]["chunk_size"] = chunk_size
@@ -276,7 +281,7 @@ def chunking(built: Path, base: Path, sizes: list[int], cluster: bool) -> list[d
         shutil.copytree(built, workdir, symlinks=True)
         project(workdir, chunk_size=size, draws_per_chunk=500)
         n_chunks = multiverse_spec(
-            yaml.safe_load((workdir / "config/config.yaml").read_text("utf-8"))
+            yaml.safe_load((workdir / DEMO.config).read_text("utf-8"))
         ).chunks
         arguments = ["--profile", "profiles/slurm"] if cluster else ["--cores", "2"]
         measured = run_timed(_snakemake(workdir, *arguments, *TARGETS), workdir, _env())
@@ -301,9 +306,7 @@ def planning(base: Path, sizes: list[int]) -> list[dict]:
         project(workdir, chunk_size=size, draws_per_chunk=500)
         started = time.perf_counter()
         run_timed(_snakemake(workdir, "--cores", "2", "--dry-run", *TARGETS), workdir, _env())
-        chunks = multiverse_spec(
-            yaml.safe_load((workdir / "config/config.yaml").read_text("utf-8"))
-        ).chunks
+        chunks = multiverse_spec(yaml.safe_load((workdir / DEMO.config).read_text("utf-8"))).chunks
         rows.append(
             {
                 "chunk size": size,
