@@ -37,6 +37,9 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+from scipy import sparse
+
 from innopanel.config.covariances import (
     PERIODS,
     SMALLER_DIMENSION,
@@ -257,3 +260,49 @@ def linearmodels_options(spec: CovarianceSpec) -> dict[str, Any]:
     if spec.entry.takes_kernel:
         options.update(kernel=spec.resolved_kernel, bandwidth=spec.bandwidth)
     return options
+
+
+def group_sums(values: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
+    """Column sums of ``values`` (rows x m) within each group code: a size x m array."""
+    indicator = sparse.csr_array(
+        (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(size, len(codes))
+    )
+    return np.asarray(indicator @ values)
+
+
+def bartlett_weights(bandwidth: int, periods: int) -> np.ndarray:
+    """The T x T matrix of Bartlett weights 1 - |s - t| / (bandwidth + 1) within the band."""
+    distance = np.abs(np.subtract.outer(np.arange(periods), np.arange(periods)))
+    return np.where(distance <= bandwidth, 1 - distance / (bandwidth + 1), 0.0)
+
+
+def score_meat(
+    scores: np.ndarray,
+    units: np.ndarray,
+    periods: np.ndarray,
+    kind: str,
+    bandwidth: int | None = None,
+) -> np.ndarray:
+    """The raw sandwich's meat of ``scores`` (rows x m) for covariance ``kind``: by
+    observation (robust), clustered by unit, two-way (unit + year - unit-year cell,
+    Cameron, Gelbach and Miller), or Driscoll–Kraay (year sums smoothed by the Bartlett
+    kernel, statsmodels' hac-groupsum). ``units`` and ``periods`` are 0-based codes,
+    periods in time order; ``bandwidth`` is the resolved Driscoll–Kraay lag."""
+    entry = covariance_kind(kind)
+    n_units, n_periods = int(units.max()) + 1, int(periods.max()) + 1
+    if entry.takes_kernel:
+        if bandwidth is None:
+            raise CovarianceError(f"covariance {kind} needs its bandwidth resolved first.")
+        by_period = group_sums(scores, periods, n_periods)
+        return by_period.T @ bartlett_weights(bandwidth, n_periods) @ by_period
+    if not entry.clusters:
+        return scores.T @ scores
+    codes = {UNIT: (units, n_units), YEAR: (periods, n_periods)}
+    meat = np.zeros((scores.shape[1], scores.shape[1]))
+    for dimension in entry.clusters:
+        by_group = group_sums(scores, *codes[dimension])
+        meat += by_group.T @ by_group
+    if len(entry.clusters) == 2:
+        by_cell = group_sums(scores, units * n_periods + periods, n_units * n_periods)
+        meat -= by_cell.T @ by_cell
+    return meat

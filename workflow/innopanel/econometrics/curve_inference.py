@@ -15,7 +15,7 @@ in any chunking.
 Everything a draw changes is linear in v_b, so nothing is re-fitted: the focal estimate
 is ``h' v_b`` with h_g = sum over unit g's rows of c_i e0_i, ``c`` the focal row of the
 least-squares operator, and its raw variance is the quadratic form ``v_b' Q v_b``, where
-Q is the same sandwich meat (:func:`innopanel.econometrics.multiverse.score_meat`) taken
+Q is the same sandwich meat (:func:`innopanel.econometrics.covariance.score_meat`) taken
 of the scores ``c_i * Z_i`` and ``Z = M diag(e0) S`` is the residual-maker applied to
 e0 spread over unit columns. One small G x G matrix per specification serves every draw.
 (With every weight 1 the draw is the data itself: the tests check that h'1 and 1'Q1
@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from innopanel.config.multiverse import Multiverse, Specification
-from innopanel.econometrics.covariance import CovarianceError
+from innopanel.econometrics.covariance import CovarianceError, group_sums, score_meat
 from innopanel.econometrics.estimators import EstimationError
 from innopanel.econometrics.multiverse import (
     FOCAL,
@@ -43,8 +43,6 @@ from innopanel.econometrics.multiverse import (
     Prepared,
     design,
     fit_linear_specification,
-    group_sums,
-    score_meat,
 )
 from innopanel.econometrics.within import WithinError, absorb_effects
 

@@ -31,13 +31,12 @@ from innopanel.econometrics.covariance import (
     correction,
     linearmodels_options,
     resolve_bandwidth,
+    score_meat,
 )
 from innopanel.econometrics.jackknife import least_squares_jackknife, leave_one_out
 from innopanel.econometrics.poisson import (
     ConvergenceError,
     PoissonFit,
-    bartlett_meat,
-    cluster_meat,
     fit_poisson,
     sandwich,
 )
@@ -472,20 +471,7 @@ def _ppml_covariance(
     if not entry.sandwich:
         return poisson.bread
     scores = poisson.scores(outcome)
-    if entry.takes_kernel:
-        meat = bartlett_meat(scores, codes[YEAR], int(covariance.bandwidth or 0))
-    elif len(entry.clusters) == 2:
-        # Two-way clustering: unit plus year less their intersection (statsmodels).
-        both = pd.factorize(pd.MultiIndex.from_arrays([codes[UNIT], codes[YEAR]]))[0]
-        meat = (
-            cluster_meat(scores, codes[UNIT])
-            + cluster_meat(scores, codes[YEAR])
-            - cluster_meat(scores, both)
-        )
-    elif entry.clusters:
-        meat = cluster_meat(scores, codes[entry.clusters[0]])
-    else:
-        meat = scores.T @ scores
+    meat = score_meat(scores, codes[UNIT], codes[YEAR], covariance.kind, covariance.bandwidth)
     return sandwich(poisson.bread, meat)
 
 

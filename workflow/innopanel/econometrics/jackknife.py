@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from innopanel.econometrics.covariance import group_sums
+
 
 def leave_one_out(
     params: np.ndarray, clusters: np.ndarray, refit: Callable[[np.ndarray], np.ndarray]
@@ -32,16 +34,6 @@ def leave_one_out(
         deviations[cluster] = refit(keep) - params
         keep[rows] = True
     return deviations.T @ deviations
-
-
-def _unit_sums(values: np.ndarray, units: np.ndarray, n_units: int) -> np.ndarray:
-    """Per-unit sums of every column of ``values`` (n x m): n_units x m."""
-    return np.column_stack(
-        [
-            np.bincount(units, weights=values[:, j], minlength=n_units)
-            for j in range(values.shape[1])
-        ]
-    )
 
 
 def least_squares_jackknife(
@@ -63,11 +55,11 @@ def least_squares_jackknife(
     data = np.column_stack([outcome, regressors]).astype(np.float64)
     counts = np.bincount(units, minlength=n_units).astype(np.float64)
     if entity_effects:
-        data -= (_unit_sums(data, units, n_units) / counts[:, None])[units]
+        data -= (group_sums(data, units, n_units) / counts[:, None])[units]
     m = data.shape[1]
     # Per-unit Gram blocks of [y, X]: sums of the rows' outer products.
     products = (data[:, :, None] * data[:, None, :]).reshape(len(data), m * m)
-    blocks = [_unit_sums(products, units, n_units).reshape(n_units, m, m)]
+    blocks = [group_sums(products, units, n_units).reshape(n_units, m, m)]
     if time_effects:
         cells = units * n_years + years
         cell_counts = np.bincount(cells, minlength=n_units * n_years).reshape(n_units, n_years)

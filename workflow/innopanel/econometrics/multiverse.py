@@ -5,7 +5,8 @@ definition and every control at every declared lag, by calendar year. A linear
 specification is then a set of rows and columns of that frame: its rows are demeaned by
 the within engine (:func:`innopanel.econometrics.within.absorb_effects`; the grand mean
 without fixed effects, which is OLS with a constant), solved from the Gram matrix, and
-its covariance is a sandwich of grouped scores (:func:`score_meat`) times the stated
+its covariance is a sandwich of grouped scores
+(:func:`innopanel.econometrics.covariance.score_meat`) times the stated
 small-sample correction of :mod:`innopanel.econometrics.covariance` — the estimates and
 standard errors of :func:`innopanel.econometrics.models.fit_model` (tests check it), at a
 small fraction of the cost. A PPML specification is fitted by ``fit_model`` itself.
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import stats
 
 from innopanel.config.multiverse import (
     CHOICES,
@@ -41,6 +42,7 @@ from innopanel.econometrics.covariance import (
     automatic_bandwidth,
     check_sample,
     correction,
+    score_meat,
 )
 from innopanel.econometrics.estimators import EstimationError
 from innopanel.econometrics.models import CONFIDENCE, ENTITY, TIME, fit_model, tidy
@@ -225,43 +227,6 @@ class LinearFit:
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     uniques, codes = np.unique(values, return_inverse=True)
     return codes, uniques
-
-
-def group_sums(values: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
-    """Row sums of ``values`` (rows x m) by group code: a size x m array."""
-    indicator = sparse.csr_array(
-        (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(size, len(codes))
-    )
-    return np.asarray(indicator @ values)
-
-
-def bartlett_weights(bandwidth: int, periods: int) -> np.ndarray:
-    """The T x T matrix of Bartlett weights 1 - |s - t| / (bandwidth + 1) within the band."""
-    distance = np.abs(np.subtract.outer(np.arange(periods), np.arange(periods)))
-    return np.where(distance <= bandwidth, 1 - distance / (bandwidth + 1), 0.0)
-
-
-def score_meat(
-    scores: np.ndarray,
-    units: np.ndarray,
-    periods: np.ndarray,
-    kind: str,
-    bandwidth: int | None,
-) -> np.ndarray:
-    """The raw sandwich's meat of ``scores`` (rows x m): clustered by unit, two-way
-    (unit + year - observation, Cameron, Gelbach and Miller), or Driscoll–Kraay (year
-    sums smoothed by the Bartlett kernel)."""
-    by_unit = group_sums(scores, units, int(units.max()) + 1)
-    if kind == "clustered":
-        return by_unit.T @ by_unit
-    n_periods = int(periods.max()) + 1
-    by_period = group_sums(scores, periods, n_periods)
-    if kind == "two_way_clustered":
-        return by_unit.T @ by_unit + by_period.T @ by_period - scores.T @ scores
-    if kind == "driscoll_kraay":
-        assert bandwidth is not None
-        return by_period.T @ bartlett_weights(bandwidth, n_periods) @ by_period
-    raise MultiverseEstimationError(f"covariance {kind} is not one the multiverse computes.")
 
 
 def fit_linear_specification(prepared: Prepared, spec: Specification, found: Design) -> LinearFit:

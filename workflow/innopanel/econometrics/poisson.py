@@ -123,29 +123,6 @@ def fit_poisson(
     )
 
 
-def cluster_meat(scores: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """sum_g s_g s_g' of the scores summed within each cluster code."""
-    size = int(codes.max()) + 1
-    sums = np.column_stack(
-        [np.bincount(codes, weights=scores[:, j], minlength=size) for j in range(scores.shape[1])]
-    )
-    return sums.T @ sums
-
-
-def bartlett_meat(scores: np.ndarray, periods: np.ndarray, bandwidth: int) -> np.ndarray:
-    """Driscoll-Kraay meat: scores summed by period (codes in time order), then
-    Newey-West with Bartlett weights 1 - l/(bandwidth+1) (statsmodels' hac-groupsum)."""
-    size = int(periods.max()) + 1
-    sums = np.column_stack(
-        [np.bincount(periods, weights=scores[:, j], minlength=size) for j in range(scores.shape[1])]
-    )
-    meat = sums.T @ sums
-    for lag in range(1, bandwidth + 1):
-        lagged = sums[lag:].T @ sums[:-lag]
-        meat += (1.0 - lag / (bandwidth + 1.0)) * (lagged + lagged.T)
-    return meat
-
-
 def sandwich(bread: np.ndarray, meat: np.ndarray) -> np.ndarray:
     covariance = bread @ meat @ bread
     return (covariance + covariance.T) / 2.0
