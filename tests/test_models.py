@@ -14,9 +14,16 @@ import statsmodels.formula.api as smf
 from conftest import simulate_panel
 from linearmodels.panel import FirstDifferenceOLS
 
+from innopanel.config.covariances import ESTIMATORS
+from innopanel.config.multiverse import multiverse_spec
 from innopanel.config.specs import model_spec, model_specs
 from innopanel.econometrics.covariance import CovarianceSpec, automatic_bandwidth
-from innopanel.econometrics.estimators import first_differences, fit_ppml
+from innopanel.econometrics.estimators import (
+    drop_all_zero_groups,
+    first_differences,
+    fit_linear,
+    fit_ppml,
+)
 from innopanel.econometrics.models import (
     ESTIMATES_COLUMNS,
     RESIDUALS_COLUMNS,
@@ -29,6 +36,7 @@ from innopanel.econometrics.models import (
     tidy,
     write_estimates,
 )
+from innopanel.econometrics.multiverse import prepare_panel
 
 TRUE_SLOPES = {"x_rd": 0.5, "x_talent": -0.3}
 
@@ -665,3 +673,54 @@ def test_a_model_parsed_without_a_study_drops_no_year() -> None:
     assert fit_model(panel, open_model).result.nobs == len(panel)
     late = model_spec("late", raw | {"first_year": 1940})
     assert fit_model(panel, late).result.nobs == (panel["year"] >= 1940).sum()
+
+
+# ------------------------------------------- repeated (unit, year) pairs (issue 18, item 7)
+
+
+def repeated_pairs_panel() -> pd.DataFrame:
+    """poisson_panel with three of its rows given twice (the first three of c005)."""
+    panel = poisson_panel()
+    return pd.concat([panel, panel[panel["unit_id"] == "c005"].head(3)], ignore_index=True)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_every_estimator_refuses_repeated_unit_year_pairs(estimator: str) -> None:
+    raw = spec(estimator, entity_effects=estimator in ("fixed_effects", "ppml"))
+    if estimator == "between":
+        raw["covariance"] = "robust"
+    with pytest.raises(EstimationError) as error:
+        fit(repeated_pairs_panel(), "dup", raw)
+    message = str(error.value)
+    assert "model 'dup'" in message and "3 repeated (unit, year) pair(s) in 6 rows" in message
+    assert "c005 2011 (2 rows)" in message and "groupby(['unit_id', 'year']" in message
+
+
+def test_ppml_never_multiplies_rows_whatever_its_index_holds() -> None:
+    # The root cause behind issue 18: rows were kept by a (unit, year) label selection,
+    # which repeats every row of a repeated pair. The kept rows are a positional mask now.
+    panel = repeated_pairs_panel()
+    panel.loc[panel["unit_id"] == "c011", "y"] = 0.0  # a unit to drop, so rows are selected
+    frame = panel.set_index(["unit_id", "year"])
+    keep, dropped, _ = drop_all_zero_groups(frame["y"], True, True)
+    zero = always_zero_units(panel)
+    assert "c011" in zero and dropped == tuple(zero)
+    assert keep.dtype == bool and len(keep) == len(frame)
+    assert int(keep.sum()) == int((~panel["unit_id"].isin(zero)).sum()) == len(frame[keep])
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_each_estimator_called_directly_refuses_a_repeated_index(estimator: str) -> None:
+    frame = repeated_pairs_panel().set_index(["unit_id", "year"])
+    exog = frame[["x_rd", "x_talent"]]
+    with pytest.raises(EstimationError, match=r"repeat 3 \(unit, year\) pair\(s\), first \('c005'"):
+        if estimator == "ppml":
+            fit_ppml(frame["y"], exog, CovarianceSpec("robust"))
+        else:
+            fit_linear(frame["y"], exog.assign(const=1.0), estimator, CovarianceSpec("robust"))
+
+
+def test_the_multiverse_refuses_repeated_unit_year_pairs(study_config: dict) -> None:
+    # The check comes first, so the panel need not hold the grid's columns.
+    with pytest.raises(EstimationError, match=r"multiverse: the panel has 3 repeated"):
+        prepare_panel(repeated_pairs_panel(), multiverse_spec(study_config))

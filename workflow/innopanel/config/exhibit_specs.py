@@ -4,9 +4,10 @@ default to fill: the comparison year of the focal-vs-peers figure and of the ran
 models (absent: the regression table's).
 
 Each absence is resolved here, once, so the rules and scripts read attributes and
-never guess with ``.get``. The specs read a config whose schema defaults are filled
-(:func:`innopanel.config.specs.with_defaults`). Only the standard library is imported,
-so the Snakefile can use this at start-up.
+never guess with ``.get``. Each spec completes the ``exhibits`` mapping it is given
+with :func:`innopanel.config.specs.with_defaults`, which also refuses a misspelled key
+(``yaer``) from the Python API as the schema does at start-up. Only the standard library
+and the config's own modules are imported, so the Snakefile can use this at start-up.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from innopanel.config.specs import with_defaults
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,11 @@ class CoefficientPlotSpec:
     models: tuple[str, ...]
 
 
+def _complete(exhibits: Mapping[str, Any]) -> dict[str, Any]:
+    """``exhibits`` with the schema's defaults filled in and unknown keys refused."""
+    return with_defaults({"exhibits": exhibits})["exhibits"]
+
+
 def _year(section: Mapping[str, Any]) -> int | None:
     """The section's optional ``year``; absent means "the latest with data"."""
     return int(section["year"]) if "year" in section else None
@@ -51,6 +59,7 @@ def _year(section: Mapping[str, Any]) -> int | None:
 
 def focal_vs_peers_spec(exhibits: Mapping[str, Any]) -> FocalVsPeersSpec:
     """Return the focal-vs-peers figure's spec from the ``exhibits`` config."""
+    exhibits = _complete(exhibits)
     section = exhibits["focal_vs_peers"]
     return FocalVsPeersSpec(
         variables=tuple(section["variables"]),
@@ -61,12 +70,14 @@ def focal_vs_peers_spec(exhibits: Mapping[str, Any]) -> FocalVsPeersSpec:
 
 def ranking_spec(exhibits: Mapping[str, Any]) -> RankingSpec:
     """Return the ranking figure's spec from the ``exhibits`` config."""
+    exhibits = _complete(exhibits)
     section = exhibits["ranking"]
     return RankingSpec(variable=str(section["variable"]), year=_year(section))
 
 
 def coefficient_plot_spec(exhibits: Mapping[str, Any]) -> CoefficientPlotSpec:
     """Return the coefficient plot's spec from the ``exhibits`` config."""
+    exhibits = _complete(exhibits)
     section = exhibits["coefficient_plot"]
     # An empty list counts as absent, as the schema's description promises a default.
     own_models = section["models"] if "models" in section else []

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from innopanel.config.keys import check_keys
+
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "config" / "schemas" / "config.schema.yaml"
 
 
@@ -40,36 +42,59 @@ def _resolve(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, A
     return node
 
 
-def _fill(instance: Any, node: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
+def _object_branch(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The object alternative of a ``oneOf``/``anyOf`` without properties of its own
+    (e.g. a column given as a header or as ``{column, unit}``), else ``node`` itself."""
+    if "properties" in node:
+        return node
+    for branch in (*node.get("oneOf", ()), *node.get("anyOf", ())):
+        branch = _resolve(branch, root)
+        if "properties" in branch:
+            return branch
+    return node
+
+
+def _fill(instance: Any, node: Mapping[str, Any], root: Mapping[str, Any], where: str) -> Any:
     node = _resolve(node, root)
     if isinstance(instance, dict):
+        node = _object_branch(node, root)
         properties = node.get("properties", {})
+        extra = node.get("additionalProperties")
+        if extra is False:
+            check_keys(where, instance, properties)
+        prefix = f"{where}." if where else ""
         for key, child in properties.items():
             child = _resolve(child, root)
             if key not in instance and "default" in child:
                 instance[key] = copy.deepcopy(child["default"])
             if key in instance:
-                instance[key] = _fill(instance[key], child, root)
-        extra = node.get("additionalProperties")
+                instance[key] = _fill(instance[key], child, root, f"{prefix}{key}")
         if isinstance(extra, Mapping):
             for key in instance:
                 if key not in properties:
-                    instance[key] = _fill(instance[key], extra, root)
+                    instance[key] = _fill(instance[key], extra, root, f"{prefix}{key}")
     elif isinstance(instance, list) and isinstance(node.get("items"), Mapping):
-        return [_fill(item, node["items"], root) for item in instance]
+        return [
+            _fill(item, node["items"], root, f"{where}[{index}]")
+            for index, item in enumerate(instance)
+        ]
     return instance
 
 
 def with_defaults(
-    instance: Mapping[str, Any], schema: Mapping[str, Any] | None = None
+    instance: Mapping[str, Any], schema: Mapping[str, Any] | None = None, where: str = ""
 ) -> dict[str, Any]:
     """Return a deep copy of ``instance`` with every default of ``schema`` filled in.
 
     ``schema`` is the study schema by default; pass a sub-schema to complete part of a
-    config (as :func:`model_spec` does for one model).
+    config (as :func:`model_spec` does for one model), and ``where``, the part's place
+    in the config (``models.fe``), for messages. A key the schema does not allow where
+    it closes an object (``additionalProperties: false``) raises
+    :class:`innopanel.config.keys.UnknownKeyError` naming the nearest valid key: the
+    Python API refuses a misspelled key as the start-up schema check does.
     """
     root = load_schema()
-    return _fill(copy.deepcopy(dict(instance)), schema if schema is not None else root, root)
+    return _fill(copy.deepcopy(dict(instance)), schema if schema is not None else root, root, where)
 
 
 def _subschema(*path: str) -> Mapping[str, Any]:
@@ -132,7 +157,9 @@ def model_spec(
     The years default to the study window (``study``); without a study, a side the
     model does not state is left open, so no year is dropped that nobody asked to drop.
     """
-    spec = with_defaults(raw, _subschema("properties", "models", "additionalProperties"))
+    spec = with_defaults(
+        raw, _subschema("properties", "models", "additionalProperties"), f"models.{name}"
+    )
     window = study or {"first_year": None, "last_year": None}
     return ModelSpec(
         name=name,
@@ -163,11 +190,13 @@ def model_specs(config: Mapping[str, Any]) -> dict[str, ModelSpec]:
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """One variable read from a source: its header, and its unit when the header has none."""
+    """One variable read from a source: its header, its unit when the header has none, and
+    the sub-column under a yearbook header that spans several (None: no such header)."""
 
     variable: str
     header: str
     unit: str | None
+    sub_column: str | None
 
 
 @dataclass(frozen=True)
@@ -227,7 +256,9 @@ class SourceSpec:
 def source_spec(name: str, raw: Mapping[str, Any]) -> SourceSpec:
     """Build the :class:`SourceSpec` of source ``name`` from its config entry."""
     spec = with_defaults(
-        raw, _subschema("properties", "data", "properties", "sources", "additionalProperties")
+        raw,
+        _subschema("properties", "data", "properties", "sources", "additionalProperties"),
+        f"data.sources.{name}",
     )
     api = spec.get("api")
     table = spec.get("table")
@@ -261,9 +292,11 @@ def source_spec(name: str, raw: Mapping[str, Any]) -> SourceSpec:
         unit_column=spec["unit_column"],
         year_column=spec.get("year_column"),
         columns=tuple(
-            ColumnSpec(variable, mapping, None)
+            ColumnSpec(variable, mapping, None, None)
             if isinstance(mapping, str)
-            else ColumnSpec(variable, mapping["column"], mapping["unit"])
+            else ColumnSpec(
+                variable, mapping["column"], mapping.get("unit"), mapping.get("sub_column")
+            )
             for variable, mapping in spec["columns"].items()
         ),
         table=None

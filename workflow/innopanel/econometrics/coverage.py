@@ -2,9 +2,11 @@
 
 A model is estimated on complete cases: a unit-year missing any model variable is
 dropped, and a unit whose every year is dropped leaves the model without a word. This
-module says so: for every model, the units of the panel it does not use, with each
-missing variable and the years it is missing in, and, for every logged variable, how
-many unit-years its log leaves missing because the variable is zero or negative. It
+module says so: for every model, the units of the panel it does not use (the
+``dropped_units`` of estimates.csv), with each missing variable and the years it is
+missing in; the units it uses that lose some years, with those years and why; and, for
+every logged variable, how many unit-years its log leaves missing because the variable
+is zero or negative. It
 reads only the panel and the models, never the clean step's internals, and writes
 ``data_quality/model_coverage.json`` and ``.md``; the regression tables' notes read the
 panel's unit count from the JSON.
@@ -20,7 +22,7 @@ import pandas as pd
 
 from innopanel.config.specs import ModelSpec
 from innopanel.econometrics.estimators import EstimationError
-from innopanel.econometrics.models import ENTITY, TIME, model_frame
+from innopanel.econometrics.models import ENTITY, TIME, estimating_units, model_frame
 from innopanel.vocabulary import UnitNoun, capitalised, unit_words
 
 NAME_COLUMN = "name_en"
@@ -55,17 +57,18 @@ def _window(panel: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     return panel[keep]
 
 
-def missing_variables(panel: pd.DataFrame, spec: ModelSpec, unit_id: str) -> list[MissingVariable]:
-    """The model variables ``unit_id`` lacks in the model's years, each with those years."""
+def missing_variables(panel: pd.DataFrame, spec: ModelSpec) -> dict[str, list[MissingVariable]]:
+    """For each unit that lacks a model variable in some of the model's years: the
+    variables it lacks, in model order, each with those years (one pass per variable)."""
     rows = _window(panel, spec)
-    rows = rows[rows[ENTITY] == unit_id]
-    found = []
+    found: dict[str, list[MissingVariable]] = {}
     for variable in dict.fromkeys(spec.variables):
-        absent = (
-            rows[TIME][rows[variable].isna()].astype("int64") if variable in rows else rows[TIME]
-        )
-        if len(absent):
-            found.append(MissingVariable(variable, tuple(int(y) for y in sorted(absent))))
+        absent = rows[rows[variable].isna()] if variable in rows else rows
+        years = absent[TIME].astype("int64").groupby(absent[ENTITY], sort=True)
+        for unit_id, unit_years in years:
+            found.setdefault(str(unit_id), []).append(
+                MissingVariable(variable, tuple(sorted(int(y) for y in unit_years)))
+            )
     return found
 
 
@@ -91,15 +94,44 @@ def log_drops(
     return counts
 
 
+def _partial_losses(
+    panel: pd.DataFrame, sample: pd.DataFrame, spec: ModelSpec, used: Sequence[str]
+) -> dict[str, tuple[int, ...]]:
+    """For each used unit that loses some of its rows in the model's years: the years
+    it has a panel row in but no row of the complete-case sample."""
+    window = _window(panel, spec)
+    have = pd.MultiIndex.from_arrays([window[ENTITY], window[TIME].astype("int64")])
+    kept = pd.MultiIndex.from_arrays(
+        [
+            sample.index.get_level_values(ENTITY).astype(str),
+            sample.index.get_level_values(TIME).astype("int64"),
+        ]
+    )
+    lost = have[~have.isin(kept) & have.get_level_values(0).isin(list(used))]
+    losses: dict[str, list[int]] = {}
+    for unit_id, year in lost:
+        losses.setdefault(str(unit_id), []).append(int(year))
+    return {unit_id: tuple(sorted(years)) for unit_id, years in sorted(losses.items())}
+
+
+def _missing_entries(missing: Sequence[MissingVariable]) -> list[dict[str, Any]]:
+    return [{"variable": m.variable, "years": list(m.years)} for m in missing]
+
+
 def model_coverage(
     panel: pd.DataFrame,
     models: Mapping[str, ModelSpec],
     log_of: Mapping[str, str],
     unit: UnitNoun | str = "unit",
 ) -> dict[str, Any]:
-    """Every model's sample against the panel: the units it uses, and for each unit it
-    does not use, which variable is missing in which years. ``log_of`` maps each log
-    variable to the variable it is the log of (for the count of zeros a log drops)."""
+    """Every model's sample against the panel: the units it uses, for each unit it does
+    not use which variable is missing in which years, and for each unit it uses only in
+    some years the years it loses and why. ``log_of`` maps each log variable to the
+    variable it is the log of (for the count of zeros a log drops).
+
+    A model's units are those of its estimating regression
+    (:func:`innopanel.econometrics.models.estimating_units`), so the units not used here
+    are the ``dropped_units`` of estimates.csv."""
     singular, plural = unit_words(unit)
     units = sorted(panel[ENTITY].astype(str).unique())
     names = (
@@ -118,16 +150,22 @@ def model_coverage(
     for name, spec in models.items():
         try:
             sample = model_frame(panel, spec)
-            used = sorted(set(sample.index.get_level_values(ENTITY).astype(str)))
-            problem = None
         except EstimationError as error:
-            used, problem = [], str(error)
-        outcome_zero: list[str] = []
-        if spec.estimator == "ppml" and problem is None:
-            # Poisson cannot fit a unit whose outcome is zero in every year: it is dropped.
-            totals = sample[spec.outcome].groupby(level=ENTITY).sum()
-            outcome_zero = sorted(str(u) for u in totals.index[totals == 0])
-            used = [u for u in used if u not in outcome_zero]
+            sample, problem = None, str(error)
+        else:
+            problem = None
+        in_sample = (
+            set() if sample is None else set(sample.index.get_level_values(ENTITY).astype(str))
+        )
+        used = [] if sample is None else estimating_units(sample, spec)
+        # Units with complete rows the estimator still cannot use: Poisson's always-zero
+        # outcomes, first differences' units without two consecutive years.
+        unusable = sorted(in_sample - set(used))
+        outcome_zero = unusable if spec.estimator == "ppml" else []
+        unpaired = set(unusable) if spec.estimator == "first_differences" else set()
+        partial = {} if sample is None else _partial_losses(panel, sample, spec, used)
+        in_window = set(_window(panel, spec)[ENTITY])
+        missing = missing_variables(panel, spec)
         used_anywhere.update(used)
         report["models"][name] = {
             "label": spec.label,
@@ -139,13 +177,21 @@ def model_coverage(
                 {
                     "unit_id": unit_id,
                     "name": names.get(unit_id, unit_id),
-                    "missing": [
-                        {"variable": m.variable, "years": list(m.years)}
-                        for m in missing_variables(panel, spec, unit_id)
-                    ],
+                    "missing": _missing_entries(missing.get(unit_id, [])),
+                    "no_row_in_window": unit_id not in in_window,
+                    "no_consecutive_years": unit_id in unpaired,
                 }
                 for unit_id in units
                 if unit_id not in used and unit_id not in outcome_zero
+            ],
+            "units_losing_years": [
+                {
+                    "unit_id": unit_id,
+                    "name": names.get(unit_id, unit_id),
+                    "years_lost": list(years),
+                    "missing": _missing_entries(missing.get(unit_id, [])),
+                }
+                for unit_id, years in partial.items()
             ],
             "log_drops": log_drops(panel, spec, log_of),
         }
@@ -157,9 +203,48 @@ def model_coverage(
     return report
 
 
+def _missing_text(missing: Sequence[Mapping[str, Any]]) -> str:
+    return "; ".join(f"{m['variable']} missing in {year_ranges(m['years'])}" for m in missing)
+
+
+def _not_used_line(unit: Mapping[str, Any], window: str) -> str:
+    """Why a unit is in no row of a model: its missing variables, else what else."""
+    reasons = _missing_text(unit["missing"])
+    if unit["no_consecutive_years"]:
+        pairs = "no two consecutive years with every variable observed (first differences)"
+        reasons = f"{reasons}; {pairs}" if reasons else pairs
+    elif unit["no_row_in_window"]:
+        reasons = f"no row in {window}"
+    elif not unit["missing"]:
+        reasons = "its observed years lack the lagged values the model needs"
+    return f"- {unit['name']} ({unit['unit_id']}): {reasons}."
+
+
+def _losing_lines(losing: Sequence[Mapping[str, Any]], used: int, plural: str) -> list[str]:
+    """The used units that lose some years, one line per distinct loss: the years and
+    why, and the units that share it (all of them said once, e.g. a year no unit has)."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for unit in losing:
+        years = unit["years_lost"]
+        reasons = _missing_text(unit["missing"]) or "lagged values missing"
+        loss = f"{len(years)} year(s), {year_ranges(years)}: {reasons}"
+        groups.setdefault(loss, []).append(unit)
+    lines = []
+    for loss, units in groups.items():
+        if len(units) == 1:
+            who = f"{units[0]['name']} ({units[0]['unit_id']}) loses"
+        elif len(units) == used:
+            who = f"All {used} {plural} of the sample lose"
+        else:
+            who = f"{len(units)} {plural} ({', '.join(u['name'] for u in units)}) lose"
+        lines.append(f"- {who} {loss}.")
+    return lines
+
+
 def coverage_markdown(report: Mapping[str, Any]) -> str:
     """The coverage report as Markdown: a summary line per model, then each unit a model
-    does not use with its missing variables and years."""
+    does not use with its missing variables and years, and each unit it uses that loses
+    some years, with those years and why."""
     plural = report["units"]
     lines = [
         "# Model coverage",
@@ -178,11 +263,16 @@ def coverage_markdown(report: Mapping[str, Any]) -> str:
         ]
     else:
         lines += [f"Every {report['unit']} of the panel is in at least one model's sample.", ""]
-    lines += [f"| Model | Years | {capitalised(plural)} used | Not used |", "|---|---|---|---|"]
+    lines += [
+        f"| Model | Years | {capitalised(plural)} used | Not used (dropped_units) | "
+        "Used, losing some years |",
+        "|---|---|---|---|---|",
+    ]
     for entry in report["models"].values():
         lines.append(
             f"| {entry['label']} | {entry['window']} | {entry['units_used']} | "
-            f"{len(entry['units_not_used']) + len(entry['outcome_always_zero'])} |"
+            f"{len(entry['units_not_used']) + len(entry['outcome_always_zero'])} | "
+            f"{len(entry['units_losing_years'])} |"
         )
     complete = []
     for name, entry in report["models"].items():
@@ -193,24 +283,29 @@ def coverage_markdown(report: Mapping[str, Any]) -> str:
             if counts["zero"] or counts["negative"]
         ]
         lost = entry["units_not_used"] or entry["outcome_always_zero"] or entry["not_estimable"]
-        if not (lost or drops):
+        losing = entry["units_losing_years"]
+        if not lost:
             complete.append(entry["label"])
+        if not (lost or losing or drops):
             continue
         lines += ["", f"## {entry['label']} (`{name}`)", ""]
         if entry["not_estimable"]:
             lines += [f"Not estimable: {entry['not_estimable']}", ""]
-        for unit in entry["units_not_used"]:
-            reasons = "; ".join(
-                f"{m['variable']} missing in {year_ranges(m['years'])}" for m in unit["missing"]
-            )
-            reasons = reasons or "its observed years lack the lagged values the model needs"
-            lines.append(f"- {unit['name']} ({unit['unit_id']}): {reasons}.")
+        lines += [_not_used_line(unit, entry["window"]) for unit in entry["units_not_used"]]
         if entry["outcome_always_zero"]:
             lines.append(
                 "- Outcome always zero, so Poisson drops them: "
                 + ", ".join(entry["outcome_always_zero"])
                 + "."
             )
+        if losing:
+            lines += [
+                *([""] if lines[-1] else []),
+                f"{capitalised(plural)} in the sample that lose some years:",
+                "",
+                *_losing_lines(losing, entry["units_used"], plural),
+                *([""] if drops else []),
+            ]
         lines += drops
     if complete:
         lines += [

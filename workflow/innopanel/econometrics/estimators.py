@@ -87,6 +87,19 @@ class FitResult:
         return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index)
 
 
+def check_unique_index(index: pd.Index) -> None:
+    """Refuse data whose (unit, year) index repeats a pair: each would count twice.
+
+    :func:`innopanel.econometrics.models.check_unique_pairs` refuses such a panel at
+    the model's entry with the fix; this guards the estimators called directly."""
+    repeated = index[index.duplicated()]
+    if len(repeated):
+        raise EstimationError(
+            f"the data repeat {len(repeated.unique())} (unit, year) pair(s), first "
+            f"{tuple(repeated[0])}; give one row per unit and year (aggregate them first)."
+        )
+
+
 def _levels(frame: pd.DataFrame) -> tuple[int, int]:
     return (
         int(frame.index.get_level_values(0).nunique()),
@@ -127,6 +140,7 @@ def fit_linear(
     """
     if estimator not in LINEAR_ESTIMATORS:
         raise EstimationError(f"unknown linear estimator '{estimator}'.")
+    check_unique_index(exog.index)
     reported = tuple(str(c) for c in exog.columns)
     fit_estimator, fit_entity, fit_time, year_dummies = (
         estimator,
@@ -335,32 +349,34 @@ def _linear_jackknife(
 
 def drop_all_zero_groups(
     dependent: pd.Series, entity_effects: bool, time_effects: bool
-) -> tuple[pd.Index, tuple[str, ...], tuple[int, ...]]:
-    """Rows to keep for PPML, and the units and years dropped because y is always 0.
+) -> tuple[np.ndarray, tuple[str, ...], tuple[int, ...]]:
+    """Rows to keep for PPML (a boolean mask, by position), and the units and years
+    dropped because y is always 0.
 
     A unit (or year) whose outcome is zero throughout has a fixed effect of minus
     infinity and carries no information on the slopes; ppmlhdfe and fixest drop it.
     Dropping one margin can empty another, so the rule is applied until nothing changes.
+    The mask is positional, never a selection by (unit, year) label, so no row is ever
+    repeated, whatever the index holds.
     """
-    keep = dependent.index
+    keep = np.ones(len(dependent), dtype=bool)
     dropped_units: list[str] = []
     dropped_years: list[int] = []
-    while True:
-        current = dependent.loc[keep]
+    changed = True
+    while changed:
         changed = False
         margins = ((0, entity_effects, dropped_units), (1, time_effects, dropped_years))
         for level, wanted, sink in margins:
             if not wanted:
                 continue
+            labels = dependent.index.get_level_values(level)
+            current = dependent[keep]
             totals = current.groupby(level=level).sum()
             zero = totals.index[totals <= 0]
             if len(zero):
                 sink.extend(zero.tolist())
-                keep = keep[~keep.get_level_values(level).isin(zero)]
-                current = dependent.loc[keep]
+                keep &= ~labels.isin(zero)
                 changed = True
-        if not changed:
-            break
     return keep, tuple(str(u) for u in dropped_units), tuple(int(y) for y in dropped_years)
 
 
@@ -378,6 +394,7 @@ def fit_ppml(
     (Santos Silva and Tenreyro, 2006); inference therefore uses sandwich covariances.
     Units (years) whose outcome is always zero are dropped and returned.
     """
+    check_unique_index(exog.index)
     if (dependent < 0).any():
         bad = dependent[dependent < 0].index[0]
         raise EstimationError(
@@ -387,7 +404,7 @@ def fit_ppml(
     keep, dropped_units, dropped_years = drop_all_zero_groups(
         dependent, entity_effects, time_effects
     )
-    dependent, exog = dependent.loc[keep], exog.loc[keep]
+    dependent, exog = dependent[keep], exog[keep]
     if dependent.sum() <= 0:
         raise EstimationError(f"PPML: the outcome '{dependent.name}' is zero in every row.")
     n_entities, n_periods = _levels(exog)

@@ -41,6 +41,7 @@ from innopanel.econometrics.estimators import (
     WITH_CONSTANT,
     EstimationError,
     FitResult,
+    drop_all_zero_groups,
     fit_linear,
     fit_ppml,
     linear_combination,
@@ -54,6 +55,8 @@ ENTITY, TIME = "unit_id", "year"
 CONFIDENCE = 0.95
 INTERACTION_SEPARATOR = "_x_"
 LONG_RUN_SUFFIX = "_long_run"
+# The most units a note of estimates.csv names; the coverage report names every one.
+NOTED_UNITS = 10
 # The columns tables and figures read; keep their names and meaning stable.
 ESTIMATES_COLUMNS = [
     "model",
@@ -107,6 +110,9 @@ class FittedModel:
     # The first and last year the estimating sample has data for.
     first_year: int | None = None
     last_year: int | None = None
+    # The panel's units the estimating regression does not use (sorted ids): the count
+    # estimates.csv reports as dropped_units, as the coverage report lists them.
+    lost_units: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -153,14 +159,43 @@ def _lagged(panel: pd.DataFrame, variable: str, lag: int) -> pd.Series:
     return pd.Series(merged[variable].to_numpy(), index=panel.index)
 
 
+def check_unique_pairs(panel: pd.DataFrame, where: str) -> None:
+    """Refuse a panel whose (unit, year) pairs repeat, naming how many and the first few.
+
+    Every estimator indexes its rows by (unit, year); a repeated pair would be counted
+    twice, or multiplied by a selection on the index, and the estimates would be wrong
+    without a word. The pipeline's clean step refuses conflicting duplicates; this is
+    the same rule for a frame given to the Python API. ``where`` names the caller.
+    """
+    pairs = pd.DataFrame(
+        {ENTITY: panel[ENTITY].astype(str), TIME: pd.to_numeric(panel[TIME], errors="coerce")}
+    )
+    repeated = pairs[pairs.duplicated(keep=False)]
+    if repeated.empty:
+        return
+    counts = repeated.groupby([ENTITY, TIME], sort=True).size()
+    shown = ", ".join(f"{u} {y:g} ({n} rows)" for (u, y), n in counts.head(5).items())
+    more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+    raise EstimationError(
+        f"{where}: the panel has {len(counts)} repeated (unit, year) pair(s) in "
+        f"{len(repeated)} rows: {shown}{more}. A panel model needs one row per unit and "
+        "year, or those rows count several times. Aggregate them first, e.g. "
+        f"panel.groupby(['{ENTITY}', '{TIME}'], as_index=False).sum(numeric_only=True) "
+        "(or .mean()), or drop the wrong rows; the pipeline's clean step reports exact "
+        "duplicates and refuses conflicting ones."
+    )
+
+
 def model_frame(panel: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     """Return the complete-case (unit, year)-indexed frame a model is estimated on.
 
     Builds distributed lags by calendar year (lags reach back before a sub-period's
     first year), keeps the model's years, drops rows missing any model variable
     *before* fitting (so cluster ids stay aligned with residuals), then forms
-    interactions of variables centred at their estimation-sample means.
+    interactions of variables centred at their estimation-sample means. Repeated (unit,
+    year) pairs are refused (:func:`check_unique_pairs`).
     """
+    check_unique_pairs(panel, f"model '{spec.name}'")
     base = list(spec.variables)
     absent = [c for c in base if c not in panel.columns]
     if absent:
@@ -207,6 +242,22 @@ def _differenced(frame: pd.DataFrame) -> np.ndarray:
     years = frame.index.get_level_values(TIME).to_numpy()
     follows = (units[1:] == units[:-1]) & (np.diff(years) == 1)
     return np.concatenate([[False], follows])
+
+
+def estimating_units(frame: pd.DataFrame, spec: ModelSpec) -> list[str]:
+    """The units of a model frame (:func:`model_frame`) whose rows enter the estimating
+    regression, sorted: first differences need a unit with two consecutive years, PPML
+    drops a unit whose outcome is always zero (when it has unit effects), every other
+    estimator uses each unit of the frame."""
+    units = frame.index.get_level_values(ENTITY)
+    if spec.estimator == "first_differences":
+        units = units[_differenced(frame)]
+    elif spec.estimator == "ppml":
+        keep, _, _ = drop_all_zero_groups(
+            frame[spec.outcome], spec.entity_effects, spec.time_effects
+        )
+        units = units[keep]
+    return sorted(set(units.astype(str)))
 
 
 def _estimating_rows(frame: pd.DataFrame, spec: ModelSpec) -> int:
@@ -363,12 +414,14 @@ def fit_model(
             ", ".join(fit.dropped_entities),
         )
     years = frame.index.get_level_values(TIME)
+    used = set(fit.fitted.index.get_level_values(0).astype(str))
     return FittedModel(
         spec=spec,
         fit=fit,
         unit=unit,
         first_year=int(years.min()),
         last_year=int(years.max()),
+        lost_units=tuple(sorted(set(panel[ENTITY].astype(str)) - used)),
     )
 
 
@@ -443,6 +496,15 @@ def tidy(fitted: FittedModel) -> pd.DataFrame:
             f"dropped {len(fit.dropped_entities)} {fitted.unit}(s) whose outcome is always "
             "zero: " + ", ".join(fit.dropped_entities)
         )
+    others = [u for u in fitted.lost_units if u not in fit.dropped_entities]
+    if others:
+        shown = ", ".join(others[:NOTED_UNITS]) + (
+            f" and {len(others) - NOTED_UNITS} more" if len(others) > NOTED_UNITS else ""
+        )
+        notes.append(
+            f"{len(others)} {fitted.unit}(s) of the panel not in the sample: {shown} "
+            "(data_quality/model_coverage.md says why)"
+        )
     if fit.dropped_periods:
         notes.append(
             "dropped year(s) whose outcome is always zero: "
@@ -485,7 +547,7 @@ def tidy(fitted: FittedModel) -> pd.DataFrame:
         sample_last_year=fitted.last_year,
         pseudo_r2=statistics.get("pseudo_r2", np.nan),
         log_likelihood=statistics.get("log_likelihood", np.nan),
-        dropped_units=len(fit.dropped_entities),
+        dropped_units=len(fitted.lost_units),
     )
     return frame[ESTIMATES_COLUMNS]
 

@@ -45,7 +45,14 @@ from innopanel.econometrics.covariance import (
     score_meat,
 )
 from innopanel.econometrics.estimators import EstimationError
-from innopanel.econometrics.models import CONFIDENCE, ENTITY, TIME, fit_model, tidy
+from innopanel.econometrics.models import (
+    CONFIDENCE,
+    ENTITY,
+    TIME,
+    check_unique_pairs,
+    fit_model,
+    tidy,
+)
 from innopanel.econometrics.within import WithinError, absorb_effects
 
 #: Columns of specifications.parquet besides the choices (one row per specification and term).
@@ -132,8 +139,10 @@ def prepare_panel(panel: pd.DataFrame, multiverse: Multiverse) -> Prepared:
     """Every column the grid uses, at every declared lag, sorted by unit and year.
 
     ``unit_index`` numbers the panel's units in sorted order: the null draws give unit
-    ``unit_index`` the same weight in every specification.
+    ``unit_index`` the same weight in every specification. Repeated (unit, year) pairs
+    are refused, as by every model (:func:`innopanel.econometrics.models.check_unique_pairs`).
     """
+    check_unique_pairs(panel, "multiverse")
     frame = panel[[ENTITY, TIME]].copy()
     frame[TIME] = frame[TIME].astype("int64")
     frame[ENTITY] = frame[ENTITY].astype(str)

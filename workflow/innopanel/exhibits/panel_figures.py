@@ -283,6 +283,16 @@ def ranking_rows(ids: Sequence[str], keep: set[str], top_and_bottom: int) -> lis
     ]
 
 
+def not_ranked_note(names: Sequence[str], year: int, plural: str, most: int = 12) -> str:
+    """The note of a ranking on the units it leaves out for want of a value, e.g.
+    "Not ranked (no value in 2023): Tibet, Xinjiang." (at most ``most`` names, then a
+    count), so that no unit drops out of it silently. Not escaped."""
+    shown = ", ".join(names[:most])
+    if len(names) > most:
+        shown += f" and {len(names) - most} other {plural}"
+    return f"Not ranked (no value in {year}): {shown}."
+
+
 def plot_ranking(
     panel: pd.DataFrame,
     variable: str,
@@ -301,7 +311,8 @@ def plot_ranking(
     peers blue, the others grey; the focal unit's rank is printed. Beyond
     ``max_units`` units one bar each would be slivers: the figure then shows the top
     and bottom ``top_and_bottom`` units plus the focal unit and its peers, each name
-    led by its rank, and says so in its title.
+    led by its rank, and says so in its title. Units of the panel without a value in
+    the year are named below the axis (:func:`not_ranked_note`), never left out silently.
     """
     labels = labels or {}
     check_columns(panel, ["unit_id", "year", variable], "plot_ranking")
@@ -320,7 +331,13 @@ def plot_ranking(
         [variable, "name"], ascending=[False, True]
     )
     ranked = list(frame["unit_id"])
+    if focal_unit not in ranked:
+        raise ValueError(
+            f"plot_ranking: focal {singular} '{focal_unit}' has no {variable} in {year}; "
+            "set exhibits.ranking.year to a year it has, or leave it out (the latest)."
+        )
     rank = ranked.index(focal_unit) + 1
+    unranked = sorted(names.get(u, u) for u in set(panel["unit_id"].astype(str)) - set(ranked))
     shown = (
         ranking_rows(ranked, {focal_unit, *peers}, top_and_bottom)
         if len(ranked) > max_units
@@ -360,7 +377,10 @@ def plot_ranking(
                 tick_label.set_fontweight("bold")
                 tick_label.set_color(FOCAL_COLOUR)
         ax.set_ylim(-0.7, len(ids) - 0.3)
-        ax.set_xlabel(wrap(f"{label}, {year}", 60))
+        x_label = wrap(f"{label}, {year}", 60)
+        if unranked:
+            x_label += "\n" + wrap(not_ranked_note(unranked, year, plural), 90)
+        ax.set_xlabel(x_label)
         focal_name = legend_entry(names.get(focal_unit, focal_unit))
         corner_note(ax, f"{focal_name}: rank {rank} of {len(ranked)}", "lower right", gid="rank")
         title = f"{capitalised(plural)} ranked by {lower_first(label_without_unit(label))}"
