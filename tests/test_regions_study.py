@@ -62,10 +62,12 @@ def test_the_outputs_say_region_and_never_city(built: Path) -> None:
         if path.is_file() and path.suffix in TEXT_SUFFIXES
     }
     assert texts
+    # A region's own name may say "City" (r05's does); the unit noun may not.
+    names = pd.read_csv(FIXTURE / "regions.csv")["name_en"]
     saying_city = sorted(
         str(path.relative_to(results))
         for path, text in texts.items()
-        if re.search(r"\bcit(y|ies)\b", text, re.I)
+        if re.search(r"\bcit(y|ies)\b", re.sub("|".join(map(re.escape, names)), "", text), re.I)
     )
     assert saying_city == []
     tables = "".join(t for p, t in texts.items() if "tables" in p.parts)

@@ -18,13 +18,15 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from innopanel.config.concordance import concordance_problems
 from innopanel.config.covariances import ESTIMATORS, LINEAR_ESTIMATORS, covariance_problems
-from innopanel.config.data_specs import cleaning_rules, variable_specs
+from innopanel.config.data_specs import accepted_scale_breaks, cleaning_rules, variable_specs
 from innopanel.config.diagnostics import diagnostics_spec
 from innopanel.config.dimensions import variable_quantities
 from innopanel.config.exhibits import exhibit_problems
 from innopanel.config.sources import check_sources
 from innopanel.config.specs import ModelSpec, model_spec, source_specs
+from innopanel.config.unit_labels import label_unit_problems
 from innopanel.vocabulary import LAG_SUFFIX
 
 # The unit table needs these; further columns (Chinese name, province, tier, aliases) are optional.
@@ -127,6 +129,20 @@ def _check_data_rules(
                     + "variable."
                     + _suggest(name, allowed)
                 )
+    for index, (source, variable) in enumerate(accepted_scale_breaks(data)):
+        columns = data["sources"].get(source, {}).get("columns", {})
+        if variable not in columns:
+            problems.append(
+                f"data.accept_scale_breaks[{index}] = {{source: {source}, variable: "
+                f"{variable}}}: "
+                + (
+                    f"no source '{source}' under data.sources." + _suggest(source, data["sources"])
+                    if source not in data["sources"]
+                    else f"source '{source}' provides no '{variable}'."
+                    + _suggest(variable, columns)
+                )
+                + " Name a source and a variable it provides."
+            )
     return problems
 
 
@@ -184,8 +200,10 @@ def check_config(
             )
 
     problems += variable_quantities(variable_specs(variables), config["units"])[1]
+    problems += label_unit_problems(variables, config["units"])
     problems += check_sources(source_specs(config), config["units"])
     problems += _check_data_rules(data, variables)
+    problems += concordance_problems(data)
     problems += check_models(config["models"], known, study)
     problems += check_diagnostics(config["diagnostics"], config["models"])
 

@@ -2,39 +2,21 @@
 
 Yearbooks name a city '成都', '成都市', 'Chengdu City' or 'Chéngdū'; all reduce to one
 comparison key (:func:`normalise_unit_name`) that maps to the unit table's ``unit_id``
-through its names and aliases and ``data.aliases``. An ambiguous alias is a config
-error. Which rows are units at all, and how sub-units merge, is
+through its names and aliases and ``data.aliases`` (the key is defined in
+:mod:`innopanel.config.unit_keys`, which the config checks share). An ambiguous alias
+is a config error. Which rows are units at all, and how sub-units merge, is
 :mod:`innopanel.data.harmonise`.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from innopanel.config.checks import ConfigError
-
-CITY_SUFFIXES = ("市", " city", " shi")
-
-
-def normalise_unit_name(name: str) -> str:
-    """Reduce a unit name to a comparison key: 'Chengdu City', '成都市', 'chengdu' agree."""
-    key = unicodedata.normalize("NFKC", name).strip().casefold()
-    key = key.replace("’", "'").replace("‘", "'")
-    # Pinyin with tone marks and names with accents match their plain forms (Chéngdū, Ürümqi).
-    decomposed = unicodedata.normalize("NFD", key)
-    key = unicodedata.normalize(
-        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
-    )
-    for suffix in CITY_SUFFIXES:
-        if key.endswith(suffix) and len(key) > len(suffix):
-            key = key[: -len(suffix)]
-            break
-    return re.sub(r"[\s'\-]", "", key)
+from innopanel.config.unit_keys import normalise_unit_name, unit_row_names
 
 
 def read_unit_table(path: str | Path) -> pd.DataFrame:
@@ -83,11 +65,8 @@ def unit_alias_map(
                 f"data.aliases: '{name}' points to '{unit_id}', which is not a unit_id in "
                 f"{path}. Use one of its ids."
             )
-    name_columns = [c for c in ("unit_id", "name_en", "name_zh") if c in units.columns]
     for row in units.to_dict("records"):
-        names = [row[c] for c in name_columns if row[c]]
-        names += [alias for alias in str(row.get("aliases", "")).split("|") if alias.strip()]
-        for name in names:
+        for name in unit_row_names(row):
             key = normalise_unit_name(name)
             if aliases.get(key, row["unit_id"]) != row["unit_id"]:
                 raise ConfigError(
