@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from innopanel.config.unit_labels import variable_labels
 from innopanel.vocabulary import UnitNoun, unit_words
 
 # Every ASCII punctuation character: escaped, each is a literal in reStructuredText
@@ -67,8 +68,7 @@ def caption_text(config: Mapping[str, Any], unit: UnitNoun) -> dict[str, Any]:
         ),
         "data_note": rst_text(data["data_note"]),
         "variables": {
-            name: rst_text(mid_sentence(spec["label"]))
-            for name, spec in config["variables"].items()
+            name: rst_text(mid_sentence(label)) for name, label in variable_labels(config).items()
         },
         "models": {name: rst_text(spec["label"]) for name, spec in config["models"].items()},
     }
