@@ -11,7 +11,13 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from innopanel.config.data_specs import FetchSettings, data_limits, harmonisation, variable_specs
+from innopanel.config.data_specs import (
+    FetchSettings,
+    data_limits,
+    harmonisation,
+    variable_specs,
+    vintage_rules,
+)
 from innopanel.config.sources import check_sources
 from innopanel.config.specs import source_spec
 from innopanel.data.editions import (
@@ -316,7 +322,7 @@ def test_latest_edition_wins_and_differences_are_classed() -> None:
         ),
         edition("e2022", 2022, {("beijing", 2019): (6.30, 2), ("tianjin", 2019): (3.29, 2)}),
     ]
-    wide, revisions = combine_editions(parts, ["rd_intensity"])
+    wide, revisions, _ = combine_editions(parts, ["rd_intensity"], vintage_rules({}))
     assert wide.set_index("unit_id")["rd_intensity"].to_dict() == {"beijing": 6.30, "tianjin": 3.29}
     classes = {(r["unit_id"], r["earlier_edition"]): r["kind"] for r in revisions}
     assert classes == {
@@ -338,7 +344,7 @@ def test_a_later_edition_without_the_value_does_not_erase_it() -> None:
         edition("a", 2018, {("sichuan", 2017): (1.72, 2)}),
         edition("b", 2019, {("sichuan", 2017): (float("nan"), 0)}),
     ]
-    wide, revisions = combine_editions(parts, ["rd_intensity"])
+    wide, revisions, _ = combine_editions(parts, ["rd_intensity"], vintage_rules({}))
     assert wide["rd_intensity"].tolist() == [1.72]
     assert revisions == []
 
@@ -349,7 +355,7 @@ def test_two_sources_of_one_edition_must_not_disagree() -> None:
         edition("b", 2019, {("sichuan", 2017): (1.73, 2)}),
     ]
     with pytest.raises(DataError, match="are both edition 2019"):
-        combine_editions(parts, ["rd_intensity"])
+        combine_editions(parts, ["rd_intensity"], vintage_rules({}))
 
 
 @pytest.mark.parametrize(

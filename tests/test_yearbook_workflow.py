@@ -28,6 +28,9 @@ TARGETS = [
     PATHS.result("estimates/estimates.csv"),
     PATHS.result("provenance/provenance.json"),
     PATHS.result("provenance/retrieval_log.json"),
+    PATHS.table("vintages", "csv"),
+    PATHS.table("vintages", "tex"),
+    PATHS.paper_tex,
 ]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
 pytestmark = pytest.mark.workflow
@@ -122,4 +125,68 @@ def test_provenance_names_repository_commit_path_licence_and_citation(built: Pat
 def test_models_use_every_province(built: Path) -> None:
     estimates = pd.read_csv(built / PATHS.result("estimates/estimates.csv"))
     twoway = estimates.loc[(estimates["model"] == "twoway_fe")].iloc[0]
-    assert (twoway["nobs"], twoway["n_entities"], twoway["n_clusters"]) == (403, 31, 31)
+    # 2011 is dropped: its R&D intensity is on another basis (data.vintages: consistent).
+    assert (twoway["nobs"], twoway["n_entities"], twoway["n_clusters"]) == (372, 31, 31)
+
+
+def test_the_census_break_is_found_and_the_chosen_policy_applied(built: Path) -> None:
+    report = json.loads((built / PATHS.result("data_quality/report.json")).read_text("utf-8"))
+    vintages = report["vintages"]
+    assert vintages["policy"] == "consistent"
+    (found,) = vintages["breaks"]
+    assert (found["variable"], found["earlier_edition"], found["basis_edition"]) == (
+        "rd_intensity",
+        2018,
+        2023,
+    )
+    assert (found["kept_years"], found["units_shifted"], found["units_compared"]) == (
+        [2011],
+        17,
+        31,
+    )
+    assert [
+        (d["unit_id"], d["value"]) for d in vintages["dropped"] if d["unit_id"] == "tianjin"
+    ] == [("tianjin", 2.63)]
+    assert len(vintages["dropped"]) == 31 and vintages["rescaled"] == []
+    panel = pd.read_csv(built / PATHS.panel)
+    assert panel.loc[panel["year"] == 2011, "rd_intensity"].isna().all()
+    assert vintages["edition_of_value"]["rd_intensity"]["sichuan"]["2012"] == 2023
+    assert vintages["edition_of_value"]["invention_patents_granted"]["sichuan"]["2016"] == 2016
+
+
+def _readme_vintage_rows() -> dict[str, list[str]]:
+    """The README's table of the headline under each vintage policy: policy -> cells."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**Statistical vintages") : readme.index("**Cross-check.**")]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0].split(" ")[0] in ("latest", "consistent", "splice"):
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_the_readme_quotes_the_vintage_table_and_the_break(built: Path) -> None:
+    table = pd.read_csv(built / PATHS.table("vintages", "csv"), dtype=str)
+    table = table.loc[table["Vintage policy"] != "Note"].set_index("Vintage policy")
+    quoted = _readme_vintage_rows()
+    assert set(quoted) == set(table.index) == {"latest", "consistent (chosen)", "splice"}
+    for policy, (estimate, se, nobs, years) in quoted.items():
+        row = table.loc[policy]
+        assert [estimate, se, nobs, years] == [row["Estimate"], row["SE"], row["N"], row["Years"]]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    report = json.loads((built / PATHS.result("data_quality/report.json")).read_text("utf-8"))
+    (found,) = report["vintages"]["breaks"]
+    shift = {u["unit_id"]: f"{u['shift']:.2f}" for u in found["units"]}
+    assert f"{found['units_shifted']} of the {found['units_compared']} provinces shifted" in readme
+    for unit, name in (("tianjin", "Tianjin"), ("inner_mongolia", "Inner Mongolia")):
+        assert f"{name} ×{shift[unit]}" in readme
+    assert f"Yunnan ×{shift['yunnan']}" in readme
+    tex = (built / PATHS.table("vintages", "tex")).read_text(encoding="utf-8")
+    assert "consistent (chosen)" in tex
+    paper = (built / PATHS.paper_tex).read_text(encoding="utf-8")
+    chosen = table.loc["consistent (chosen)"]
+    assert (
+        f"policy 'consistent', which gives the headline coefficient {chosen['Estimate']} "
+        f"(SE {chosen['SE']}, N = {chosen['N']}" in paper
+    )

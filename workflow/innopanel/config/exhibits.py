@@ -27,6 +27,9 @@ TABLES: tuple[str, ...] = (
     "robustness",
     "diagnostics",
 )
+#: The table of a study that declares exhibits.vintage_table, after robustness: the
+#: headline estimate under each vintage policy (innopanel.data.vintages).
+VINTAGE_TABLE = "vintages"
 #: The table that needs the estimate step's diagnostics.csv.
 DIAGNOSTICS_TABLE = "diagnostics"
 TABLE_FORMATS: tuple[str, ...] = ("tex", "md", "csv", "html")
@@ -56,9 +59,12 @@ def caption_path(name: str) -> str:
     return f"{CAPTION_DIRECTORY}/{name}.rst"
 
 
-def table_names(with_multiverse: bool = False) -> list[str]:
+def table_names(with_multiverse: bool = False, with_vintages: bool = False) -> list[str]:
     """Return the tables the workflow builds, in paper order."""
-    return [*TABLES, *(MULTIVERSE_TABLES if with_multiverse else ())]
+    tables = list(TABLES)
+    if with_vintages:
+        tables.insert(tables.index("robustness") + 1, VINTAGE_TABLE)
+    return [*tables, *(MULTIVERSE_TABLES if with_multiverse else ())]
 
 
 def figure_names(with_multiverse: bool = False) -> list[str]:
@@ -66,9 +72,15 @@ def figure_names(with_multiverse: bool = False) -> list[str]:
     return [*FIGURES, *(MULTIVERSE_FIGURES if with_multiverse else ())]
 
 
-def exhibit_outputs(paths: StudyPaths, with_multiverse: bool = False) -> list[str]:
+def exhibit_outputs(
+    paths: StudyPaths, with_multiverse: bool = False, with_vintages: bool = False
+) -> list[str]:
     """Return every table and figure file the workflow builds for a study."""
-    tables = [paths.table(t, e) for t in table_names(with_multiverse) for e in TABLE_FORMATS]
+    tables = [
+        paths.table(t, e)
+        for t in table_names(with_multiverse, with_vintages)
+        for e in TABLE_FORMATS
+    ]
     figures = [paths.figure(f, e) for f in figure_names(with_multiverse) for e in FIGURE_FORMATS]
     return tables + figures
 
@@ -118,6 +130,8 @@ def exhibit_problems(config: Mapping[str, Any]) -> list[str]:
     check_variables("exhibits.ranking.variable", [ranking_spec(exhibits).variable])
     within = exhibits["within_relationship"]
     check_variables("exhibits.within_relationship", [within["outcome"], within["regressor"]])
+    if "vintage_table" in exhibits:
+        problems.extend(_vintage_table_problems(config))
     residual_model = exhibits["residual_plot"]["model"]
     if residual_model not in models:
         problems.append(
@@ -129,5 +143,27 @@ def exhibit_problems(config: Mapping[str, Any]) -> list[str]:
             f"exhibits.residual_plot.model = '{residual_model}' is a "
             f"{models[residual_model]['estimator']} model; residual plots need one of "
             f"{list(RESIDUAL_ESTIMATORS)}."
+        )
+    return problems
+
+
+def _vintage_table_problems(config: Mapping[str, Any]) -> list[str]:
+    """exhibits.vintage_table needs a model with its term, and a declared vintage policy."""
+    section, models = config["exhibits"]["vintage_table"], config["models"]
+    key = "exhibits.vintage_table"
+    model = section["model"]
+    if model not in models:
+        return [f"{key}.model = '{model}' is not a model." + _suggest(model, models)]
+    problems = []
+    regressors = models[model]["regressors"]
+    if section["term"] not in regressors:
+        problems.append(
+            f"{key}.term = '{section['term']}' is not a regressor of model '{model}' "
+            f"({list(regressors)}); name one of them."
+        )
+    if config["data"]["vintages"]["policy"] is None:
+        problems.append(
+            f"{key} marks the study's vintage policy, but data.vintages.policy is not set; "
+            "set it to latest, consistent or splice."
         )
     return problems

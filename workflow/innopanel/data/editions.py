@@ -4,7 +4,9 @@ Yearbooks revise earlier years (a new GDP benchmark changes every R&D intensity)
 wide-year tables repeat years across editions. :func:`combine_editions` keeps, for each
 unit, year and variable, the value of the latest edition that has one, and lists every
 earlier edition's value that differs from it, classed as a ``rounding`` (the two agree
-once the more precise one is rounded to the other's decimals) or a ``revision``.
+once the more precise one is rounded to the other's decimals) or a ``revision``. Where
+the kept series switches to an edition on another statistical basis, the study's
+vintage policy decides (:mod:`innopanel.data.vintages`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 
 import pandas as pd
 
+from innopanel.config.data_specs import VintageRules
 from innopanel.data.readers import DataError
+from innopanel.data.vintages import apply_vintage_policy, level_breaks, vintage_report
 
 KEY = ["unit_id", "year", "variable"]
 # A yearbook reader's companion column: how many decimals the cell was printed with
@@ -61,13 +65,16 @@ def difference_kind(
 
 
 def combine_editions(
-    parts: Sequence[EditionFrame], variables: Sequence[str]
-) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    parts: Sequence[EditionFrame], variables: Sequence[str], vintages: VintageRules
+) -> tuple[pd.DataFrame, list[dict[str, Any]], dict[str, Any]]:
     """Merge edition-tagged frames: one row per unit-year, the latest edition's values.
 
-    Returns the frame (``unit_id``, ``year`` and ``variables``) and every earlier value
-    that differs from the kept one, with both editions, sources and values. Two sources
-    of the same edition that disagree on a cell are an error.
+    Returns the frame (``unit_id``, ``year`` and ``variables``), every earlier value
+    that differs from the kept one, with both editions, sources and values, and the
+    vintages section of the quality report (level breaks, what the policy dropped or
+    rescaled, and which edition printed each kept value). Two sources of the same
+    edition that disagree on a cell are an error, and so is a level break with no
+    ``vintages.policy``.
     """
     long = pd.concat([_long(part, variables) for part in parts], ignore_index=True)
     long = long.dropna(subset=["value"])
@@ -109,6 +116,9 @@ def combine_editions(
         for row in earlier.itertuples(index=False)
     ]
     revisions.sort(key=lambda r: (r["unit_id"], r["year"], r["variable"], r["earlier_edition"]))
+    breaks = level_breaks(long, kept, vintages)
+    kept, dropped, rescaled = apply_vintage_policy(kept, breaks, vintages.policy)
+    vintages_found = vintage_report(breaks, vintages, dropped, rescaled, kept)
     wide = (
         kept.pivot(index=["unit_id", "year"], columns="variable", values="value")
         .reindex(columns=list(variables))
@@ -116,7 +126,7 @@ def combine_editions(
     )
     wide.columns.name = None
     wide["year"] = wide["year"].astype("int64")
-    return wide, revisions
+    return wide, revisions, vintages_found
 
 
 def _long(part: EditionFrame, variables: Sequence[str]) -> pd.DataFrame:

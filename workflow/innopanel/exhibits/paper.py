@@ -22,9 +22,10 @@ from typing import Any, TextIO
 import jinja2
 
 from innopanel.config.caption_text import plain_text
-from innopanel.config.exhibits import caption_path
+from innopanel.config.exhibits import VINTAGE_TABLE, caption_path
 from innopanel.config.study import run_of
 from innopanel.exhibits.latex_tables import REQUIRED_LATEX_PACKAGES, latex_escape
+from innopanel.exhibits.vintage_tables import vintage_sentence
 from innopanel.io import atomic_path, write_text
 
 #: Engine runs at most this many times while it asks for a rerun (references, floats).
@@ -73,7 +74,8 @@ def paper_source(
     input, and the config file, which the title page names with its SHA256). Paths are
     relative to the project root, where the engine runs. The document loads only the
     table packages plus geometry, graphicx and caption, and sets no date and no PDF
-    trailer id, so its PDF bytes depend only on its inputs.
+    trailer id, so its PDF bytes depend only on its inputs. With the vintage table, the
+    title page says what the vintage choice does to the headline, quoting that table.
     """
     study, data = config["study"], config["data"]
     run = run_of(config)
@@ -116,6 +118,11 @@ def paper_source(
             "",
             r"\medskip\noindent " + latex_escape(" ".join(str(data["data_note"]).split())),
         ]
+    if VINTAGE_TABLE in tables:
+        term = config["exhibits"]["vintage_table"]["term"]
+        label = config["variables"].get(term, {}).get("label", term)
+        sentence = vintage_sentence(Path(root) / paths.table(VINTAGE_TABLE, "csv"), label)
+        lines += ["", r"\medskip\noindent " + latex_escape(sentence)]
     lines += [r"\listoftables", r"\listoffigures", r"\clearpage"]
     for name in tables:
         title, description = read_caption(name, config, root)

@@ -51,6 +51,8 @@ def study_rules(study: str) -> tuple[tuple[str, str], ...]:
         ("exact", f"{results}/paper/*.tex"),
         ("exact", f"{results}/provenance/*"),
         ("exact", f"{paths.processed}/*.csv"),
+        # The data-quality report of the panel cleaned under each vintage policy.
+        ("exact", f"{paths.processed}/vintages/*.json"),
         ("exact", f"{staged}/*"),
     )
 
