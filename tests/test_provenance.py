@@ -24,6 +24,14 @@ RECORD = {
     "sha256": "a" * 64,
     "bytes": 10,
 }
+CONFIG = {
+    "data": {
+        "synthetic": False,
+        "data_note": "Real data.",
+        "sources": {"economy": {"licence": "CC BY 4.0", "citation": "Statistical Yearbook 2023"}},
+    },
+    "study": {"seed": 1},
+}
 
 
 def git(directory: Path, *arguments: str) -> None:
@@ -56,7 +64,12 @@ def test_git_commit_and_dirty_flag(tmp_path: Path) -> None:
     head = subprocess.run(
         ["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    assert git_revision(tmp_path) == {"commit": head, "dirty": False, "note": None}
+    assert git_revision(tmp_path) == {
+        "commit": head,
+        "dirty": False,
+        "dirty_files": {},
+        "note": None,
+    }
     # An output the workflow rewrote is not a change to what the run is built from.
     (tmp_path / "results/table.tex").write_text("1.1\n")
     assert git_revision(tmp_path)["dirty"] is False
@@ -65,6 +78,59 @@ def test_git_commit_and_dirty_flag(tmp_path: Path) -> None:
     # A folder inside a checkout is not itself the checkout of the workflow.
     (tmp_path / "sub").mkdir()
     assert git_revision(tmp_path / "sub")["note"] == "not a git checkout"
+
+
+def test_dirty_flag_covers_every_file_the_run_reads(tmp_path: Path) -> None:
+    """A study config, unit table or raw file that is not as committed makes the run
+    dirty, and provenance names each with why (issue 18)."""
+    checkout = tmp_path / "project"
+    (checkout / "config/studies").mkdir(parents=True)
+    (checkout / "data/raw/own").mkdir(parents=True)
+    (checkout / "workflow").mkdir()
+    git(checkout, "init", "-q")
+    (checkout / ".gitignore").write_text("data/raw/own/\n")
+    (checkout / "Snakefile").write_text("# workflow\n")
+    (checkout / "config/cities.csv").write_text("unit_id\nchengdu\n")
+    (checkout / "config/studies/demo.yaml").write_text("study: {}\n")
+    git(checkout, "add", ".gitignore", "Snakefile", "config")
+    git(checkout, "commit", "-q", "-m", "start")
+    read = ["config/studies/demo.yaml", "config/cities.csv"]
+    assert git_revision(checkout, read)["dirty_files"] == {}
+
+    (checkout / "config/studies/mine.yaml").write_text("study: {}\n")
+    (checkout / "data/raw/own/economy.csv").write_text("unit_id,year\n")
+    (checkout / "config/cities.csv").write_text("unit_id\nchengdu\nwuhan\n")
+    (checkout / "workflow/helper.py").write_text("# new code\n")
+    # A name git would take for a pattern or magic is still a file name.
+    (checkout / ":odd[1].csv").write_text("unit_id\n")
+    (checkout / "notes.txt").write_text("not read by the run\n")
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text("unit_id,year\n")
+    read = [
+        "config/studies/mine.yaml",
+        "config/cities.csv",
+        "data/raw/own/economy.csv",
+        ":odd[1].csv",
+        str(outside),
+    ]
+
+    revision = git_revision(checkout, read)
+
+    assert revision["dirty"] is True
+    assert revision["dirty_files"] == {
+        ":odd[1].csv": "untracked",
+        "config/cities.csv": "changed since the commit",
+        "config/studies/mine.yaml": "untracked",
+        "data/raw/own/economy.csv": "ignored by git",
+        str(outside): "outside the checkout",
+        "workflow/helper.py": "untracked",
+    }
+    markdown = provenance_markdown(
+        build_provenance([RECORD], CONFIG, revision, {"unit_table": outside})
+    )
+    assert "(with uncommitted changes)" in markdown
+    assert "- `config/studies/mine.yaml`: untracked" in markdown
+    assert "- `data/raw/own/economy.csv`: ignored by git" in markdown
 
 
 def test_provenance_is_byte_stable_and_keeps_time_out(tmp_path: Path) -> None:
@@ -120,3 +186,32 @@ def test_workflow_provenance_names_every_source(tmp_path: Path) -> None:
     assert provenance["synthetic_data"] is True
     log = json.loads((workdir / DEMO.result("provenance/retrieval_log.json")).read_text("utf-8"))
     assert {entry["source"] for entry in log["retrievals"]} == set(names)
+
+
+@pytest.mark.workflow
+def test_workflow_provenance_is_dirty_when_the_study_config_is_not_committed(
+    tmp_path: Path,
+) -> None:
+    """In a checkout whose study config is untracked and unit table edited, the run's
+    provenance says it is dirty and names both (issue 18: it said ``dirty: false``)."""
+    from test_workflow import DEMO, make_project, snakemake
+
+    workdir = make_project(tmp_path)
+    git(workdir, "init", "-q")
+    git(workdir, "add", "-A")
+    git(workdir, "rm", "-q", "--cached", DEMO.config)
+    git(workdir, "commit", "-q", "-m", "all but the study's config")
+    unit_table = workdir / "config/cities.csv"
+    unit_table.write_text(unit_table.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+
+    run = snakemake(workdir, DEMO.result("provenance/provenance.json"))
+
+    assert run.returncode == 0, run.stderr[-4000:]
+    provenance = json.loads((workdir / DEMO.result("provenance/provenance.json")).read_text())
+    assert provenance["git"]["dirty"] is True
+    assert provenance["git"]["dirty_files"] == {
+        DEMO.config: "untracked",
+        "config/cities.csv": "changed since the commit",
+    }
+    markdown = (workdir / DEMO.result("provenance/provenance.md")).read_text(encoding="utf-8")
+    assert f"- `{DEMO.config}`: untracked" in markdown

@@ -13,6 +13,6 @@ rule write_provenance:
         "../../environment.yml"
     params:
         config=config,
-        git=git_revision(),
+        git=git_revision(".", files_read()),
     script:
         "../scripts/write_provenance.py"

@@ -13,7 +13,7 @@ import importlib.metadata
 import json
 import platform
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,10 @@ PACKAGES = (
     "matplotlib",
     "seaborn",
 )
+# The code a run imports: an untracked file here is part of the run but of no commit.
+CODE_FOLDER = "workflow"
+# Why a file git lists is not as in the commit (any other status: changed since it).
+GIT_STATUS = {"??": "untracked", "!!": "ignored by git"}
 RETRIEVAL_NOTE = (
     "NOT byte-stable: how and when each source was last obtained (from a file, the cache, "
     "the mirror folder or the network). Everything that must be identical across reruns "
@@ -41,14 +45,20 @@ RETRIEVAL_NOTE = (
 )
 
 
-def git_revision(directory: str | Path = ".") -> dict[str, Any]:
-    """Return the commit of ``directory`` if it is the top of a git checkout.
+def git_revision(directory: str | Path = ".", read: Iterable[str | Path] = ()) -> dict[str, Any]:
+    """Return the commit of ``directory`` if it is the top of a git checkout, and whether
+    the run departs from it.
 
     A folder inside someone else's repository, or no git at all, is "not a git checkout":
     a commit that does not contain the workflow would mislead. ``dirty`` says whether
-    tracked files outside results/ have uncommitted changes: the workflow's own outputs
-    are not what the run was built from, and counting them would make every run that
-    rewrites one a reason to rerun the provenance rule (its parameter).
+    the run is built from anything but that commit, and ``dirty_files`` names each such
+    file with why: a tracked file outside results/ with uncommitted changes, a file
+    under workflow/ git does not track (code the run may import), or a file in ``read``
+    (the files the run reads and does not build: the study's config, its unit table,
+    its raw files) that is changed, untracked, ignored by git or outside the checkout.
+    The workflow's own outputs under results/ are not what the run is built from, and
+    counting them would make every run that rewrites one a reason to rerun the
+    provenance rule (its parameter).
     """
     directory = Path(directory).resolve()
 
@@ -59,19 +69,69 @@ def git_revision(directory: str | Path = ".") -> dict[str, Any]:
             text=True,
             check=True,
             timeout=30,
-        ).stdout.strip()
+        ).stdout
 
     try:
-        top = Path(git("rev-parse", "--show-toplevel")).resolve()
+        top = Path(git("rev-parse", "--show-toplevel").strip()).resolve()
         if top != directory:
             raise ValueError("inside another checkout")
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(
-            git("status", "--porcelain", "--untracked-files=no", "--", ".", f":!{RESULTS}")
-        )
+        commit = git("rev-parse", "HEAD").strip()
+        inside, outside = _inside_checkout(read, directory)
+        status = ["status", "--porcelain=v1", "-z"]
+        departures = {
+            **_departures(git(*status, "--untracked-files=no", "--", ".", f":!{RESULTS}")),
+            **_departures(git(*status, "--untracked-files=all", "--", CODE_FOLDER)),
+            # Literal: a file name is no pattern (a raw file may be called "data[1].csv").
+            **(
+                _departures(
+                    git(
+                        *status,
+                        "--untracked-files=all",
+                        "--ignored",
+                        "--",
+                        *[f":(literal){path}" for path in inside],
+                    )
+                )
+                if inside
+                else {}
+            ),
+            **{path: "outside the checkout" for path in outside},
+        }
     except (OSError, subprocess.SubprocessError, ValueError):
         return {"commit": None, "dirty": None, "note": "not a git checkout"}
-    return {"commit": commit, "dirty": dirty, "note": None}
+    return {
+        "commit": commit,
+        "dirty": bool(departures),
+        "dirty_files": dict(sorted(departures.items())),
+        "note": None,
+    }
+
+
+def _inside_checkout(paths: Iterable[str | Path], top: Path) -> tuple[list[str], list[str]]:
+    """Split ``paths`` into those inside the checkout at ``top`` (relative to it) and
+    those outside it."""
+    inside, outside = [], []
+    for path in dict.fromkeys(str(path) for path in paths):
+        resolved = (top / path).resolve()
+        if resolved.is_relative_to(top):
+            inside.append(resolved.relative_to(top).as_posix())
+        else:
+            outside.append(path)
+    return inside, outside
+
+
+def _departures(porcelain: str) -> dict[str, str]:
+    """Each path ``git status --porcelain=v1 -z`` lists, with why it is not the commit."""
+    entries = iter(porcelain.split("\0"))
+    departures = {}
+    for entry in entries:
+        if not entry:
+            continue
+        code, path = entry[:2], entry[3:]
+        if code[0] in "RC":
+            next(entries, None)  # a rename or copy lists its old path next
+        departures[path] = GIT_STATUS.get(code, "changed since the commit")
+    return departures
 
 
 def software_versions(packages: Sequence[str] = PACKAGES) -> dict[str, Any]:
@@ -180,5 +240,9 @@ def provenance_markdown(provenance: Mapping[str, Any]) -> str:
         lines.append(
             f"- {name}: `{entry['path']}` sha256 `{entry['sha256']}` ({entry['bytes']} bytes)"
         )
+    departures = git.get("dirty_files") or {}
+    if departures:
+        lines += ["", "Not as in the commit:", ""]
+        lines += [f"- `{path}`: {why}" for path, why in departures.items()]
     lines += ["", "Retrieval times (not byte-stable) are in `retrieval_log.json`."]
     return "\n".join(lines) + "\n"
