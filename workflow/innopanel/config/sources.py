@@ -100,6 +100,13 @@ def check_sources(sources: Mapping[str, SourceSpec], units: Mapping[str, Any]) -
                 )
         if spec.table is not None:
             problems += _check_table(key, spec)
+        problems += [
+            f"{key}.columns.{column.variable}.sub_column: only a single-year yearbook table "
+            "(table.year) has sub-columns under a spanning header. Map the column's own "
+            "header instead."
+            for column in spec.columns
+            if column.sub_column is not None and (spec.table is None or spec.table.wide_years)
+        ]
         if spec.api is not None:
             indicators = set(spec.api.indicators)
             for column in spec.columns:
@@ -117,6 +124,8 @@ def _columns_mapped_twice(key: str, spec: SourceSpec) -> list[str]:
     by_header: dict[str, list[str]] = {}
     for column in spec.columns:
         header = unicodedata.normalize("NFKC", column.header).strip()
+        if column.sub_column is not None:
+            header += " / " + unicodedata.normalize("NFKC", column.sub_column).strip()
         by_header.setdefault(header, []).append(column.variable)
     return [
         f"{key}.columns: {variables} all map the column '{header}'; one column is one "

@@ -6,26 +6,27 @@ span, so a 63 KB file with one cell at XFD1048576 fills the memory, and a zip me
 that inflates to gigabytes does too; a formula cell saved without its value reads as an
 empty cell, i.e. a silently missing number. :func:`check_workbook` streams each sheet's
 XML once (after the archive caps are checked) and refuses all three with the sheet,
-the cell and the fix. Only the standard library is imported (the fetch step uses this).
+the cell and the fix; a part with a DTD (an entity-expansion bomb) or malformed XML is
+refused naming the part (:mod:`innopanel.data.sheet_xml`). Only the standard library is
+imported (the fetch step uses this).
 """
 
 from __future__ import annotations
 
 import io
-import re
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 
 from innopanel.config.data_specs import DataLimits
+from innopanel.data.sheet_xml import XmlRefused, refuse_dtd, scan_sheet
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PACKAGE_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-CELL_REFERENCE = re.compile(r"^(?P<column>[A-Z]{1,3})(?P<row>\d+)$")
-# Formula cells named in a message, at most.
-SHOWN_CELLS = 5
 
 
 class WorkbookRefused(ValueError):
@@ -42,14 +43,9 @@ class SheetExtent:
     name: str
     rows: int
     columns: int
+    # The first few formula cells without a value, and how many there are.
     formulas_without_values: tuple[str, ...]
-
-
-def _column_number(letters: str) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + ord(letter) - ord("A") + 1
-    return number
+    formulas_missing: int
 
 
 def file_size_problem(source: str, path: Path, shown: str, limits: DataLimits) -> str | None:
@@ -101,23 +97,11 @@ def _sheet_paths(bundle: zipfile.ZipFile) -> dict[str, str]:
 
 
 def _extent(bundle: zipfile.ZipFile, name: str, member: str) -> SheetExtent:
-    rows = columns = 0
-    missing: list[str] = []
     with bundle.open(member) as stream:
-        for _, element in ElementTree.iterparse(stream, events=("end",)):
-            if element.tag != f"{MAIN}c":
-                if element.tag == f"{MAIN}row":
-                    element.clear()
-                continue
-            match = CELL_REFERENCE.match(element.get("r", ""))
-            if match:
-                rows = max(rows, int(match["row"]))
-                columns = max(columns, _column_number(match["column"]))
-            formula = element.find(f"{MAIN}f")
-            value = element.find(f"{MAIN}v")
-            if formula is not None and (value is None or not (value.text or "").strip()):
-                missing.append(element.get("r", "?"))
-    return SheetExtent(name, rows, columns, tuple(missing))
+        scan = scan_sheet(stream)
+    return SheetExtent(
+        name, scan.rows, scan.columns, scan.formulas_without_values, scan.formulas_missing
+    )
 
 
 def check_workbook(raw: bytes, shown: str, source: str, limits: DataLimits) -> None:
@@ -137,6 +121,10 @@ def check_workbook(raw: bytes, shown: str, source: str, limits: DataLimits) -> N
             )
             if problem is not None:
                 raise WorkbookRefused(problem)
+        for info in bundle.infolist():
+            if info.filename.endswith((".xml", ".rels")):
+                with bundle.open(info) as stream, _xml_refused(info.filename, shown, source):
+                    refuse_dtd(stream)
         try:
             paths = _sheet_paths(bundle)
         except (KeyError, ElementTree.ParseError):
@@ -144,8 +132,21 @@ def check_workbook(raw: bytes, shown: str, source: str, limits: DataLimits) -> N
         for name, member in paths.items():
             if member not in bundle.namelist():
                 continue
-            extent = _extent(bundle, name, member)
+            with _xml_refused(member, shown, source):
+                extent = _extent(bundle, name, member)
             check_extent(extent, shown, source, limits)
+
+
+@contextmanager
+def _xml_refused(member: str, shown: str, source: str) -> Iterator[None]:
+    """Turn a DTD or malformed XML met in a part into a refusal naming the part and fix."""
+    try:
+        yield
+    except XmlRefused as error:
+        raise WorkbookRefused(
+            f"source '{source}': {shown} part '{member}' {error}. Open the file in Excel or "
+            "LibreOffice and save it again (and update its sha256), or fetch it again."
+        ) from None
 
 
 def check_extent(extent: SheetExtent, shown: str, source: str, limits: DataLimits) -> None:
@@ -164,10 +165,10 @@ def check_extent(extent: SheetExtent, shown: str, source: str, limits: DataLimit
                 f"cells), over data.limits.{key} = {cap}. A stray far cell? Delete the "
                 "empty rows and columns after the table in a copy of the file, or raise the cap."
             )
-    if extent.formulas_without_values:
-        shown_cells = ", ".join(extent.formulas_without_values[:SHOWN_CELLS])
+    if extent.formulas_missing:
+        shown_cells = ", ".join(extent.formulas_without_values)
         raise WorkbookRefused(
-            f"{where}: {len(extent.formulas_without_values)} formula cell(s) ({shown_cells}) "
+            f"{where}: {extent.formulas_missing} formula cell(s) ({shown_cells}) "
             "have no saved value, so they would read as empty. Open the file in Excel or "
             "LibreOffice, let it calculate, and save it (and update its sha256); or save "
             "the sheet as values."

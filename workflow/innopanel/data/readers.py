@@ -17,7 +17,7 @@ import math
 import re
 import unicodedata
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from innopanel.data.intake import (
     check_workbook,
     file_size_problem,
 )
+from innopanel.data.json_bounds import JsonTooLarge, loads_bounded
 from innopanel.data.worldbank import ApiError, document_table
 
 Cell = str | None
@@ -54,6 +55,9 @@ class Sheet:
     # (row number, column index) of cells holding a copy of a merged range's value (not
     # its top-left cell): a header may span cells, a number must not count twice.
     merged_copies: frozenset[tuple[int, int]] = frozenset()
+    # Merged ranges of a sheet read as printed, each ((top, left), (bottom, right)) as
+    # 0-based row and column indexes: a header spanning sub-columns must not pick one.
+    merged_ranges: tuple[tuple[tuple[int, int], tuple[int, int]], ...] = ()
 
 
 def source_label(source: str, shown: str | Path) -> str:
@@ -144,7 +148,7 @@ def read_sheets(
         except WorkbookRefused as error:
             raise DataError(str(error)) from None
     if spec.format == "csv":
-        return [_read_csv(decode(raw, shown, spec.encoding, spec.name), shown, spec)]
+        return [_read_csv(decode(raw, shown, spec.encoding, spec.name), shown, spec, limits)]
     if spec.format == "xls" or (spec.format == "excel" and spec.table is not None):
         # A yearbook table's cells are read as printed (merged cells not filled in, so
         # a header spanning columns names one), and calamine reads every yearbook .xlsx.
@@ -152,14 +156,46 @@ def read_sheets(
     if spec.format == "excel":
         return _read_excel(path, shown, spec.name, spec.sheets)
     if spec.format == "parquet":
-        return [_read_parquet(path, shown, spec.name)]
-    return [_read_json(raw, shown, spec)]
+        return [_read_parquet(path, shown, spec.name, limits)]
+    return [_read_json(raw, shown, spec, limits)]
 
 
-def _read_csv(text: str, shown: str, spec: SourceSpec) -> Sheet:
-    reader = csv.reader(io.StringIO(text), delimiter=spec.delimiter)
+def _check_cells(cells: int, shown: str, source: str, limits: DataLimits) -> None:
+    """Refuse a source holding more cells than ``data.limits.max_cells`` (memory)."""
+    if cells > limits.max_cells:
+        raise DataError(
+            f"source '{source}': {shown} holds more than {limits.max_cells} cells "
+            f"(data.limits.max_cells; reading takes about 250 bytes per cell). Check that "
+            "it is the data file meant, cut it to the rows and columns the study uses, "
+            "or raise the cap."
+        )
+
+
+def _read_csv(text: str, shown: str, spec: SourceSpec, limits: DataLimits) -> Sheet:
+    # Cells the row being read may have (its lines' delimiters, plus one a line): a row
+    # is refused before csv builds it, so one line of 100 million commas takes no memory.
+    pending = [0]
+
+    def lines() -> Iterator[str]:
+        for number, line in enumerate(io.StringIO(text), start=1):
+            pending[0] += line.count(spec.delimiter) + 1
+            if pending[0] > limits.max_cells:
+                raise DataError(
+                    f"source '{spec.name}': {shown}, line {number}: a row of more than "
+                    f"{limits.max_cells} cells (data.limits.max_cells). Check "
+                    f"data.sources.{spec.name}.delimiter and that it is the file meant."
+                )
+            yield line
+
+    reader = csv.reader(lines(), delimiter=spec.delimiter)
+    rows: list[tuple[int, list[str]]] = []
+    cells = 0
     try:
-        rows = [(n, list(row)) for n, row in enumerate(reader, start=1)]
+        for number, row in enumerate(reader, start=1):
+            pending[0] = 0
+            cells += len(row)
+            _check_cells(cells, shown, spec.name, limits)
+            rows.append((number, row))
     except csv.Error as error:
         raise DataError(
             f"source '{spec.name}': {shown}, row {reader.line_num}: {error} (a field longer "
@@ -194,7 +230,15 @@ def _read_excel(path: Path, shown: str, source: str, wanted: Sequence[str] | Non
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
         raise DataError(
             f"source '{source}': {shown} is not a readable .xlsx workbook ({error}). An old "
-            ".xls file must be saved as .xlsx first; a CSV needs format: csv."
+            ".xls file must be saved as .xlsx first (or set format: xls), a password-"
+            "protected one saved unprotected, a truncated one fetched again (check its "
+            f"SHA256 against data.sources.{source}.sha256); a CSV needs format: csv."
+        ) from None
+    except (SyntaxError, ValueError) as error:  # ElementTree's ParseError is a SyntaxError
+        raise DataError(
+            f"source '{source}': {shown} holds a part that is not valid workbook XML "
+            f"({type(error).__name__}: {error}). Open it in Excel or LibreOffice and save "
+            "it again (and update its sha256), or fetch it again."
         ) from None
     names = _sheet_names(list(workbook.sheetnames), wanted, shown, source)
     sheets = []
@@ -224,7 +268,12 @@ def decrypt_default_key(raw: bytes, shown: str, source: str) -> bytes:
     password is set; the file on disk is never changed.
     """
     import msoffcrypto
-    from msoffcrypto.exceptions import FileFormatError, InvalidKeyError
+    from msoffcrypto.exceptions import (
+        DecryptionError,
+        FileFormatError,
+        InvalidKeyError,
+        ParseError,
+    )
 
     try:
         office = msoffcrypto.OfficeFile(io.BytesIO(raw))
@@ -241,7 +290,25 @@ def decrypt_default_key(raw: bytes, shown: str, source: str) -> bytes:
             "Excel's default key. Open it in Excel with the password and save an "
             "unprotected copy (and update its sha256)."
         ) from None
+    except DecryptionError as error:
+        raise DataError(
+            f"source '{source}': {shown} is encrypted in a way this reader cannot open "
+            f"({error}). Open it in Excel and save an unencrypted copy (and update its "
+            "sha256)."
+        ) from None
+    except (OSError, ParseError, ValueError, IndexError, KeyError) as error:
+        # olefile's errors are OSErrors ("incomplete OLE sector": a cut-off download).
+        raise DataError(damaged_workbook(shown, source, error)) from None
     return plain.getvalue()
+
+
+def damaged_workbook(shown: str, source: str, error: Exception) -> str:
+    """The message for a workbook whose container is truncated or corrupt."""
+    return (
+        f"source '{source}': {shown} is truncated or damaged and cannot be read as a "
+        f"workbook ({type(error).__name__}: {error}). Fetch it again and check that its "
+        f"SHA256 matches data.sources.{source}.sha256."
+    )
 
 
 def _read_printed(raw: bytes, shown: str, spec: SourceSpec, limits: DataLimits) -> list[Sheet]:
@@ -251,7 +318,7 @@ def _read_printed(raw: bytes, shown: str, spec: SourceSpec, limits: DataLimits) 
     A legacy sheet's span is checked against the Excel caps once calamine has read it
     (the .xls format bounds that at 65,536 x 256 cells) and before Python copies a cell.
     """
-    from python_calamine import CalamineError, CalamineWorkbook
+    from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
     source, wanted, kind = spec.name, spec.sheets, "." + EXTENSIONS[spec.format]
 
@@ -259,33 +326,45 @@ def _read_printed(raw: bytes, shown: str, spec: SourceSpec, limits: DataLimits) 
         workbook = CalamineWorkbook.from_filelike(
             io.BytesIO(decrypt_default_key(raw, shown, source))
         )
+    except PasswordError:
+        raise DataError(
+            f"source '{source}': {shown} is protected with a password. Open it in Excel "
+            "and save an unprotected copy (and update its sha256)."
+        ) from None
     except CalamineError as error:
         raise DataError(
-            f"source '{source}': {shown} is not a readable {kind} workbook ({error}). Check "
-            f"data.sources.{source}.format (xls for .xls, excel for .xlsx)."
+            f"source '{source}': {shown} is not a readable {kind} workbook ({error}): not an "
+            "Excel file, or a truncated one. Check data.sources."
+            f"{source}.format (xls for .xls, excel for .xlsx), and that the file's SHA256 "
+            f"matches data.sources.{source}.sha256 (else fetch it again)."
         ) from None
     names = _sheet_names(list(workbook.sheet_names), wanted, shown, source)
     sheets = []
     for name in names:
-        sheet = workbook.get_sheet_by_name(name)
+        try:
+            sheet = workbook.get_sheet_by_name(name)
+        except CalamineError as error:
+            raise DataError(damaged_workbook(f"{shown}, sheet '{name}'", source, error)) from None
         last_row, last_column = sheet.end or (-1, -1)
         try:
             check_extent(
-                SheetExtent(name, last_row + 1, last_column + 1, ()), shown, source, limits
+                SheetExtent(name, last_row + 1, last_column + 1, (), 0), shown, source, limits
             )
         except WorkbookRefused as error:
             raise DataError(str(error)) from None
         grid = sheet.to_python(skip_empty_area=False)
         rows = [(n, [cell_text(v) for v in row]) for n, row in enumerate(grid, start=1)]
-        sheets.append(Sheet(name, rows))
+        sheets.append(Sheet(name, rows, merged_ranges=tuple(sheet.merged_cell_ranges or ())))
     return sheets
 
 
-def _read_parquet(path: Path, shown: str, source: str) -> Sheet:
+def _read_parquet(path: Path, shown: str, source: str, limits: DataLimits) -> Sheet:
     import pyarrow.parquet as pq
     from pyarrow import ArrowException
 
     try:
+        metadata = pq.ParquetFile(path).metadata
+        _check_cells(metadata.num_rows * metadata.num_columns, shown, source, limits)
         table = pq.read_table(path)
     except (ArrowException, OSError) as error:
         raise DataError(
@@ -302,11 +381,16 @@ def _read_parquet(path: Path, shown: str, source: str) -> Sheet:
     return Sheet(None, rows)
 
 
-def _read_json(raw: bytes, shown: str, spec: SourceSpec) -> Sheet:
+def _read_json(raw: bytes, shown: str, spec: SourceSpec, limits: DataLimits) -> Sheet:
     source = spec.name
     text = decode(raw, shown, spec.encoding, source)
     try:
-        document = json.loads(text)
+        document = loads_bounded(text, limits.json_depth, limits.max_cells)
+    except JsonTooLarge as error:
+        raise DataError(
+            f"source '{source}': {shown} {error}. Check that it is the data file meant "
+            "(and its sha256), or raise the cap."
+        ) from None
     except json.JSONDecodeError as error:
         raise DataError(
             f"source '{source}': {shown} is not valid JSON (line {error.lineno}, column "
@@ -329,9 +413,8 @@ def _read_json(raw: bytes, shown: str, spec: SourceSpec) -> Sheet:
             f"source '{source}': {shown} must be a JSON list of records (objects), one per "
             'unit-year, e.g. [{"city": "成都", "year": 2020, ...}].'
         )
-    columns: list[str] = []
-    for record in document:
-        columns += [key for key in record if key not in columns]
+    columns = list(dict.fromkeys(key for record in document for key in record))
+    _check_cells(len(document) * len(columns), shown, source, limits)
     rows = [(1, list(columns))]
     rows += [
         (n, [cell_text(record.get(c)) for c in columns]) for n, record in enumerate(document, 2)

@@ -29,6 +29,7 @@ from typing import Any
 
 from innopanel.config.data_specs import FetchSettings
 from innopanel.config.specs import SourceSpec
+from innopanel.data.json_bounds import JsonTooLarge, loads_bounded
 from innopanel.data.transport import Retrieval, SourceError, copy_verified, download
 from innopanel.io import sha256_file, write_json
 
@@ -193,8 +194,12 @@ def fetch_document(
                 digest = download(name, url, target, settings, None, retrieval, sleep=sleep)
                 raw = target.read_bytes()
                 try:
-                    body = json.loads(raw.decode("utf-8-sig"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                    body = loads_bounded(
+                        raw.decode("utf-8-sig"),
+                        settings.limits.json_depth,
+                        settings.limits.max_cells,
+                    )
+                except (UnicodeDecodeError, json.JSONDecodeError, JsonTooLarge) as error:
                     raise SourceError(
                         f"source '{name}': {url} did not answer JSON ({error}). Check "
                         f"data.sources.{name}.api.base_url."
@@ -245,7 +250,7 @@ def _check_mirrored_request(name: str, path: Path, request: Mapping[str, Any]) -
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         answered = document["request"]
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, RecursionError):
         raise SourceError(
             f"source '{name}': the mirrored answer {path} is not an answer the fetch step "
             "staged. Replace it with data/staged/<study>/" + f"{name}.json from a run online."

@@ -178,11 +178,20 @@ def locate_layout(
     header = _joined_header([cells for _, cells in rows[first:body]])
     line = rows[marker_row][0]
     if table.wide_years:
-        year_columns = {
-            int(match.group("year")): column
-            for column, text in enumerate(header)
-            if (match := YEAR_HEADER.match(text))
-        }
+        year_columns: dict[int, int] = {}
+        for column, text in enumerate(header):
+            if not (match := YEAR_HEADER.match(text)):
+                continue
+            year = int(match.group("year"))
+            if year in year_columns:
+                raise DataError(
+                    f"{where}, rows {rows[first][0]}-{rows[body - 1][0]}: the year {year} "
+                    f"heads two columns, {column_letter(year_columns[year])} and "
+                    f"{column_letter(column)}; which one holds {year} is not known (a "
+                    "mistyped year?). Correct the header in the source file, or fetch a "
+                    "correct copy (and update its sha256)."
+                )
+            year_columns[year] = column
         if not year_columns:
             raise DataError(
                 f"{where}, row {line}: table.wide_years is set but no header is a year; "
@@ -207,9 +216,84 @@ def locate_layout(
                 f"{column_spec.variable}); the joined headers are "
                 f"{[text for text in header if text]}. Use text of exactly one of them."
             )
+        column = _sub_column(sheet, first, body, matches[0], column_spec, spec.name, where)
         unit = _unit(column_spec, stated_unit, spec, units, variables, where)
-        located[column_spec.variable] = (matches[0], unit)
+        located[column_spec.variable] = (column, unit)
     return TableLayout(first, body, region_column, located, {}, None)
+
+
+def column_letter(index: int) -> str:
+    """The spreadsheet letters of a 0-based column index: 0 -> A, 27 -> AB."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+def _spanned_columns(sheet: Sheet, row: int, column: int, body: int) -> tuple[int, list[int]]:
+    """The last row and the columns of the header cell at (row, column): its merged range,
+    else itself and the empty cells to its right that, like itself, have labels below."""
+    for (top, left), (bottom, right) in sheet.merged_ranges:
+        if (top, left) == (row, column):
+            return bottom, list(range(left, right + 1))
+    rows = sheet.rows
+    span = [column]
+    if _label_below(sheet, row, column, body):
+        while (
+            not compact(_cell(rows[row][1], span[-1] + 1))
+            and _label_below(sheet, row, span[-1] + 1, body)
+            and not any(
+                top <= row <= bottom and left <= span[-1] + 1 <= right
+                for (top, left), (bottom, right) in sheet.merged_ranges
+            )
+        ):
+            span.append(span[-1] + 1)
+    return row, span
+
+
+def _label_below(sheet: Sheet, row: int, column: int, body: int) -> str:
+    """The joined header text of ``column`` in the header rows below ``row``."""
+    return "".join(compact(_cell(cells, column)) for _, cells in sheet.rows[row + 1 : body])
+
+
+def _sub_column(
+    sheet: Sheet, first: int, body: int, column: int, spec: ColumnSpec, source: str, where: str
+) -> int:
+    """The column of ``spec``: ``column`` itself, or, when the header cell it matched spans
+    several sub-columns (发明 over 数量 and 占比(%)), the declared ``sub_column`` of them."""
+    wanted = compact(spec.header)
+    key = f"data.sources.{source}.columns.{spec.variable}"
+    row = next(
+        (r for r in range(first, body) if wanted in compact(_cell(sheet.rows[r][1], column))),
+        None,
+    )
+    if row is None:  # the text runs over several header rows: no one cell spans
+        return column
+    last_row, span = _spanned_columns(sheet, row, column, body)
+    labels = {c: _label_below(sheet, last_row, c, body) for c in span}
+    named = ", ".join(f"'{labels[c]}' ({column_letter(c)})" for c in span)
+    cells = (
+        f"row {sheet.rows[row][0]}, column(s) {column_letter(span[0])}-{column_letter(span[-1])}"
+    )
+    if spec.sub_column is None:
+        if len(span) == 1:
+            return column
+        raise DataError(
+            f"{where}, {cells}: the header '{spec.header}' ({key}) spans the "
+            f"sub-columns {named}; which one holds '{spec.variable}' is not known. "
+            f"Declare it: {key}: {{column: {spec.header}, sub_column: <one of them>}}."
+        )
+    chosen = [c for c in span if compact(spec.sub_column) in labels[c]]
+    if len(chosen) != 1:
+        found = "none" if not chosen else "several"
+        raise DataError(
+            f"{where}, {cells}: {key}.sub_column '{spec.sub_column}' matches {found} of "
+            f"the sub-columns under '{spec.header}': {named}. Use text of exactly one "
+            "of them (or drop sub_column if the header spans no sub-columns)."
+        )
+    return chosen[0]
 
 
 def _check_title(title: str, spec: SourceSpec, table: TableSpec, where: str) -> None:
@@ -269,6 +353,30 @@ def _cell(cells: Sequence[Cell], column: int) -> Cell:
     return cells[column] if column < len(cells) else None
 
 
+def _refuse_values_without_region(
+    cells: Sequence[Cell],
+    cells_of: Sequence[tuple[int, str, int, str]],
+    missing_markers: frozenset[str],
+    layout: TableLayout,
+    number: int,
+    where: str,
+) -> None:
+    """A row whose region cell is blank is a spacer only if the cells read hold nothing;
+    with values it would be skipped silently (whose values are they?)."""
+    filled = [
+        f"{column_letter(column)}{number} '{text}'"
+        for _, _, column, _ in cells_of
+        if (text := (_cell(cells, column) or "").strip()) and text not in missing_markers
+    ]
+    if filled:
+        raise DataError(
+            f"{where}, row {number}: the region cell ({column_letter(layout.region_column)}"
+            f"{number}) is blank but the row holds values ({', '.join(filled[:3])}); whose "
+            "they are is not known. Enter the region's name in the source file (or fetch a "
+            "correct copy and update its sha256)."
+        )
+
+
 def _joined_header(block: Sequence[Sequence[Cell]]) -> list[str]:
     """Per column, the compact texts of the header rows joined top to bottom."""
     width = max((len(cells) for cells in block), default=0)
@@ -317,6 +425,7 @@ def _read_body(
         region = (_cell(cells, layout.region_column) or "").strip()
         key = compact(region)
         if not key:
+            _refuse_values_without_region(cells, cells_of, missing_markers, layout, number, where)
             continue  # a spacer row
         if key.startswith(notes):
             break  # footnotes follow the table
