@@ -9,8 +9,15 @@ SHA-256), so it is the same on every machine and under any ``PYTHONHASHSEED``.
 
 The grid is enumerated in one fixed order (the choices in :data:`CHOICES` order, each
 choice's values in config order), so chunk ``i`` holds the same specifications wherever
-it runs. Only the standard library is imported: the Snakefile enumerates the grid at
+it runs. Only the standard library is imported: the Snakefile parses the grid at
 start-up to size the chunk wildcard and print the grid's size.
+
+The Snakefile never enumerates the grid: it is counted by arithmetic
+(:func:`grid_size`) and held to the caps under ``multiverse``: ``max_specifications``,
+``max_jobs`` (estimation chunks x (1 + null chunks)) and ``max_null_cells`` (linear
+specifications x null draws, the joint tests' matrices). A grid too large is refused in
+milliseconds, naming the count and the key to change, instead of filling the memory
+while it is enumerated.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import hashlib
 import itertools
 import json
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +48,9 @@ ESTIMATORS = ("linear", "ppml")
 NO_CONTROLS = "none"
 CONTROL_SEPARATOR = "+"
 ID_LENGTH = 12
+#: The most groups of partial specifications :func:`grid_size` keeps (one per set of
+#: exclude rules still matching): a bound on counting's memory, whatever the rules.
+MAX_RULE_GROUPS = 100_000
 
 
 class MultiverseError(ValueError):
@@ -121,6 +132,15 @@ class NullSpec:
 
 
 @dataclass(frozen=True)
+class MultiverseCaps:
+    """How large a grid may be, and how many jobs and null cells it may plan."""
+
+    max_specifications: int
+    max_jobs: int
+    max_null_cells: int
+
+
+@dataclass(frozen=True)
 class Multiverse:
     """A study's declared multiverse, complete and checked."""
 
@@ -135,6 +155,7 @@ class Multiverse:
     focal_specification: Mapping[str, Any]
     chunk_size: int
     null: NullSpec
+    caps: MultiverseCaps
 
     def values(self, choice: str) -> tuple[Any, ...]:
         """The declared values of ``choice``, in config order."""
@@ -154,18 +175,36 @@ class Multiverse:
         return math.prod(len(self.values(choice)) for choice in CHOICES)
 
     def excluded(self, choices: Mapping[str, Any]) -> bool:
-        return any(
-            all(choices[key] in values for key, values in rule.items()) for rule in self.exclude
-        )
+        return any(self.excluded_by(rule, choices) for rule in self.exclude)
+
+    @staticmethod
+    def excluded_by(rule: Mapping[str, tuple[Any, ...]], choices: Mapping[str, Any]) -> bool:
+        return all(choices[key] in values for key, values in rule.items())
 
     @functools.cached_property
     def specifications(self) -> tuple[Specification, ...]:
         """Every specification of the grid, in grid order (enumerated once)."""
         return _grid(self)
 
+    @functools.cached_property
+    def size(self) -> int:
+        """Specifications after exclusions, counted without enumerating them."""
+        return grid_size(self, {})
+
+    @property
+    def linear_size(self) -> int:
+        """Specifications with a linear outcome: the ones the null step redraws."""
+        linear = tuple(o.name for o in self.outcomes.values() if o.estimator == "linear")
+        return grid_size(self, {"outcome": linear})
+
     @property
     def chunks(self) -> int:
-        return math.ceil(len(self.specifications) / self.chunk_size)
+        return math.ceil(self.size / self.chunk_size)
+
+    @property
+    def jobs(self) -> int:
+        """Multiverse jobs planned: each estimation chunk, and it under each null chunk."""
+        return self.chunks * (1 + self.null.chunks)
 
     def chunk(self, index: int) -> tuple[Specification, ...]:
         """The specifications of estimation chunk ``index``."""
@@ -177,10 +216,9 @@ class Multiverse:
 
     def describe(self) -> str:
         """The grid's size in one line, printed before anything runs."""
-        specifications = self.specifications
         return (
-            f"multiverse: {len(specifications)} specifications ({self.declared_size} declared, "
-            f"{self.declared_size - len(specifications)} excluded) in {self.chunks} chunks of "
+            f"multiverse: {self.size} specifications ({self.declared_size} declared, "
+            f"{self.declared_size - self.size} excluded) in {self.chunks} chunks of "
             f"{self.chunk_size}; {self.null.draws} null draws in {self.null.chunks} chunks"
         )
 
@@ -202,6 +240,51 @@ def multiverse_path(root: str | Path, name: str) -> str:
     The one place the layout is written, so a study-per-folder layout changes one line.
     """
     return str(Path(root) / "multiverse" / name)
+
+
+def grid_size(multiverse: Multiverse, restrict: Mapping[str, tuple[Any, ...]]) -> int:
+    """The number of specifications of the grid (with ``restrict``'s choices limited to
+    its values), counted by arithmetic: nothing is enumerated.
+
+    Going through the choices in grid order, partial specifications are grouped by the
+    exclude rules still matching all their values so far; a specification is in the grid
+    when no rule is left at the end. The groups number at most 2 ** len(exclude), in
+    practice a handful whatever the grid's size; more than :data:`MAX_RULE_GROUPS` is
+    refused.
+    """
+    rules = multiverse.exclude
+    groups: Counter[frozenset[int]] = Counter({frozenset(range(len(rules))): 1})
+    for choice in CHOICES:
+        values = restrict.get(choice, multiverse.values(choice))
+        keeping = Counter(
+            frozenset(r for r, rule in enumerate(rules) if value in rule.get(choice, (value,)))
+            for value in values
+        )
+        grown: Counter[frozenset[int]] = Counter()
+        for matching, count in groups.items():
+            for kept, values_count in keeping.items():
+                grown[matching & kept] += count * values_count
+            if len(grown) > MAX_RULE_GROUPS:
+                raise MultiverseError(
+                    f"multiverse.exclude: its {len(rules)} rules overlap in more than "
+                    f"{MAX_RULE_GROUPS:,} ways, too many to count the grid; merge rules that "
+                    "name the same choices (one rule may list several values per choice)."
+                )
+        groups = grown
+    return groups[frozenset()]
+
+
+def _shown(rule: Mapping[str, tuple[Any, ...]]) -> dict[str, list[Any]]:
+    """An exclude rule as the config writes it (lists, not tuples)."""
+    return {choice: list(values) for choice, values in rule.items()}
+
+
+def _rule_matches(multiverse: Multiverse, rule: Mapping[str, tuple[Any, ...]]) -> int:
+    """How many declared combinations one exclude rule matches."""
+    return math.prod(
+        len([v for v in multiverse.values(choice) if v in rule.get(choice, (v,))])
+        for choice in CHOICES
+    )
 
 
 def _grid(multiverse: Multiverse) -> tuple[Specification, ...]:
@@ -226,8 +309,12 @@ def _control_sets(raw: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
 
 
 def multiverse_spec(config: Mapping[str, Any]) -> Multiverse:
-    """Parse and check the ``multiverse`` section of a (validated) study config."""
-    complete = with_defaults(config)
+    """Parse and check the ``multiverse`` section of a (validated) study config.
+
+    Only the sections it reads are completed (a running workflow's config also holds
+    keys of its own, such as ``_run``); an unknown key in them is refused."""
+    sections = ("study", "variables", "multiverse")
+    complete = with_defaults({key: config[key] for key in sections if key in config})
     raw, study = complete["multiverse"], complete["study"]
     null = raw["inference"]
     multiverse = Multiverse(
@@ -265,6 +352,11 @@ def multiverse_spec(config: Mapping[str, Any]) -> Multiverse:
             draws_per_chunk=null["draws_per_chunk"],
             weights=null["weights"],
             seed=null.get("seed", study["seed"]),
+        ),
+        caps=MultiverseCaps(
+            max_specifications=raw["max_specifications"],
+            max_jobs=raw["max_jobs"],
+            max_null_cells=raw["max_null_cells"],
         ),
     )
     problems = multiverse_problems(multiverse, set(complete["variables"]), study)
@@ -316,15 +408,71 @@ def multiverse_problems(
                     f"{where}.exclude[{position}].{choice}: {unknown} are not declared values "
                     f"of {choice} ({list(multiverse.values(choice))}); fix the rule."
                 )
+    problems += size_problems(multiverse)
+    if multiverse.size == 0:
+        return problems  # no specification to pick: the empty grid is the one problem
     focal = multiverse.focal_specification
     missing = [c for c in CHOICES if c not in focal]
+    undeclared = {
+        c: focal[c] for c in CHOICES if c in focal and focal[c] not in multiverse.values(c)
+    }
     if missing:
         problems.append(f"{where}.focal_specification needs a value for {missing}.")
-    elif not any(s.id == specification_id(focal) for s in multiverse.specifications):
+    elif undeclared:
         problems.append(
-            f"{where}.focal_specification {dict(focal)} is not in the grid (a value is "
-            "undeclared or an exclude rule removes it); pick a specification of the grid."
+            f"{where}.focal_specification: {undeclared} are not declared values of the grid; "
+            "pick declared values."
         )
-    if not problems and not multiverse.specifications:
-        problems.append(f"{where}: the exclude rules remove every specification; loosen them.")
+    elif multiverse.excluded(focal):
+        rules = [
+            i for i, rule in enumerate(multiverse.exclude) if multiverse.excluded_by(rule, focal)
+        ]
+        problems.append(
+            f"{where}.focal_specification {dict(focal)} is removed by "
+            f"{', '.join(f'{where}.exclude[{i}]' for i in rules)}; pick a specification the "
+            "rules keep, or narrow the rule."
+        )
+    return problems
+
+
+def size_problems(multiverse: Multiverse) -> list[str]:
+    """An empty grid (naming what each exclude rule removes), or a grid, a job plan or
+    a null matrix above its cap (naming the count and the key to change)."""
+    where = "multiverse"
+    caps = multiverse.caps
+    size = multiverse.size
+    if size == 0:
+        removed = "; ".join(
+            f"{where}.exclude[{i}] {_shown(rule)} removes {_rule_matches(multiverse, rule)}"
+            for i, rule in enumerate(multiverse.exclude)
+        )
+        return [
+            f"{where}: the grid is empty: the exclude rules remove all "
+            f"{multiverse.declared_size} declared combinations ({removed}). Narrow or delete "
+            "a rule, or declare more values."
+        ]
+    if size > caps.max_specifications:
+        return [
+            f"{where}: the grid has {size:,} specifications ({multiverse.declared_size:,} "
+            f"declared), more than {where}.max_specifications = {caps.max_specifications:,}. "
+            "Declare fewer values or add exclude rules, or raise max_specifications."
+        ]
+    problems = []
+    if multiverse.jobs > caps.max_jobs:
+        problems.append(
+            f"{where}: {size:,} specifications in chunks of {where}.chunk_size = "
+            f"{multiverse.chunk_size} and {multiverse.null.draws} null draws in chunks of "
+            f"{where}.inference.draws_per_chunk = {multiverse.null.draws_per_chunk} plan "
+            f"{multiverse.jobs:,} jobs ({multiverse.chunks} x (1 + {multiverse.null.chunks})), "
+            f"more than {where}.max_jobs = {caps.max_jobs:,}. Raise chunk_size or "
+            "inference.draws_per_chunk, or raise max_jobs."
+        )
+    cells = multiverse.linear_size * multiverse.null.draws
+    if cells > caps.max_null_cells:
+        problems.append(
+            f"{where}: {multiverse.linear_size:,} linear specifications x "
+            f"{multiverse.null.draws} null draws = {cells:,} cells, more than "
+            f"{where}.max_null_cells = {caps.max_null_cells:,} (8 bytes each, two matrices). "
+            "Lower inference.draws or the grid, or raise max_null_cells."
+        )
     return problems

@@ -106,14 +106,17 @@ class StudyPaths:
 
 
 def available_studies(root: str | Path = ".") -> list[str]:
-    """The studies there are: the names of the configs under ``config/studies/``."""
-    return sorted(path.stem for path in (Path(root) / STUDIES_DIRECTORY).glob("*.yaml"))
+    """The studies there are: the configs under ``config/studies/`` named as a study may be."""
+    configs = (Path(root) / STUDIES_DIRECTORY).glob("*.yaml")
+    return sorted(path.stem for path in configs if STUDY_NAME.fullmatch(path.stem))
 
 
 def study_paths(study: str, root: str | Path = ".") -> StudyPaths:
     """Return the paths of ``study``, refusing a name with no config under ``root``."""
     paths = StudyPaths(study)
-    if not STUDY_NAME.fullmatch(study) or not (Path(root) / paths.config).is_file():
+    if not STUDY_NAME.fullmatch(study):
+        raise StudyNameError(_invalid_name_message(study, root))
+    if not (Path(root) / paths.config).is_file():
         raise StudyNameError(
             f"study '{study}' has no config {paths.config}. Studies: "
             f"{', '.join(available_studies(root)) or 'none'}; build one with "
@@ -121,6 +124,26 @@ def study_paths(study: str, root: str | Path = ".") -> StudyPaths:
             f"{STUDIES_DIRECTORY}/<name>.yaml (a lower-case name: letters, digits, _)."
         )
     return paths
+
+
+def _invalid_name_message(study: str, root: str | Path) -> str:
+    """Why ``study`` is no study name, and the fix: rename its file if it has one."""
+    rule = (
+        f"study '{study}': a study name must be a lower-case name of ASCII letters, digits "
+        f"and _, starting with a letter ({STUDY_NAME.pattern}), because it names the "
+        "study's folders and outputs."
+    )
+    config = Path(root) / STUDIES_DIRECTORY / f"{study}.yaml"
+    if "/" in study or "\\" in study or not config.is_file():
+        return f"{rule} Studies: {', '.join(available_studies(root)) or 'none'}."
+    suggestion = re.sub(r"[^a-z0-9_]+", "_", study.lower()).strip("_")
+    if not STUDY_NAME.fullmatch(suggestion):
+        suggestion = f"study_{suggestion}".rstrip("_")
+    return (
+        f"{rule} {STUDIES_DIRECTORY}/{study}.yaml exists: rename it, e.g. to "
+        f"{STUDIES_DIRECTORY}/{suggestion}.yaml, and build it with "
+        f"`snakemake --cores all --config study={suggestion}`."
+    )
 
 
 def bundled_studies(root: str | Path = ".") -> list[str]:

@@ -14,11 +14,17 @@ the unit's two nouns and every config word a caption prints, escaped
 (:mod:`innopanel.config.caption_text`).
 
 The file is read by a safe YAML loader that refuses a key written twice in one mapping
-(PyYAML would silently keep the last value), naming the file, the line and the key.
+(PyYAML would silently keep the last value), naming the file, the line and the key. It
+also refuses a file whose anchors and aliases (``&a`` ... ``*a``) expand to more than
+:data:`MAX_EXPANDED_NODES` values: the expanded size is counted on the composed node
+graph, where each anchored node is held once, before anything is built, so nine levels of
+aliases (a few hundred bytes, a billion values once expanded) are refused at once
+instead of exhausting the memory in the schema check that walks the expanded tree.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +45,9 @@ RUN_KEY = "_run"
 SCHEMA = "config/schemas/config.schema.yaml"
 BUILD_COMMAND = "snakemake --cores all --config study=<name>"
 MERGE_TAG = "tag:yaml.org,2002:merge"
+#: The most values (scalars, lists, mappings) a study config may hold once every alias
+#: is expanded; the bundled studies hold a few thousand.
+MAX_EXPANDED_NODES = 200_000
 
 
 @dataclass(frozen=True)
@@ -145,10 +154,57 @@ def read_yaml(path: Path, shown: str) -> Any:
         return loader.construct_mapping(node, deep=True)
 
     UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, unique_mapping)
+    loader = UniqueKeyLoader(path.read_text(encoding="utf-8"))
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = expanded_size(node)
+        if size > MAX_EXPANDED_NODES:
+            amount = "without end (an alias inside its own anchor)"
+            if size < sys.maxsize:
+                amount = f"to {size:,} values"
+            raise ConfigError(
+                f"{shown}: its anchors and aliases (&name ... *name) expand {amount}, "
+                f"more than the {MAX_EXPANDED_NODES:,} a study config may hold "
+                "(innopanel.config.study.MAX_EXPANDED_NODES). Write the repeated parts out, "
+                "or reuse an anchor without nesting aliases inside aliases."
+            )
+        return loader.construct_document(node)
     except yaml.YAMLError as error:
         raise ConfigError(f"{shown}: not valid YAML: {error}") from error
+    finally:
+        loader.dispose()
+
+
+def expanded_size(root: Any) -> int:
+    """The number of values a composed YAML node graph holds with every alias expanded.
+
+    An alias is the very node object it names, so the sizes are memoised per node and
+    the count takes time proportional to the file, however large the expansion. A node
+    that contains itself expands without end: its size is reported as unbounded.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        value = node.value if isinstance(node.value, list) else []
+        children = [
+            part for item in value for part in (item if isinstance(item, tuple) else (item,))
+        ]
+        if children_done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            continue
+        if id(node) in open_nodes:
+            return sys.maxsize  # the node is inside itself: an endless expansion
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
 
 
 def load_study(

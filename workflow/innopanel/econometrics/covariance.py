@@ -306,3 +306,33 @@ def score_meat(
         by_cell = group_sums(scores, units * n_periods + periods, n_units * n_periods)
         meat -= by_cell.T @ by_cell
     return meat
+
+
+def score_variances(
+    scores: np.ndarray,
+    units: np.ndarray,
+    periods: np.ndarray,
+    kind: str,
+    bandwidth: int | None = None,
+) -> np.ndarray:
+    """The diagonal of :func:`score_meat` (one raw variance per column of ``scores``),
+    without the m x m matrix: memory stays proportional to ``scores``."""
+    entry = covariance_kind(kind)
+    n_units, n_periods = int(units.max()) + 1, int(periods.max()) + 1
+    if entry.takes_kernel:
+        if bandwidth is None:
+            raise CovarianceError(f"covariance {kind} needs its bandwidth resolved first.")
+        by_period = group_sums(scores, periods, n_periods)
+        weighted = bartlett_weights(bandwidth, n_periods) @ by_period
+        return np.einsum("tm,tm->m", by_period, weighted)
+    if not entry.clusters:
+        return np.einsum("im,im->m", scores, scores)
+    codes = {UNIT: (units, n_units), YEAR: (periods, n_periods)}
+    variances = np.zeros(scores.shape[1])
+    for dimension in entry.clusters:
+        by_group = group_sums(scores, *codes[dimension])
+        variances += np.einsum("gm,gm->m", by_group, by_group)
+    if len(entry.clusters) == 2:
+        by_cell = group_sums(scores, units * n_periods + periods, n_units * n_periods)
+        variances -= np.einsum("cm,cm->m", by_cell, by_cell)
+    return variances

@@ -21,6 +21,12 @@ e0 spread over unit columns. One small G x G matrix per specification serves eve
 (With every weight 1 the draw is the data itself: the tests check that h'1 and 1'Q1
 give the estimate and variance of the fit.)
 
+Z (rows x G) and Q (G x G) grow with the square of the data: 20,000 units over 3 years
+would need 9 GiB. They are built only while rows x G + G x G stays within
+:data:`DENSE_NULL_CELLS`; above it, each block of :data:`NULL_DRAW_BLOCK` draws is
+redrawn directly, the variance of draw b being the meat of the scores c_i * (M (e0 v_b))_i
+(the same quadratic form, one column at a time), in memory proportional to the rows.
+
 PPML specifications are fitted one at a time and are not redrawn: the joint tests are
 over the linear specifications, and the table says how many.
 """
@@ -35,7 +41,12 @@ import numpy as np
 import pandas as pd
 
 from innopanel.config.multiverse import Multiverse, Specification
-from innopanel.econometrics.covariance import CovarianceError, group_sums, score_meat
+from innopanel.econometrics.covariance import (
+    CovarianceError,
+    group_sums,
+    score_meat,
+    score_variances,
+)
 from innopanel.econometrics.estimators import EstimationError
 from innopanel.econometrics.multiverse import (
     FOCAL,
@@ -58,6 +69,11 @@ JOINT_TESTS_COLUMNS = [
     "draws",
 ]
 NULL_COLUMNS = ["draw", "median_estimate", "share_positive", "share_negative", "mean_statistic"]
+#: The most cells (rows x units + units x units) of the dense Z and Q of one specification
+#: (8 bytes each: 32 MB); a larger specification's draws are redrawn block by block.
+DENSE_NULL_CELLS = 4_000_000
+#: Draws redrawn at once without Q: a few arrays of rows x this many cells.
+NULL_DRAW_BLOCK = 64
 
 
 def null_weights(seed: int, draws: Sequence[int], n_units: int, kind: str) -> np.ndarray:
@@ -73,12 +89,45 @@ def null_weights(seed: int, draws: Sequence[int], n_units: int, kind: str) -> np
 
 
 @dataclass(frozen=True)
+class MeatVariance:
+    """The raw variance of each draw as v' Q v, Q the G x G meat of the scores of Z."""
+
+    meat: np.ndarray
+
+    def __call__(self, local: np.ndarray) -> np.ndarray:
+        return np.einsum("gb,gb->b", local, self.meat @ local)
+
+
+@dataclass(frozen=True)
+class RedrawVariance:
+    """The raw variance of each draw from its own scores c_i * (M (e0 v_b))_i, a block
+    of draws at a time: nothing of size rows x units or units x units is held."""
+
+    fit: LinearFit
+    restricted: np.ndarray  # e0
+    focal_row: np.ndarray  # c
+    kind: str
+
+    def __call__(self, local: np.ndarray) -> np.ndarray:
+        fit = self.fit
+        variances = np.empty(local.shape[1])
+        for start in range(0, local.shape[1], NULL_DRAW_BLOCK):
+            block = slice(start, start + NULL_DRAW_BLOCK)
+            redrawn = np.asfortranarray(self.restricted[:, None] * local[fit.units, block])
+            scores = self.focal_row[:, None] * residuals_of(fit, redrawn)
+            variances[block] = score_variances(
+                scores, fit.units, fit.periods, self.kind, fit.covariance.bandwidth
+            )
+        return variances
+
+
+@dataclass(frozen=True)
 class NullOperator:
     """What one specification's focal estimate and variance are as functions of v."""
 
     units: np.ndarray  # global unit index of each local unit
     loading: np.ndarray  # h: the estimate is h' v
-    meat: np.ndarray  # Q: the raw variance is v' Q v
+    variance: MeatVariance | RedrawVariance  # the raw variance of each column of v
     factor: float
     critical: float
 
@@ -86,13 +135,25 @@ class NullOperator:
         """The focal estimate and t-statistic in each column of ``weights``."""
         local = weights[self.units]
         estimates = self.loading @ local
-        variances = self.factor * np.einsum("gb,gb->b", local, self.meat @ local)
+        variances = self.factor * self.variance(local)
         with np.errstate(invalid="ignore", divide="ignore"):
             return estimates, estimates / np.sqrt(variances)
 
 
-def null_operator(fit: LinearFit, kind: str) -> NullOperator:
-    """The :class:`NullOperator` of a fitted linear specification (module docstring)."""
+def residuals_of(fit: LinearFit, columns: np.ndarray) -> np.ndarray:
+    """M applied to each column (rows x m, Fortran order, changed in place): the
+    specification's effects removed, then the residuals of the regression on its terms."""
+    x, found = fit.demeaned[:, 1:], fit.design
+    if found.entity_effects or found.time_effects:
+        absorb_effects(columns, fit.units, fit.periods, found.entity_effects, found.time_effects)
+    else:
+        columns -= columns.mean(axis=0)
+    return columns - x @ (fit.inverse_gram @ (x.T @ columns))
+
+
+def null_operator(fit: LinearFit, kind: str, dense_cells: int = DENSE_NULL_CELLS) -> NullOperator:
+    """The :class:`NullOperator` of a fitted linear specification (module docstring):
+    with Q when rows x units + units x units is at most ``dense_cells``, else redrawn."""
     outcome, x = fit.demeaned[:, 0], fit.demeaned[:, 1:]
     controls = x[:, 1:]
     restricted = outcome
@@ -100,20 +161,19 @@ def null_operator(fit: LinearFit, kind: str) -> NullOperator:
         coefficients, *_ = np.linalg.lstsq(controls, outcome, rcond=None)
         restricted = outcome - controls @ coefficients
     focal_row = x @ fit.inverse_gram[:, 0]
-    n_units = len(fit.global_units)
-    spread = np.zeros((len(outcome), n_units), order="F")
-    spread[np.arange(len(outcome)), fit.units] = restricted
-    found = fit.design
-    if found.entity_effects or found.time_effects:
-        absorb_effects(spread, fit.units, fit.periods, found.entity_effects, found.time_effects)
-    else:
-        spread -= spread.mean(axis=0)
-    residual_maker = spread - x @ (fit.inverse_gram @ (x.T @ spread))
+    n_rows, n_units = len(outcome), len(fit.global_units)
     loading = group_sums((focal_row * restricted)[:, None], fit.units, n_units)[:, 0]
-    meat = score_meat(
-        focal_row[:, None] * residual_maker, fit.units, fit.periods, kind, fit.covariance.bandwidth
-    )
-    return NullOperator(fit.global_units, loading, meat, fit.factor, fit.critical)
+    variance: MeatVariance | RedrawVariance
+    if n_rows * n_units + n_units * n_units <= dense_cells:
+        spread = np.zeros((n_rows, n_units), order="F")
+        spread[np.arange(n_rows), fit.units] = restricted
+        scores = focal_row[:, None] * residuals_of(fit, spread)
+        variance = MeatVariance(
+            score_meat(scores, fit.units, fit.periods, kind, fit.covariance.bandwidth)
+        )
+    else:
+        variance = RedrawVariance(fit, restricted, focal_row, kind)
+    return NullOperator(fit.global_units, loading, variance, fit.factor, fit.critical)
 
 
 @dataclass(frozen=True)
