@@ -59,7 +59,7 @@ def footer_text(figure: Figure) -> str:
     """The footer drawn on ``figure`` with its line breaks undone."""
     for text in all_texts(figure):
         if text.get_gid() == "footer":
-            return " ".join(text.get_text().replace(r"\$", "$").split())
+            return " ".join(text.get_text().split())
     return ""
 
 
@@ -530,6 +530,37 @@ def test_ranking_orders_every_unit_and_prints_the_focal_rank():
     title = "Cities ranked by invention patents granted per 10,000 residents"
     assert ax.get_title().replace("\n", " ") == title
     assert ax.get_xlabel() == "Invention patents granted per 10,000 residents, 2022"
+
+
+def test_a_ranking_names_the_units_without_a_value_in_its_year():
+    # Issue 18: the ranking left out a unit with no value in the ranked year silently.
+    panel = city_panel()
+    gaps = (panel["year"] == 2022) & panel["unit_id"].isin(["wuhan", "dalian"])
+    panel.loc[gaps, "patents_per_10k"] = np.nan
+    panel.loc[panel["unit_id"] == "dalian", "name_en"] = "Dalian $1"
+    figure = panel_figures.plot_ranking(panel, "patents_per_10k", FOCAL, PEERS, LABELS, FOOTER)
+    ax = data_axes(figure)[0]
+    ranked = panel["unit_id"].nunique() - 2
+    assert len(ax.get_yticklabels()) == ranked
+    rank = next(t.get_text() for t in ax.texts if t.get_gid() == "rank")
+    assert rank.endswith(f" of {ranked}")
+    # Names, sorted, printed as written ("$" included: figures never parse mathtext).
+    assert ax.get_xlabel().split("\n")[1:] == ["Not ranked (no value in 2022): Dalian $1, Wuhan."]
+    texts_inside_the_canvas(figure)
+
+
+def test_a_ranking_year_without_the_focal_value_is_refused_naming_the_fix():
+    panel = city_panel()
+    panel.loc[(panel["unit_id"] == FOCAL) & (panel["year"] == 2020), "patents_per_10k"] = np.nan
+    with pytest.raises(ValueError, match=r"'chengdu' has no patents_per_10k in 2020; set exhibits"):
+        panel_figures.plot_ranking(
+            panel, "patents_per_10k", FOCAL, PEERS, LABELS, FOOTER, year=2020
+        )
+
+
+def test_a_long_list_of_unranked_units_is_cut_with_a_count():
+    note = panel_figures.not_ranked_note([f"U{i:02d}" for i in range(15)], 2020, "regions", most=3)
+    assert note == "Not ranked (no value in 2020): U00, U01, U02 and 12 other regions."
 
 
 # --- within-unit relationship ------------------------------------------------------------

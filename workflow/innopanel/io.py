@@ -13,7 +13,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,39 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+#: Permission bits an output always keeps, however private its inputs: the owner's
+#: read and write (the workflow must read and replace its own files).
+OWNER_BITS = 0o600
+
+
+def world_readable(path: str | os.PathLike[str]) -> bool:
+    """Whether anyone may read ``path``; a symlink is judged by the file it points to."""
+    return bool(os.stat(path).st_mode & 0o004)
+
+
+def inherited_mode(paths: Iterable[str | os.PathLike[str]]) -> int | None:
+    """The permission bits of files made from ``paths``: None when every one is
+    world-readable, else the bits every one grants (plus :data:`OWNER_BITS`), e.g. 0o600
+    from a source only its owner may read, 0o640 from one its group may read too."""
+    modes = [os.stat(path).st_mode & 0o777 for path in paths]
+    if all(mode & 0o004 for mode in modes):
+        return None
+    granted = 0o777
+    for mode in modes:
+        granted &= mode
+    return (granted | OWNER_BITS) & 0o666
+
+
+def keep_outputs_private(mode: int | None) -> None:
+    """Make every file this process (and the processes it starts) creates from now on
+    at most as readable as ``mode`` (None: unchanged), through the umask, so that
+    files written by any library (logs, figures) are covered, not only ours.
+    Directories keep the search bit wherever ``mode`` lets read, so they stay usable."""
+    if mode is not None:
+        searchable = mode | (mode & 0o444) >> 2
+        os.umask(_current_umask() | (0o777 & ~searchable))
 
 
 def write_text(destination: str | os.PathLike[str], text: str) -> None:

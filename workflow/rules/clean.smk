@@ -1,6 +1,8 @@
 rule clean_panel:
     input:
         unpack(staged_sources),
+        # Each staged file is checked against its fetch record before it is read.
+        records=source_records(".provenance.json"),
         unit_table=config["data"]["unit_table"],
     output:
         panel=PATHS.panel,

@@ -14,7 +14,7 @@ from innopanel.runlog import log_to_file
 log_to_file(snakemake.log[0])
 config = snakemake.config
 staged = {name: snakemake.input[name] for name in config["data"]["sources"]}
-panel, quality = clean_panel(staged, config)
+panel, quality = clean_panel(staged, config, verify_staged_files=True)
 write_csv(snakemake.output.panel, with_data_note(panel, config["data"]["data_note"]))
 write_json(snakemake.output.quality_json, quality)
 write_text(snakemake.output.quality_md, quality_markdown(quality))

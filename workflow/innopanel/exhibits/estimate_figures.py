@@ -36,7 +36,6 @@ from innopanel.exhibits.style import (
     legend_entry,
     lower_first,
     new_figure,
-    plain,
     style,
     wrap,
 )
@@ -266,7 +265,6 @@ def plot_residuals(
     data = residuals.assign(unit_id=residuals["unit_id"].astype(str))
     is_focal = data["unit_id"] == focal_unit if focal_unit else pd.Series(False, index=data.index)
     focal_name = legend_entry(names.get(focal_unit, focal_unit)) if focal_unit else ""
-    outcome = plain(outcome_label)
 
     with matplotlib.rc_context(style()):
         figure, content = new_figure(MAX_WIDTH, 4.2, footer)
@@ -306,8 +304,8 @@ def plot_residuals(
             zorder=3,
         )
         left.axhline(0.0, color=FIT_COLOUR, linewidth=1.0, linestyle="--", zorder=1)
-        left.set_xlabel(wrap(f"Fitted {lower_first(outcome)}", 50))
-        left.set_ylabel(wrap(f"Residual of {lower_first(outcome)} (observed − fitted)", 44))
+        left.set_xlabel(wrap(f"Fitted {lower_first(outcome_label)}", 50))
+        left.set_ylabel(wrap(f"Residual of {lower_first(outcome_label)} (observed − fitted)", 44))
         left.set_title("Residuals against fitted values")
         # Below the panels, so the legend never hides a residual.
         handles, labels = left.get_legend_handles_labels()
@@ -355,7 +353,7 @@ def plot_residuals(
             fontsize=9,
         )
         content.suptitle(
-            wrap(f"Residual diagnostics: {plain(model_label)}", 90),
+            wrap(f"Residual diagnostics: {model_label}", 90),
             fontsize=12,
             fontweight="bold",
         )

@@ -10,6 +10,7 @@ table states the joint tests and their null distributions.
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -21,7 +22,7 @@ from innopanel.exhibits.style import (
     REFERENCE_COLOUR,
     check_columns,
     new_figure,
-    plain,
+    style,
 )
 from innopanel.exhibits.table_model import Column, Number, Panel, Row, Table, Text, table_notes
 
@@ -92,40 +93,41 @@ def plot_specification_curve(
     )
     grid_order = specifications[specifications["role"] == "focal"]
     rows = _dashboard_rows(ranked, grid_order)
-    figure, content = new_figure(8.0, 3.0 + 0.16 * len(rows), footer)
-    top, bottom = content.subplots(
-        2, 1, sharex=True, height_ratios=[3.0, 0.16 * len(rows)], gridspec_kw={"hspace": 0.02}
-    )
-    top.vlines(rank, ranked["ci_lower"], ranked["ci_upper"], colors=colours, lw=0.4, alpha=0.35)
-    top.scatter(rank, ranked["estimate"], c=colours, s=2, lw=0)
-    top.axhline(0, color=REFERENCE_COLOUR, lw=0.8, ls="--")
-    top.axhline(float(np.median(ranked["estimate"])), color="#000000", lw=0.8, ls=":")
-    marked = np.flatnonzero(ranked["spec_id"].to_numpy() == focal_id)
-    if marked.size:
-        top.axvline(marked[0], color=FOCAL_COLOUR, lw=0.9)
-        top.scatter(
-            marked, ranked["estimate"].to_numpy()[marked], color=FOCAL_COLOUR, s=30, zorder=3
+    with matplotlib.rc_context(style()):
+        figure, content = new_figure(8.0, 3.0 + 0.16 * len(rows), footer)
+        top, bottom = content.subplots(
+            2, 1, sharex=True, height_ratios=[3.0, 0.16 * len(rows)], gridspec_kw={"hspace": 0.02}
         )
-    top.set_ylabel("Focal estimate (95% CI)")
-    top.set_title(
-        f"Specification curve: {len(ranked)} specifications, ranked; "
-        f"{significant.mean():.0%} significant at 5%\n"
-        "blue: positive, orange: negative, grey: not significant; dotted: median; "
-        "vermilion: focal",
-        fontsize=9,
-    )
-    for position, (_, _, has) in enumerate(rows):
-        bottom.scatter(
-            rank[has], np.full(has.sum(), position), s=1.2, marker="|", lw=0.5, color="#404040"
+        top.vlines(rank, ranked["ci_lower"], ranked["ci_upper"], colors=colours, lw=0.4, alpha=0.35)
+        top.scatter(rank, ranked["estimate"], c=colours, s=2, lw=0)
+        top.axhline(0, color=REFERENCE_COLOUR, lw=0.8, ls="--")
+        top.axhline(float(np.median(ranked["estimate"])), color="#000000", lw=0.8, ls=":")
+        marked = np.flatnonzero(ranked["spec_id"].to_numpy() == focal_id)
+        if marked.size:
+            top.axvline(marked[0], color=FOCAL_COLOUR, lw=0.9)
+            top.scatter(
+                marked, ranked["estimate"].to_numpy()[marked], color=FOCAL_COLOUR, s=30, zorder=3
+            )
+        top.set_ylabel("Focal estimate (95% CI)")
+        top.set_title(
+            f"Specification curve: {len(ranked)} specifications, ranked; "
+            f"{significant.mean():.0%} significant at 5%\n"
+            "blue: positive, orange: negative, grey: not significant; dotted: median; "
+            "vermilion: focal",
+            fontsize=9,
         )
-    if marked.size:
-        bottom.axvline(marked[0], color=FOCAL_COLOUR, lw=0.9)
-    bottom.set_yticks(
-        range(len(rows)), [plain(f"{title}: {value}") for title, value, _ in rows], fontsize=6
-    )
-    bottom.set_ylim(len(rows) - 0.5, -0.5)
-    bottom.set_xlabel("Specification, ranked by estimate")
-    bottom.grid(False)
+        for position, (_, _, has) in enumerate(rows):
+            bottom.scatter(
+                rank[has], np.full(has.sum(), position), s=1.2, marker="|", lw=0.5, color="#404040"
+            )
+        if marked.size:
+            bottom.axvline(marked[0], color=FOCAL_COLOUR, lw=0.9)
+        bottom.set_yticks(
+            range(len(rows)), [f"{title}: {value}" for title, value, _ in rows], fontsize=6
+        )
+        bottom.set_ylim(len(rows) - 0.5, -0.5)
+        bottom.set_xlabel("Specification, ranked by estimate")
+        bottom.grid(False)
     return figure
 
 
@@ -160,28 +162,26 @@ def plot_choice_medians(specifications: pd.DataFrame, footer: str = "") -> Figur
     overall = float(np.median(curve(specifications)["estimate"]))
     choices = list(dict.fromkeys(table["choice"]))
     heights = [max(1, (table["choice"] == c).sum()) for c in choices]
-    figure, content = new_figure(7.0, 0.32 * sum(heights) + 0.5 * len(choices), footer)
-    axes = content.subplots(len(choices), 1, sharex=True, height_ratios=heights)
-    for ax, choice in zip(np.atleast_1d(axes), choices, strict=True):
-        rows = table[table["choice"] == choice].reset_index(drop=True)
-        y = np.arange(len(rows))
-        ax.hlines(y, rows["q25"], rows["q75"], color=POSITIVE_COLOUR, lw=2)
-        ax.scatter(rows["median"], y, color="#000000", s=14, zorder=3)
-        ax.axvline(overall, color="#000000", lw=0.8, ls=":")
-        ax.axvline(0, color=REFERENCE_COLOUR, lw=0.8, ls="--")
-        ax.set_yticks(
-            y,
-            [
-                plain(f"{v} ({n})")
-                for v, n in zip(rows["value"], rows["specifications"], strict=True)
-            ],
-            fontsize=7,
+    with matplotlib.rc_context(style()):
+        figure, content = new_figure(7.0, 0.32 * sum(heights) + 0.5 * len(choices), footer)
+        axes = content.subplots(len(choices), 1, sharex=True, height_ratios=heights)
+        for ax, choice in zip(np.atleast_1d(axes), choices, strict=True):
+            rows = table[table["choice"] == choice].reset_index(drop=True)
+            y = np.arange(len(rows))
+            ax.hlines(y, rows["q25"], rows["q75"], color=POSITIVE_COLOUR, lw=2)
+            ax.scatter(rows["median"], y, color="#000000", s=14, zorder=3)
+            ax.axvline(overall, color="#000000", lw=0.8, ls=":")
+            ax.axvline(0, color=REFERENCE_COLOUR, lw=0.8, ls="--")
+            ax.set_yticks(
+                y,
+                [f"{v} ({n})" for v, n in zip(rows["value"], rows["specifications"], strict=True)],
+                fontsize=7,
+            )
+            ax.set_ylim(len(rows) - 0.5, -0.5)
+            ax.set_title(CHOICE_TITLES[choice], loc="left", fontsize=9)
+        np.atleast_1d(axes)[-1].set_xlabel(
+            "Focal estimate: median (dot) and interquartile range by value"
         )
-        ax.set_ylim(len(rows) - 0.5, -0.5)
-        ax.set_title(CHOICE_TITLES[choice], loc="left", fontsize=9)
-    np.atleast_1d(axes)[-1].set_xlabel(
-        "Focal estimate: median (dot) and interquartile range by value"
-    )
     return figure
 
 

@@ -7,9 +7,10 @@ Every ``plot_*`` function of the figure modules returns a
 :class:`matplotlib.figure.Figure` built without pyplot's global figure registry
 (nothing to close, nothing leaks between calls). Text is drawn with DejaVu Sans, so
 unit names come from the panel's English ``name_en`` column (no CJK font is assumed).
-Any ``$`` in labels or footers is escaped, so it is printed and never starts
-matplotlib mathtext. Labels come from the config's variable labels, which carry their
-units.
+No text is ever parsed as matplotlib mathtext (``text.parse_math`` is off in
+:func:`style`, and every figure is built and saved under it), so config text (the unit
+noun, labels, footers, unit names) is printed exactly as written, ``$`` and ``\\``
+included. Labels come from the config's variable labels, which carry their units.
 """
 
 from __future__ import annotations
@@ -77,17 +78,15 @@ def style() -> dict[str, Any]:
             "axes.titlesize": 10.5,
             "legend.frameon": False,
             "svg.hashsalt": SVG_HASH_SALT,
+            # Every text is config or data text, printed as written: a "$" in a unit
+            # noun or label must never start mathtext (unbalanced, it kills the figure).
+            "text.parse_math": False,
             "pdf.fonttype": 42,
             "savefig.dpi": DPI,
             "figure.dpi": 100,
         }
     )
     return rc
-
-
-def plain(text: object) -> str:
-    """Escape ``$`` so a label is printed literally, never parsed as mathtext."""
-    return str(text).replace("$", r"\$")
 
 
 def lower_first(label: str) -> str:
@@ -99,8 +98,8 @@ def lower_first(label: str) -> str:
 
 
 def wrap(text: object, width: int) -> str:
-    """Return ``text`` escaped (:func:`plain`) and broken into lines of at most ``width``."""
-    return "\n".join(textwrap.wrap(plain(text), width=width))
+    """Return ``text`` broken into lines of at most ``width`` characters."""
+    return "\n".join(textwrap.wrap(str(text), width=width))
 
 
 def new_figure(width: float, height: float, footer: str) -> tuple[Figure, SubFigure]:
@@ -125,7 +124,7 @@ def new_figure(width: float, height: float, footer: str) -> tuple[Figure, SubFig
     strip.text(
         0.01,
         0.45,
-        plain(wrapped),
+        wrapped,
         ha="left",
         va="center",
         fontsize=FOOTER_FONT_SIZE,
@@ -159,14 +158,14 @@ def unit_names(panel: pd.DataFrame) -> dict[str, str]:
 
 
 def axis_name(name: object, width: int = NAME_WIDTH, lines: int = NAME_LINES) -> str:
-    """A unit's name as an axis label: escaped, wrapped to ``width`` characters a line
+    """A unit's name as an axis label: wrapped to ``width`` characters a line
     and cut with "…" after ``lines`` lines, so 40-character names do not squeeze bars."""
-    return "\n".join(textwrap.wrap(plain(name), width=width, max_lines=lines, placeholder="…"))
+    return "\n".join(textwrap.wrap(str(name), width=width, max_lines=lines, placeholder="…"))
 
 
 def legend_entry(name: object, width: int = LEGEND_ENTRY_WIDTH) -> str:
     """A legend entry on one line, cut with "…" after ``width`` characters."""
-    return textwrap.wrap(plain(name), width=width, max_lines=1, placeholder="…")[0]
+    return textwrap.wrap(str(name), width=width, max_lines=1, placeholder="…")[0]
 
 
 def legend_columns(labels: Sequence[str], most: int, row_width: int = LEGEND_ROW_WIDTH) -> int:
