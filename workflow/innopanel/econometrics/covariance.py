@@ -288,23 +288,9 @@ def score_meat(
     Cameron, Gelbach and Miller), or Driscoll–Kraay (year sums smoothed by the Bartlett
     kernel, statsmodels' hac-groupsum). ``units`` and ``periods`` are 0-based codes,
     periods in time order; ``bandwidth`` is the resolved Driscoll–Kraay lag."""
-    entry = covariance_kind(kind)
-    n_units, n_periods = int(units.max()) + 1, int(periods.max()) + 1
-    if entry.takes_kernel:
-        if bandwidth is None:
-            raise CovarianceError(f"covariance {kind} needs its bandwidth resolved first.")
-        by_period = group_sums(scores, periods, n_periods)
-        return by_period.T @ bartlett_weights(bandwidth, n_periods) @ by_period
-    if not entry.clusters:
-        return scores.T @ scores
-    codes = {UNIT: (units, n_units), YEAR: (periods, n_periods)}
     meat = np.zeros((scores.shape[1], scores.shape[1]))
-    for dimension in entry.clusters:
-        by_group = group_sums(scores, *codes[dimension])
-        meat += by_group.T @ by_group
-    if len(entry.clusters) == 2:
-        by_cell = group_sums(scores, units * n_periods + periods, n_units * n_periods)
-        meat -= by_cell.T @ by_cell
+    for sign, left, right in _meat_terms(scores, units, periods, kind, bandwidth):
+        meat += sign * (left.T @ right)
     return meat
 
 
@@ -317,22 +303,35 @@ def score_variances(
 ) -> np.ndarray:
     """The diagonal of :func:`score_meat` (one raw variance per column of ``scores``),
     without the m x m matrix: memory stays proportional to ``scores``."""
+    variances = np.zeros(scores.shape[1])
+    for sign, left, right in _meat_terms(scores, units, periods, kind, bandwidth):
+        variances += sign * np.einsum("gm,gm->m", left, right)
+    return variances
+
+
+def _meat_terms(
+    scores: np.ndarray,
+    units: np.ndarray,
+    periods: np.ndarray,
+    kind: str,
+    bandwidth: int | None,
+) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """The meat of ``kind`` as a signed sum of products: meat = sum of sign * L' R."""
     entry = covariance_kind(kind)
     n_units, n_periods = int(units.max()) + 1, int(periods.max()) + 1
     if entry.takes_kernel:
         if bandwidth is None:
             raise CovarianceError(f"covariance {kind} needs its bandwidth resolved first.")
         by_period = group_sums(scores, periods, n_periods)
-        weighted = bartlett_weights(bandwidth, n_periods) @ by_period
-        return np.einsum("tm,tm->m", by_period, weighted)
+        return [(1.0, by_period, bartlett_weights(bandwidth, n_periods) @ by_period)]
     if not entry.clusters:
-        return np.einsum("im,im->m", scores, scores)
+        return [(1.0, scores, scores)]
     codes = {UNIT: (units, n_units), YEAR: (periods, n_periods)}
-    variances = np.zeros(scores.shape[1])
+    terms = []
     for dimension in entry.clusters:
         by_group = group_sums(scores, *codes[dimension])
-        variances += np.einsum("gm,gm->m", by_group, by_group)
+        terms.append((1.0, by_group, by_group))
     if len(entry.clusters) == 2:
         by_cell = group_sums(scores, units * n_periods + periods, n_units * n_periods)
-        variances -= np.einsum("cm,cm->m", by_cell, by_cell)
-    return variances
+        terms.append((-1.0, by_cell, by_cell))
+    return terms
