@@ -26,9 +26,16 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/provenance.smk"
 include: "workflow/rules/paper.smk"
+include: "workflow/rules/runs.smk"
 
 
 # Every defensible specification, when the study declares a multiverse.
 if "multiverse" in config:
 
     include: "workflow/rules/multiverse.smk"
+
+
+# The headline under each vintage policy, when the study declares the vintage table.
+if WITH_VINTAGES:
+
+    include: "workflow/rules/vintages.smk"

@@ -42,7 +42,7 @@ from innopanel.io import write_csv, write_json, write_text
 LONG_NORTH = "Northern Highlands and Islands Development"  # 42 characters
 UNITS_CSV = (
     "unit_id,name_en,aliases\n"
-    f"north,{LONG_NORTH},N01|N011|N012\n"
+    f"north,{LONG_NORTH},N01\n"
     "south,Southern Coastal Lowlands Region Authority,S02\n"
     "east,Eastern Plains,E03\n"
 )
@@ -444,10 +444,15 @@ CASES: dict[str, Case] = {
         (ROW, "unknown region 'All of the country'", "data.harmonise.totals"),
     ),
     "weighted mean without a weight": Case(
-        harmonise(concordance=[{"from": ["N01"], "to": "north", "merge": "weighted_mean"}]),
+        both(
+            csv_edit("N01,2021,120.0,52.00\n", "N011,2021,70.0,30.00\nN012,2021,50.0,21.00\n"),
+            harmonise(
+                concordance=[{"from": ["N011", "N012"], "to": "north", "merge": "weighted_mean"}]
+            ),
+        ),
         ("merges into 'north' by weighted mean without a weight", "merge: sum"),
     ),
-    "sub-units and their parent both present": Case(
+    "sub-units and their parent both present (two generations of codes)": Case(
         both(
             csv_edit(
                 "N01,2021,120.0,52.00\n",
@@ -455,7 +460,23 @@ CASES: dict[str, Case] = {
             ),
             harmonise(concordance=[{"from": ["N011", "N012"], "to": "north", "merge": "sum"}]),
         ),
-        (ROW, "'north' year 2021 appears twice with different values", "Keep the correct row"),
+        (
+            ROW,
+            "'north' year 2021 appears under its own name 'N01' (row 4)",
+            "older code(s) ['N011', 'N012'] (row(s) [5, 6])",
+            "Set prefer: newest",
+            "or prefer: oldest",
+        ),
+    ),
+    "one sub-unit twice in a year with different values": Case(
+        both(
+            csv_edit(
+                "N01,2021,120.0,52.00\n",
+                "N011,2021,70.0,30.00\nN012,2021,50.0,21.00\nN011,2021,71.0,30.00\n",
+            ),
+            harmonise(concordance=[{"from": ["N011", "N012"], "to": "north", "merge": "sum"}]),
+        ),
+        (ROW, "rows 4 and 6: 'N011' and 'N011' are one sub-unit of 'north'", "year 2021"),
     ),
     # --- derivations
     "derived without a declaration": Case(
@@ -609,6 +630,8 @@ def test_with_defaults_gives_every_cap_a_default() -> None:
     limits_ = with_defaults({"data": {}})["data"]["limits"]
     assert limits_ == {
         "max_file_bytes": 500_000_000,
+        "max_cells": 5_000_000,
+        "json_depth": 64,
         "excel_max_rows": 1_048_576,
         "excel_max_columns": 16_384,
         "excel_max_cells": 20_000_000,

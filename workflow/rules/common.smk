@@ -1,12 +1,14 @@
 import shutil
 from pathlib import Path
 
-from innopanel.config import exhibits
+from innopanel.config import exhibits, unit_labels
 from innopanel.config.study import load_study, study_unit
 from innopanel.reproducibility.provenance import git_revision
 from innopanel.config.sources import EXTENSIONS, FILE_KINDS, staged_path
 from innopanel.config.specs import source_specs
 from innopanel.config.data_specs import variable_specs
+from innopanel.data.staging import study_input_files
+from innopanel.io import inherited_mode, keep_outputs_private
 
 # The study this run builds: `--config study=<name>` (else the default study) names
 # config/studies/<name>.yaml. It is checked at start-up, before any job runs: the schema
@@ -22,10 +24,22 @@ config.update(STUDY_CONFIG)
 STUDY = RUN.study
 PATHS = RUN.paths
 
+# A source (or unit table) not everyone may read makes every file the run writes at most
+# as readable as it is (the staged copy, panel, reports, logs, exhibits), through the
+# umask its jobs inherit; the data-quality report says so (innopanel.data.staging).
+keep_outputs_private(
+    inherited_mode(
+        study_input_files(source_specs(config).values(), config["data"]["unit_table"])
+    )
+)
+
 SOURCES = list(config["data"]["sources"])
 EXHIBITS = config["exhibits"]
 # A study that declares a multiverse also gets its curve, choices figure and joint tests.
 WITH_MULTIVERSE = "multiverse" in config
+# A study that declares exhibits.vintage_table also cleans its panel under each vintage
+# policy and tabulates the headline under each (rules/vintages.smk).
+WITH_VINTAGES = "vintage_table" in EXHIBITS
 # The paper is compiled only where its LaTeX engine is installed, so that `make run`
 # works without one; paper.tex is written either way.
 PAPER_ENGINE = EXHIBITS["paper"]["engine"]
@@ -80,6 +94,14 @@ def provenance_inputs(wildcards):
     }
 
 
+def files_read():
+    """The files the run reads and does not build: the study's config, its unit table and
+    each file source's raw file (provenance's dirty flag covers them)."""
+    specs = source_specs(config).values()
+    raw = [spec.path for spec in specs if spec.kind in FILE_KINDS]
+    return [RUN.config_file, config["data"]["unit_table"], *raw]
+
+
 def cleaning_config():
     """The parts of the config the clean step depends on (a change reruns it)."""
     parts = {key: config[key] for key in ("study", "data", "units", "variables")}
@@ -96,7 +118,7 @@ def cleaning_config():
 
 
 def variable_labels():
-    return {name: spec["label"] for name, spec in config["variables"].items()}
+    return unit_labels.variable_labels(config)
 
 
 def model_labels():
@@ -119,7 +141,10 @@ def unit_noun():
 
 def table_outputs(wildcards=None):
     """Every table file the paper inputs (LaTeX), in paper order."""
-    return [PATHS.table(name, "tex") for name in exhibits.table_names(WITH_MULTIVERSE)]
+    return [
+        PATHS.table(name, "tex")
+        for name in exhibits.table_names(WITH_MULTIVERSE, WITH_VINTAGES)
+    ]
 
 
 def figure_outputs(wildcards=None):
@@ -131,7 +156,7 @@ def figure_outputs(wildcards=None):
 
 def caption_files(wildcards=None):
     names = [
-        *exhibits.table_names(WITH_MULTIVERSE),
+        *exhibits.table_names(WITH_MULTIVERSE, WITH_VINTAGES),
         *exhibits.figure_names(WITH_MULTIVERSE),
     ]
     return [exhibits.caption_path(name) for name in names]
@@ -156,7 +181,7 @@ def final_outputs():
                 "provenance/retrieval_log.json",
             )
         ],
-        *exhibits.exhibit_outputs(PATHS, WITH_MULTIVERSE),
+        *exhibits.exhibit_outputs(PATHS, WITH_MULTIVERSE, WITH_VINTAGES),
         PATHS.paper_tex,
         *([PATHS.paper_pdf] if BUILD_PAPER else []),
         *multiverse_outputs(),

@@ -5,6 +5,8 @@
 rule write_paper:
     input:
         captions=caption_files(),
+        # The paper's sentence on the vintage choice quotes this table's numbers.
+        vintages=[PATHS.table(exhibits.VINTAGE_TABLE, "csv")] if WITH_VINTAGES else [],
     output:
         tex=PATHS.paper_tex,
     log:
@@ -15,7 +17,7 @@ rule write_paper:
         "../../environment.yml"
     params:
         config=config,
-        tables=exhibits.table_names(WITH_MULTIVERSE),
+        tables=exhibits.table_names(WITH_MULTIVERSE, WITH_VINTAGES),
         figures=exhibits.figure_names(WITH_MULTIVERSE),
     script:
         "../scripts/write_paper.py"

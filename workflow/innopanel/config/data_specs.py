@@ -29,12 +29,20 @@ def _complete_data(data: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Concordance:
-    """Names or codes that mean one unit; ``merge`` None: a plain rename (one row each)."""
+    """Older names or codes of one unit; ``merge`` None: a plain rename (one row each).
+
+    ``sub_units`` groups ``names`` by sub-unit (the spellings of each); ``partial`` says
+    what a year missing some sub-units' rows gives, ``prefer`` which generation wins
+    when a source-year holds the unit's own rows and these older ones.
+    """
 
     names: tuple[str, ...]
     unit_id: str
     merge: str | None
     weight: str | None
+    sub_units: tuple[tuple[str, ...], ...]
+    partial: str
+    prefer: str | None
 
 
 @dataclass(frozen=True)
@@ -54,10 +62,21 @@ def harmonisation(data: Mapping[str, Any]) -> Harmonisation:
         totals=tuple(rules["totals"]),
         drop_units=tuple(rules["drop_units"]),
         unknown_units=rules["unknown_units"],
-        concordance=tuple(
-            Concordance(tuple(entry["from"]), entry["to"], entry["merge"], entry["weight"])
-            for entry in rules["concordance"]
-        ),
+        concordance=tuple(_concordance(entry) for entry in rules["concordance"]),
+    )
+
+
+def _concordance(entry: Mapping[str, Any]) -> Concordance:
+    """One concordance entry; a ``from`` item is a name or a list of one sub-unit's names."""
+    sub_units = tuple((item,) if isinstance(item, str) else tuple(item) for item in entry["from"])
+    return Concordance(
+        names=tuple(name for spellings in sub_units for name in spellings),
+        unit_id=entry["to"],
+        merge=entry["merge"],
+        weight=entry["weight"],
+        sub_units=sub_units,
+        partial=entry["partial"],
+        prefer=entry["prefer"],
     )
 
 
@@ -66,6 +85,9 @@ class DataLimits:
     """``data.limits``: caps on what a source may make the pipeline read."""
 
     max_file_bytes: int
+    # The cells a CSV, JSON or parquet source may hold, and a JSON source's nesting.
+    max_cells: int
+    json_depth: int
     excel_max_rows: int
     excel_max_columns: int
     excel_max_cells: int
@@ -79,6 +101,8 @@ def data_limits(data: Mapping[str, Any]) -> DataLimits:
     limits = _complete_data(data)["limits"]
     return DataLimits(
         max_file_bytes=int(limits["max_file_bytes"]),
+        max_cells=int(limits["max_cells"]),
+        json_depth=int(limits["json_depth"]),
         excel_max_rows=int(limits["excel_max_rows"]),
         excel_max_columns=int(limits["excel_max_columns"]),
         excel_max_cells=int(limits["excel_max_cells"]),
@@ -171,6 +195,39 @@ def cleaning_rules(data: Mapping[str, Any]) -> CleaningRules:
             variables=tuple(outliers["variables"]) if outliers.get("variables") else None,
         ),
     )
+
+
+#: data.vintages.policy's choices, in the order the vintage table shows them.
+VINTAGE_POLICIES: tuple[str, ...] = ("latest", "consistent", "splice")
+
+
+@dataclass(frozen=True)
+class VintageRules:
+    """``data.vintages``: what is a level break between editions, and what to do with one.
+
+    ``policy`` None: none declared (a level break found then stops the run);
+    see :mod:`innopanel.data.vintages` for the rule and the policies.
+    """
+
+    policy: str | None
+    tolerance: float
+    min_share: float
+
+
+def vintage_rules(data: Mapping[str, Any]) -> VintageRules:
+    """Return the vintage rules of ``data``, every default filled in."""
+    vintages = _complete_data(data)["vintages"]
+    return VintageRules(
+        policy=vintages["policy"],
+        tolerance=float(vintages["tolerance"]),
+        min_share=float(vintages["min_share"]),
+    )
+
+
+def accepted_scale_breaks(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The (source, variable) pairs of ``data.accept_scale_breaks`` (default: none)."""
+    entries = _complete_data(data)["accept_scale_breaks"]
+    return tuple((entry["source"], entry["variable"]) for entry in entries)
 
 
 # The keys naming each derivation's inputs, in the order the computation uses them.
@@ -269,6 +326,9 @@ class CleaningSpec:
     synthetic: bool
     data_note: str
     rules: CleaningRules
+    vintages: VintageRules
+    # data.accept_scale_breaks: (source, variable) pairs whose power-of-ten break is real.
+    accepted_scale_breaks: tuple[tuple[str, str], ...]
     harmonise: Harmonisation
     limits: DataLimits
     sources: Mapping[str, SourceSpec]
@@ -296,6 +356,8 @@ def cleaning_spec(config: Mapping[str, Any]) -> CleaningSpec:
         synthetic=bool(data["synthetic"]),
         data_note=data["data_note"],
         rules=cleaning_rules(data),
+        vintages=vintage_rules(data),
+        accepted_scale_breaks=accepted_scale_breaks(data),
         harmonise=harmonisation(data),
         limits=data_limits(data),
         sources=source_specs({"data": data}),

@@ -6,7 +6,8 @@ missing markers, thousands separators; a yearbook table via innopanel.data.yearb
 -> harmonise unit names to one id (drop totals and named units, map codes, merge
 sub-units) -> drop exact duplicates (reported), refuse
 conflicting ones -> apply the study window -> combine yearbook editions (the latest
-wins; revisions reported) -> merge sources on (unit, year) -> interpolate only if
+wins; revisions reported; a level break between statistical bases follows the
+vintage policy) -> merge sources on (unit, year) -> interpolate only if
 config asks -> shape the panel (unbalanced or balanced) -> derive analysis variables
 -> validate -> flag outliers. Every problem in the input is an error naming the file,
 row and column, and the fix; whatever is dropped or filled is in the data-quality
@@ -19,17 +20,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from innopanel.config.concordance import concordance_problems
 from innopanel.config.data_specs import cleaning_spec
 from innopanel.config.sources import display_location
 from innopanel.data.derivations import derive_panel
 from innopanel.data.editions import EditionFrame, combine_editions
 from innopanel.data.extraction import read_source
 from innopanel.data.harmonise import harmonise_units
+from innopanel.data.magnitudes import check_scale_breaks
 from innopanel.data.panel_rules import (
     apply_window,
     drop_duplicates,
@@ -39,7 +43,8 @@ from innopanel.data.panel_rules import (
     validate_panel,
 )
 from innopanel.data.quality import SourceReport, quality_report
-from innopanel.data.readers import source_label
+from innopanel.data.readers import DataError, source_label
+from innopanel.data.staging import privacy_entry, verify_staged
 from innopanel.data.unit_names import read_unit_table, unit_alias_map
 from innopanel.data.yearbook import read_yearbook_table
 
@@ -51,14 +56,29 @@ UNIT_TABLE_MATCHING_COLUMNS = ("unit_id", "aliases")
 def clean_panel(
     staged: Mapping[str, str | Path],
     config: Mapping[str, Any],
+    vintage_policy: str | None = None,
+    *,
+    verify_staged_files: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read every staged source, harmonise, merge, shape, derive and validate.
 
     ``staged`` maps source name to its staged file; ``config`` holds study, data, units
-    and variables (other sections are not read). Returns the panel and the data-quality
-    report (a JSON-ready dict).
+    and variables (other sections are not read). ``vintage_policy`` (None: the study's
+    ``data.vintages.policy``) cleans the panel under another vintage policy, for the
+    robustness exhibit. With ``verify_staged_files`` (the workflow's clean steps), each
+    staged file must still have the SHA256 the fetch step recorded beside it
+    (innopanel.data.staging). Returns the panel and the data-quality report (a
+    JSON-ready dict), which says so when an input is private.
     """
     spec = cleaning_spec(config)
+    if verify_staged_files:
+        for source in spec.sources.values():
+            verify_staged(source, staged[source.name])
+    # The workflow checks the concordance at start-up; a caller of this function from
+    # Python gets the same refusal, never two entries silently replacing each other.
+    problems = concordance_problems(config["data"])
+    if problems:
+        raise DataError(" ".join(problems))
     rules = spec.rules
     first_year, last_year = spec.first_year, spec.last_year
     units = read_unit_table(spec.unit_table)
@@ -68,6 +88,8 @@ def clean_panel(
     editions: list[EditionFrame] = []
     # Per source, the unit-years it gave a value for (the coverage table).
     provided: dict[str, pd.DataFrame] = {}
+    # Per source, its rows in canonical units (held against each other for scale breaks).
+    readings: dict[str, pd.DataFrame] = {}
 
     for source in spec.sources.values():
         shown = display_location(source, staged[source.name])
@@ -95,6 +117,7 @@ def clean_panel(
             unit_column=source.unit_column,
             unit_table=spec.unit_table,
             unit=spec.unit,
+            study_aliases=spec.aliases,
         )
         frame = drop_duplicates(frame, path, report)
         frame = apply_window(
@@ -103,17 +126,26 @@ def clean_panel(
         frame = frame.drop(columns=["source_sheet", "source_row"])
         values = [column.variable for column in source.columns]
         provided[source.name] = frame.loc[frame[values].notna().any(axis=1), ["unit_id", "year"]]
+        readings[source.name] = frame
         if source.table is None:
             frames.append(frame)
         else:
             editions.append(EditionFrame(source.name, source.table.edition, frame))
         reports.append(report)
+    # Before editions combine: the latest edition would hide an earlier one's slip.
+    scale_breaks = check_scale_breaks(readings, spec.source_variables, spec.accepted_scale_breaks)
     revisions: list[dict[str, Any]] | None = None
+    vintages: dict[str, Any] | None = None
     if editions:
         edition_variables = [
             v for v in spec.source_variables if any(v in part.frame for part in editions)
         ]
-        combined, revisions = combine_editions(editions, edition_variables)
+        vintage_rules = (
+            spec.vintages
+            if vintage_policy is None
+            else replace(spec.vintages, policy=vintage_policy)
+        )
+        combined, revisions, vintages = combine_editions(editions, edition_variables, vintage_rules)
         frames.append(combined)
 
     grid = pd.MultiIndex.from_product(
@@ -158,7 +190,12 @@ def clean_panel(
         threshold=rules.outliers.threshold,
         screened=list(rules.outliers.variables or source_variables),
         revisions=revisions,
+        vintages=vintages,
         derivation_drops=[drop.as_dict() for drop in derivation_drops],
         provided=provided,
     )
+    quality["scale_breaks"] = scale_breaks
+    privacy = privacy_entry(staged, spec.unit_table)
+    if privacy is not None:
+        quality["privacy"] = privacy
     return panel, quality

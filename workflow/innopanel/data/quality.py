@@ -15,6 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from innopanel.data.magnitudes import scale_breaks_markdown
+from innopanel.data.staging import privacy_markdown
+from innopanel.data.vintages import vintages_markdown
+
 # Iglewicz and Hoaglin's modified z-score: 0.6745 makes the MAD consistent for a normal SD.
 MAD_CONSISTENCY = 0.6745
 
@@ -32,8 +36,10 @@ class SourceReport:
     # outside the study (香港, …), with their values.
     edition: int | None = None
     totals_dropped: list[dict[str, Any]] = field(default_factory=list)
-    # Rows dropped or merged by data.harmonise: raw name, rule, rows.
+    # Rows dropped, renamed or merged by data.harmonise and data.aliases: name, rule, rows.
     harmonised: list[dict[str, Any]] = field(default_factory=list)
+    # Unit-years merged with a sub-unit's row absent: unit, year, present, absent, result.
+    partial_merges: list[dict[str, Any]] = field(default_factory=list)
     # Rows outside the study window, per year (summarised: they may be most of a file).
     out_of_window: dict[int, int] = field(default_factory=dict)
 
@@ -81,6 +87,7 @@ def quality_report(
     threshold: float,
     screened: Sequence[str],
     revisions: list[dict[str, Any]] | None = None,
+    vintages: Mapping[str, Any] | None = None,
     derivation_drops: Sequence[Mapping[str, Any]] = (),
     provided: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
@@ -89,7 +96,9 @@ def quality_report(
     ``shape`` is what shaping the panel dropped, ``interpolated`` the cells filled
     (``max_gap`` None: interpolation is off), ``screened`` the variables flagged for
     outliers at ``threshold``. ``revisions`` (None: no yearbook editions) lists every
-    earlier edition's value that the latest edition replaced. ``derivation_drops`` are
+    earlier edition's value that the latest edition replaced, ``vintages`` the level
+    breaks between statistical bases, what the policy did and which edition printed
+    each kept value (:mod:`innopanel.data.vintages`). ``derivation_drops`` are
     the rows each derived variable left missing although its inputs were observed (a
     log's zeros and negatives, a zero denominator). ``provided`` (source name -> the
     unit-years it gave a value for) makes the unit x source x year coverage table.
@@ -153,6 +162,8 @@ def quality_report(
             "differences": {kind: sum(r["kind"] == kind for r in revisions) for kind in kinds},
             "revised_values": revisions,
         }
+    if vintages is not None:
+        report["vintages"] = dict(vintages)
     return report
 
 
@@ -198,6 +209,7 @@ def _source_entry(report: SourceReport) -> dict[str, Any]:
         "header_blocks": report.header_blocks,
         "rows_dropped": report.dropped,
         "units_harmonised": report.harmonised,
+        "partial_merges": report.partial_merges,
         "out_of_window": [
             {"year": year, "rows": rows} for year, rows in sorted(report.out_of_window.items())
         ],
@@ -236,6 +248,7 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
         f"- Missing values: {quality['missing_values']['treatment']}.",
         f"- Interpolation: {quality['interpolated']['method']}; cells filled: "
         f"{len(quality['interpolated']['cells'])}.",
+        *privacy_markdown(quality.get("privacy")),
         "",
         "## Sources",
         "",
@@ -270,6 +283,10 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
             )
     lines += _harmonised_markdown(quality["sources"])
     lines += _yearbook_markdown(quality)
+    if "vintages" in quality:
+        lines += vintages_markdown(quality["vintages"])
+    if "scale_breaks" in quality:
+        lines += scale_breaks_markdown(quality["scale_breaks"])
     lines += _derivation_markdown(quality["derivation_drops"])
     lines += _coverage_markdown(quality["coverage"])
     lines += [
@@ -308,7 +325,8 @@ def quality_markdown(quality: Mapping[str, Any]) -> str:
 
 
 def _harmonised_markdown(sources: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Rows outside the window per year, and rows dropped or merged by data.harmonise."""
+    """Rows outside the window per year, rows dropped, renamed or merged by
+    data.harmonise and data.aliases, and unit-years merged with a sub-unit absent."""
     outside = [
         [source["name"], entry["year"], entry["rows"]]
         for source in sources
@@ -325,10 +343,29 @@ def _harmonised_markdown(sources: Sequence[Mapping[str, Any]]) -> list[str]:
         "",
         *_table_or_none(["source", "year", "rows dropped"], "|---|---:|---:|", outside),
         "",
-        "## Rows that are not units, and merged sub-units (data.harmonise)",
+        "## Rows that are not units, renamed or merged (data.harmonise, data.aliases)",
         "",
         *_table_or_none(
             ["source", "name in the source", "rule", "rows"], "|---|---|---|---:|", harmonised
+        ),
+        "",
+        "## Merges with a sub-unit's row absent (data.harmonise.concordance partial)",
+        "",
+        *_table_or_none(
+            ["source", "unit", "year", "sub-units present", "absent", "result"],
+            "|---|---|---:|---|---|---|",
+            [
+                [
+                    source["name"],
+                    entry["unit_id"],
+                    entry["year"],
+                    ", ".join(entry["present"]),
+                    ", ".join(entry["absent"]),
+                    entry["result"],
+                ]
+                for source in sources
+                for entry in source["partial_merges"]
+            ],
         ),
     ]
 
