@@ -13,7 +13,7 @@ import pytest
 import yaml
 from test_bad_input import DEMO, SCITECH, TARGET, digest_tree, edit
 from test_workflow import make_project, snakemake
-from test_yearbook import write_xlsx
+from test_yearbook import write_xlsx, yearbook_source
 
 from innopanel.config.checks import ConfigError, check_config
 from innopanel.config.schema import check_schema
@@ -281,18 +281,9 @@ def _yearbook_study(tmp_path: Path, slipped: int) -> tuple[dict[str, Any], dict[
     sources, staged = {}, {}
     for year in range(2019, 2023):
         path = _edition(tmp_path, year, "万人年" if year == slipped else "人年")
-        sources[f"fte_{year}"] = {
-            "kind": "local",
-            "path": str(path),
-            "sha256": "0" * 64,
-            "format": "excel",
-            "encoding": "utf-8",
-            "licence": "test",
-            "citation": "test",
-            "unit_column": "地区",
-            "columns": {"rd_personnel_fte": "全时当量"},
-            "table": {"edition": year, "year": year},
-        }
+        sources[f"fte_{year}"] = yearbook_source(
+            str(path), {"rd_personnel_fte": "全时当量"}, {"edition": year, "year": year}
+        )
         staged[f"fte_{year}"] = str(path)
     config = {
         "study": {

@@ -19,6 +19,7 @@ import openpyxl
 import pandas as pd
 import pytest
 import yaml
+from test_yearbook import yearbook_source
 
 from innopanel.config.checks import ConfigError
 from innopanel.config.data_specs import vintage_rules
@@ -86,18 +87,9 @@ def write_xlsx(path: Path, rows: list[list[Any]]) -> Path:
 
 
 def source(path: Path, edition: int) -> dict[str, Any]:
-    return {
-        "kind": "local",
-        "path": str(path),
-        "sha256": "0" * 64,
-        "format": "excel",
-        "encoding": "utf-8",
-        "licence": "test",
-        "citation": "test",
-        "unit_column": "地区",
-        "columns": {"rd_intensity": "经费投入强度"},
-        "table": {"edition": edition, "wide_years": True},
-    }
+    return yearbook_source(
+        str(path), {"rd_intensity": "经费投入强度"}, {"edition": edition, "wide_years": True}
+    )
 
 
 def study(tmp_path: Path, vintages: dict[str, Any] | None = None) -> tuple[dict, dict]:

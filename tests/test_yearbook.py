@@ -87,22 +87,26 @@ def write_xlsx(path: Path, rows: list[list[Any]]) -> Path:
     return path
 
 
-def table_source(**overrides: Any) -> Any:
-    raw: dict[str, Any] = {
+def yearbook_source(path: str, columns: dict[str, Any], table: dict[str, Any]) -> dict[str, Any]:
+    """A local yearbook table's source config, as the tests of yearbook tables write it."""
+    return {
         "kind": "local",
-        "path": "x.xlsx",
+        "path": path,
         "sha256": "0" * 64,
         "format": "excel",
         "encoding": "utf-8",
         "licence": "test",
         "citation": "test",
         "unit_column": "地区",
-        "columns": {"invention_patents_granted": "发明"},
-        "table": {
-            "edition": 2016,
-            "year": 2016,
-        },
+        "columns": columns,
+        "table": table,
     }
+
+
+def table_source(**overrides: Any) -> Any:
+    raw = yearbook_source(
+        "x.xlsx", {"invention_patents_granted": "发明"}, {"edition": 2016, "year": 2016}
+    )
     raw.update(overrides)
     return source_spec("patents_2016", raw)
 
