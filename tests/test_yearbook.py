@@ -78,6 +78,13 @@ PATENTS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _project_is_the_test_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables written to tmp_path lie in the project, so messages may quote their header
+    (a file outside the project never has its header quoted)."""
+    monkeypatch.chdir(tmp_path)
+
+
 def write_xlsx(path: Path, rows: list[list[Any]]) -> Path:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
@@ -184,6 +191,38 @@ def test_wide_year_table_goes_long(tmp_path: Path) -> None:
     assert report.totals_dropped[0]["values"]["rd_intensity 2020"] == 2.4
 
 
+WIDE_TITLE = ["1-8 各地区研究与试验发展(R&D)经费投入强度"]
+WIDE_SPEC = {
+    "columns": {"rd_intensity": "经费投入强度"},
+    "table": {"edition": 2020, "wide_years": True},
+}
+
+
+def test_years_under_one_shared_label_are_read(tmp_path: Path) -> None:
+    rows = [
+        WIDE_TITLE,
+        ["单位:%"],
+        ["地 区", "Region", "年份", "年份"],
+        [None, None, 2019, 2020],
+        ["四 川", "Sichuan", "1.87", "2.17"],
+    ]
+    frame, _ = read(write_xlsx(tmp_path / "w.xlsx", rows), table_source(**WIDE_SPEC))
+    assert frame["year"].tolist() == [2019, 2020]
+    assert frame["rd_intensity"].tolist() == [1.87, 2.17]
+
+
+def test_a_year_under_a_label_of_its_own_is_refused_not_dropped(tmp_path: Path) -> None:
+    rows = [
+        WIDE_TITLE,
+        ["单位:%"],
+        ["地 区", "Region", None, "其中"],
+        [None, None, 2019, 2020],
+        ["四 川", "Sichuan", "1.87", "0.42"],
+    ]
+    with pytest.raises(DataError, match=r"C \(none\), D '其中'.*part of the series"):
+        read(write_xlsx(tmp_path / "w.xlsx", rows), table_source(**WIDE_SPEC))
+
+
 def test_wide_table_title_must_name_its_variable(tmp_path: Path) -> None:
     rows = [["1-4 各地区R&D人员全时当量"], ["单位:%"], ["地区", "Region", "2018"], ["四川", "S"]]
     spec = table_source(
@@ -233,6 +272,39 @@ def test_a_cell_that_is_not_a_number_names_row_and_column(tmp_path: Path) -> Non
     rows[10] = ["江    苏", "Jiangsu", 30, "12件", 18]
     with pytest.raises(DataError, match=r"row 11, column 4 \('invention_patents_granted', 2016\)"):
         read(write_xlsx(tmp_path / "p.xlsx", rows), table_source())
+
+
+def test_a_private_table_is_never_quoted_in_messages(tmp_path: Path) -> None:
+    """Its cells, title, units row and header stay out of messages (and logs)."""
+    rows = [list(row) for row in PATENTS]
+    rows[10] = ["江    苏", "Jiangsu", 30, "secret-cell", 18]
+    path = write_xlsx(tmp_path / "p.xlsx", rows)
+    path.chmod(0o600)
+    with pytest.raises(DataError, match="row 11, column 4") as cell:
+        read(path, table_source())
+    units = table_source(columns={"invention_patents_granted": {"column": "发明", "unit": "人年"}})
+    with pytest.raises(DataError, match="the units row says") as units_row:
+        read(path, units)
+    with pytest.raises(DataError, match="no column's header contains") as header:
+        read(path, table_source(columns={"invention_patents_granted": "发明专利X"}))
+    for message in (str(cell.value), str(units_row.value), str(header.value)):
+        assert "secret-cell" not in message and "'件'" not in message
+        assert "实用新型" not in message and "(not quoted: the file is private" in message
+
+
+def test_a_table_outside_the_project_has_its_cells_quoted_but_not_its_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [list(row) for row in PATENTS]
+    rows[10] = ["江    苏", "Jiangsu", 30, "12件", 18]
+    path = write_xlsx(tmp_path / "p.xlsx", rows)
+    (tmp_path / "project").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+    with pytest.raises(DataError, match="value '12件'"):
+        read(path, table_source())
+    with pytest.raises(DataError, match="outside the project") as header:
+        read(path, table_source(columns={"invention_patents_granted": "发明专利X"}))
+    assert "实用新型" not in str(header.value)
 
 
 def test_encrypted_xls_is_decrypted_in_memory_and_left_unchanged() -> None:

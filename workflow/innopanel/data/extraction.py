@@ -32,7 +32,7 @@ from innopanel.data.readers import (
     read_sheets,
     source_label,
 )
-from innopanel.data.staging import may_quote, may_quote_header
+from innopanel.data.staging import Quoting
 
 HEADER_UNIT = re.compile(r"^(?P<name>.*?)\s*[（(](?P<unit>[^()（）]+)[)）]\s*$")
 # A plain decimal number: digits, one optional decimal point, an optional exponent. No
@@ -148,15 +148,7 @@ class _Reading:
     units: Mapping[str, Mapping[str, Any]]
     missing_markers: frozenset[str]
     label: str
-    # Whether messages may quote the file's cells, and its header (innopanel.data.staging).
-    quotable: bool
-    header_quotable: bool
-
-    def quote(self, text: str | None) -> str:
-        """A cell as messages quote it: as written, or withheld for a private file."""
-        if self.quotable:
-            return f"'{(text or '').strip()}'"
-        return "(not quoted: the file is private)"
+    quoting: Quoting
 
 
 def read_source(
@@ -192,8 +184,7 @@ def read_source(
         units,
         missing_markers,
         source_label(source, shown),
-        may_quote(path),
-        may_quote_header(spec, path),
+        Quoting.of(spec, path),
     )
     records: list[dict[str, Any]] = []
     for sheet in read_sheets(path, spec, limits, shown):
@@ -257,7 +248,7 @@ def _read_sheet(sheet: Sheet, reading: _Reading, report: SourceReport) -> list[d
         except CellError as error:
             raise DataError(
                 f"{where}, row {number}, column '{spec.year_column}': year "
-                f"{reading.quote(year_cell)} {error}"
+                f"{reading.quoting.cell(year_cell)} {error}"
             ) from None
         for variable, (column, unit) in layout.columns.items():
             cell = row[column] if column < len(row) else None
@@ -268,12 +259,12 @@ def _read_sheet(sheet: Sheet, reading: _Reading, report: SourceReport) -> list[d
             except CellError as error:
                 raise DataError(
                     f"{where}, row {number}, column '{headers[variable]}': value "
-                    f"{reading.quote(cell)} {error}"
+                    f"{reading.quoting.cell(cell)} {error}"
                 ) from None
             if (number, column) in sheet.merged_copies and not math.isnan(value):
                 raise DataError(
                     f"{where}, row {number}, column '{headers[variable]}': the value "
-                    f"{reading.quote(cell)} comes from a merged cell above, so it would "
+                    f"{reading.quoting.cell(cell)} comes from a merged cell above, so it would "
                     "count for several rows. Unmerge the cells in a copy of the file and "
                     "enter each row's own value (or leave it empty if it is missing)."
                 )
@@ -282,7 +273,7 @@ def _read_sheet(sheet: Sheet, reading: _Reading, report: SourceReport) -> list[d
             if minimum is not None and value < minimum:
                 raise DataError(
                     f"{where}, row {number}, column '{headers[variable]}': value "
-                    f"{reading.quote(cell)} is below the minimum {minimum} allowed for "
+                    f"{reading.quoting.cell(cell)} is below the minimum {minimum} allowed for "
                     f"'{variable}'. Correct the source value (a negative count or amount "
                     "is a data-entry error)."
                 )
@@ -318,7 +309,7 @@ def _read_header_row(
             f"{key}) is missing; "
             + (
                 f"the header has {names}"
-                if reading.header_quotable
+                if reading.quoting.header
                 else "the header is not quoted, as the file is private or outside the project"
             )
             + ". Fix the mapping in the config, or the header in a copy of the file."

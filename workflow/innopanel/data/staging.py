@@ -12,7 +12,7 @@ everything derived from it as private (the workflow sets the run's umask,
 :func:`innopanel.io.keep_outputs_private`), the data-quality report says so
 (:func:`privacy_entry`), and error messages do not quote its content
 (:func:`may_quote`); nor do they quote the header of a file from outside the project
-(:func:`may_quote_header`).
+(:func:`may_quote_header`). Readers quote through :class:`Quoting`, which knows both.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,32 @@ def may_quote_header(spec: SourceSpec, path: str | os.PathLike[str]) -> bool:
         files.append(Path(spec.path))
     project = Path.cwd().resolve()
     return all(file.resolve().is_relative_to(project) for file in files)
+
+
+@dataclass(frozen=True)
+class Quoting:
+    """What an error message may quote of one source file: its cells, its header."""
+
+    cells: bool
+    header: bool
+
+    @classmethod
+    def of(cls, spec: SourceSpec, path: str | os.PathLike[str]) -> Quoting:
+        """The quoting allowed for ``path``, read for source ``spec``."""
+        return cls(may_quote(path), may_quote_header(spec, path))
+
+    def cell(self, text: str | None) -> str:
+        """A cell as messages quote it: as written, or withheld for a private file."""
+        if self.cells:
+            return f"'{(text or '').strip()}'"
+        return "(not quoted: the file is private)"
+
+    def header_text(self, text: object) -> str:
+        """Header text (a title, a label, a units row) as messages quote it: as written,
+        or withheld for a private file or one outside the project."""
+        if self.header:
+            return f"'{text}'" if isinstance(text, str) else str(text)
+        return "(not quoted: the file is private or outside the project)"
 
 
 def study_input_files(

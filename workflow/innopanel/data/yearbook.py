@@ -30,11 +30,23 @@ from innopanel.data.extraction import CellError, parse_number, unit_factor
 from innopanel.data.harmonise import rows_not_units
 from innopanel.data.quality import SourceReport
 from innopanel.data.readers import Cell, DataError, Sheet, place, read_sheets, source_label
+from innopanel.data.staging import Quoting
 from innopanel.data.unit_names import normalise_unit_name
 
 UNITS_ROW_PREFIX = "单位"
 TITLE_YEAR = re.compile(r"[(](?P<year>\d{4})年[)]")
 YEAR_HEADER = re.compile(r"^(?P<year>(19|20)\d{2})$")
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a message points (file, sheet), and what it may quote of that file."""
+
+    place: str
+    quoting: Quoting
+
+    def __str__(self) -> str:
+        return self.place
 
 
 def compact(cell: Cell) -> str:
@@ -86,10 +98,11 @@ def read_yearbook_table(
     report = SourceReport(name=spec.name, path=shown, edition=spec.table.edition)
     not_units = rows_not_units(harmonise)
     label = source_label(spec.name, shown)
+    quoting = Quoting.of(spec, path)
     sheets = read_sheets(path, spec, limits, shown)
     records: list[dict[str, Any]] = []
     for sheet in sheets if spec.sheets else sheets[:1]:
-        where = place(label, sheet.name)
+        where = _Where(place(label, sheet.name), quoting)
         layout = locate_layout(sheet, spec, spec.table, units, variables, where)
         report.header_blocks.append(
             {
@@ -139,7 +152,7 @@ def locate_layout(
     table: TableSpec,
     units: Mapping[str, Mapping[str, Any]],
     variables: Mapping[str, VariableSpec],
-    where: str,
+    where: _Where,
 ) -> TableLayout:
     """Find the header (by its region cell), the units, and each variable's column(s)."""
     rows = sheet.rows
@@ -175,27 +188,16 @@ def locate_layout(
     body = marker_row + 1
     while body < len(rows) and not compact(_cell(rows[body][1], region_column)):
         body += 1
-    header = _joined_header([cells for _, cells in rows[first:body]])
+    parts = _header_parts([cells for _, cells in rows[first:body]])
+    header = ["".join(texts) for texts in parts]
     line = rows[marker_row][0]
     if table.wide_years:
-        year_columns: dict[int, int] = {}
-        for column, text in enumerate(header):
-            if not (match := YEAR_HEADER.match(text)):
-                continue
-            year = int(match.group("year"))
-            if year in year_columns:
-                raise DataError(
-                    f"{where}, rows {rows[first][0]}-{rows[body - 1][0]}: the year {year} "
-                    f"heads two columns, {column_letter(year_columns[year])} and "
-                    f"{column_letter(column)}; which one holds {year} is not known (a "
-                    "mistyped year?). Correct the header in the source file, or fetch a "
-                    "correct copy (and update its sha256)."
-                )
-            year_columns[year] = column
+        year_columns = _year_columns(parts, f"{rows[first][0]}-{rows[body - 1][0]}", where)
         if not year_columns:
             raise DataError(
                 f"{where}, row {line}: table.wide_years is set but no header is a year; "
-                f"the header has {header}. Set table.year for a single-year table."
+                f"the header has {where.quoting.header_text(header)}. Set table.year for a "
+                "single-year table."
             )
         column_spec = spec.columns[0]
         unit = _unit(column_spec, stated_unit, spec, units, variables, where)
@@ -214,7 +216,8 @@ def locate_layout(
                 f"{where}, rows {rows[first][0]}-{rows[body - 1][0]}: {problem} "
                 f"'{column_spec.header}' (data.sources.{spec.name}.columns."
                 f"{column_spec.variable}); the joined headers are "
-                f"{[text for text in header if text]}. Use text of exactly one of them."
+                f"{where.quoting.header_text([text for text in header if text])}. Use text of "
+                "exactly one of them."
             )
         column = _sub_column(sheet, first, body, matches[0], column_spec, spec.name, where)
         unit = _unit(column_spec, stated_unit, spec, units, variables, where)
@@ -259,7 +262,7 @@ def _label_below(sheet: Sheet, row: int, column: int, body: int) -> str:
 
 
 def _sub_column(
-    sheet: Sheet, first: int, body: int, column: int, spec: ColumnSpec, source: str, where: str
+    sheet: Sheet, first: int, body: int, column: int, spec: ColumnSpec, source: str, where: _Where
 ) -> int:
     """The column of ``spec``: ``column`` itself, or, when the header cell it matched spans
     several sub-columns (发明 over 数量 and 占比(%)), the declared ``sub_column`` of them."""
@@ -273,7 +276,7 @@ def _sub_column(
         return column
     last_row, span = _spanned_columns(sheet, row, column, body)
     labels = {c: _label_below(sheet, last_row, c, body) for c in span}
-    named = ", ".join(f"'{labels[c]}' ({column_letter(c)})" for c in span)
+    named = ", ".join(f"{where.quoting.header_text(labels[c])} ({column_letter(c)})" for c in span)
     cells = (
         f"row {sheet.rows[row][0]}, column(s) {column_letter(span[0])}-{column_letter(span[-1])}"
     )
@@ -296,7 +299,7 @@ def _sub_column(
     return chosen[0]
 
 
-def _check_title(title: str, spec: SourceSpec, table: TableSpec, where: str) -> None:
+def _check_title(title: str, spec: SourceSpec, table: TableSpec, where: _Where) -> None:
     """A single-year title's "(2010年)" must be table.year; a wide table's names its variable."""
     match = TITLE_YEAR.search(title)
     if table.year is not None and match and int(match.group("year")) != table.year:
@@ -306,7 +309,7 @@ def _check_title(title: str, spec: SourceSpec, table: TableSpec, where: str) -> 
         )
     if table.wide_years and compact(spec.columns[0].header) not in title:
         raise DataError(
-            f"{where}, row 1: the title '{title}' does not contain "
+            f"{where}, row 1: the title {where.quoting.header_text(title)} does not contain "
             f"'{spec.columns[0].header}' (data.sources.{spec.name}.columns."
             f"{spec.columns[0].variable}), which names a wide-year table's variable. "
             "Is this the right file?"
@@ -319,15 +322,15 @@ def _unit(
     spec: SourceSpec,
     units: Mapping[str, Mapping[str, Any]],
     variables: Mapping[str, VariableSpec],
-    where: str,
+    where: _Where,
 ) -> str:
     """The unit of a column: stated in the config or by the units row, and convertible."""
     variable, stated = column.variable, column.unit
     key = f"data.sources.{spec.name}.columns.{variable}"
     if stated is not None and units_row is not None and stated != units_row:
         raise DataError(
-            f"{where}: the units row says '{units_row}' but {key}.unit says "
-            f"'{stated}'. Correct whichever is wrong."
+            f"{where}: the units row says {where.quoting.header_text(units_row)} but "
+            f"{key}.unit says '{stated}'. Correct whichever is wrong."
         )
     unit = stated or units_row
     if unit is None:
@@ -336,14 +339,16 @@ def _unit(
             f"{key}: {{column: ..., unit: ...}}."
         )
     target = variables[variable].unit
+    # A unit the config states is the project's text; one read from the units row is not.
+    quoted_unit = f"'{unit}'" if stated is not None else where.quoting.header_text(unit)
     if unit not in units:
         raise DataError(
-            f"{where}: unit '{unit}' of '{variable}' is not listed under units "
+            f"{where}: unit {quoted_unit} of '{variable}' is not listed under units "
             "in the config; add it with its dimension and factor."
         )
     if target is None or units[unit]["dimension"] != units[target]["dimension"]:
         raise DataError(
-            f"{where}: unit '{unit}' of '{variable}' cannot be converted to "
+            f"{where}: unit {quoted_unit} of '{variable}' cannot be converted to "
             f"'{target}'. Check the column mapping and the variable's unit."
         )
     return unit
@@ -359,12 +364,12 @@ def _refuse_values_without_region(
     missing_markers: frozenset[str],
     layout: TableLayout,
     number: int,
-    where: str,
+    where: _Where,
 ) -> None:
     """A row whose region cell is blank is a spacer only if the cells read hold nothing;
     with values it would be skipped silently (whose values are they?)."""
     filled = [
-        f"{column_letter(column)}{number} '{text}'"
+        f"{column_letter(column)}{number} {where.quoting.cell(text)}"
         for _, _, column, _ in cells_of
         if (text := (_cell(cells, column) or "").strip()) and text not in missing_markers
     ]
@@ -377,18 +382,53 @@ def _refuse_values_without_region(
         )
 
 
-def _joined_header(block: Sequence[Sequence[Cell]]) -> list[str]:
-    """Per column, the compact texts of the header rows joined top to bottom."""
+def _header_parts(block: Sequence[Sequence[Cell]]) -> list[list[str]]:
+    """Per column, the compact texts of the header rows, top to bottom (a merged cell's
+    text, repeated down the rows it spans, once)."""
     width = max((len(cells) for cells in block), default=0)
-    joined = []
+    columns = []
     for column in range(width):
         parts: list[str] = []
         for cells in block:
             text = compact(_cell(cells, column))
             if text and (not parts or parts[-1] != text):
                 parts.append(text)
-        joined.append("".join(parts))
-    return joined
+        columns.append(parts)
+    return columns
+
+
+def _year_columns(parts: Sequence[Sequence[str]], rows: str, where: _Where) -> dict[int, int]:
+    """A wide-year table's year columns: those whose lowest header text is a year. Years
+    under a label (合计 over 2019 2020) are read only when every year is under the same
+    label; a year under a label of its own (其中 over 2020) may be a part, not the whole,
+    so it is refused rather than read or dropped."""
+    year_columns: dict[int, int] = {}
+    labels: dict[int, str] = {}
+    for column, texts in enumerate(parts):
+        if not texts or not (match := YEAR_HEADER.match(texts[-1])):
+            continue
+        year = int(match.group("year"))
+        if year in year_columns:
+            raise DataError(
+                f"{where}, rows {rows}: the year {year} heads two columns, "
+                f"{column_letter(year_columns[year])} and {column_letter(column)}; which one "
+                f"holds {year} is not known (a mistyped year?). Correct the header in the "
+                "source file, or fetch a correct copy (and update its sha256)."
+            )
+        year_columns[year] = column
+        labels[column] = "".join(texts[:-1])
+    if len(set(labels.values())) > 1:
+        shown = ", ".join(
+            f"{column_letter(column)} {where.quoting.header_text(label) if label else '(none)'}"
+            for column, label in labels.items()
+        )
+        raise DataError(
+            f"{where}, rows {rows}: the year columns stand under different labels ({shown}); "
+            "a year under a label of its own may be a part of the series, not the whole, "
+            "so which columns hold the variable is not known. Fetch a table whose years "
+            "share one header, or read the years apart as single-year tables (table.year)."
+        )
+    return year_columns
 
 
 def _read_body(
@@ -399,7 +439,7 @@ def _read_body(
     units: Mapping[str, Mapping[str, Any]],
     missing_markers: frozenset[str],
     not_units: Mapping[str, str],
-    where: str,
+    where: _Where,
     report: SourceReport,
 ) -> list[dict[str, Any]]:
     """One record per region (single-year) or region-year (wide); rows that are no unit
@@ -440,7 +480,7 @@ def _read_body(
             except CellError as error:
                 raise DataError(
                     f"{where}, row {number}, column {column + 1} ('{variable}', {year}): "
-                    f"value '{(cell or '').strip()}' {error}"
+                    f"value {where.quoting.cell(cell)} {error}"
                 ) from None
             value *= unit_factor(unit, variables[variable].unit, units)
             minimum = variables[variable].minimum
