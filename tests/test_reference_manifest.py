@@ -159,6 +159,40 @@ def test_report_shows_the_diff_of_a_committed_table_and_fails(
     assert "verify toy: every output agrees" in capsys.readouterr().out
 
 
+def test_provenance_that_differs_in_its_commit_alone_passes_naming_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 23: a build in a git checkout failed `verify --reuse` because its provenance
+    records its commit and the reference, built in a copy, records none."""
+    root, build = tmp_path / "root", tmp_path / "build"
+    path = TOY.result("provenance/provenance.json")
+    outside = {"commit": None, "dirty": None, "note": "not a git checkout"}
+    inside = {"commit": "c" * 40, "dirty": False, "dirty_files": {}, "note": None}
+
+    def provenance(git: dict[str, object], numpy: str = "2.4.6") -> str:
+        return json.dumps({"git": git, "software": {"packages": {"numpy": numpy}}}) + "\n"
+
+    digests = write(root, {f"reference/{path.removeprefix('results/')}": provenance(outside)})
+    reference = Manifest({**digests, path: next(iter(digests.values()))}, POLICY)
+    write(build, {path: provenance(inside)})
+    differences, checked = compare_outputs(reference, root, build, [path])
+    assert differences == []
+    assert report("toy", differences, checked, [], root, build) == 0
+    assert (
+        f"ok   {path}: within tolerance, the same but for the commit (reference: not a git "
+        f"checkout; rebuilt: commit {'c' * 40})"
+    ) in capsys.readouterr().out
+    write(build, {path: provenance(inside, numpy="2.5.0")})
+    differences, _ = compare_outputs(reference, root, build, [path])
+    assert differences == [
+        Difference(
+            path,
+            'differs (provenance class): software.packages.numpy: "2.4.6" -> "2.5.0" '
+            f"(reference: not a git checkout; rebuilt: commit {'c' * 40})",
+        )
+    ]
+
+
 def test_an_output_in_no_class_stops_make_reference() -> None:
     with pytest.raises(ReferenceCheckError, match=r"results/toy/a.bin: no comparison class"):
         classify(["results/toy/tables/t.tex", "results/toy/a.bin"], POLICY)

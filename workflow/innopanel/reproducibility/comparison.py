@@ -1,4 +1,5 @@
-"""Compare a rebuilt output with its reference: tables cell by cell, figures as pixels.
+"""Compare a rebuilt output with its reference: tables cell by cell, figures as pixels,
+provenance by what it records.
 
 Each comparison returns an ``Agreement``: whether it holds, the largest difference found
 and where it is (row and column of a table, pixel box of a figure), so a failure names
@@ -7,6 +8,8 @@ the cell and a pass says how close it came.
 
 from __future__ import annotations
 
+import difflib
+import json
 import shutil
 import subprocess
 import tempfile
@@ -17,6 +20,12 @@ import numpy as np
 import pandas as pd
 
 from innopanel.reproducibility.policy import FigureTolerance, NumericTolerance
+from innopanel.reproducibility.provenance import SITE_FIELD, markdown_site, site
+
+# How many differing fields or lines of a provenance record a failure lists.
+SHOWN = 8
+# A value longer than this is cut in a failure message (a config section, a digest).
+SHOWN_CHARACTERS = 80
 
 
 @dataclass(frozen=True)
@@ -190,3 +199,104 @@ def _box(mask: np.ndarray) -> str:
         f"pixels x {columns[0]}-{columns[-1]}, y {rows[0]}-{rows[-1]} "
         f"of {mask.shape[1]}x{mask.shape[0]}"
     )
+
+
+def compare_provenance(reference: Path, rebuilt: Path) -> Agreement:
+    """provenance.json field by field, provenance.md line by line, but for where each run
+    was built (its commit, whether it departs from it): a build in a checkout agrees with
+    a reference built elsewhere. ``where`` names both commits; ``largest`` is the number
+    of fields or lines that differ, and the problem names them."""
+    if reference.suffix == ".json":
+        old, new = (json.loads(p.read_text(encoding="utf-8")) for p in (reference, rebuilt))
+        sites = [site(record.pop(SITE_FIELD, {})) for record in (old, new)]
+        changed = field_differences(old, new)
+    else:
+        (old_lines, old_site), (new_lines, new_site) = (
+            markdown_site(p.read_text(encoding="utf-8")) for p in (reference, rebuilt)
+        )
+        sites = [old_site, new_site]
+        changed = line_differences(old_lines, new_lines)
+    where = f"reference: {sites[0]}; rebuilt: {sites[1]}"
+    if not changed:
+        return Agreement(True, 0.0, where)
+    shown = changed[:SHOWN]
+    if len(changed) > SHOWN:
+        shown.append(f"{len(changed) - SHOWN} more")
+    return Agreement(False, float(len(changed)), where, "; ".join(shown) + f" ({where})")
+
+
+_ABSENT = object()
+
+
+def field_differences(old: object, new: object, field: str = "") -> list[str]:
+    """Each field of two JSON documents that differs, as ``field: old -> new``. A list of
+    records with distinct names (the sources) is matched by name, any other by position."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            change
+            for key in sorted(old.keys() | new.keys())
+            for change in field_differences(
+                old.get(key, _ABSENT), new.get(key, _ABSENT), f"{field}.{key}" if field else key
+            )
+        ]
+    if isinstance(old, list) and isinstance(new, list):
+        old_keyed, new_keyed = _keyed(old), _keyed(new)
+        if old_keyed is None or new_keyed is None:
+            old_keyed, new_keyed = dict(enumerate(old)), dict(enumerate(new))
+        return [
+            change
+            for key in sorted(old_keyed.keys() | new_keyed.keys(), key=str)
+            for change in field_differences(
+                old_keyed.get(key, _ABSENT), new_keyed.get(key, _ABSENT), f"{field}[{key}]"
+            )
+        ]
+    # True == 1 in Python, not in JSON.
+    if type(old) is type(new) and old == new:
+        return []
+    return [f"{field}: {_shown(old)} -> {_shown(new)}"]
+
+
+def _keyed(records: list[object]) -> dict[object, object] | None:
+    names = [r.get("name") if isinstance(r, dict) else None for r in records]
+    if None in names or len(set(names)) != len(names):
+        return None
+    return dict(zip(names, records, strict=True))
+
+
+def _shown(value: object) -> str:
+    if value is _ABSENT:
+        return "absent"
+    return _cut(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def line_differences(old: list[tuple[int, str]], new: list[tuple[int, str]]) -> list[str]:
+    """Each changed, removed or added line of two numbered texts, by the reference's line
+    number (the rebuilt's for an added line); a long changed line is shown from a little
+    before where it changes."""
+    matcher = difflib.SequenceMatcher(a=[t for _, t in old], b=[t for _, t in new], autojunk=False)
+    changes = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        before = [text for _, text in old[i1:i2]]
+        after = [text for _, text in new[j1:j2]]
+        for k in range(max(len(before), len(after))):
+            number = old[i1 + k][0] if k < len(before) else f"{new[j1 + k][0]} (rebuilt)"
+            pair = [lines[k] if k < len(lines) else "" for lines in (before, after)]
+            same = next(
+                (i for i, (x, y) in enumerate(zip(*pair, strict=False)) if x != y),
+                min(map(len, pair)),
+            )
+            start = max(0, same - SHOWN_CHARACTERS // 4)
+            shown = [
+                repr(("…" if start else "") + _cut(lines[k][start:]))
+                if k < len(lines)
+                else "absent"
+                for lines in (before, after)
+            ]
+            changes.append(f"line {number}: {shown[0]} -> {shown[1]}")
+    return changes
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 1] + "…"

@@ -7,7 +7,11 @@ policy and the tolerances into the manifest, and ``make verify`` applies the one
 recorded there, so a reference states how it is to be checked.
 
 - exact: what a human reads (tables, the data-quality report, the paper's source, the
-  panel and staged sources, provenance). Byte for byte; committed under results/<study>/.
+  panel and staged sources). Byte for byte; committed under results/<study>/.
+- provenance: provenance.json and .md, by what they record: every field (line) but the
+  commit the run was built from and the files not as in it, so a build in a checkout
+  agrees with a reference built in a copy that is none. Their reference copies live
+  under reference/<study>/; verify prints both commits.
 - numeric: full-precision machine outputs (estimates, diagnostics, residuals). Cell by
   cell within ``NUMERIC_TOLERANCE``; text cells exactly. Their reference copies live
   under reference/<study>/, where the workflow never writes.
@@ -27,7 +31,7 @@ from innopanel.config.paths import REFERENCE, RESULTS, StudyPaths
 
 RESULTS_README = f"{RESULTS}/README.md"
 RASTER_SUFFIX = ".raster.png"
-CLASSES = ("exact", "numeric", "figure", "skip")
+CLASSES = ("exact", "numeric", "figure", "provenance", "skip")
 
 
 def study_rules(study: str) -> tuple[tuple[str, str], ...]:
@@ -49,7 +53,8 @@ def study_rules(study: str) -> tuple[tuple[str, str], ...]:
         ("exact", f"{results}/tables/*"),
         ("exact", f"{results}/data_quality/*"),
         ("exact", f"{results}/paper/*.tex"),
-        ("exact", f"{results}/provenance/*"),
+        ("provenance", f"{results}/provenance/provenance.json"),
+        ("provenance", f"{results}/provenance/provenance.md"),
         ("exact", f"{paths.processed}/*.csv"),
         # The data-quality report of the panel cleaned under each vintage policy.
         ("exact", f"{paths.processed}/vintages/*.json"),
@@ -168,10 +173,10 @@ class Policy:
 
 def reference_copy(path: str, kind: str) -> str | None:
     """Where the reference of an output of class ``kind`` is kept, if not in the manifest
-    alone: numeric outputs as copies, figures as renderings, both under
+    alone: numeric and provenance outputs as copies, figures as renderings, all under
     reference/<study>/ (``results/<study>/x`` -> ``reference/<study>/x``)."""
     inside = path.removeprefix(f"{RESULTS}/")
-    if kind == "numeric":
+    if kind in ("numeric", "provenance"):
         return f"{REFERENCE}/{inside}"
     if kind == "figure":
         return f"{REFERENCE}/{inside}{RASTER_SUFFIX}"

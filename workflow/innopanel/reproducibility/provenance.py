@@ -38,6 +38,14 @@ PACKAGES = (
 CODE_FOLDER = "workflow"
 # Why a file git lists is not as in the commit (any other status: changed since it).
 GIT_STATUS = {"??": "untracked", "!!": "ignored by git"}
+# The field of provenance.json that records where the run was built (the checkout's
+# commit and the files not as in it), not what from: a build in a checkout and the
+# reference, built in a copy that is no checkout, may differ here alone.
+SITE_FIELD = "git"
+# provenance.md says the same in its commit item, with the files not as in the commit
+# nested under it, so the lines about where the run was built are one block.
+COMMIT_ITEM = "- Commit: "
+DEPARTURE_ITEM = "  - "
 RETRIEVAL_NOTE = (
     "NOT byte-stable: how and when each source was last obtained (from a file, the cache, "
     "the mirror folder or the network). Everything that must be identical across reruns "
@@ -222,14 +230,16 @@ def provenance_markdown(provenance: Mapping[str, Any]) -> str:
         ]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     software = provenance["software"]
-    git = provenance["git"]
+    git = provenance[SITE_FIELD]
     commit = git["commit"] or git["note"]
     if git["dirty"]:
         commit += " (with uncommitted changes)"
+    departures = git.get("dirty_files") or {}
     lines += [
         "",
         f"- Config SHA256: `{provenance['config']['sha256']}`",
-        f"- Commit: {commit}",
+        f"{COMMIT_ITEM}{commit}",
+        *[f"{DEPARTURE_ITEM}`{path}`: {why}" for path, why in departures.items()],
         f"- Python {software['python']} ({software['implementation']}); "
         + ", ".join(f"{name} {version}" for name, version in software["packages"].items()),
         "",
@@ -240,9 +250,29 @@ def provenance_markdown(provenance: Mapping[str, Any]) -> str:
         lines.append(
             f"- {name}: `{entry['path']}` sha256 `{entry['sha256']}` ({entry['bytes']} bytes)"
         )
-    departures = git.get("dirty_files") or {}
-    if departures:
-        lines += ["", "Not as in the commit:", ""]
-        lines += [f"- `{path}`: {why}" for path, why in departures.items()]
     lines += ["", "Retrieval times (not byte-stable) are in `retrieval_log.json`."]
     return "\n".join(lines) + "\n"
+
+
+def site(git: Mapping[str, Any]) -> str:
+    """Where a run was built, from provenance.json's git block: its commit and whether it
+    departs from it, or why there is none."""
+    if git.get("commit") is None:
+        return str(git.get("note") or "no commit recorded")
+    if not git.get("dirty"):
+        return f"commit {git['commit']}"
+    departures = len(git.get("dirty_files") or {})
+    return f"commit {git['commit']} with uncommitted changes ({departures} file(s))"
+
+
+def markdown_site(text: str) -> tuple[list[tuple[int, str]], str]:
+    """provenance.md's lines, numbered, but for its commit item and the files nested
+    under it; and that commit, as the item states it."""
+    kept, commit, in_site = [], "no commit line", False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith(COMMIT_ITEM):
+            commit, in_site = line.removeprefix(COMMIT_ITEM), True
+        elif not (in_site and line.startswith(DEPARTURE_ITEM)):
+            kept.append((number, line))
+            in_site = False
+    return kept, commit

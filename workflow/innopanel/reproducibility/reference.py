@@ -10,20 +10,22 @@ studies named with ``--study``), sorts every output into a comparison class
   then the SHA256 of every output and every reference file (``sha256sum -c`` format);
 - ``results/<study>/MANIFEST.environment.json``: the environment it was made in;
 - the exact-class outputs under results/<study>/ (committed; they rebuild byte for byte);
-- under reference/<study>/, copies of the numeric outputs and renderings of the figures.
+- under reference/<study>/, copies of the numeric and provenance outputs and renderings
+  of the figures.
 
 The workflow never writes under reference/, and every output it writes under
 results/<study>/ is either exact (rewritten with the same bytes) or ignored by git, so
 running it never dirties the checkout; a study writes only under its own folders.
 
 ``python -m innopanel.reproducibility.reference verify`` (``make verify``) rebuilds the
-same way and fails, naming study, file and cell or pixels, if an exact output's bytes
-differ, a numeric output leaves the tolerance, a figure's rendering moves, an output is
+same way and fails, naming study, file and cell, pixels or field, if an exact output's
+bytes differ, a numeric output leaves the tolerance, a figure's rendering moves,
+provenance records anything but its commit otherwise than the reference, an output is
 missing, new or unclassified, a reference file was edited, a committed copy under
 results/ differs or is of a class that must not be committed, or a file is committed
 under results/ or reference/ outside every bundled study's folder. ``compare A B``
-prints how far the numeric outputs and figures of two builds are apart (how the
-tolerances were measured).
+prints how far the numeric outputs, figures and provenance of two builds are apart (how
+the tolerances were measured).
 
 This is one idea, a study's reference, and stays one module of about 650 lines: the
 manifest's format, the code that writes it and the checks that read it change together.
@@ -56,6 +58,7 @@ from innopanel.config.paths import (
 from innopanel.io import sha256_file, write_json, write_text
 from innopanel.reproducibility.comparison import (
     Agreement,
+    compare_provenance,
     compare_renderings,
     compare_tables,
     load_rendering,
@@ -134,7 +137,8 @@ class Difference:
 
 @dataclass(frozen=True)
 class Checked:
-    """A numeric output or figure within tolerance, and how close it came."""
+    """A numeric output, figure or provenance record within tolerance, and how close it
+    came."""
 
     path: str
     kind: str
@@ -245,13 +249,15 @@ def classify(outputs: Iterable[str], policy: Policy) -> dict[str, str]:
 def agreement_of(
     kind: str, reference: Path, rebuilt: Path, policy: Policy, stored: bool
 ) -> Agreement:
-    """Compare a numeric output or a figure with its reference.
+    """Compare a numeric output, a figure or a provenance record with its reference.
 
     ``stored``: the reference of a figure is a stored rendering (under reference/), not
     the figure itself.
     """
     if kind == "numeric":
         return compare_tables(reference, rebuilt, policy.numeric)
+    if kind == "provenance":
+        return compare_provenance(reference, rebuilt)
     expected = load_rendering(reference) if stored else render(reference, policy.figure)
     return compare_renderings(expected, render(rebuilt, policy.figure), policy.figure)
 
@@ -277,8 +283,8 @@ def kept(paths: StudyPaths) -> set[str]:
 def write_reference(
     root: Path, workdir: Path, paths: StudyPaths, kinds: Mapping[str, str], policy: Policy
 ) -> None:
-    """Put a study's exact outputs under results/<study>/ and numeric copies and
-    renderings under reference/<study>/; remove what is no longer an output or a
+    """Put a study's exact outputs under results/<study>/ and numeric and provenance
+    copies and renderings under reference/<study>/; remove what is no longer an output or a
     reference there."""
     keep = kept(paths)
     for path, kind in kinds.items():
@@ -288,7 +294,7 @@ def write_reference(
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(workdir / path, target)
-        elif kind == "numeric" and copy is not None:
+        elif kind in ("numeric", "provenance") and copy is not None:
             keep.add(copy)
             (root / copy).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(workdir / path, root / copy)
@@ -399,12 +405,16 @@ def check_committed(root: Path, paths: StudyPaths, reference: Manifest) -> list[
                 Difference(path, "committed under results/, but not an output in the manifest")
             )
         elif kind != "exact":
+            why = (
+                "records the commit it is built from"
+                if kind == "provenance"
+                else "may differ in its last bits on another machine"
+            )
             differences.append(
                 Difference(
                     path,
-                    f"committed, but a {kind} output may differ in its last bits on another "
-                    f"machine, so a run would dirty the checkout; `git rm --cached {path}` "
-                    "(its reference is under reference/)",
+                    f"committed, but a {kind} output {why}, so a run would dirty the "
+                    f"checkout; `git rm --cached {path}` (its reference is under reference/)",
                 )
             )
         elif not (root / path).is_file():
@@ -469,8 +479,8 @@ def verify(
     root: Path, workdir: Path, study: str, cores: str = "all", reuse: bool = False
 ) -> tuple[list[Difference], list[Checked], list[str]]:
     """Build ``study`` in the project copy ``workdir`` (unless ``reuse``) and return every
-    difference from its reference, the numeric outputs and figures within tolerance,
-    and how the environment differs."""
+    difference from its reference, the numeric outputs, figures and provenance within
+    tolerance, and how the environment differs."""
     paths = StudyPaths(study)
     reference, recorded = read_reference(root, paths)
     if not reuse:
@@ -504,10 +514,14 @@ def text_diff(before: Path, after: Path) -> str:
 
 
 def describe(checked: Checked) -> str:
-    """How close a numeric output or figure came to its reference."""
+    """How close a numeric output, figure or provenance record came to its reference."""
     agreement = checked.agreement
     if checked.kind == "numeric":
         return f"largest relative difference {agreement.largest:.2g} ({agreement.where})"
+    if checked.kind == "provenance":
+        if agreement.holds:
+            return f"the same but for the commit ({agreement.where})"
+        return agreement.problem
     return f"largest pixel change {agreement.largest:.2g} ({agreement.where})"
 
 
@@ -546,19 +560,21 @@ def report(
         return 1
     print(
         f"verify {study}: every output agrees with {paths.manifest} (exact byte for byte, "
-        "numeric and figures within the manifest's tolerances)."
+        "numeric and figures within the manifest's tolerances, provenance but for the "
+        "commit)."
     )
     return 0
 
 
 def compare_builds(first: Path, second: Path, study: str) -> list[Checked]:
-    """How far the numeric outputs and figures of two builds of a study are apart."""
+    """How far the numeric outputs, figures and provenance of two builds of a study are
+    apart."""
     policy = Policy.for_study(study)
     kinds = classify(workflow_outputs(first, study), policy)
     return [
         Checked(path, kind, agreement_of(kind, first / path, second / path, policy, False))
         for path, kind in kinds.items()
-        if kind in ("numeric", "figure")
+        if kind in ("numeric", "figure", "provenance")
     ]
 
 
