@@ -28,6 +28,19 @@ def study_config(monkeypatch: pytest.MonkeyPatch) -> dict:
         return copy.deepcopy(yaml.safe_load(stream))
 
 
+def model_entry(estimator: str, covariance: str = "clustered", **extra: object) -> dict:
+    """A model's config entry on the synthetic panel: y on x1, controlling for x2."""
+    return {
+        "label": estimator,
+        "estimator": estimator,
+        "outcome": "y",
+        "regressors": ["x1"],
+        "controls": ["x2"],
+        "covariance": covariance,
+        **extra,
+    }
+
+
 def simulate_panel(
     n_units: int = 80,
     n_years: int = 10,

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import yaml
-from conftest import simulate_panel
+from conftest import model_entry, simulate_panel
 from linearmodels.panel import PanelOLS
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
@@ -57,25 +57,13 @@ def demo_panel() -> pd.DataFrame:
 panel = partial(simulate_panel, n_units=200, n_years=8, seed=0, year_effect_sd=0.0, error_sd=1.0)
 
 
-def model(estimator: str, **extra: object) -> dict:
-    return {
-        "label": estimator,
-        "estimator": estimator,
-        "outcome": "y",
-        "regressors": ["x1"],
-        "controls": ["x2"],
-        "covariance": "clustered",
-        **extra,
-    }
-
-
 MODELS = {
     name: model_spec(name, raw)
     for name, raw in {
-        "fe": model("fixed_effects", entity_effects=True),
-        "twoway": model("fixed_effects", entity_effects=True, time_effects=True),
-        "re": model("random_effects"),
-        "pooled": model("pooled_ols"),
+        "fe": model_entry("fixed_effects", entity_effects=True),
+        "twoway": model_entry("fixed_effects", entity_effects=True, time_effects=True),
+        "re": model_entry("random_effects"),
+        "pooled": model_entry("pooled_ols"),
     }.items()
 }
 

@@ -2,6 +2,7 @@ import shutil
 from pathlib import Path
 
 from innopanel.config import exhibits, unit_labels
+from innopanel.config.planning import check_plan
 from innopanel.config.study import load_study, study_unit
 from innopanel.reproducibility.provenance import git_revision
 from innopanel.config.sources import EXTENSIONS, FILE_KINDS, staged_path
@@ -21,6 +22,9 @@ RUN, STUDY_CONFIG = load_study(
 )
 config.clear()
 config.update(STUDY_CONFIG)
+# What the config and the unit table settle (the jackknife's cap, too few clusters or
+# years for a model) is refused now, not minutes into a run (innopanel.config.planning).
+check_plan(config, RUN.config_file)
 STUDY = RUN.study
 PATHS = RUN.paths
 

@@ -34,6 +34,9 @@ LINEAR_ESTIMATORS = (
 ESTIMATORS = (*LINEAR_ESTIMATORS, "ppml")
 # The between estimator has one observation per unit: nothing to cluster or smooth over.
 WITHIN_UNIT_ESTIMATORS = tuple(e for e in ESTIMATORS if e != "between")
+# Their jackknife is exact in one pass over the rows (per-unit Gram blocks); every other
+# estimator's refits the model once per cluster.
+EXACT_JACKKNIFE_ESTIMATORS = ("pooled_ols", "fixed_effects")
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,12 @@ def covariance_kind(name: str) -> CovarianceKind:
     if name not in COVARIANCES:
         raise ValueError(f"unknown covariance '{name}'; use one of {', '.join(COVARIANCES)}.")
     return COVARIANCES[name]
+
+
+def refits_per_cluster(estimator: str, covariance: str) -> bool:
+    """Whether the covariance refits the model once per cluster: a jackknife of an
+    estimator without the exact one-pass route (the cost jackknife_max_clusters caps)."""
+    return covariance_kind(covariance).jackknife and estimator not in EXACT_JACKKNIFE_ESTIMATORS
 
 
 def covariance_problems(

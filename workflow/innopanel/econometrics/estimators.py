@@ -21,7 +21,12 @@ import numpy as np
 import pandas as pd
 from linearmodels.panel import BetweenOLS, PanelOLS, PooledOLS, RandomEffects
 
-from innopanel.config.covariances import LINEAR_ESTIMATORS, UNIT, YEAR
+from innopanel.config.covariances import (
+    EXACT_JACKKNIFE_ESTIMATORS,
+    LINEAR_ESTIMATORS,
+    UNIT,
+    YEAR,
+)
 from innopanel.econometrics.absorption import FixedEffects
 from innopanel.econometrics.covariance import (
     Correction,
@@ -48,9 +53,6 @@ TIME = "year"
 CONSTANT = "const"
 # Estimators whose design includes an intercept (the others absorb or difference it out).
 WITH_CONSTANT = ("pooled_ols", "between", "random_effects")
-# Their jackknife is exact in one pass over the rows (per-unit Gram blocks); every other
-# estimator's refits the model once per cluster.
-EXACT_JACKKNIFE_ESTIMATORS = ("pooled_ols", "fixed_effects")
 
 
 class EstimationError(ValueError):

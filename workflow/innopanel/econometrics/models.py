@@ -24,7 +24,11 @@ import pandas as pd
 from scipy import stats
 
 from innopanel.config.checks import ABSORBING_ESTIMATORS, effects_problems
-from innopanel.config.covariances import covariance_kind, covariance_problems
+from innopanel.config.covariances import (
+    covariance_kind,
+    covariance_problems,
+    refits_per_cluster,
+)
 from innopanel.config.specs import ModelSpec
 from innopanel.econometrics.covariance import (
     NORMAL,
@@ -37,7 +41,6 @@ from innopanel.econometrics.covariance import (
 )
 from innopanel.econometrics.estimators import (
     CONSTANT,
-    EXACT_JACKKNIFE_ESTIMATORS,
     WITH_CONSTANT,
     EstimationError,
     FitResult,
@@ -332,10 +335,8 @@ def check_jackknife_size(frame: pd.DataFrame, spec: ModelSpec, unit: str = "city
     Leave-one-cluster-out refits cost clusters x rows, so this is the one step whose
     time grows faster than the panel; its cap says so instead of running for hours.
     """
-    if (
-        spec.jackknife_max_clusters is None
-        or not covariance_kind(spec.covariance).jackknife
-        or spec.estimator in EXACT_JACKKNIFE_ESTIMATORS
+    if spec.jackknife_max_clusters is None or not refits_per_cluster(
+        spec.estimator, spec.covariance
     ):
         return
     clusters = frame.index.get_level_values(ENTITY).nunique()
