@@ -26,7 +26,7 @@ SLURM_STAMP := $(VENV)/.slurm-installed-$(shell cat requirements-slurm.lock | ck
 BENCH_VENV  := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat requirements-bench.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup setup-slurm run test lint format verify reference bench lock environment clean help
+.PHONY: setup setup-slurm remove-slurm run test lint format verify reference bench lock environment clean help
 
 help:
 	@echo "make run    set up .venv from requirements.lock, then build every bundled study"
@@ -40,6 +40,7 @@ help:
 	@echo "            change that moved the numbers)"
 	@echo "make setup-slurm  set up, then add the pinned SLURM executor plugin"
 	@echo "            (requirements-slurm.lock) for snakemake --profile profiles/slurm"
+	@echo "make remove-slurm  take the SLURM executor plugin out of .venv again"
 	@echo "make bench  print end-to-end, no-op, per-rule and two-way FE timings"
 	@echo "make lock   re-resolve requirements*.in into their .lock files and environment.yml"
 
@@ -70,6 +71,14 @@ $(SLURM_STAMP): $(STAMP) requirements-slurm.lock
 	touch $@
 
 setup-slurm: $(SLURM_STAMP)
+
+# Take out of .venv what setup-slurm added (the packages requirements-slurm.lock pins
+# beyond requirements.lock), so that Snakemake's starts no longer import the plugin and
+# its cluster probe: CI leaves .venv as `make setup` made it.
+SLURM_ONLY = $(BIN)/python -c 'import re; pins = lambda lock: set(re.findall(r"^([A-Za-z0-9_.-]+)==", open(lock).read(), re.M)); print(*sorted(pins("requirements-slurm.lock") - pins("requirements.lock")))'
+remove-slurm:
+	$(BIN)/python -m pip uninstall --yes --quiet $$($(SLURM_ONLY))
+	rm -f $(VENV)/.slurm-installed-*
 
 run: setup
 	set -e; for study in $(STUDIES); do $(BIN)/snakemake --cores $(CORES) --config study=$$study; done

@@ -13,6 +13,12 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 
 
+# Steps that only copy, stage or check local files run where Snakemake runs, on every
+# executor: on a cluster each would otherwise cost a job's scheduling for a second of work.
+localrules:
+    fetch_source,
+
+
 rule all:
     default_target: True
     input:
