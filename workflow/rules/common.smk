@@ -27,13 +27,15 @@ config.update(STUDY_CONFIG)
 check_plan(config, RUN.config_file)
 STUDY = RUN.study
 PATHS = RUN.paths
+# Each source's spec, parsed once: input functions ask for them hundreds of times a plan.
+SOURCE_SPECS = source_specs(config)
 
 # A source (or unit table) not everyone may read makes every file the run writes at most
 # as readable as it is (the staged copy, panel, reports, logs, exhibits), through the
 # umask its jobs inherit; the data-quality report says so (innopanel.data.staging).
 keep_outputs_private(
     inherited_mode(
-        study_input_files(source_specs(config).values(), config["data"]["unit_table"])
+        study_input_files(SOURCE_SPECS.values(), config["data"]["unit_table"])
     )
 )
 
@@ -56,7 +58,7 @@ wildcard_constraints:
 
 
 def source_spec(wildcards):
-    return source_specs(config)[wildcards.source]
+    return SOURCE_SPECS[wildcards.source]
 
 
 def fetch_spec(wildcards):
@@ -80,12 +82,12 @@ def source_window(wildcards):
 
 def staged_sources(wildcards):
     return {
-        name: staged_path(spec, PATHS) for name, spec in source_specs(config).items()
+        name: staged_path(spec, PATHS) for name, spec in SOURCE_SPECS.items()
     }
 
 
 def source_records(suffix):
-    return [staged_path(spec, PATHS) + suffix for spec in source_specs(config).values()]
+    return [staged_path(spec, PATHS) + suffix for spec in SOURCE_SPECS.values()]
 
 
 def provenance_inputs(wildcards):
@@ -101,7 +103,7 @@ def provenance_inputs(wildcards):
 def files_read():
     """The files the run reads and does not build: the study's config, its unit table and
     each file source's raw file (provenance's dirty flag covers them)."""
-    specs = source_specs(config).values()
+    specs = SOURCE_SPECS.values()
     raw = [spec.path for spec in specs if spec.kind in FILE_KINDS]
     return [RUN.config_file, config["data"]["unit_table"], *raw]
 

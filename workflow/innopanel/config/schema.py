@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from innopanel.config.checks import ConfigError
+from innopanel.config.specs import load_schema
 
 
 def _key(path: Any) -> str:
@@ -53,9 +54,8 @@ def check_schema(
 ) -> None:
     """Raise :class:`ConfigError` listing every schema violation with its key and fix."""
     import jsonschema
-    import yaml
 
-    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    schema = load_schema(Path(schema_path).resolve())
     validator = jsonschema.Draft202012Validator(schema)
     problems: list[str] = []
     for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path))):

@@ -34,7 +34,7 @@ from innopanel.config.caption_text import caption_text
 from innopanel.config.checks import ConfigError, check_config
 from innopanel.config.paths import DEFAULT_STUDY, StudyNameError, StudyPaths, study_paths
 from innopanel.config.schema import check_schema
-from innopanel.config.specs import with_defaults
+from innopanel.config.specs import safe_loader, with_defaults
 from innopanel.io import sha256_file
 from innopanel.vocabulary import UnitNoun, unit_noun
 
@@ -134,7 +134,7 @@ def read_yaml(path: Path, shown: str) -> Any:
     """
     import yaml
 
-    class UniqueKeyLoader(yaml.SafeLoader):
+    class UniqueKeyLoader(safe_loader()):  # type: ignore[misc]
         """The safe loader, but a repeated key is an error instead of the last one winning."""
 
     def unique_mapping(loader: UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
