@@ -39,11 +39,8 @@ from innopanel.econometrics.multiverse import (
     model_for,
     prepare_panel,
 )
-from innopanel.exhibits.specification_curve import (
-    choice_medians,
-    joint_tests_table,
-    plot_specification_curve,
-)
+from innopanel.exhibits.joint_tests_table import joint_tests_table
+from innopanel.exhibits.specification_curve import choice_medians, plot_specification_curve
 
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = [f"u{i:02d}" for i in range(24)]

@@ -5,7 +5,7 @@ import logging
 import pandas as pd
 
 from innopanel.config.data_specs import VINTAGE_POLICIES
-from innopanel.exhibits.style import unit_names
+from innopanel.exhibits.frames import unit_names
 from innopanel.exhibits.tables import FORMATS, write_table
 from innopanel.exhibits.vintage_tables import vintage_table
 from innopanel.runlog import log_to_file

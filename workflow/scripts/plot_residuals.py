@@ -5,7 +5,8 @@ import logging
 import pandas as pd
 
 from innopanel.exhibits.estimate_figures import model_residuals, plot_residuals
-from innopanel.exhibits.style import save_figure, unit_names
+from innopanel.exhibits.frames import unit_names
+from innopanel.exhibits.style import save_figure
 from innopanel.runlog import log_to_file
 
 log_to_file(snakemake.log[0])

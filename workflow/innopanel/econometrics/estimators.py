@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from linearmodels.panel import BetweenOLS, PanelOLS, PooledOLS, RandomEffects
 
 from innopanel.config.covariances import (
     EXACT_JACKKNIFE_ESTIMATORS,
@@ -271,6 +270,10 @@ def _library_fit(
     time_effects: bool,
 ) -> Any:
     """The linearmodels fit behind :func:`fit_linear` (first differences already taken)."""
+    # Imported here: linearmodels (with statsmodels) costs a job about 1.5 s to import, and
+    # the fixed-effects fits, PPML and the multiverse never call it.
+    from linearmodels.panel import BetweenOLS, PanelOLS, PooledOLS, RandomEffects
+
     if estimator == "pooled_ols":
         return PooledOLS(dependent, exog).fit(**options)
     if estimator == "between":

@@ -20,10 +20,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
-from scipy import stats
-from statsmodels.nonparametric.smoothers_lowess import lowess
 
 from innopanel.config.exhibits import RESIDUAL_ESTIMATORS
+from innopanel.exhibits.frames import check_columns
 from innopanel.exhibits.style import (
     FIT_COLOUR,
     FOCAL_COLOUR,
@@ -32,7 +31,6 @@ from innopanel.exhibits.style import (
     MODEL_MARKERS,
     PEER_GROUP_COLOUR,
     REFERENCE_COLOUR,
-    check_columns,
     legend_entry,
     lower_first,
     new_figure,
@@ -241,6 +239,8 @@ def model_residuals(residuals: pd.DataFrame, model: str) -> pd.DataFrame:
 
 def normal_quantiles(n: int) -> np.ndarray:
     """Return the standard normal quantiles at plotting positions (i − 0.5)/n."""
+    from scipy import stats  # here, not at the top: the coefficient figure's job needs none
+
     return stats.norm.ppf((np.arange(1, n + 1) - 0.5) / n)
 
 
@@ -294,6 +294,8 @@ def plot_residuals(
         fitted = data["fitted"].to_numpy()
         interpolated = len(fitted) > EXACT_LOWESS_POINTS
         delta = 0.01 * float(np.ptp(fitted)) if interpolated else 0.0
+        from statsmodels.nonparametric.smoothers_lowess import lowess
+
         smooth = lowess(data["residual"].to_numpy(), fitted, frac=LOWESS_FRACTION, delta=delta)
         left.plot(
             smooth[:, 0],

@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from innopanel.exhibits.frames import check_columns, unit_names
 from innopanel.exhibits.style import (
     FIT_COLOUR,
     FOCAL_COLOUR,
@@ -29,14 +30,12 @@ from innopanel.exhibits.style import (
     PEER_LINESTYLES,
     REFERENCE_COLOUR,
     axis_name,
-    check_columns,
     corner_note,
     legend_columns,
     legend_entry,
     lower_first,
     new_figure,
     style,
-    unit_names,
     wrap,
 )
 from innopanel.vocabulary import UnitNoun, capitalised, unit_words

@@ -14,18 +14,17 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from innopanel.exhibits.frames import check_columns, unit_names
 from innopanel.exhibits.style import (
     FIT_COLOUR,
     FOCAL_COLOUR,
     MAX_WIDTH,
     OTHER_COLOUR,
     REFERENCE_COLOUR,
-    check_columns,
     corner_note,
     legend_entry,
     new_figure,
     style,
-    unit_names,
     wrap,
 )
 from innopanel.exhibits.summary_tables import correlation_matrix

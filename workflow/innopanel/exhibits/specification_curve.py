@@ -1,11 +1,11 @@
-"""The multiverse's exhibits: the specification curve, the estimate by choice, the joint tests.
+"""The multiverse's figures: the specification curve and the estimate by choice.
 
 The curve (Simonsohn, Simmons and Nelson 2020) ranks every estimated focal coefficient
 with its 95 % interval, coloured by sign and significance, the focal specification
 marked; under it a dashboard marks each specification's choices (one row per value,
 one per control variable). The choice figure shows the median estimate (and the
 interquartile range) of the specifications sharing each value of each choice. The
-table states the joint tests and their null distributions.
+joint tests' table is :mod:`innopanel.exhibits.joint_tests_table`.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from innopanel.config.multiverse import CHOICES, CONTROL_SEPARATOR, NO_CONTROLS
+from innopanel.exhibits.frames import check_columns
 from innopanel.exhibits.style import (
     FOCAL_COLOUR,
     OTHER_COLOUR,
     REFERENCE_COLOUR,
-    check_columns,
     new_figure,
     style,
 )
-from innopanel.exhibits.table_model import Column, Number, Panel, Row, Table, Text, table_notes
 
 POSITIVE_COLOUR, NEGATIVE_COLOUR = "#0072B2", "#E69F00"
 CHOICE_TITLES = {
@@ -37,12 +36,6 @@ CHOICE_TITLES = {
     "sample": "Sample",
 }
 CURVE_COLUMNS = ("spec_id", *CHOICES, "role", "estimate", "ci_lower", "ci_upper", "p_value")
-TEST_TITLES = {
-    "median_estimate": "Median estimate",
-    "share_positive": "Share significant and positive",
-    "share_negative": "Share significant and negative",
-    "mean_statistic": "Mean t-statistic",
-}
 
 
 def curve(specifications: pd.DataFrame) -> pd.DataFrame:
@@ -183,49 +176,3 @@ def plot_choice_medians(specifications: pd.DataFrame, footer: str = "") -> Figur
             "Focal estimate: median (dot) and interquartile range by value"
         )
     return figure
-
-
-def joint_tests_table(
-    tests: pd.DataFrame, *, digits: int = 3, note: str | None = None, name: str = "joint_tests"
-) -> Table:
-    """The joint tests of the curve: observed statistic, its null median and 95th
-    percentile, and the bootstrap p-value."""
-    check_columns(tests, ("statistic", "observed", "null_median", "null_p95", "p_value"), name)
-    rows = tuple(
-        Row(
-            TEST_TITLES.get(str(row["statistic"]), str(row["statistic"])),
-            (
-                Number(row["observed"], digits),
-                Number(row["null_median"], digits),
-                Number(row["null_p95"], digits),
-                Number(row["p_value"], digits),
-                Text(str(row["alternative"])),
-            ),
-        )
-        for _, row in tests.iterrows()
-    )
-    first = tests.iloc[0]
-    sentences = [
-        f"Joint tests of the specification curve over {int(first['specifications'])} "
-        f"linear specifications (Simonsohn, Simmons and Nelson 2020), each compared with its "
-        f"distribution in {int(first['draws'])} draws of a world where the focal effect is "
-        "zero: a wild cluster bootstrap by unit with the null imposed in every "
-        "specification, one draw of unit weights shared by all specifications.",
-        "The p-value is (1 + draws at least as extreme) / (1 + draws); two-sided statistics "
-        "compare absolute values, and their 95th percentile is of the absolute value.",
-        "Significance is at 5 % with each specification's own covariance and reference "
-        "distribution; PPML specifications are on the curve but not redrawn.",
-    ]
-    return Table(
-        name=name,
-        columns=(
-            Column("Observed"),
-            Column("Null median"),
-            Column("Null 95th pct."),
-            Column("p-value"),
-            Column("Alternative", width="3.2cm"),
-        ),
-        panels=(Panel("", rows),),
-        notes=table_notes(sentences, note),
-        stub_header="Statistic",
-    )

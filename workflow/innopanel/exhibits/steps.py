@@ -2,20 +2,23 @@
 
 A rule's ``params`` are exactly the keyword arguments of the function that makes its
 exhibit, so each rule's script is one call here and nothing is renamed in between.
+A table job never imports matplotlib: only :func:`figure_step` needs it, and imports it
+when called (a job's imports are most of its time).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
-from innopanel.exhibits.style import save_figure
 from innopanel.exhibits.table_model import Table
 from innopanel.exhibits.tables import FORMATS, write_table
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def read_input(path: str) -> pd.DataFrame:
@@ -33,6 +36,8 @@ def figure_step(
     draw: Callable[..., Figure], source: pd.DataFrame, output: Any, params: Any
 ) -> None:
     """Draw ``draw(source, **params)`` and save it to ``output.pdf`` and ``output.png``."""
+    from innopanel.exhibits.style import save_figure
+
     save_figure(draw(source, **_keywords(params)), output.pdf, output.png)
     logging.info("wrote %s and %s", output.pdf, output.png)
 

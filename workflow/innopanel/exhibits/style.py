@@ -1,4 +1,4 @@
-"""What every figure shares: one seaborn theme (:func:`style`), the colour-blind-safe
+"""What every figure shares: one theme (:func:`style`), the colour-blind-safe
 Okabe–Ito palette with the focal unit always in vermillion, text helpers, a footer
 strip carrying the data note (:func:`new_figure`), and :func:`save_figure`, which
 writes PDF and PNG atomically and deterministically.
@@ -25,8 +25,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pandas as pd
-import seaborn as sns
 from matplotlib.figure import Figure, SubFigure
 
 from innopanel.io import atomic_path
@@ -65,11 +63,83 @@ MODEL_MARKERS = ("o", "s", "D", "^", "v", "P", "X")
 FOOTER_FONT_SIZE = 8.0
 
 
+# seaborn's "whitegrid" style at its "paper" context with font_scale 1.15, written out
+# (and scaled as seaborn scales it, so every value is the same float): importing seaborn
+# costs each figure job about a second, for scipy.stats it never uses here. Its
+# "image.cmap" (rocket, a colormap seaborn registers on import) is left out: no figure
+# draws with the default colormap. tests/test_figures.py holds this to seaborn's.
+_WHITEGRID = {
+    "figure.facecolor": "white",
+    "axes.labelcolor": ".15",
+    "xtick.direction": "out",
+    "ytick.direction": "out",
+    "xtick.color": ".15",
+    "ytick.color": ".15",
+    "axes.axisbelow": True,
+    "grid.linestyle": "-",
+    "text.color": ".15",
+    "font.family": ["sans-serif"],
+    "font.sans-serif": [
+        "Arial",
+        "DejaVu Sans",
+        "Liberation Sans",
+        "Bitstream Vera Sans",
+        "sans-serif",
+    ],
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "xtick.top": False,
+    "ytick.right": False,
+    "axes.grid": True,
+    "axes.facecolor": "white",
+    "axes.edgecolor": ".8",
+    "grid.color": ".8",
+    "axes.spines.left": True,
+    "axes.spines.bottom": True,
+    "axes.spines.right": True,
+    "axes.spines.top": True,
+    "xtick.bottom": False,
+    "ytick.left": False,
+}
+_NOTEBOOK_SIZES = {
+    "axes.linewidth": 1.25,
+    "grid.linewidth": 1,
+    "lines.linewidth": 1.5,
+    "lines.markersize": 6,
+    "patch.linewidth": 1,
+    "xtick.major.width": 1.25,
+    "ytick.major.width": 1.25,
+    "xtick.minor.width": 1,
+    "ytick.minor.width": 1,
+    "xtick.major.size": 6,
+    "ytick.major.size": 6,
+    "xtick.minor.size": 4,
+    "ytick.minor.size": 4,
+}
+_NOTEBOOK_FONT_SIZES = {
+    "font.size": 12,
+    "axes.labelsize": 12,
+    "axes.titlesize": 12,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
+    "legend.title_fontsize": 12,
+}
+_PAPER_SCALE = 0.8
+_FONT_SCALE = 1.15
+
+
+def base_theme() -> dict[str, Any]:
+    """seaborn's whitegrid style at the paper context, font scale 1.15, as rc settings."""
+    sizes = {key: value * _PAPER_SCALE for key, value in _NOTEBOOK_SIZES.items()}
+    fonts = {key: value * _PAPER_SCALE * _FONT_SCALE for key, value in _NOTEBOOK_FONT_SIZES.items()}
+    return {**_WHITEGRID, **sizes, **fonts}
+
+
 def style() -> dict[str, Any]:
     """Return the rc settings every figure is drawn and saved with."""
-    rc: dict[str, Any] = {}
-    rc.update(sns.axes_style("whitegrid"))
-    rc.update(sns.plotting_context("paper", font_scale=1.15))
+    rc = base_theme()
     rc.update(
         {
             "font.family": "sans-serif",
@@ -134,27 +204,12 @@ def new_figure(width: float, height: float, footer: str) -> tuple[Figure, SubFig
     return figure, content
 
 
-#: The unit table's optional column of names short enough for axes and legends.
-SHORT_NAME_COLUMN = "short_name"
 #: Characters of a unit's name per line on an axis, and lines at most (then "…").
 NAME_WIDTH, NAME_LINES = 22, 2
 #: Characters of a legend entry before it is cut with "…".
 LEGEND_ENTRY_WIDTH = 34
 #: Characters a row of legend entries may take across a full-width figure.
 LEGEND_ROW_WIDTH = 96
-
-
-def unit_names(panel: pd.DataFrame) -> dict[str, str]:
-    """Return unit id -> the name figures print: the unit table's ``short_name`` where
-    the unit has one, else its English name (``name_en``), where the panel has one."""
-    names: dict[str, str] = {}
-    for column in ("name_en", SHORT_NAME_COLUMN):
-        if column not in panel.columns:
-            continue
-        rows = panel.dropna(subset=[column]).drop_duplicates("unit_id")
-        rows = rows[rows[column].astype(str).str.strip() != ""]
-        names.update(zip(rows["unit_id"].astype(str), rows[column].astype(str), strict=True))
-    return names
 
 
 def axis_name(name: object, width: int = NAME_WIDTH, lines: int = NAME_LINES) -> str:
@@ -192,13 +247,6 @@ def corner_note(ax, text: str, corner: str, gid: str, fontsize: float = 9.5) -> 
         bbox={"boxstyle": "round,pad=0.35", "facecolor": "white", "edgecolor": OTHER_COLOUR},
         gid=gid,
     )
-
-
-def check_columns(panel: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    """Raise naming the figure (``what``) and every column of ``columns`` not in ``panel``."""
-    missing = [c for c in columns if c not in panel.columns]
-    if missing:
-        raise ValueError(f"{what}: the panel has no column(s) {missing}.")
 
 
 def save_figure(
