@@ -90,8 +90,10 @@ lint: setup
 	$(BIN)/ruff format --check workflow tests
 	set -e; for study in $(STUDIES); do $(BIN)/snakemake --dry-run --quiet --config study=$$study; done
 
+# Every core runs tests (pytest-xdist); a test file's tests stay on one worker, so a
+# file's module fixtures (a built study) are built once.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 verify: setup
 	$(BIN)/python -m innopanel.reproducibility.reference verify --cores $(CORES) $(ONLY_STUDY)
