@@ -81,9 +81,7 @@ def source_window(wildcards):
 
 
 def staged_sources(wildcards):
-    return {
-        name: staged_path(spec, PATHS) for name, spec in SOURCE_SPECS.items()
-    }
+    return {name: staged_path(spec, PATHS) for name, spec in SOURCE_SPECS.items()}
 
 
 def source_records(suffix):
