@@ -4,6 +4,7 @@ does the same computation as the workflow (same output bytes)."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import subprocess
@@ -32,6 +33,12 @@ DEMO = StudyPaths(DEFAULT_STUDY)
 
 ROOT = Path(__file__).resolve().parents[1]
 LOWER_BOUND = ROOT / "workflow" / "benchmarks" / "lower_bound.py"
+WITHIN_SPEC = importlib.util.spec_from_file_location(
+    "within_benchmark", ROOT / "workflow" / "benchmarks" / "within.py"
+)
+assert WITHIN_SPEC is not None and WITHIN_SPEC.loader is not None
+within = importlib.util.module_from_spec(WITHIN_SPEC)
+WITHIN_SPEC.loader.exec_module(within)
 
 
 def test_every_rule_times_itself() -> None:
@@ -91,6 +98,20 @@ def test_synthetic_panel_is_seeded_and_unbalanced() -> None:
     assert frame.equals(again)
     assert 450 <= len(frame) < 500 and not frame.duplicated(["unit_id", "year"]).any()
     assert list(frame.columns) == ["unit_id", "year", "y", *terms]
+
+
+def test_within_ratio_lines_name_each_panel_size() -> None:
+    """`make bench` prints innopanel's time over pyfixest's labelled with the panel size."""
+    row = {"size": "1M rows", "units x years": "41,250 x 25", "rows": 1_000_349}
+    rows = [
+        {**row, "engine": "innopanel", "best_s": 0.2, "vs_pyfixest": 0.4},
+        {**row, "engine": "pyfixest", "best_s": 0.5, "vs_pyfixest": 1.0},
+        {**row, "size": "demo", "engine": "innopanel", "best_s": 0.1, "vs_pyfixest": None},
+    ]
+    assert within.ratio_lines(rows) == [
+        "1M rows, 41,250 x 25 units x years (1,000,349 rows): innopanel 0.2000 s, "
+        "pyfixest 0.5000 s, innopanel / pyfixest 0.40x"
+    ]
 
 
 @pytest.mark.workflow

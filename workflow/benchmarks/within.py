@@ -224,6 +224,7 @@ def main() -> None:
                 continue
             row = {
                 "size": name,
+                "units x years": f"{shape[0]:,} x {shape[1]}",
                 "rows": result["rows"],
                 "engine": engine,
                 "best_s": result["best_s"],
@@ -247,6 +248,7 @@ def main() -> None:
         print(f"  done: {name}")
     columns = [
         "size",
+        "units x years",
         "rows",
         "engine",
         "best_s",
@@ -260,6 +262,8 @@ def main() -> None:
         "se_rel_diff",
     ]
     print(format_table([{k: _short(v) for k, v in row.items()} for row in rows], columns))
+    print("\n-- innopanel / pyfixest warm time (best of repeats), by panel size --")
+    print("\n".join(ratio_lines(rows)))
 
     largest = [r for r in rows if r["size"] == "1M rows"]
     ours = next((r for r in largest if r["engine"] == "innopanel"), None)
@@ -275,6 +279,17 @@ def main() -> None:
         if "params_rel_diff" in ours:
             worst = max(ours["params_rel_diff"], ours["se_rel_diff"])
             print(f"innopanel vs linearmodels, largest relative difference: {worst:.2e} (<= 1e-8)")
+
+
+def ratio_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """innopanel's best time over pyfixest's at each panel size, the size named."""
+    return [
+        f"{row['size']}, {row['units x years']} units x years ({row['rows']:,} rows): "
+        f"innopanel {row['best_s']:.4f} s, pyfixest {row['best_s'] / row['vs_pyfixest']:.4f} s, "
+        f"innopanel / pyfixest {row['vs_pyfixest']:.2f}x"
+        for row in rows
+        if row["engine"] == "innopanel" and row["vs_pyfixest"] is not None
+    ]
 
 
 def _short(value: Any) -> Any:
