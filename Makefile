@@ -75,7 +75,7 @@ setup-slurm: $(SLURM_STAMP)
 # Take out of .venv what setup-slurm added (the packages requirements-slurm.lock pins
 # beyond requirements.lock), so that Snakemake's starts no longer import the plugin and
 # its cluster probe: CI leaves .venv as `make setup` made it.
-SLURM_ONLY = $(BIN)/python -c 'import re; pins = lambda lock: set(re.findall(r"^([A-Za-z0-9_.-]+)==", open(lock).read(), re.M)); print(*sorted(pins("requirements-slurm.lock") - pins("requirements.lock")))'
+SLURM_ONLY = $(BIN)/python -c 'from pathlib import Path; from innopanel.reproducibility.environment import pinned_packages as pins; print(*sorted(set(pins(Path("requirements-slurm.lock"))) - set(pins(Path("requirements.lock")))))'
 remove-slurm:
 	$(BIN)/python -m pip uninstall --yes --quiet $$($(SLURM_ONLY))
 	rm -f $(VENV)/.slurm-installed-*

@@ -19,14 +19,19 @@ LOCK_FILE = "requirements.lock"
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==")
 
 
+def pinned_packages(lock: Path) -> list[str]:
+    """The names of the packages a lock file pins (``name==version`` lines), normalised."""
+    return [
+        match.group(1).lower().replace("_", "-")
+        for line in lock.read_text(encoding="utf-8").splitlines()
+        if (match := PIN.match(line))
+    ]
+
+
 def environment(root: Path) -> dict[str, object]:
     """What output bytes may depend on: Python, platform, zlib, FreeType, pinned packages."""
-    names: list[str] = []
     lock = root / LOCK_FILE
-    if lock.is_file():
-        for line in lock.read_text(encoding="utf-8").splitlines():
-            if match := PIN.match(line):
-                names.append(match.group(1).lower().replace("_", "-"))
+    names = pinned_packages(lock) if lock.is_file() else []
     packages = {}
     for name in sorted(names):
         try:
