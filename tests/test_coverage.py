@@ -99,6 +99,25 @@ def test_a_model_of_other_years_reports_only_its_own_years():
     }
 
 
+def test_each_model_reports_the_years_of_its_own_sample_not_the_window():
+    """A variable every unit lacks before 2014 starts the sample in 2014: the report says
+    so, beside the window it was given, and agrees with estimates.csv's sample years."""
+    panel = regional_panel()
+    panel.loc[panel["year"] < 2014, "y"] = np.nan
+    models = {
+        "fe": spec(covariance="robust"),
+        "x_only": spec("x_only", label="Région FE, x only", regressors=["x"]),
+    }
+    report = model_coverage(panel, models, {}, REGIONS)
+    assert report["models"]["fe"]["sample_years"] == "2014-2020"
+    assert report["models"]["x_only"]["sample_years"] == "2011-2020"
+    row = tidy(fit_model(panel, models["fe"], unit="région")).iloc[0]
+    assert (row["sample_first_year"], row["sample_last_year"]) == (2014, 2020)
+    text = coverage_markdown(report)
+    assert "| Région FE | 2014-2020 (window 2011-2020) | 4 |" in text
+    assert "| Région FE, x only | 2011-2020 | 4 |" in text
+
+
 def test_a_model_that_cannot_be_estimated_is_reported_not_raised():
     report = model_coverage(
         regional_panel(), {"fe": spec(regressors=["x"], first_year=2011)}, {}, REGIONS

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from innopanel.config.paths import DEFAULT_STUDY
+from innopanel.config.study import RUN_KEY, config_sha256, load_study
+from innopanel.exhibits.paper import paper_source
+from innopanel.io import sha256_file, sha256_json
 from innopanel.reproducibility.provenance import (
     build_provenance,
-    config_digest,
     git_revision,
     provenance_markdown,
     retrieval_log,
@@ -31,7 +34,13 @@ CONFIG = {
         "sources": {"economy": {"licence": "CC BY 4.0", "citation": "Statistical Yearbook 2023"}},
     },
     "study": {"seed": 1},
+    RUN_KEY: {
+        "study": "mine",
+        "config_file": "config/studies/mine.yaml",
+        "results": "results/mine",
+    },
 }
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def git(directory: Path, *arguments: str) -> None:
@@ -143,6 +152,7 @@ def test_provenance_is_byte_stable_and_keeps_time_out(tmp_path: Path) -> None:
             },
         },
         "study": {"seed": 1},
+        RUN_KEY: CONFIG[RUN_KEY],
     }
     (tmp_path / "panel.csv").write_text("unit_id,year\nchengdu,2020\n")
     files = {"panel": tmp_path / "panel.csv"}
@@ -152,7 +162,7 @@ def test_provenance_is_byte_stable_and_keeps_time_out(tmp_path: Path) -> None:
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
     text = json.dumps(first)
     assert "retrieved_at" not in text
-    assert first["config"]["sha256"] == config_digest(config)
+    assert first["config"]["resolved_sha256"] == config_sha256(config)
     assert first["data_files"]["panel"]["bytes"] == (tmp_path / "panel.csv").stat().st_size
     assert first["software"] == software_versions()
     assert first["software"]["packages"]["pandas"] != "not installed"
@@ -162,9 +172,39 @@ def test_provenance_is_byte_stable_and_keeps_time_out(tmp_path: Path) -> None:
     assert log["note"].startswith("NOT byte-stable")
 
 
-def test_config_digest_changes_with_any_value() -> None:
-    assert config_digest({"a": 1, "b": [1, 2]}) == config_digest({"b": [1, 2], "a": 1})
-    assert config_digest({"a": 1}) != config_digest({"a": 2})
+def test_config_digest_changes_with_any_value_but_not_with_the_run_entry() -> None:
+    assert config_sha256({"a": 1, "b": [1, 2]}) == config_sha256({"b": [1, 2], "a": 1})
+    assert config_sha256({"a": 1}) != config_sha256({"a": 2})
+    assert config_sha256({"a": 1, RUN_KEY: {"study": "x"}}) == config_sha256({"a": 1})
+
+
+def test_the_paper_and_provenance_give_one_config_hash_named_for_what_it_hashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: the paper gave the file's SHA256 and provenance the resolved config's,
+    each labelled the config's. Both now give the resolved config's, so named, and it is
+    recomputed from provenance.json as its resolved_sha256_of says."""
+    monkeypatch.chdir(ROOT)
+    run, config = load_study({"study": DEFAULT_STUDY}, [], ROOT)
+    (tmp_path / "panel.csv").write_text("unit_id,year\nchengdu,2020\n")
+    git = {"commit": None, "dirty": None, "note": "not a git checkout"}
+    records = [
+        {**RECORD, "name": name, "location": f"data/raw/demo/{name}.csv"}
+        for name in config["data"]["sources"]
+    ]
+    provenance = build_provenance(records, config, git, {"panel": tmp_path / "panel.csv"})
+    block = provenance["config"]
+    content = {key: value for key, value in block["content"].items() if key != RUN_KEY}
+    assert block["resolved_sha256"] == sha256_json(content) == run.config_sha256
+    assert block["file"] == run.config_file
+    assert block["resolved_sha256"] != sha256_file(ROOT / run.config_file)
+    markdown = provenance_markdown(provenance)
+    assert f"- Resolved config SHA256: `{run.config_sha256}`" in markdown
+    paper = paper_source(config, [], [], ROOT)
+    assert r"its resolved config SHA256 (the file with every default filled in" in paper
+    assert rf"\texttt{{{run.config_sha256}}}" in paper
+    hashes = {word for line in (markdown + paper).splitlines() for word in line.split()}
+    assert not [w for w in hashes if sha256_file(ROOT / run.config_file) in w]
 
 
 @pytest.mark.workflow

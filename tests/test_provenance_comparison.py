@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from innopanel.config.study import RUN_KEY
 from innopanel.reproducibility.comparison import compare_provenance, field_differences
 from innopanel.reproducibility.policy import Policy, reference_copy
 from innopanel.reproducibility.provenance import (
@@ -46,6 +47,11 @@ CONFIG = {
         },
     },
     "study": {"seed": 1},
+    RUN_KEY: {
+        "study": "demo",
+        "config_file": "config/studies/demo.yaml",
+        "results": "results/demo",
+    },
 }
 
 

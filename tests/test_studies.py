@@ -18,7 +18,14 @@ from innopanel.config.paths import (
     bundled_studies,
     study_paths,
 )
-from innopanel.config.study import RUN_KEY, chosen_study, load_study, study_unit
+from innopanel.config.study import (
+    RUN_KEY,
+    chosen_study,
+    config_sha256,
+    load_study,
+    run_of,
+    study_unit,
+)
 from innopanel.io import sha256_file
 from innopanel.reproducibility.policy import Policy
 from innopanel.vocabulary import unit_words
@@ -83,12 +90,13 @@ def test_load_study_reads_the_whole_file_checks_it_and_records_the_run(
         run, config = load_study({"study": study}, [], ROOT)
         paths = StudyPaths(study)
         assert run.study == study and run.config_file == paths.config
-        assert run.config_sha256 == sha256_file(ROOT / paths.config)
+        # The one config hash is the resolved config's, not the file's.
+        assert run.config_sha256 == config_sha256(config) == run_of(config).config_sha256
+        assert run.config_sha256 != sha256_file(ROOT / paths.config)
         entry = config[RUN_KEY]
         assert {key: entry[key] for key in run.as_config()} == {
             "study": study,
             "config_file": paths.config,
-            "config_sha256": run.config_sha256,
             "results": paths.results,
         }
         # The unit's nouns, and the caption words escaped for reStructuredText.

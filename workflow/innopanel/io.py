@@ -146,6 +146,13 @@ def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def sha256_json(value: Any) -> str:
+    """Return the hex SHA256 digest of ``value`` as canonical JSON (sorted keys, no
+    spaces, UTF-8), so equal values have equal digests whatever their key order."""
+    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def with_data_note(frame: Any, note: str) -> Any:
     """Return a copy of a data frame with a last column ``data_note`` holding ``note``.
 

@@ -12,7 +12,7 @@ rule estimate_models:
     conda:
         "../../environment.yml"
     params:
-        models=config["models"],
+        models=Digested("models", config["models"]),
         # The years a model defaults to, and the unit noun of messages and labels.
         window={key: config["study"][key] for key in ("first_year", "last_year")},
         unit=unit_noun(),
@@ -33,8 +33,8 @@ rule run_diagnostics:
     conda:
         "../../environment.yml"
     params:
-        models=config["models"],
-        diagnostics=config["diagnostics"],
+        models=Digested("models", config["models"]),
+        diagnostics=Digested("diagnostics", config["diagnostics"]),
         # The years a model defaults to, and the unit noun of messages and labels.
         window={key: config["study"][key] for key in ("first_year", "last_year")},
         unit=unit_noun(),
@@ -56,7 +56,7 @@ rule model_coverage:
     conda:
         "../../environment.yml"
     params:
-        models=config["models"],
+        models=Digested("models", config["models"]),
         window={key: config["study"][key] for key in ("first_year", "last_year")},
         log_of=logged_variables(),
         unit=unit_noun(),

@@ -12,7 +12,7 @@ rule write_provenance:
     conda:
         "../../environment.yml"
     params:
-        config=config,
-        git=git_revision(".", files_read()),
+        config=Digested("config", config),
+        git=Digested("git status", git_revision(".", files_read())),
     script:
         "../scripts/write_provenance.py"

@@ -7,10 +7,13 @@
 #   run sees exactly the state before the failed one (and `git status` shows nothing new).
 # - A run with the SLURM executor on a host without sacct/sacctmgr stops at its start,
 #   saying why the plugin needs them (innopanel.reproducibility.cluster).
+# - A failed run's last lines are the failed steps' own messages, each once
+#   (innopanel.runlog): what to fix, not Snakemake's generic WorkflowError.
 import sys
 
 from snakemake.io import IOFile
 
+from innopanel import runlog
 from innopanel.reproducibility import cluster, last_good, running
 
 # Jobs a cluster runs parse this file again; only the run itself checks.
@@ -45,6 +48,9 @@ onstart:
         workflow.executor_plugin and workflow.executor_plugin.name
     )
     running.mark(STUDY)
+    # An earlier run's error notes are not this run's.
+    for note in runlog.error_notes(PATHS.logs):
+        note.unlink()
     kept = last_good.keep(final_outputs(), last_good.keep_folder(STUDY))
     LAST_GOOD.update(kept=kept, records=snakemake_records(kept.outputs))
 
@@ -56,13 +62,25 @@ onsuccess:
 
 
 onerror:
+    notes = runlog.merged_notes(
+        [
+            note.read_text(encoding="utf-8")
+            for note in runlog.error_notes(PATHS.logs)
+        ]
+    )
+    fix = (
+        "Fix this and run again:" if notes else "Fix the error above and run again."
+    )
     if "kept" in LAST_GOOD:
         rolled = last_good.roll_back(LAST_GOOD["kept"])
         put_back_records(LAST_GOOD["records"])
-        print(
+        fix = (
             f"The run failed, so study '{STUDY}' keeps its last good outputs: "
             f"{len(rolled.restored)} put back as they were before the run, "
-            f"{len(rolled.removed)} new one(s) removed. Fix the error above and run again.",
-            file=sys.stderr,
+            f"{len(rolled.removed)} new one(s) removed. {fix}"
         )
+    if notes:
+        runlog.print_last([fix, *notes])
+    elif "kept" in LAST_GOOD:
+        print(fix, file=sys.stderr)
     running.unmark(STUDY)

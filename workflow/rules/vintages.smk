@@ -55,9 +55,14 @@ rule estimate_vintage:
     conda:
         "../../environment.yml"
     params:
-        models={
-            VINTAGE_TABLE_SPEC["model"]: config["models"][VINTAGE_TABLE_SPEC["model"]]
-        },
+        models=Digested(
+            "models",
+            {
+                VINTAGE_TABLE_SPEC["model"]: config["models"][
+                    VINTAGE_TABLE_SPEC["model"]
+                ]
+            },
+        ),
         window={key: config["study"][key] for key in ("first_year", "last_year")},
         unit=unit_noun(),
         data_note=config["data"]["data_note"],

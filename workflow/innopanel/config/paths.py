@@ -96,9 +96,13 @@ class StudyPaths:
     def benchmarks(self) -> str:
         return f"benchmarks/{self.study}"
 
+    @property
+    def logs(self) -> str:
+        return f"logs/{self.study}"
+
     def log(self, rule: str, job: str | None = None) -> str:
         """``logs/<study>/<rule>/<job or rule>.log`` (``job`` may hold wildcards)."""
-        return f"logs/{self.study}/{rule}/{job or rule}.log"
+        return f"{self.logs}/{rule}/{job or rule}.log"
 
     def benchmark(self, rule: str, job: str | None = None) -> str:
         """``benchmarks/<study>/<rule>/<job or rule>.tsv`` (``job`` may hold wildcards)."""

@@ -35,7 +35,7 @@ from innopanel.config.checks import ConfigError, check_config
 from innopanel.config.paths import DEFAULT_STUDY, StudyNameError, StudyPaths, study_paths
 from innopanel.config.schema import check_schema
 from innopanel.config.specs import safe_loader, with_defaults
-from innopanel.io import sha256_file
+from innopanel.io import sha256_json
 from innopanel.vocabulary import UnitNoun, unit_noun
 
 #: The one key a run takes from the command line (``--config study=<name>``).
@@ -52,7 +52,8 @@ MAX_EXPANDED_NODES = 200_000
 
 @dataclass(frozen=True)
 class StudyRun:
-    """The study a run builds: its name and the config file, with its SHA256."""
+    """The study a run builds: its name, its config file and the resolved config's
+    SHA256 (:func:`config_sha256`), the one config hash the paper and provenance give."""
 
     study: str
     config_file: str
@@ -67,9 +68,16 @@ class StudyRun:
         return {
             "study": self.study,
             "config_file": self.config_file,
-            "config_sha256": self.config_sha256,
             "results": self.paths.results,
         }
+
+
+def config_sha256(config: Mapping[str, Any]) -> str:
+    """SHA256 of the resolved config (the study file with every default filled in) as
+    canonical JSON, without the ``_run`` entry derived from it: what decides a run's
+    outputs. provenance.json records the config under ``config.content``, so anyone can
+    recompute it there. Not the file's SHA256: a comment edited in it changes no output."""
+    return sha256_json({key: value for key, value in config.items() if key != RUN_KEY})
 
 
 def study_unit(config: Mapping[str, Any]) -> UnitNoun:
@@ -97,7 +105,7 @@ def run_of(config: Mapping[str, Any]) -> StudyRun:
             "innopanel.config.study.load_study, which records the study it builds."
         )
     entry = config[RUN_KEY]
-    return StudyRun(entry["study"], entry["config_file"], entry["config_sha256"])
+    return StudyRun(entry["study"], entry["config_file"], config_sha256(config))
 
 
 def chosen_study(command_line: Mapping[str, Any], configfiles: Sequence[str]) -> str:
@@ -224,6 +232,6 @@ def load_study(
     check_schema(raw, Path(root) / SCHEMA, paths.config)
     config = with_defaults(raw)
     check_config(config, paths.config)
-    run = StudyRun(study, paths.config, sha256_file(path))
+    run = StudyRun(study, paths.config, config_sha256(config))
     config[RUN_KEY] = run_entry(run, config)
     return run, config

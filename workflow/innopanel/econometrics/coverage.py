@@ -47,6 +47,12 @@ def year_ranges(years: Sequence[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
 
 
+def sample_years(sample: pd.DataFrame) -> str:
+    """The years a model's sample (:func:`model_frame`) has rows in, as compact text: its
+    first and last are estimates.csv's sample_first_year and sample_last_year."""
+    return year_ranges(sorted(set(sample.index.get_level_values(TIME).astype("int64"))))
+
+
 def _window(panel: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     years = panel[TIME].astype("int64")
     keep = pd.Series(True, index=panel.index)
@@ -170,6 +176,7 @@ def model_coverage(
         report["models"][name] = {
             "label": spec.label,
             "window": spec.window,
+            "sample_years": None if sample is None else sample_years(sample),
             "units_used": len(used),
             "not_estimable": problem,
             "outcome_always_zero": outcome_zero,
@@ -241,6 +248,15 @@ def _losing_lines(losing: Sequence[Mapping[str, Any]], used: int, plural: str) -
     return lines
 
 
+def _years_cell(entry: Mapping[str, Any]) -> str:
+    """A model's sample years, with the window it was given where they differ (a lag or
+    a missing variable can cost the window's first years)."""
+    years = entry["sample_years"]
+    if years is None:
+        return f"none (window {entry['window']})"
+    return years if years == entry["window"] else f"{years} (window {entry['window']})"
+
+
 def coverage_markdown(report: Mapping[str, Any]) -> str:
     """The coverage report as Markdown: a summary line per model, then each unit a model
     does not use with its missing variables and years, and each unit it uses that loses
@@ -264,13 +280,13 @@ def coverage_markdown(report: Mapping[str, Any]) -> str:
     else:
         lines += [f"Every {report['unit']} of the panel is in at least one model's sample.", ""]
     lines += [
-        f"| Model | Years | {capitalised(plural)} used | Not used (dropped_units) | "
+        f"| Model | Sample years | {capitalised(plural)} used | Not used (dropped_units) | "
         "Used, losing some years |",
         "|---|---|---|---|---|",
     ]
     for entry in report["models"].values():
         lines.append(
-            f"| {entry['label']} | {entry['window']} | {entry['units_used']} | "
+            f"| {entry['label']} | {_years_cell(entry)} | {entry['units_used']} | "
             f"{len(entry['units_not_used']) + len(entry['outcome_always_zero'])} | "
             f"{len(entry['units_losing_years'])} |"
         )

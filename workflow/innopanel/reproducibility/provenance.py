@@ -8,9 +8,7 @@ and environment give the same bytes. Retrieval times and how each source was obt
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
-import json
 import platform
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from innopanel.config.paths import RESULTS
+from innopanel.config.study import config_sha256, run_of
 from innopanel.io import sha256_file
 
 # The packages whose versions decide the results (pinned in requirements.lock).
@@ -46,6 +45,11 @@ SITE_FIELD = "git"
 # nested under it, so the lines about where the run was built are one block.
 COMMIT_ITEM = "- Commit: "
 DEPARTURE_ITEM = "  - "
+# What the one config hash of a run (in the paper and here) is of.
+RESOLVED_SHA256_OF = (
+    "SHA256 of config.content without its _run entry, as canonical JSON: sorted keys, "
+    "separators ',' and ':', UTF-8 (innopanel.config.study.config_sha256)"
+)
 RETRIEVAL_NOTE = (
     "NOT byte-stable: how and when each source was last obtained (from a file, the cache, "
     "the mirror folder or the network). Everything that must be identical across reruns "
@@ -157,12 +161,6 @@ def software_versions(packages: Sequence[str] = PACKAGES) -> dict[str, Any]:
     }
 
 
-def config_digest(config: Mapping[str, Any]) -> str:
-    """SHA256 of the config as canonical JSON (sorted keys, no spaces)."""
-    canonical = json.dumps(config, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 def file_entry(path: str | Path) -> dict[str, Any]:
     """Path, SHA256 and size of one file."""
     path = Path(path)
@@ -191,7 +189,12 @@ def build_provenance(
         "data_files": {name: file_entry(path) for name, path in sorted(files.items())},
         "software": software_versions(),
         "git": dict(git),
-        "config": {"sha256": config_digest(config), "content": config},
+        "config": {
+            "file": run_of(config).config_file,
+            "resolved_sha256": config_sha256(config),
+            "resolved_sha256_of": RESOLVED_SHA256_OF,
+            "content": config,
+        },
     }
 
 
@@ -237,7 +240,9 @@ def provenance_markdown(provenance: Mapping[str, Any]) -> str:
     departures = git.get("dirty_files") or {}
     lines += [
         "",
-        f"- Config SHA256: `{provenance['config']['sha256']}`",
+        f"- Resolved config SHA256: `{provenance['config']['resolved_sha256']}` "
+        f"(`{provenance['config']['file']}` with every default filled in; "
+        "recompute it from provenance.json: config.resolved_sha256_of)",
         f"{COMMIT_ITEM}{commit}",
         *[f"{DEPARTURE_ITEM}`{path}`: {why}" for path, why in departures.items()],
         f"- Python {software['python']} ({software['implementation']}); "
