@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -120,3 +121,20 @@ def stage_source(name: str, spec: dict, destination: Path, settings: dict, **opt
         last_year=2022,
         **options,
     )
+
+
+def run_pdflatex(folder: Path, document: str) -> str:
+    """Write ``document`` as document.tex in ``folder``, compile it with pdflatex and
+    return its log; fails the test, quoting LaTeX, if it does not compile."""
+    (folder / "document.tex").write_text(document, encoding="utf-8")
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "document.tex"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"pdflatex failed:\n{result.stdout[-3000:]}"
+    return (folder / "document.log").read_text(encoding="utf-8", errors="replace")

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_pdflatex
 from exhibit_panel import FIRST_YEAR, LAST_YEAR, OTHERS, PEERS, city_panel
 from scipy import stats
 
@@ -95,6 +96,8 @@ def _rows(model, terms, *, entity, time, nobs, cities, r2, cov="Clustered by cit
         "cov_type": "clustered",
         "cov_label": cov,
         "small_sample_correction": "G/(G-1)*(n-1)/(n-k-d)",
+        "sample_first_year": 2011,
+        "sample_last_year": 2022,
     }
     base.update(extra)
     return [
@@ -157,6 +160,7 @@ def golden_estimates() -> pd.DataFrame:
         nobs=704,
         cities=64,
         r2=-0.012,
+        sample_first_year=2012,
     )
     return pd.DataFrame(rows)
 
@@ -236,7 +240,8 @@ def diagnostics_frame() -> pd.DataFrame:
                 "test": "Wooldridge serial correlation",
                 "model": "twoway_fe",
                 "statistic": 3.21,
-                "df": "1, 63",
+                "df": 1,
+                "df_denominator": 63,
                 "p_value": 0.078,
                 "null_hypothesis": "no first-order autocorrelation",
                 "conclusion": "Not rejected at 5%",
@@ -320,6 +325,16 @@ def row_named(text: str, label: str) -> list[str]:
     matches = [row for row in body_rows(text) if row[0] == label]
     assert len(matches) == 1, f"expected one row labelled {label!r}, found {len(matches)}"
     return matches[0][1:]
+
+
+def span_text(cell: str) -> tuple[str, int]:
+    """The visible text of a (spanning) \\multicolumn cell and how many columns it spans."""
+    count = re.match(r"^\\multicolumn\{(\d+)\}", cell)
+    inner = re.sub(r"^\\multicolumn\{\d+\}\{[lc]\}\{(.*)\}$", r"\1", cell)
+    inner = re.sub(
+        r"\\begin\{tabular\}\[[bt]\]\{@\{\}[lc]@\{\}\}(.*)\\end\{tabular\}", r"\1", inner
+    )
+    return " ".join(inner.replace(r"\\", " ").split()), int(count.group(1)) if count else 1
 
 
 def header_text(cell: str) -> str:
@@ -427,7 +442,7 @@ def test_every_string_is_escaped_in_every_format():
         note="Demo & synthetic: 100% fake_data $0 # <b>bold</b>",
     )
     latex = latex_tables.render_latex(table)
-    assert r"R\&D\_x \$\#1 (\%)|*b*\textless{}i\textgreater{}" in latex
+    assert r"R\&D\_x \$\#1 (\%)$|$*b*\textless{}i\textgreater{}" in latex
     assert r"OLS\&co\_1" in latex and r"5\% lag" in latex
     assert r"Demo \& synthetic: 100\% fake\_data \$0 \#" in latex
     # No raw special character survives outside the markup the module writes itself.
@@ -535,13 +550,16 @@ def test_other_star_thresholds_and_digits():
 # --- the regression table's rows and headers ---------------------------------------------
 
 
-def test_columns_are_headed_by_label_number_and_standard_error_type():
+def test_columns_are_headed_by_label_number_and_dependent_variable():
     text = render(models=["twoway_fe_lag1", "pooled_ols"])
     rows = body_rows(text)
     assert [header_text(c) for c in rows[0][1:]] == ["Two-way FE, lagged", "Pooled OLS"]
     assert [header_text(c) for c in rows[1][1:]] == ["(1)", "(2)"]
-    assert rows[2][0] == "Standard errors"
-    assert [header_text(c) for c in rows[2][1:]] == ["Clustered by city", "Clustered by city"]
+    # The outcome both models share is named once, across their columns.
+    assert rows[2][0] == "Dependent variable"
+    assert [span_text(c) for c in rows[2][1:]] == [("Log invention patents granted", 2)]
+    # One covariance row, under the fixed effects, not a header in every column.
+    assert row_named(text, "Standard errors") == [r"\multicolumn{2}{c}{Clustered by city}"]
     assert row_named(text, "N") == ["{704}", "{768}"]
 
 
@@ -572,17 +590,22 @@ def test_lagged_terms_share_the_row_of_their_variable():
     assert row_named(text, "Lagged regressors") == ["{No}", "{No}", "{Yes}"]
 
 
-def test_fixed_effect_rows_then_n_units_and_within_r2():
+def test_fixed_effect_rows_then_covariance_years_n_units_and_fit():
     text = render()
     assert row_named(text, "City FE") == ["{No}", "{Yes}", "{Yes}"]
     assert row_named(text, "Year FE") == ["{No}", "{No}", "{Yes}"]
+    assert row_named(text, "Years") == ["{2011--2022}", "{2011--2022}", "{2012--2022}"]
     assert row_named(text, "N") == ["{768}", "{768}", "{704}"]
     assert row_named(text, "Cities") == ["{64}", "{64}", "{64}"]
-    assert row_named(text, r"Within R\textsuperscript{2}") == ["0.123", "0.450", "-0.012"]
+    # Pooled OLS shows its overall R² (r2_overall, 0.5), never the within R² of its
+    # residuals (r2_within, 0.123); the fixed-effects models their within R².
+    assert row_named(text, r"Overall R\textsuperscript{2}") == ["0.500", "{}", "{}"]
+    assert row_named(text, r"Within R\textsuperscript{2}") == ["{}", "0.450", "-0.012"]
     tail = text.split("Lagged regressors", 1)[1]
     assert tail.index("City FE") < tail.index("Year FE") < tail.index(r"\midrule")
-    assert tail.index(r"\midrule") < tail.index("N &") < tail.index("Cities &")
-    assert tail.index("Cities &") < tail.index("Within R")
+    assert tail.index(r"\midrule") < tail.index("Standard errors &") < tail.index("Years &")
+    assert tail.index("Years &") < tail.index("N &") < tail.index("Cities &")
+    assert tail.index("Cities &") < tail.index("Overall R") < tail.index("Within R")
 
 
 def test_unit_labels_follow_the_configured_unit():
@@ -613,8 +636,9 @@ def test_no_lag_row_without_lagged_models():
 def test_notes_hold_standard_errors_stars_outcome_and_data_note():
     text = render()
     notes = text.split(r"\begin{tablenotes}", 1)[1]
-    assert "Dependent variable: Log invention patents granted." in notes
     assert "Standard errors clustered by city in parentheses." in notes
+    assert "Overall R\\textsuperscript{2} is 1 $-$ SSR/TSS of the outcome as it is" in notes
+    assert "Within R\\textsuperscript{2} is 1 $-$ SSR/TSS once the model's fixed" in notes
     assert r"\item Synthetic demo data" in notes and "not real statistics" in notes
 
 
@@ -643,23 +667,25 @@ def test_robustness_table_labels_driscoll_kraay_and_ppml_columns():
     text = latex_tables.render_latex(table)
     rows = body_rows(text)
     standard_errors = next(row for row in rows if row[0] == "Standard errors")
-    assert [header_text(c) for c in standard_errors[1:]] == [
-        "Clustered by city",
-        "Clustered by city",
-        "Driscoll--Kraay (Bartlett kernel)",
-        "Clustered by city",
+    assert [span_text(c) for c in standard_errors[1:]] == [
+        ("Clustered by city", 2),
+        ("Driscoll--Kraay (Bartlett kernel)", 1),
+        ("Clustered by city", 1),
     ]
     outcome = next(row for row in rows if row[0] == "Dependent variable")
-    assert header_text(outcome[4]) == "Invention patents granted"
+    assert [span_text(c) for c in outcome[1:]] == [
+        ("Log invention patents granted", 3),
+        ("Invention patents granted", 1),
+    ]
     assert (
         "Standard errors in parentheses: (1) clustered by city; (2) clustered by city; "
         "(3) Driscoll--Kraay (Bartlett kernel, bandwidth 2); (4) clustered by city." in text
     )
-    assert "Dependent variable: (1) Log invention patents granted;" in text
     # PPML reports no within R² but a pseudo R²; the row appears only with a value.
     assert row_named(text, r"Within R\textsuperscript{2}") == ["0.100", "0.020", "0.100", "{}"]
-    assert row_named(text, r"Pseudo R\textsuperscript{2}") == ["{}", "{}", "{}", "0.973"]
-    assert "Pseudo R" not in render()
+    pseudo = r"Pseudo R\textsuperscript{2} (McFadden)"
+    assert row_named(text, pseudo) == ["{}", "{}", "{}", "0.973"]
+    assert "Pseudo R" not in render() and "Overall R" not in text
 
 
 @pytest.mark.parametrize(
@@ -683,8 +709,7 @@ def test_robustness_table_labels_driscoll_kraay_and_ppml_columns():
 def test_standard_error_labels(cov_type, cov_label, header, sentence):
     estimates = golden_estimates().assign(cov_type=cov_type, cov_label=cov_label)
     text = render(estimates=estimates)
-    standard_errors = next(row for row in body_rows(text) if row[0] == "Standard errors")
-    assert {header_text(c) for c in standard_errors[1:]} == {header}
+    assert row_named(text, "Standard errors") == [f"\\multicolumn{{3}}{{c}}{{{header}}}"]
     assert sentence in text
 
 
@@ -711,7 +736,8 @@ def test_markdown_matches_the_latex_numbers():
     assert (
         "| Log R&D personnel per 10,000 residents | \u22120.250\\*\\* | 0.100\\* | 0.050 |" in lines
     )
-    assert "| Within R² | 0.123 | 0.450 | \u22120.012 |" in lines
+    assert "| Within R² |  | 0.450 | \u22120.012 |" in lines
+    assert "| Overall R² | 0.500 |  |  |" in lines
     assert "\\*\\*\\* p < 0.01." in markdown and "Synthetic demo data" in markdown
 
 
@@ -870,12 +896,13 @@ def test_diagnostics_table_has_tests_then_variance_inflation_factors():
     assert hausman == [
         "City FE vs Random effects",
         "62.460",
-        "5",
+        r"$\chi$\textsuperscript{2}(5)",
         "<0.001",
         "Reject RE in favour of FE at 5\\%",
     ]
-    assert row_named(text, "Wooldridge serial correlation")[2] == "1, 63"
-    assert row_named(text, "Pesaran CD")[1:4] == ["-1.200", "", "0.230"]
+    # An F test names both degrees of freedom; a z test its normal reference.
+    assert row_named(text, "Wooldridge serial correlation")[2] == "F(1, 63)"
+    assert row_named(text, "Pesaran CD")[1:4] == ["-1.200", "N(0, 1)", "0.230"]
     assert row_named(text, r"R\&D intensity (\% of GDP)")[:2] == ["Pooled OLS", "2.310"]
     assert row_named(text, r"Log R\&D personnel per 10,000 residents (lagged)")[:2] == [
         "Two-way FE, lagged",
@@ -883,9 +910,9 @@ def test_diagnostics_table_has_tests_then_variance_inflation_factors():
     ]
     assert "table-format=<-2.3" in text or "table-format=<1.3" in text
     assert "Null hypotheses: Hausman (FE vs RE): RE is consistent and efficient;" in text
-    # Per-test computational notes stay in diagnostics.csv so the notes fit the page.
-    assert "idiosyncratic residuals" not in text
-    assert "in the note column of diagnostics.csv" in text
+    # How each statistic is computed is in the notes, not in another file.
+    assert r"Pesaran CD: uses the idiosyncratic residuals\_e." in text
+    assert "diagnostics.csv" not in text
 
 
 def test_diagnostics_without_vif_rows_is_one_untitled_panel():
@@ -913,21 +940,10 @@ def _compile(tmp_path: Path, body: str, documentclass: str = r"\documentclass{ar
     if not HAVE_PDFLATEX:
         pytest.fail("INNOPANEL_REQUIRE_LATEX=1 but pdflatex is not installed")
     packages = "".join(f"\\usepackage{{{p}}}\n" for p in latex_tables.REQUIRED_LATEX_PACKAGES)
-    (tmp_path / "document.tex").write_text(
+    log = run_pdflatex(
+        tmp_path,
         documentclass + "\n" + packages + "\\begin{document}\n" + body + "\\end{document}\n",
-        encoding="utf-8",
     )
-    result = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "document.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        timeout=120,
-        check=False,
-    )
-    log = (tmp_path / "document.log").read_text(encoding="utf-8", errors="replace")
-    assert result.returncode == 0, f"pdflatex failed:\n{result.stdout[-3000:]}"
     assert (tmp_path / "document.pdf").stat().st_size > 0
     assert "Undefined control sequence" not in log
     assert "Missing $ inserted" not in log
@@ -946,7 +962,7 @@ def test_required_packages_are_the_ones_the_readme_names(repo_root):
         "siunitx",
         "array",
     )
-    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    readme = (repo_root / "docs" / "exhibits.md").read_text(encoding="utf-8")
     assert r"\usepackage{booktabs,threeparttable,siunitx,array}" in readme
 
 

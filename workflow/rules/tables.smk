@@ -31,6 +31,7 @@ rule make_regression_table:
         digits=EXHIBITS["regression_table"]["digits"],
         stars=EXHIBITS["regression_table"]["stars"],
         note=config["data"]["data_note"],
+        true_coefficients=TRUE_COEFFICIENTS,
     script:
         "../scripts/make_regression_table.py"
 
@@ -64,6 +65,7 @@ rule make_robustness_table:
         digits=EXHIBITS["regression_table"]["digits"],
         stars=EXHIBITS["regression_table"]["stars"],
         note=config["data"]["data_note"],
+        true_coefficients=TRUE_COEFFICIENTS,
     script:
         "../scripts/make_regression_table.py"
 

@@ -409,7 +409,11 @@ def pesaran_cd_test(panel: pd.DataFrame, spec: ModelSpec, unit: str = "city") ->
         n, t = fitted.fit.n_entities, fitted.fit.n_periods
         expected = -np.sqrt(t * n / (2.0 * (n - 1)))
         p_value = np.nan
-        conclusion = "no N(0,1) p-value after year effects: see its note in diagnostics.csv"
+        # A true minus, as the tables print every negative number.
+        about = f"{expected:.3g}".replace("-", "\u2212")
+        conclusion = (
+            f"no p-value: after year effects CD is about {about} under independence, not N(0,1)"
+        )
         note += (
             f"; after year effects CD is about {expected:.3g} under independence "
             "(Juodis and Reese 2022), so N(0,1) does not apply"

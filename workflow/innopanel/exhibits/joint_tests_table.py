@@ -6,7 +6,16 @@ from __future__ import annotations
 import pandas as pd
 
 from innopanel.exhibits.frames import check_columns
-from innopanel.exhibits.table_model import Column, Number, Panel, Row, Table, Text, table_notes
+from innopanel.exhibits.table_model import (
+    Column,
+    Number,
+    Panel,
+    Row,
+    Table,
+    Text,
+    format_count,
+    table_notes,
+)
 
 TEST_TITLES = {
     "median_estimate": "Median estimate",
@@ -37,10 +46,10 @@ def joint_tests_table(
     )
     first = tests.iloc[0]
     sentences = [
-        f"Joint tests of the specification curve over {int(first['specifications'])} "
+        f"Joint tests of the specification curve over {format_count(first['specifications'])} "
         f"linear specifications (Simonsohn, Simmons and Nelson 2020), each compared with its "
-        f"distribution in {int(first['draws'])} draws of a world where the focal effect is "
-        "zero: a wild cluster bootstrap by unit with the null imposed in every "
+        f"distribution in {format_count(first['draws'])} draws of a world where the focal "
+        "effect is zero: a wild cluster bootstrap by unit with the null imposed in every "
         "specification, one draw of unit weights shared by all specifications.",
         "The p-value is (1 + draws at least as extreme) / (1 + draws); two-sided statistics "
         "compare absolute values, and their 95th percentile is of the absolute value.",

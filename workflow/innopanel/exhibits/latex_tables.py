@@ -22,6 +22,7 @@ from innopanel.exhibits.table_model import (
     GROUP_MINIMUM_DIGITS,
     Cell,
     Number,
+    Row,
     Table,
     Text,
     column_numbers,
@@ -80,6 +81,8 @@ _LATEX_SPECIALS = {
     "\u2264": r"$\leq$",
     "\u2265": r"$\geq$",
     "\u2248": r"$\approx$",
+    # OT1 fonts print "|" as an em dash: the bar is set in math.
+    "|": r"$|$",
     "<": r"\textless{}",
     ">": r"\textgreater{}",
 }
@@ -88,7 +91,7 @@ _LATEX_SPECIALS = {
 def latex_escape(text: object) -> str:
     """Return ``text`` with every LaTeX special character escaped.
 
-    Handles ``\\ & % $ # _ { } ~ ^`` (and ``< >``, which OT1 fonts misprint), and maps
+    Handles ``\\ & % $ # _ { } ~ ^`` (and ``< > |``, which OT1 fonts misprint), and maps
     dashes, curly quotes, the minus sign, ``²``, ``×``, ``χ`` and ``≤ ≥ ≈`` to LaTeX.
     """
     return "".join(_LATEX_SPECIALS.get(char, char) for char in str(text))
@@ -123,18 +126,47 @@ def _wrap_words(text: str, width: int) -> list[str]:
 
 
 def _column_chars(table: Table, index: int) -> int:
-    """Width in characters of a column's widest body entry (to wrap its title to)."""
-    widths = [len(plain_cell_text(row.cells[index])) for row in table.body_rows]
+    """Width in characters of a column's widest body entry (to wrap its title to); a
+    span row's text wraps to the columns, so it does not count."""
+    widths = [len(plain_cell_text(row.cells[index])) for row in table.body_rows if not row.span]
     return max(widths, default=0)
 
 
-def _latex_header_cell(text: str, width: int, align: str = "c") -> str:
+def _latex_header_cell(
+    text: str, width: int, align: str = "c", columns: int = 1, anchor: str = "b"
+) -> str:
+    """A cell across ``columns`` columns, wrapped at ``width`` characters; its lines
+    stack bottom-aligned in a header (``anchor`` "b") and top-aligned in the body ("t")."""
     lines = [latex_escape(line) for line in _wrap_words(text, width)]
     if len(lines) == 1:
-        return rf"\multicolumn{{1}}{{{align}}}{{{lines[0]}}}"
-    # A nested tabular stacks the lines, bottom-aligned, without needing any package.
-    stacked = rf"\begin{{tabular}}[b]{{@{{}}{align}@{{}}}}" + r"\\ ".join(lines) + r"\end{tabular}"
-    return rf"\multicolumn{{1}}{{{align}}}{{{stacked}}}"
+        return rf"\multicolumn{{{columns}}}{{{align}}}{{{lines[0]}}}"
+    # A nested tabular stacks the lines without needing any package.
+    stacked = (
+        rf"\begin{{tabular}}[{anchor}]{{@{{}}{align}@{{}}}}" + r"\\ ".join(lines) + r"\end{tabular}"
+    )
+    return rf"\multicolumn{{{columns}}}{{{align}}}{{{stacked}}}"
+
+
+def _latex_span_cells(
+    row: Row, wraps: Sequence[int], numeric: Sequence[bool], anchor: str
+) -> tuple[list[str], list[str]]:
+    """The cells of a span row (equal neighbours as one ``\\multicolumn``) and the
+    ``\\cmidrule`` under each non-empty cell."""
+    cells, rules, start = [], [], 0
+    for cell, count in row.runs():
+        text = plain_cell_text(cell)
+        if count == 1 and isinstance(cell, Number):
+            cells.append(_latex_cell(cell, numeric[start]))
+        elif text:
+            # A spanned cell may use its columns' widths and the gaps between them.
+            width = sum(wraps[start : start + count]) + count - 1
+            cells.append(_latex_header_cell(text, width, "c", count, anchor))
+            # Columns are numbered from 1, the stub being column 1.
+            rules.append(rf"\cmidrule(lr){{{start + 2}-{start + count + 1}}}")
+        else:
+            cells.append(rf"\multicolumn{{{count}}}{{c}}{{}}")
+        start += count
+    return cells, rules
 
 
 def _latex_cell(cell: Cell, numeric: bool) -> str:
@@ -192,15 +224,25 @@ def render_latex(table: Table) -> str:
         for i, column in enumerate(table.columns)
     ]
     aligns = ["l" if column.width else "c" for column in table.columns]
-    for label, texts in [
-        (table.stub_header, [c.title for c in table.columns]),
-        *((row.label, [plain_cell_text(c) for c in row.cells]) for row in table.header_rows),
-    ]:
+    titles = [
+        _latex_header_cell(column.title, wrap, align) if column.title else ""
+        for column, wrap, align in zip(table.columns, wraps, aligns, strict=True)
+    ]
+    lines.append(_latex_row(latex_escape(table.stub_header), titles))
+    for index, row in enumerate(table.header_rows):
+        if row.span:
+            cells, rules = _latex_span_cells(row, wraps, numeric, "b")
+            lines.append(_latex_row(latex_escape(row.label), cells))
+            # Under the last header row the \midrule already separates the body.
+            if rules and index < len(table.header_rows) - 1:
+                lines.append(" ".join(rules))
+            continue
+        texts = [plain_cell_text(c) for c in row.cells]
         cells = [
             _latex_header_cell(text, wrap, align) if text else ""
             for text, wrap, align in zip(texts, wraps, aligns, strict=True)
         ]
-        lines.append(_latex_row(latex_escape(label), cells))
+        lines.append(_latex_row(latex_escape(row.label), cells))
     lines.append(r"\midrule")
     for index, panel in enumerate(table.panels):
         heading = table.panel_heading(index)
@@ -215,7 +257,10 @@ def render_latex(table: Table) -> str:
         for row in panel.rows:
             if row.rule_above:
                 lines.append(r"\midrule")
-            cells = [_latex_cell(cell, numeric[i]) for i, cell in enumerate(row.cells)]
+            if row.span:
+                cells = _latex_span_cells(row, wraps, numeric, "t")[0]
+            else:
+                cells = [_latex_cell(cell, numeric[i]) for i, cell in enumerate(row.cells)]
             lines.append(_latex_row(latex_escape(row.label), cells))
     lines.append(r"\bottomrule")
     lines.append(r"\end{tabular}")

@@ -53,13 +53,27 @@ class Row:
 
     ``label_continues`` marks a label that continues the previous row's (a long
     variable label split over its coefficient and standard-error rows in LaTeX); the
-    other renderings join the two parts on the first row.
+    other renderings join the two parts on the first row. In a ``span`` row, adjacent
+    equal cells are one cell across their columns in LaTeX and HTML (a dependent
+    variable shared by several models is named once); Markdown and CSV, which cannot
+    span, repeat it in each column.
     """
 
     label: str
     cells: tuple[Cell, ...]
     rule_above: bool = False
     label_continues: bool = False
+    span: bool = False
+
+    def runs(self) -> list[tuple[Cell, int]]:
+        """Return (cell, number of columns) pairs: equal neighbours merged in a span row."""
+        runs: list[tuple[Cell, int]] = []
+        for cell in self.cells:
+            if self.span and runs and runs[-1][0] == cell:
+                runs[-1] = (cell, runs[-1][1] + 1)
+            else:
+                runs.append((cell, 1))
+        return runs
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,10 @@ HTML_STYLE = (
 )
 
 
+def _colspan(count: int) -> str:
+    return f' colspan="{count}"' if count > 1 else ""
+
+
 def render_html(table: Table, title: str = "") -> str:
     """Return a self-contained HTML page holding the table and its notes."""
     numeric = numeric_columns(table)
@@ -178,7 +182,9 @@ def render_html(table: Table, title: str = "") -> str:
     for row in table.header_rows:
         out.append(
             f'<tr><th class="stub">{html.escape(row.label)}</th>'
-            + "".join(f"<th>{_cell_text(c, 'html')}</th>" for c in row.cells)
+            + "".join(
+                f"<th{_colspan(count)}>{_cell_text(c, 'html')}</th>" for c, count in row.runs()
+            )
             + "</tr>"
         )
     out.append("</thead>")
@@ -193,12 +199,14 @@ def render_html(table: Table, title: str = "") -> str:
             )
         for row, label in zip(panel.rows, _joined_labels(panel.rows), strict=True):
             css = ' class="rule"' if row.rule_above else ""
-            cells = "".join(
-                f'<td class="{"n" if numeric[i] and isinstance(c, Number) else "t"}">'
-                f"{_cell_text(c, 'html')}</td>"
-                for i, c in enumerate(row.cells)
-            )
-            out.append(f'<tr{css}><td class="stub">{html.escape(label)}</td>{cells}</tr>')
+            cells, start = [], 0
+            for cell, count in row.runs():
+                align = "n" if numeric[start] and isinstance(cell, Number) else "t"
+                cells.append(
+                    f'<td class="{align}"{_colspan(count)}>{_cell_text(cell, "html")}</td>'
+                )
+                start += count
+            out.append(f'<tr{css}><td class="stub">{html.escape(label)}</td>{"".join(cells)}</tr>')
         out.append("</tbody>")
     out.append("</table>")
     notes = _note_paragraphs(table, "html")
