@@ -23,7 +23,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.text import Text
 
+from innopanel.config.specs import model_spec
+from innopanel.econometrics.models import estimate_models
+from innopanel.econometrics.partial_regression import partial_regression
 from innopanel.exhibits import (
+    canvas,
     estimate_figures,
     frames,
     panel_figures,
@@ -132,6 +136,28 @@ TERM_LABELS = {
 CORRELATION_VARIABLES = ["log_patents_granted", "rd_intensity", "talent", "open_platforms"]
 
 
+#: The within relationship's model: two-way FE with a control, so that the figure's
+#: slope equals the coefficient only once the control is partialled out too.
+WITHIN_MODEL = {
+    "label": "Two-way FE",
+    "estimator": "fixed_effects",
+    "entity_effects": True,
+    "time_effects": True,
+    "outcome": "log_patents_granted",
+    "regressors": ["rd_intensity", "log_talent"],
+    "controls": ["secondary_share"],
+    "covariance": "clustered",
+}
+
+
+def within_inputs(panel: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The within figure's inputs from ``panel``: the partial regression of the two-way
+    FE model on R&D intensity, and the model's tidy estimates."""
+    spec = model_spec("twoway_fe", WITHIN_MODEL)
+    estimates = estimate_models(panel, {"twoway_fe": spec}).table
+    return partial_regression(panel, spec, "rd_intensity"), estimates
+
+
 def build(kind: str, unit: str = "city"):
     panel = city_panel()
     if kind == "focal_vs_peers":
@@ -154,8 +180,17 @@ def build(kind: str, unit: str = "city"):
             panel, "patents_per_10k", FOCAL, PEERS, LABELS, FOOTER, unit=unit
         )
     if kind == "within":
+        partial, estimates = within_inputs(panel)
         return relationship_figures.plot_within_relationship(
-            panel, "log_patents_granted", "rd_intensity", LABELS, FOCAL, FOOTER, unit=unit
+            partial,
+            estimates,
+            "twoway_fe",
+            "rd_intensity",
+            LABELS,
+            FOCAL,
+            frames.unit_names(panel),
+            FOOTER,
+            unit=unit,
         )
     if kind == "heatmap":
         return relationship_figures.plot_correlation_heatmap(
@@ -331,22 +366,13 @@ def test_every_axis_is_labelled_and_fits_a_page(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_figures_draw_nothing_outside_the_canvas(kind):
-    figure = build(kind)
-    canvas = FigureCanvasAgg(figure)
-    canvas.draw()
-    renderer = canvas.get_renderer()
-    for text in all_texts(figure) + [
-        t for ax in figure.get_axes() for t in [ax.xaxis.label, ax.yaxis.label, ax.title]
-    ]:
-        if text.get_text() and text.get_visible():
-            box = text.get_window_extent(renderer)
-            assert box.x0 >= -1 and box.x1 <= figure.bbox.width + 1, (kind, text.get_text())
+    texts_inside_the_canvas(build(kind))
 
 
 def test_units_follow_the_configured_unit():
     within = build("within", unit="country")
     ax = within.get_axes()[0]
-    assert "deviation from country mean" in ax.get_xlabel()
+    assert "net of country and year effects" in " ".join(ax.get_xlabel().split())
     legend = _legend_texts(within)
     assert "Other country-years" in legend
     trends = build("trends", unit="country")
@@ -356,8 +382,9 @@ def test_units_follow_the_configured_unit():
 
 def test_dollar_signs_are_printed_not_parsed_as_math():
     labels = dict(LABELS, rd_intensity="R&D spend ($ per capita)")
+    partial, estimates = within_inputs(city_panel())
     figure = relationship_figures.plot_within_relationship(
-        city_panel(), "log_patents_granted", "rd_intensity", labels, FOCAL, "Costs in $ and $"
+        partial, estimates, "twoway_fe", "rd_intensity", labels, FOCAL, {}, "Costs in $ and $"
     )
     FigureCanvasAgg(figure).draw()  # would raise on unbalanced mathtext
     assert footer_text(figure) == "Costs in $ and $"
@@ -369,8 +396,9 @@ def test_long_footer_is_wrapped_not_clipped():
         "(innopanel.synthetic.demo), "
         "calibrated to figures quoted by Jia et al.; these are not real statistics. " * 2
     )
+    partial, estimates = within_inputs(city_panel())
     figure = relationship_figures.plot_within_relationship(
-        city_panel(), "log_patents_granted", "rd_intensity", LABELS, FOCAL, footer
+        partial, estimates, "twoway_fe", "rd_intensity", LABELS, FOCAL, {}, footer
     )
     assert footer_text(figure) == " ".join(footer.split())
     canvas = FigureCanvasAgg(figure)
@@ -528,7 +556,7 @@ def test_ranking_orders_every_unit_and_prints_the_focal_rank():
     assert colours["focal"] == style.FOCAL_COLOUR.lower()
     assert colours["peer"] == style.PEER_GROUP_COLOUR.lower()
     assert colours["other"] == style.OTHER_COLOUR.lower()
-    title = "Cities ranked by invention patents granted per 10,000 residents"
+    title = "Cities ranked by invention patents granted per 10,000 residents in 2022"
     assert ax.get_title().replace("\n", " ") == title
     assert ax.get_xlabel() == "Invention patents granted per 10,000 residents, 2022"
 
@@ -567,22 +595,47 @@ def test_a_long_list_of_unranked_units_is_cut_with_a_count():
 # --- within-unit relationship ------------------------------------------------------------
 
 
-def test_within_relationship_prints_the_fixed_effects_slope():
+def test_within_relationship_draws_the_two_way_fe_coefficient_with_its_band():
     panel = city_panel()
     figure = build("within")
-    data = panel.dropna(subset=["rd_intensity", "log_patents_granted"])
-    # Reference: the one-way FE slope from statsmodels OLS with city dummies.
-    dummies = pd.get_dummies(data["unit_id"], dtype=float)
-    fit = sm.OLS(data["log_patents_granted"], pd.concat([data[["rd_intensity"]], dummies], axis=1))
-    slope = float(fit.fit().params["rd_intensity"])
-    texts = [t.get_text() for ax in figure.get_axes() for t in ax.texts if t.get_gid() == "slope"]
-    assert len(texts) == 1 and f"{slope:.3f}" in texts[0]
+    data = panel.dropna(subset=["rd_intensity", "log_talent", "log_patents_granted"])
+    # Reference: the two-way FE coefficient from statsmodels OLS with city and year
+    # dummies and the other terms, and its clustered SE from the estimate step.
+    dummies = pd.get_dummies(data[["unit_id", "year"]].astype(str), drop_first=True, dtype=float)
+    design = pd.concat([data[["rd_intensity", "log_talent", "secondary_share"]], dummies], axis=1)
+    fit = sm.OLS(data["log_patents_granted"], sm.add_constant(design)).fit()
+    slope = float(fit.params["rd_intensity"])
+    _, estimates = within_inputs(panel)
+    row = estimates.query("term == 'rd_intensity'").iloc[0]
+    assert row["estimate"] == pytest.approx(slope, rel=1e-10)
     ax = figure.get_axes()[0]
-    assert "deviation from city mean" in ax.get_xlabel()
-    assert LABELS["rd_intensity"] in ax.get_xlabel()
+    note = ax.get_title(loc="left")
+    assert f"Slope {slope:.3f}".replace("-", "\u2212") in note
+    assert f"SE {row['std_error']:.3f} (clustered by city)" in note
+    fitted = next(line for line in ax.lines if line.get_gid() == "fit")
+    x, y = fitted.get_xdata(), fitted.get_ydata()
+    assert np.polyfit(x, y, 1)[0] == pytest.approx(slope, rel=1e-9)
+    # The band is the coefficient's 95 % interval times the distance from zero.
+    band = next(c for c in ax.collections if c.get_gid() == "band")
+    vertices = band.get_paths()[0].vertices
+    widest = float(np.max(vertices[:, 1] - slope * vertices[:, 0]))
+    reach = float(np.max(np.abs(x)))
+    assert widest == pytest.approx((row["ci_upper"] - row["estimate"]) * reach, rel=1e-6)
+    labels = " ".join(ax.get_xlabel().split())
+    assert LABELS["rd_intensity"] in labels
+    assert "net of city and year effects, log_talent and secondary_share" in labels
     focal = [c for c in ax.collections if c.get_gid() == "focal"]
-    assert len(focal) == 1 and len(focal[0].get_offsets()) == (panel["unit_id"] == FOCAL).sum()
+    assert len(focal) == 1 and len(focal[0].get_offsets()) == (data["unit_id"] == FOCAL).sum()
     assert "Chengdu" in _legend_texts(figure)
+
+
+def test_a_within_figure_refuses_estimates_from_another_run():
+    partial, estimates = within_inputs(city_panel())
+    stale = estimates.assign(estimate=estimates["estimate"] + 1e-6)
+    with pytest.raises(ValueError, match="the two files come from different runs"):
+        relationship_figures.plot_within_relationship(
+            partial, stale, "twoway_fe", "rd_intensity", LABELS, FOCAL, {}, FOOTER
+        )
 
 
 # --- correlation heatmap ------------------------------------------------------------------
@@ -624,7 +677,9 @@ def test_coefficients_match_lagged_terms_and_draw_zero_and_cis():
     assert [t.get_text().replace("\n", " ") for t in axes[0].get_yticklabels()] == list(
         MODEL_LABELS.values()
     )
-    assert "Effect on log invention patents granted" in figure.subfigs[0].get_suptitle()
+    title = " ".join(figure.subfigs[0].get_suptitle().split())
+    assert title.startswith("Associations with log invention patents granted: estimated")
+    assert "ffect" not in title
     for ax in axes:
         zero = [line for line in ax.lines if list(line.get_xdata()) == [0.0, 0.0]]
         assert len(zero) == 1
@@ -721,19 +776,9 @@ def many_units_panel(n_units: int = 300) -> pd.DataFrame:
 
 
 def texts_inside_the_canvas(figure: Figure) -> None:
-    """Every title, label, tick label and legend entry lies inside the canvas."""
-    canvas = FigureCanvasAgg(figure)
-    canvas.draw()
-    renderer = canvas.get_renderer()
-    texts = all_texts(figure)
-    for ax in data_axes(figure):
-        texts += [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_yticklabels()]
-    legends = [*figure.legends, *[legend for sub in figure.subfigs for legend in sub.legends]]
-    texts += [text for legend in legends for text in legend.get_texts()]
-    for text in texts:
-        if text.get_text() and text.get_visible():
-            box = text.get_window_extent(renderer)
-            assert box.x0 >= -1 and box.x1 <= figure.bbox.width + 1, text.get_text()
+    """Every text drawn lies inside the canvas at every size (innopanel.exhibits.canvas)."""
+    found = canvas.texts_off_canvas(figure, style.DPI)
+    assert not found, "; ".join(item.describe() for item in found)
 
 
 @pytest.mark.parametrize("kind", ["focal_vs_peers", "ranking", "trends"])

@@ -92,9 +92,41 @@ rule plot_ranking:
         "../scripts/plot_ranking.py"
 
 
+# The within relationship is the partial regression of one fixed-effects model: the
+# estimate step's within transformation, with the model's other terms partialled out.
+rule partial_regression:
+    input:
+        panel=PATHS.panel,
+    output:
+        partial=PATHS.result("estimates/within_relationship.parquet"),
+    log:
+        PATHS.log("partial_regression"),
+    benchmark:
+        PATHS.benchmark("partial_regression")
+    conda:
+        "../../environment.yml"
+    params:
+        model=EXHIBITS["within_relationship"]["model"],
+        regressor=EXHIBITS["within_relationship"]["regressor"],
+        models=Digested(
+            "models",
+            {
+                EXHIBITS["within_relationship"]["model"]: config["models"][
+                    EXHIBITS["within_relationship"]["model"]
+                ]
+            },
+        ),
+        window={key: config["study"][key] for key in ("first_year", "last_year")},
+        data_note=config["data"]["data_note"],
+    script:
+        "../scripts/partial_regression.py"
+
+
 rule plot_within_relationship:
     input:
         panel=PATHS.panel,
+        partial=PATHS.result("estimates/within_relationship.parquet"),
+        estimates=PATHS.result("estimates/estimates.csv"),
     output:
         pdf=PATHS.figure("within_relationship", "pdf"),
         png=report(
@@ -109,7 +141,7 @@ rule plot_within_relationship:
     conda:
         "../../environment.yml"
     params:
-        outcome=EXHIBITS["within_relationship"]["outcome"],
+        model=EXHIBITS["within_relationship"]["model"],
         regressor=EXHIBITS["within_relationship"]["regressor"],
         labels=variable_labels(),
         focal_unit=config["study"]["focal_unit"],
@@ -162,6 +194,7 @@ rule plot_coefficients:
         "../../environment.yml"
     params:
         terms=list(COEFFICIENT_PLOT.terms),
+        true_values=TRUE_COEFFICIENTS,
         models=list(COEFFICIENT_PLOT.models),
         model_labels=model_labels(),
         term_labels=variable_labels(),

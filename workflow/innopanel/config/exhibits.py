@@ -128,8 +128,7 @@ def exhibit_problems(config: Mapping[str, Any]) -> list[str]:
     check_variables("exhibits.focal_vs_peers.variables", focal.variables)
     check_variables("exhibits.focal_vs_peers.relative_to_peers", focal.relative_to_peers)
     check_variables("exhibits.ranking.variable", [ranking_spec(exhibits).variable])
-    within = exhibits["within_relationship"]
-    check_variables("exhibits.within_relationship", [within["outcome"], within["regressor"]])
+    problems.extend(_within_relationship_problems(config))
     if "vintage_table" in exhibits:
         problems.extend(_vintage_table_problems(config))
     residual_model = exhibits["residual_plot"]["model"]
@@ -143,6 +142,30 @@ def exhibit_problems(config: Mapping[str, Any]) -> list[str]:
             f"exhibits.residual_plot.model = '{residual_model}' is a "
             f"{models[residual_model]['estimator']} model; residual plots need one of "
             f"{list(RESIDUAL_ESTIMATORS)}."
+        )
+    return problems
+
+
+def _within_relationship_problems(config: Mapping[str, Any]) -> list[str]:
+    """exhibits.within_relationship needs a fixed_effects model with the regressor as a
+    term: its partial regression is what the figure draws."""
+    key = "exhibits.within_relationship"
+    section, models = config["exhibits"]["within_relationship"], config["models"]
+    name, regressor = section["model"], section["regressor"]
+    if name not in models:
+        return [f"{key}.model = '{name}' is not a model." + _suggest(name, models)]
+    model = models[name]
+    problems = []
+    if model["estimator"] != "fixed_effects":
+        problems.append(
+            f"{key}.model = '{name}' is a {model['estimator']} model; the within "
+            "relationship is the partial regression of a fixed_effects model: name one."
+        )
+    terms = [*model["regressors"], *model.get("controls", [])]
+    if regressor not in terms:
+        problems.append(
+            f"{key}.regressor = '{regressor}' is not a term of model '{name}' (its terms: "
+            f"{terms}); name one of them." + _suggest(regressor, terms)
         )
     return problems
 

@@ -31,6 +31,8 @@ from innopanel.exhibits.style import (
     MODEL_MARKERS,
     PEER_GROUP_COLOUR,
     REFERENCE_COLOUR,
+    characters_across,
+    legend_columns,
     legend_entry,
     lower_first,
     new_figure,
@@ -93,15 +95,18 @@ def plot_coefficients(
     model_labels: Mapping[str, str] | None = None,
     term_labels: Mapping[str, str] | None = None,
     footer: str = "",
+    true_values: Mapping[str, float] | None = None,
 ) -> Figure:
     """Plot each term's coefficient with its 95 % CI across models.
 
     One panel per term (their scales differ), one row per model (top to bottom in
     ``models`` order), a dashed zero line; lagged terms are drawn in the row of the
-    model that holds them, with a hollow marker.
+    model that holds them, with a hollow marker. ``true_values`` (a synthetic study's
+    true coefficients, by term) are drawn as a solid black line in their term's panel.
     """
     model_labels = model_labels or {}
     term_labels = term_labels or {}
+    true_values = {term: float(value) for term, value in (true_values or {}).items()}
     terms, models = list(terms), list(models)
     if not terms or not models:
         raise ValueError("plot_coefficients: need at least one term and one model.")
@@ -120,19 +125,19 @@ def plot_coefficients(
         if "outcome" in estimates.columns
         else set()
     )
-    title = "Coefficients across models, with 95% confidence intervals"
+    # The designs estimate associations, not effects: the title says so.
+    title = "Estimated coefficients across models, with 95% confidence intervals"
     if len(outcomes) == 1:
         outcome = outcomes.pop()
         title = (
-            f"Effect on {lower_first(term_labels.get(outcome, outcome))} across models, "
-            "with 95% confidence intervals"
+            f"Associations with {lower_first(term_labels.get(outcome, outcome))}: "
+            "estimated coefficients across models, with 95% confidence intervals"
         )
 
     positions = {model: len(models) - 1 - i for i, model in enumerate(models)}
+    width = min(MAX_WIDTH, 2.1 * len(terms) + 1.7)
     with matplotlib.rc_context(style()):
-        figure, content = new_figure(
-            min(MAX_WIDTH, 2.1 * len(terms) + 1.7), 0.45 * len(models) + 2.4, footer
-        )
+        figure, content = new_figure(width, 0.45 * len(models) + 2.4, footer)
         axes = content.subplots(1, len(terms), sharey=True, squeeze=False)[0]
         for ax, term in zip(axes, terms, strict=True):
             ax.axvline(0.0, color=REFERENCE_COLOUR, linestyle="--", linewidth=1.2, zorder=1)
@@ -160,14 +165,19 @@ def plot_coefficients(
                     linestyle="none",
                     zorder=3,
                 )
+            if term in true_values:
+                ax.axvline(
+                    true_values[term], color=FIT_COLOUR, linewidth=1.4, zorder=1.5, gid="truth"
+                )
             ax.set_title(wrap(term_labels.get(term, term), 24))
             ax.set_xlabel("Coefficient (95% CI)")
             ax.set_ylim(-0.6, len(models) - 0.4)
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
-            # Keep zero inside the axes (with room to spare) so the reference line shows.
+            # Keep zero and the true value inside the axes (with room to spare).
             rows = table[table["term"] == term]
+            marked = [0.0, *([true_values[term]] if term in true_values else [])]
             values = np.concatenate(
-                [rows[["estimate", "ci_lower", "ci_upper"]].to_numpy(dtype=float).ravel(), [0.0]]
+                [rows[["estimate", "ci_lower", "ci_upper"]].to_numpy(dtype=float).ravel(), marked]
             )
             values = values[np.isfinite(values)]
             low, high = float(values.min()), float(values.max())
@@ -178,37 +188,48 @@ def plot_coefficients(
             [positions[m] for m in models],
             [wrap(model_labels.get(m, m), 16) for m in models],
         )
+        handles = []
         if table["lagged"].any():
+            handles += [
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    color="#404040",
+                    linestyle="none",
+                    label="Contemporaneous regressor",
+                ),
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    color="#404040",
+                    markerfacecolor="white",
+                    markeredgewidth=1.6,
+                    linestyle="none",
+                    label="Regressor lagged one year",
+                ),
+            ]
+        if true_values.keys() & set(terms):
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=FIT_COLOUR,
+                    linewidth=1.4,
+                    label="True value (synthetic data-generating process)",
+                )
+            )
+        if handles:
             content.legend(
-                handles=[
-                    Line2D(
-                        [],
-                        [],
-                        marker="o",
-                        color="#404040",
-                        linestyle="none",
-                        label="Contemporaneous regressor",
-                    ),
-                    Line2D(
-                        [],
-                        [],
-                        marker="o",
-                        color="#404040",
-                        markerfacecolor="white",
-                        markeredgewidth=1.6,
-                        linestyle="none",
-                        label="Regressor lagged one year",
-                    ),
-                ],
+                handles=handles,
                 loc="outside lower center",
-                ncols=2,
+                ncols=legend_columns(
+                    [h.get_label() for h in handles], 2, row_width=int(width * 11)
+                ),
                 fontsize=9,
             )
-        content.suptitle(
-            wrap(title, 70),
-            fontsize=12,
-            fontweight="bold",
-        )
+        content.suptitle(wrap(title, characters_across(width, 12)), fontsize=12, fontweight="bold")
     return figure
 
 
@@ -311,7 +332,13 @@ def plot_residuals(
         left.set_title("Residuals against fitted values")
         # Below the panels, so the legend never hides a residual.
         handles, labels = left.get_legend_handles_labels()
-        content.legend(handles, labels, loc="outside lower center", ncols=len(handles), fontsize=9)
+        content.legend(
+            handles,
+            labels,
+            loc="outside lower center",
+            ncols=legend_columns(labels, len(handles)),
+            fontsize=9,
+        )
 
         standardised = data["residual"] / data["residual"].std(ddof=1)
         order = np.argsort(standardised.to_numpy(), kind="stable")
@@ -348,7 +375,8 @@ def plot_residuals(
         right.text(
             0.03,
             0.97,
-            f"{len(data):,} {singular}-years, {data['unit_id'].nunique()} {plural}",
+            # Wrapped to the panel: the unit noun comes from the config, of any length.
+            wrap(f"{len(data):,} {singular}-years, {data['unit_id'].nunique()} {plural}", 36),
             transform=right.transAxes,
             ha="left",
             va="top",

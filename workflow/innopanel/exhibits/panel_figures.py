@@ -35,6 +35,7 @@ from innopanel.exhibits.style import (
     legend_entry,
     lower_first,
     new_figure,
+    plain_numbers,
     style,
     wrap,
 )
@@ -121,11 +122,12 @@ def _bar_panel(
     ax.set_yticks(positions, names)
     finite = [v for v in values if math.isfinite(v)]
     span = max(finite, default=1.0) or 1.0
-    for position, value in zip(positions, values, strict=True):
+    texts = [f"{value:,.{decimals}f}" for value in values]
+    for position, value, text in zip(positions, values, texts, strict=True):
         ax.text(
             value + 0.01 * span,
             position,
-            f"{value:,.{decimals}f}",
+            text,
             va="center",
             ha="left",
             fontsize=fontsize,
@@ -134,7 +136,10 @@ def _bar_panel(
             zorder=4,
             color="#303030",
         )
-    ax.set_xlim(0, span * 1.18)
+    # Room right of the longest bar for its value (about 3 % of a panel a character).
+    ax.set_xlim(0, span * (1.06 + 0.028 * max(map(len, texts), default=4)))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+    plain_numbers(ax.xaxis)
     ax.grid(axis="y", visible=False)
     return bars
 
@@ -235,7 +240,8 @@ def plot_focal_vs_peers(
                         gid="peer_median",
                     )
             ax.set_title(wrap(title, title_width))
-            ax.set_xlabel(wrap(x_label, title_width + 2))
+            # Centred on its axes: wider than them it would pass the figure's edge.
+            ax.set_xlabel(wrap(x_label, title_width - 2))
             if missing:
                 ax.text(
                     1.0,
@@ -376,13 +382,15 @@ def plot_ranking(
                 tick_label.set_fontweight("bold")
                 tick_label.set_color(FOCAL_COLOUR)
         ax.set_ylim(-0.7, len(ids) - 0.3)
-        x_label = wrap(f"{label}, {year}", 60)
+        # Centred under an axes narrowed by long names: wrapped to stay inside the figure.
+        x_label = wrap(f"{label}, {year}", 56)
         if unranked:
-            x_label += "\n" + wrap(not_ranked_note(unranked, year, plural), 90)
+            x_label += "\n" + wrap(not_ranked_note(unranked, year, plural), 56)
         ax.set_xlabel(x_label)
         focal_name = legend_entry(names.get(focal_unit, focal_unit))
         corner_note(ax, f"{focal_name}: rank {rank} of {len(ranked)}", "lower right", gid="rank")
-        title = f"{capitalised(plural)} ranked by {lower_first(label_without_unit(label))}"
+        # The title names exactly what is ranked: the variable's label and the year.
+        title = f"{capitalised(plural)} ranked by {lower_first(label)} in {year}"
         if partial:
             title += (
                 f": the top and bottom {top_and_bottom} of {len(ranked)}, the focal "
@@ -401,6 +409,13 @@ def plot_ranking(
             fontsize=9,
         )
     return figure
+
+
+def year_span(frame: pd.DataFrame, variable: str) -> str:
+    """The first and last year ``variable`` has a value in ``frame``, e.g. "2012–2023"
+    (empty when it has none)."""
+    years = pd.to_numeric(frame.loc[frame[variable].notna(), "year"]).dropna()
+    return f"{int(years.min())}–{int(years.max())}" if len(years) else ""
 
 
 def plot_trends(
@@ -430,7 +445,8 @@ def plot_trends(
     frame = panel.assign(unit_id=panel["unit_id"].astype(str)).sort_values(["unit_id", "year"])
     others = frame[~frame["unit_id"].isin([focal_unit, *peer_units])]
     n_others = others["unit_id"].nunique()
-    years = pd.to_numeric(frame["year"]).dropna()
+    # Each variable's years are those with a value drawn, not the panel's window.
+    spans = {variable: year_span(frame, variable) for variable in variables}
 
     n_columns = 2 if len(variables) > 1 else 1
     n_rows = math.ceil(len(variables) / n_columns)
@@ -484,6 +500,9 @@ def plot_trends(
             if index == 0:
                 focal_handle = line
             ax.set_ylabel(wrap(labels.get(variable, variable), 30))
+            plain_numbers(ax.yaxis)
+            if len(set(spans.values())) > 1:
+                ax.set_title(spans[variable], loc="left", fontsize=9, fontweight="normal")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=7))
             ax.margins(x=0.02)
             if index // n_columns == n_rows - 1 or index + n_columns >= len(variables):
@@ -497,15 +516,16 @@ def plot_trends(
         content.legend(
             handles=legend_handles,
             loc="outside lower center",
-            ncols=legend_columns([h.get_label() for h in legend_handles], 5),
+            ncols=legend_columns([h.get_label() for h in legend_handles], 4),
             fontsize=9,
             handlelength=2.6,
             columnspacing=1.4,
         )
         focal_name = legend_entry(names.get(focal_unit, focal_unit))
-        span = f"{int(years.min())}–{int(years.max())}" if len(years) else ""
+        # One span for all panels goes in the title; else each panel states its own.
+        span = next(iter(spans.values())) if len(set(spans.values())) == 1 else ""
         content.suptitle(
-            wrap(f"Trends {span}: {focal_name} against its peers", 70),
+            wrap(" ".join(f"Trends {span}".split()) + f": {focal_name} against its peers", 70),
             fontsize=12,
             fontweight="bold",
         )

@@ -1,7 +1,7 @@
-"""Figures of how the variables move together: the within-unit relationship of an
-outcome and a regressor (the one-way fixed-effects slope, drawn) and the correlation
-heatmap, which draws the same numbers as the correlation table
-(:func:`innopanel.exhibits.summary_tables.correlation_matrix`).
+"""Figures of how the variables move together: the within-unit relationship of a
+fixed-effects model's outcome and one regressor (its partial regression, whose slope is
+the model's coefficient) and the correlation heatmap, which draws the same numbers as
+the correlation table (:func:`innopanel.exhibits.summary_tables.correlation_matrix`).
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from innopanel.exhibits.frames import check_columns, unit_names
+from innopanel.exhibits.frames import check_columns
 from innopanel.exhibits.style import (
     FIT_COLOUR,
     FOCAL_COLOUR,
     MAX_WIDTH,
     OTHER_COLOUR,
     REFERENCE_COLOUR,
-    corner_note,
+    characters_across,
+    legend_columns,
     legend_entry,
+    lower_first,
     new_figure,
     style,
     wrap,
@@ -30,22 +32,11 @@ from innopanel.exhibits.style import (
 from innopanel.exhibits.summary_tables import correlation_matrix
 from innopanel.vocabulary import UnitNoun, unit_words
 
-
-def within_unit_demeaned(panel: pd.DataFrame, outcome: str, regressor: str) -> pd.DataFrame:
-    """Return unit-year rows with both variables demeaned by unit.
-
-    Only rows where both variables are present are used, and the means are taken
-    over exactly those rows, so the slope of ``outcome_within`` on
-    ``regressor_within`` is the one-way (unit) fixed-effects estimate without
-    controls.
-    """
-    columns = ["unit_id", "year", outcome, regressor]
-    frame = panel[columns].dropna().copy()
-    frame["unit_id"] = frame["unit_id"].astype(str)
-    means = frame.groupby("unit_id")[[outcome, regressor]].transform("mean")
-    frame[f"{outcome}_within"] = frame[outcome] - means[outcome]
-    frame[f"{regressor}_within"] = frame[regressor] - means[regressor]
-    return frame.reset_index(drop=True)
+#: The columns of results/estimates/within_relationship.parquet this figure reads.
+PARTIAL_COLUMNS = ("unit_id", "year", "regressor_partial", "outcome_partial")
+#: The drawn slope may differ from the reported coefficient by this relative amount
+#: (estimates.csv keeps 12 significant digits); more means the files do not match.
+SLOPE_TOLERANCE = 1e-9
 
 
 def within_slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -60,46 +51,101 @@ def within_slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(y.mean() - slope * x.mean()), slope
 
 
+def coefficient_row(estimates: pd.DataFrame, model: str, regressor: str) -> pd.Series:
+    """The row of results/estimates/estimates.csv of ``model``'s coefficient on
+    ``regressor``, refused naming the fix when absent."""
+    rows = estimates[
+        (estimates["model"].astype(str) == model) & (estimates["term"].astype(str) == regressor)
+    ]
+    if rows.empty:
+        raise ValueError(
+            f"results/estimates/estimates.csv has no coefficient of model '{model}' on "
+            f"'{regressor}'; check exhibits.within_relationship or rerun estimate_models."
+        )
+    return rows.iloc[0]
+
+
+def _signed(value: float) -> str:
+    """Three decimals with a true minus sign, as the tick labels print it."""
+    return f"{value:.3f}".replace("-", "\u2212")
+
+
+def _net_of(row: pd.Series, others: list[str], singular: str) -> str:
+    """What the partial regression holds fixed, e.g. "province and year effects and
+    log R&D personnel (FTE)"."""
+    effects = [
+        name
+        for name, flag in ((singular, row["entity_effects"]), ("year", row["time_effects"]))
+        if str(flag).lower() == "true"
+    ]
+    held = [" and ".join(effects) + " effects"] if effects else []
+    held += others
+    if len(held) <= 2:
+        return " and ".join(held)
+    return ", ".join(held[:-1]) + " and " + held[-1]
+
+
 def plot_within_relationship(
-    panel: pd.DataFrame,
-    outcome: str,
+    partial: pd.DataFrame,
+    estimates: pd.DataFrame,
+    model: str,
     regressor: str,
     labels: Mapping[str, str] | None = None,
     focal_unit: str | None = None,
+    names: Mapping[str, str] | None = None,
     footer: str = "",
     unit: UnitNoun | str = "unit",
 ) -> Figure:
-    """Scatter the within-unit variation of ``outcome`` against ``regressor``.
+    """Scatter the partial regression of ``model``'s outcome on ``regressor``.
 
-    Both variables are demeaned by unit; the OLS line through all unit-years is
-    drawn and its slope printed; the focal unit's points are highlighted.
+    ``partial`` is results/estimates/within_relationship.parquet: both variables net
+    of the model's unit and year effects and of its other terms (Frisch-Waugh-Lovell),
+    so the OLS slope through the points is the model's coefficient; a mismatch with
+    ``estimates`` beyond rounding is refused. The line is drawn with the 95 % band of
+    the coefficient under the model's own covariance (the line passes through the
+    origin: the effects absorb the intercept), and the slope is printed with that SE.
     """
     labels = labels or {}
+    names = names or {}
     singular, plural = unit_words(unit)
-    check_columns(panel, ["unit_id", "year", outcome, regressor], "plot_within_relationship")
-    data = within_unit_demeaned(panel, outcome, regressor)
-    if len(data) < 3:
+    check_columns(partial, list(PARTIAL_COLUMNS), "plot_within_relationship")
+    if len(partial) < 3:
         raise ValueError(
-            f"plot_within_relationship: only {len(data)} {singular}-years have both "
-            f"'{outcome}' and '{regressor}'."
+            f"plot_within_relationship: only {len(partial)} {singular}-years in model "
+            f"'{model}''s sample."
         )
-    x_name, y_name = f"{regressor}_within", f"{outcome}_within"
-    intercept, slope = within_slope(data[x_name].to_numpy(), data[y_name].to_numpy())
-    names = unit_names(panel)
+    row = coefficient_row(estimates, model, regressor)
+    estimate, std_error = float(row["estimate"]), float(row["std_error"])
+    critical = (float(row["ci_upper"]) - estimate) / std_error
+    data = partial.assign(unit_id=partial["unit_id"].astype(str))
+    x, y = data["regressor_partial"].to_numpy(float), data["outcome_partial"].to_numpy(float)
+    intercept, slope = within_slope(x, y)
+    if abs(slope - estimate) > SLOPE_TOLERANCE * max(1.0, abs(estimate)):
+        raise ValueError(
+            f"plot_within_relationship: the partial regression's slope {slope:.10g} is not "
+            f"model '{model}''s coefficient on '{regressor}' in estimates.csv "
+            f"({estimate:.10g}); the two files come from different runs: rerun "
+            "estimate_models and partial_regression."
+        )
+    outcome = str(row["outcome"])
+    rows = estimates[
+        (estimates["model"].astype(str) == model) & (estimates["term_kind"] == "coefficient")
+    ]
+    others = [
+        lower_first(labels.get(term, term))
+        for term in rows["term"].astype(str)
+        if term != regressor
+    ]
+    net_of = _net_of(row, list(dict.fromkeys(others)), singular)
     is_focal = data["unit_id"] == focal_unit if focal_unit else pd.Series(False, index=data.index)
-    if focal_unit and not is_focal.any():
-        raise ValueError(
-            f"focal {singular} '{focal_unit}' has no {singular}-years with both variables."
-        )
+    width = 7.0
 
     with matplotlib.rc_context(style()):
-        figure, content = new_figure(7.0, 5.6, footer)
+        figure, content = new_figure(width, 5.8, footer)
         ax = content.subplots()
-        sns.scatterplot(
-            data=data[~is_focal],
-            x=x_name,
-            y=y_name,
-            ax=ax,
+        ax.scatter(
+            x[~is_focal],
+            y[~is_focal],
             color=REFERENCE_COLOUR,
             alpha=0.45,
             s=16,
@@ -107,47 +153,82 @@ def plot_within_relationship(
             label=f"Other {singular}-years",
             zorder=2,
         )
-        if focal_unit:
-            focal_name = legend_entry(names.get(focal_unit, focal_unit))
-            sns.scatterplot(
-                data=data[is_focal],
-                x=x_name,
-                y=y_name,
-                ax=ax,
+        if is_focal.any():
+            ax.scatter(
+                x[is_focal],
+                y[is_focal],
                 color=FOCAL_COLOUR,
                 s=60,
                 edgecolor="black",
                 linewidth=0.8,
-                label=focal_name,
+                label=legend_entry(names.get(focal_unit, focal_unit)),
                 zorder=4,
                 gid="focal",
             )
-        x_range = np.array([data[x_name].min(), data[x_name].max()])
+        grid = np.linspace(x.min(), x.max(), 201)
+        fitted = intercept + slope * grid
+        spread = critical * std_error * np.abs(grid)
+        ax.fill_between(
+            grid,
+            fitted - spread,
+            fitted + spread,
+            color=FIT_COLOUR,
+            alpha=0.15,
+            linewidth=0,
+            label="95% confidence band",
+            zorder=1.5,
+            gid="band",
+        )
         ax.plot(
-            x_range,
-            intercept + slope * x_range,
+            grid,
+            fitted,
             color=FIT_COLOUR,
             linewidth=1.8,
-            label="OLS fit",
+            label=f"Slope: the coefficient of {row['model_label']}",
             zorder=3,
+            gid="fit",
         )
         ax.axhline(0.0, color=OTHER_COLOUR, linewidth=0.8, zorder=1)
         ax.axvline(0.0, color=OTHER_COLOUR, linewidth=0.8, zorder=1)
-        corner_note(
-            ax,
-            f"Within-{singular} OLS slope = {slope:.3f}\n"
-            f"{len(data):,} {singular}-years, {data['unit_id'].nunique()} {plural}, no controls",
-            "upper left",
+        # Above the axes, left-aligned, so it hides no point.
+        ax.set_title(
+            wrap(
+                f"Slope {_signed(estimate)}, SE {std_error:.3f} "
+                f"({lower_first(str(row['cov_label']))}), 95% CI "
+                f"{_signed(float(row['ci_lower']))} to {_signed(float(row['ci_upper']))}",
+                80,
+            )
+            + "\n"
+            + wrap(f"{len(data):,} {singular}-years, {data['unit_id'].nunique()} {plural}", 80),
+            loc="left",
+            fontsize=9,
+            fontweight="normal",
             gid="slope",
         )
         ax.set_xlabel(
-            wrap(labels.get(regressor, regressor), 60) + f"\n(deviation from {singular} mean)"
+            wrap(labels.get(regressor, regressor), 60) + "\n" + wrap(f"net of {net_of}", 70)
         )
         ax.set_ylabel(
-            wrap(labels.get(outcome, outcome), 50) + f"\n(deviation from {singular} mean)"
+            wrap(labels.get(outcome, outcome), 45) + "\n(net of the same effects and terms)"
         )
-        ax.legend(loc="lower right", frameon=True, framealpha=0.9, edgecolor=OTHER_COLOUR)
-        ax.set_title(f"Within-{singular} relationship (both variables demeaned by {singular})")
+        handles, legend_labels = ax.get_legend_handles_labels()
+        content.legend(
+            handles,
+            legend_labels,
+            loc="outside lower center",
+            ncols=legend_columns(legend_labels, 4, row_width=int(width * 11)),
+            fontsize=9,
+        )
+        content.suptitle(
+            wrap(
+                f"Within-{singular} relationship in the {row['model_label']} model: "
+                f"{lower_first(labels.get(outcome, outcome))} against "
+                f"{lower_first(labels.get(regressor, regressor))}",
+                characters_across(width, 12),
+            ),
+            fontsize=12,
+            fontweight="bold",
+        )
     return figure
 
 

@@ -25,8 +25,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np
 from matplotlib.figure import Figure, SubFigure
+from matplotlib.ticker import FuncFormatter
 
+from innopanel.exhibits.canvas import check_canvas
 from innopanel.io import atomic_path
 
 #: Resolution of every PNG, in dots per inch.
@@ -45,12 +48,22 @@ PNG_METADATA: dict[str, str] = {"Software": "innopanel"}
 #: Salt for SVG element ids (matplotlib otherwise draws it at random).
 SVG_HASH_SALT = "innopanel"
 
-#: The focal unit is vermillion in every figure (Okabe–Ito); peers take the other
-#: Okabe–Ito colours, without yellow (too faint on white) and black (kept for text
-#: and fitted lines). Beyond five peers the colours repeat with another line style.
+#: The focal unit is vermillion in every figure (Okabe–Ito). Peers drawn one by one
+#: take Paul Tol's colour-blind-safe "muted" palette without its rose (the nearest to
+#: vermillion): eight distinct colours, so the eight peers of a bundled study never
+#: share one. Beyond eight peers the colours repeat with another line style.
 FOCAL_COLOUR = "#D55E00"
-PEER_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")
-PEER_LINESTYLES = ("-", "-.", ":")
+PEER_COLOURS = (
+    "#332288",
+    "#88CCEE",
+    "#44AA99",
+    "#117733",
+    "#999933",
+    "#DDCC77",
+    "#882255",
+    "#AA4499",
+)
+PEER_LINESTYLES = ("-", "--", ":")
 #: One colour for "the peers" where they are drawn as a group (bars, ranking).
 PEER_GROUP_COLOUR = "#0072B2"
 REFERENCE_COLOUR = "#8C8C8C"
@@ -159,6 +172,28 @@ def style() -> dict[str, Any]:
     return rc
 
 
+def plain_numbers(axis) -> None:
+    """Label ``axis`` with plain numbers: thousands separators, as many decimals as
+    the tick step needs and a true minus sign, never a "1e6" offset or scientific
+    notation, which a reader of a bar of counts would have to multiply out."""
+
+    def label(value: float, _position: int) -> str:
+        # The fewest decimals that print every tick of the axis exactly (0.25 needs 2).
+        locations = np.asarray(axis.get_majorticklocs(), dtype=float)
+        scale = max(float(np.max(np.abs(locations), initial=0.0)), 1.0)
+        decimals = next(
+            (
+                d
+                for d in range(7)
+                if np.allclose(np.round(locations, d), locations, rtol=0, atol=1e-9 * scale)
+            ),
+            6,
+        )
+        return f"{value:,.{decimals}f}".replace("-", "\u2212")
+
+    axis.set_major_formatter(FuncFormatter(label))
+
+
 def lower_first(label: str) -> str:
     """Lower-case a label's first letter for use mid-sentence, unless it starts an
     acronym: "Log patents" -> "log patents", "R&D intensity" and "GDP" unchanged."""
@@ -170,6 +205,17 @@ def lower_first(label: str) -> str:
 def wrap(text: object, width: int) -> str:
     """Return ``text`` broken into lines of at most ``width`` characters."""
     return "\n".join(textwrap.wrap(str(text), width=width))
+
+
+#: The average width of a character of English text in DejaVu Sans Bold, as a share
+#: of the font size (measured: 0.60 to 0.63 on this project's titles).
+_BOLD_CHARACTER_WIDTH = 0.64
+
+
+def characters_across(width: float, fontsize: float, margin: float = 0.3) -> int:
+    """Characters of ``fontsize``-point bold text a line may hold across ``width`` inches
+    less ``margin`` inches, to :func:`wrap` a title to (the canvas check makes sure)."""
+    return max(20, int((width - margin) * 72 / (fontsize * _BOLD_CHARACTER_WIDTH)))
 
 
 def new_figure(width: float, height: float, footer: str) -> tuple[Figure, SubFigure]:
@@ -261,7 +307,8 @@ def save_figure(
     The PDF carries no ``CreationDate``/``ModDate`` (so ``SOURCE_DATE_EPOCH`` has
     nothing to set) and fixed ``Creator``/``Producer``; the PNG has no date and a
     fixed ``Software`` entry; SVG ids would be salted with a fixed salt; the
-    resolution is fixed.
+    resolution is fixed. A figure with a text past its canvas at any size it is used
+    at is refused (:func:`innopanel.exhibits.canvas.check_canvas`), never written cut off.
     """
     # Font subsetting logs every glyph at INFO; keep it out of the rule's log.
     font_logger = logging.getLogger("fontTools")
@@ -269,6 +316,7 @@ def save_figure(
     font_logger.setLevel(max(level, logging.WARNING))
     try:
         with matplotlib.rc_context(style()):
+            check_canvas(figure, os.fspath(pdf_path).removesuffix(".pdf"), dpi)
             with atomic_path(pdf_path) as temporary:
                 figure.savefig(temporary, format="pdf", metadata=PDF_METADATA)
             with atomic_path(png_path) as temporary:

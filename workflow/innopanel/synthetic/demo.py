@@ -91,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     seed = int(config["demo"]["seed"])
     # The demo simulates every unit of the study's unit table (its cities, names, tiers).
     units = pd.read_csv(config["data"]["unit_table"], dtype=str, keep_default_na=False)
-    parameters = DemoParameters()
+    # The config declares the true coefficients; the figures mark the same ones.
+    parameters = DemoParameters(**config["demo"]["true_coefficients"])
     panel = build_demo_panel(
         units, config["study"]["first_year"], config["study"]["last_year"], seed, parameters
     )
