@@ -39,6 +39,7 @@ from innopanel.econometrics.multiverse import (
     model_for,
     prepare_panel,
 )
+from innopanel.econometrics.null_curve import NULL_CURVE_COLUMNS as NULL_COLUMNS
 from innopanel.exhibits.joint_tests_table import joint_tests_table
 from innopanel.exhibits.specification_curve import choice_medians, plot_specification_curve
 
@@ -102,6 +103,11 @@ def study_config(**multiverse) -> dict:
 
 @pytest.fixture(scope="module")
 def panel() -> pd.DataFrame:
+    return small_panel()
+
+
+def small_panel() -> pd.DataFrame:
+    """24 units x 12 years with gaps: log_y, count, rd and two controls."""
     rng = np.random.default_rng(3)
     frame = pd.DataFrame([(u, y) for u in UNITS for y in YEARS], columns=["unit_id", "year"])
     unit_effect = rng.normal(size=len(UNITS))[frame.index // len(YEARS)]
@@ -314,11 +320,16 @@ def test_joint_tests_count_draws_at_least_as_extreme() -> None:
 def test_the_exhibits_are_drawn_from_the_specifications(frame, multiverse) -> None:
     study = study_config()["study"]
     table = estimate_chunk(frame, multiverse, multiverse.specifications, study)
-    figure = plot_specification_curve(table, multiverse.focal_id, footer="note")
+    figure = plot_specification_curve(table, pd.DataFrame(columns=NULL_COLUMNS), multiverse)
     labels = [t.get_text() for t in figure.axes[1].get_yticklabels()]
-    assert "Controls: c1" in labels and "Sample: without_top_3" in labels
-    medians = choice_medians(table)
-    assert list(medians.loc[medians["choice"] == "fixed_effects", "value"]) == list(FIXED_EFFECTS)
+    assert "Controls" in labels and "Without top 3 by count" in labels
+    medians = choice_medians(table, multiverse)
+    shown = medians.loc[
+        (medians["choice"] == "fixed_effects") & (medians["outcome"] == "log_linear")
+    ]
+    assert list(dict.fromkeys(shown["label"])) == [
+        multiverse.label("fixed_effects", value) for value in FIXED_EFFECTS
+    ]
     tests = pd.DataFrame(
         {
             "statistic": ["median_estimate"],

@@ -1,5 +1,6 @@
 # The multiverse: every declared specification estimated in chunks, the null draws of
-# the joint tests in (chunk, block) pieces, gathered into results/<study>/multiverse/.
+# the joint tests in (chunk, block) pieces, gathered into results/<study>/multiverse/
+# (the joint tests, and the curve's null band per panel).
 import sys
 
 from innopanel.config.multiverse import multiverse_path, multiverse_spec
@@ -7,7 +8,13 @@ from innopanel.config.multiverse import multiverse_path, multiverse_spec
 MULTIVERSE = multiverse_spec(config)
 # The grid's size, before anything runs.
 print(MULTIVERSE.describe(), file=sys.stderr)
-MULTIVERSE_SETTINGS = {key: config[key] for key in ("study", "variables", "multiverse")}
+MULTIVERSE_SETTINGS = Digested(
+    "the multiverse's config",
+    {
+        "study": study_settings(),
+        **{key: config[key] for key in ("variables", "multiverse")},
+    },
+)
 
 
 wildcard_constraints:
@@ -104,9 +111,35 @@ rule multiverse_joint_tests:
         "../scripts/multiverse_joint_tests.py"
 
 
+rule multiverse_null_curve:
+    input:
+        specifications=multiverse_path(PATHS.results, "specifications.parquet"),
+        draws=expand(
+            multiverse_path(PATHS.processed, "null/{chunk}_{block}.npz"),
+            chunk=range(MULTIVERSE.chunks),
+            block=range(MULTIVERSE.null.chunks),
+        ),
+    output:
+        curve=multiverse_path(PATHS.results, "null_curve.parquet"),
+    log:
+        PATHS.log("multiverse_null_curve"),
+    benchmark:
+        PATHS.benchmark("multiverse_null_curve")
+    conda:
+        "../../environment.yml"
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        data_note=config["data"]["data_note"],
+    script:
+        "../scripts/multiverse_null_curve.py"
+
+
 rule plot_specification_curve:
     input:
         specifications=multiverse_path(PATHS.results, "specifications.parquet"),
+        null_curve=multiverse_path(PATHS.results, "null_curve.parquet"),
     output:
         pdf=PATHS.figure("specification_curve", "pdf"),
         png=report(
@@ -121,7 +154,7 @@ rule plot_specification_curve:
     conda:
         "../../environment.yml"
     params:
-        focal_id=MULTIVERSE.focal_id,
+        settings=MULTIVERSE_SETTINGS,
         footer=config["data"]["footer"],
     script:
         "../scripts/plot_specification_curve.py"
@@ -144,6 +177,7 @@ rule plot_multiverse_choices:
     conda:
         "../../environment.yml"
     params:
+        settings=MULTIVERSE_SETTINGS,
         footer=config["data"]["footer"],
     script:
         "../scripts/plot_multiverse_choices.py"

@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from innopanel.config.multiverse import multiverse_spec
 from innopanel.exhibits.specification_curve import plot_choice_medians
 from innopanel.exhibits.steps import figure_step
 from innopanel.runlog import log_to_file
@@ -11,5 +12,8 @@ figure_step(
     plot_choice_medians,
     pd.read_parquet(snakemake.input.specifications),
     snakemake.output,
-    snakemake.params,
+    {
+        "multiverse": multiverse_spec(snakemake.params.settings),
+        "footer": snakemake.params.footer,
+    },
 )

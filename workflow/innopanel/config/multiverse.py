@@ -12,6 +12,10 @@ choice's values in config order), so chunk ``i`` holds the same specifications w
 it runs. Only the standard library is imported: the Snakefile parses the grid at
 start-up to size the chunk wildcard and print the grid's size.
 
+Every choice value has a label the figures print: ``multiverse.labels`` gives it, or a
+default is derived from the variable labels and the known identifiers
+(:func:`choice_labels`).
+
 The Snakefile never enumerates the grid: it is counted by arithmetic
 (:func:`grid_size`) and held to the caps under ``multiverse``: ``max_specifications``,
 ``max_jobs`` (estimation chunks x (1 + null chunks)) and ``max_null_cells`` (linear
@@ -28,11 +32,12 @@ import itertools
 import json
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from innopanel.config.caption_text import mid_sentence
 from innopanel.config.specs import with_defaults
 
 #: The choices of a specification, in grid order (the dashboard's rows follow it).
@@ -45,6 +50,27 @@ COVARIANCES = ("clustered", "driscoll_kraay", "two_way_clustered")
 TRANSFORMS = ("level", "log")
 #: How the estimate of a linear or count outcome is made.
 ESTIMATORS = ("linear", "ppml")
+#: The choices that move a specification's point estimate: the covariance changes only
+#: its interval, so specifications that differ in it alone are one estimate.
+DESIGN_CHOICES = tuple(choice for choice in CHOICES if choice != "covariance")
+#: The choices that set the estimate's units (the outcome and its estimator, the focal
+#: variable and its transformation): estimates are compared only within one of each.
+PANEL_CHOICES = ("outcome", "focal")
+#: Default labels of the identifiers the schema fixes; {unit} and {Unit} are the study's
+#: unit noun.
+FIXED_EFFECTS_LABELS = {
+    "none": "No fixed effects",
+    "unit": "{Unit} effects",
+    "unit_and_year": "{Unit} and year effects",
+}
+COVARIANCE_LABELS = {
+    "clustered": "Clustered by {unit}",
+    "driscoll_kraay": "Driscoll–Kraay",
+    "two_way_clustered": "Two-way clustered by {unit} and year",
+}
+ESTIMATOR_LABELS = {"linear": "linear", "ppml": "PPML"}
+#: The choices ``multiverse.labels`` may label (lags are labelled by their years).
+LABELLED_CHOICES = ("outcome", "focal", "controls", "fixed_effects", "covariance", "sample")
 NO_CONTROLS = "none"
 CONTROL_SEPARATOR = "+"
 ID_LENGTH = 12
@@ -156,6 +182,8 @@ class Multiverse:
     chunk_size: int
     null: NullSpec
     caps: MultiverseCaps
+    #: choice -> value -> label (controls: control variable -> label), complete.
+    labels: Mapping[str, Mapping[Any, str]]
 
     def values(self, choice: str) -> tuple[Any, ...]:
         """The declared values of ``choice``, in config order."""
@@ -173,6 +201,10 @@ class Multiverse:
     def declared_size(self) -> int:
         """Combinations before exclusions."""
         return math.prod(len(self.values(choice)) for choice in CHOICES)
+
+    def label(self, choice: str, value: Any) -> str:
+        """What the figures print for ``value`` of ``choice`` (controls: a variable)."""
+        return self.labels[choice][value]
 
     def excluded(self, choices: Mapping[str, Any]) -> bool:
         return any(self.excluded_by(rule, choices) for rule in self.exclude)
@@ -317,7 +349,7 @@ def multiverse_spec(config: Mapping[str, Any]) -> Multiverse:
     complete = with_defaults({key: config[key] for key in sections if key in config})
     raw, study = complete["multiverse"], complete["study"]
     null = raw["inference"]
-    multiverse = Multiverse(
+    parts = dict(
         outcomes={
             name: OutcomeChoice(name, entry["outcome"], entry["estimator"])
             for name, entry in raw["outcomes"].items()
@@ -359,10 +391,102 @@ def multiverse_spec(config: Mapping[str, Any]) -> Multiverse:
             max_null_cells=raw["max_null_cells"],
         ),
     )
-    problems = multiverse_problems(multiverse, set(complete["variables"]), study)
+    unlabelled = Multiverse(**parts, labels={})
+    variables = complete["variables"]
+    problems = multiverse_problems(unlabelled, set(variables), study)
+    problems += label_problems(unlabelled, raw["labels"])
     if problems:
         raise MultiverseError(" ".join(problems))
-    return multiverse
+    return Multiverse(**parts, labels=choice_labels(unlabelled, raw["labels"], variables, study))
+
+
+def _control_variables(multiverse: Multiverse) -> tuple[str, ...]:
+    """Every control variable of the declared sets, in declaration order."""
+    return tuple(dict.fromkeys(c for members in multiverse.control_sets.values() for c in members))
+
+
+def label_problems(multiverse: Multiverse, overrides: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """Labels given under ``multiverse.labels`` for values the grid does not declare."""
+    problems = []
+    for choice, given in overrides.items():
+        declared = (
+            (*_control_variables(multiverse), NO_CONTROLS)
+            if choice == "controls"
+            else tuple(multiverse.values(choice))
+        )
+        for value in given:
+            if value not in declared:
+                problems.append(
+                    f"multiverse.labels.{choice}.{value}: '{value}' is not a declared "
+                    f"{'control variable' if choice == 'controls' else 'value of ' + choice} "
+                    f"({list(declared)}); label a declared one or delete it."
+                )
+    return problems
+
+
+def choice_labels(
+    multiverse: Multiverse,
+    overrides: Mapping[str, Mapping[str, str]],
+    variables: Mapping[str, Mapping[str, Any]],
+    study: Mapping[str, Any],
+) -> dict[str, dict[Any, str]]:
+    """Every value's label: ``multiverse.labels`` where given, else a default from the
+    variable labels (``variables.<name>.label``) and the identifiers the schema fixes."""
+    unit = str(study["unit"])
+    nouns = {"unit": unit, "Unit": unit[:1].upper() + unit[1:]}
+
+    def variable(name: str) -> str:
+        # A validated config labels every variable; a bare one reads as its name.
+        return str(variables.get(name, {}).get("label", name))
+
+    defaults: dict[str, dict[Any, str]] = {
+        "outcome": {
+            o.name: f"{variable(o.outcome)} ({ESTIMATOR_LABELS[o.estimator]})"
+            for o in multiverse.outcomes.values()
+        },
+        "focal": {
+            f.name: variable(f.variable)
+            if f.transform == "level"
+            else f"Log of {mid_sentence(variable(f.variable))}"
+            for f in multiverse.focal.values()
+        },
+        "controls": {
+            **{c: variable(c) for c in _control_variables(multiverse)},
+            NO_CONTROLS: "No controls",
+        },
+        "fixed_effects": {
+            v: FIXED_EFFECTS_LABELS[v].format(**nouns) for v in multiverse.fixed_effects
+        },
+        "lag": {
+            lag: "Not lagged" if lag == 0 else f"Lagged {lag} year{'s' if lag > 1 else ''}"
+            for lag in multiverse.lags
+        },
+        "covariance": {v: COVARIANCE_LABELS[v].format(**nouns) for v in multiverse.covariances},
+        "sample": {
+            s.name: _sample_label(s, study, variable, unit) for s in multiverse.samples.values()
+        },
+    }
+    return {choice: {**values, **overrides.get(choice, {})} for choice, values in defaults.items()}
+
+
+def _sample_label(
+    sample: SampleChoice,
+    study: Mapping[str, Any],
+    variable: Callable[[str], str],
+    unit: str,
+) -> str:
+    """A sample's rule in words: "2011–2016", "Without the top 5 by patents", "Full sample"."""
+    parts = []
+    if (sample.first_year, sample.last_year) != (study["first_year"], study["last_year"]):
+        parts.append(f"{sample.first_year}–{sample.last_year}")
+    if sample.drop_focal_and_peers:
+        parts.append(f"without focal {unit} and peers")
+    if sample.drop_top:
+        parts.append(f"without top {sample.drop_top} by {mid_sentence(variable(sample.top_by))}")
+    if sample.balanced:
+        parts.append("balanced panel")
+    text = ", ".join(parts) or "full sample"
+    return text[:1].upper() + text[1:]
 
 
 def multiverse_problems(
