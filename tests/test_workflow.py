@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -199,6 +200,51 @@ def test_second_run_has_nothing_to_do(built: Path) -> None:
     assert "Nothing to be done" in run.stdout + run.stderr
 
 
+# Snakemake prints a changed param's old and new repr as a job's reason; a config section
+# there was 44-57 kB of console a run (issue 19). The longest param now is a data note.
+MAX_PARAM_CHARACTERS = 400
+
+
+def test_no_step_records_a_config_section_as_a_param(built: Path) -> None:
+    """Every param Snakemake recorded is short: a config section is passed as its digest
+    (innopanel.config.rule_params.Digested), so no change can print it whole."""
+    records = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in (built / ".snakemake" / "metadata").iterdir()
+    ]
+    assert {record["rule"] for record in records} >= {"clean_panel", "write_provenance"}
+    long = {
+        (record["rule"], param[:80])
+        for record in records
+        for param in record.get("params") or []
+        if len(param) > MAX_PARAM_CHARACTERS
+    }
+    assert not long, f"params longer than {MAX_PARAM_CHARACTERS} characters: {sorted(long)}"
+
+
+def test_a_config_edit_names_the_changed_part_without_printing_it(built: Path) -> None:
+    config_path = built / DEMO.config
+    original = config_path.read_text(encoding="utf-8")
+    config = yaml.safe_load(original)
+    config["variables"]["gdp"]["label"] = "GDP, relabelled"
+    try:
+        config_path.write_text(
+            yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
+        run = snakemake(built, "--dry-run")
+    finally:
+        config_path.write_text(original, encoding="utf-8")
+    assert run.returncode == 0, run.stderr[-2000:]
+    reasons = [
+        line for line in (run.stdout + run.stderr).splitlines() if "Params have changed" in line
+    ]
+    # A label is in the clean step's config (a step that reruns for its inputs is not
+    # asked about its params).
+    assert any("before: <the clean step's config sha256 " in line for line in reasons)
+    assert max(len(line) for line in reasons) < 3 * MAX_PARAM_CHARACTERS
+    assert "GDP, relabelled" not in run.stdout + run.stderr
+
+
 def test_forced_rerun_is_byte_identical(built: Path) -> None:
     before = digests(built, outputs(built))
     run = snakemake(built, "--forceall")
@@ -318,6 +364,8 @@ def test_editing_a_model_reruns_the_estimates_but_not_the_cleaning(tmp_path: Pat
 
     def drop_a_regressor(config: dict) -> None:
         config["models"]["twoway_fe"]["regressors"].remove("open_platforms")
+        # The study's text quotes that coefficient; without it, it would be refused.
+        config["study"]["narrative"] = None
 
     planned = planned_after(drop_a_regressor)
     assert "estimate_models" in planned

@@ -3,6 +3,8 @@ from pathlib import Path
 
 from innopanel.config import exhibits, unit_labels
 from innopanel.config.planning import check_plan
+from innopanel.config.rule_params import Digested
+from innopanel.config.narrative import true_coefficients
 from innopanel.config.study import load_study, study_unit
 from innopanel.reproducibility.provenance import git_revision
 from innopanel.config.sources import EXTENSIONS, FILE_KINDS, staged_path
@@ -41,6 +43,8 @@ keep_outputs_private(
 
 SOURCES = list(config["data"]["sources"])
 EXHIBITS = config["exhibits"]
+# A synthetic study's true coefficients, which its tables and coefficient figure show.
+TRUE_COEFFICIENTS = true_coefficients(config)
 # A study that declares a multiverse also gets its curve, choices figure and joint tests.
 WITH_MULTIVERSE = "multiverse" in config
 # A study that declares exhibits.vintage_table also cleans its panel under each vintage
@@ -64,7 +68,10 @@ def source_spec(wildcards):
 def fetch_spec(wildcards):
     """What fetching depends on: not the licence or citation (provenance adds those)."""
     raw = config["data"]["sources"][wildcards.source]
-    return {k: v for k, v in raw.items() if k not in ("licence", "citation")}
+    return Digested(
+        f"data.sources.{wildcards.source}",
+        {k: v for k, v in raw.items() if k not in ("licence", "citation")},
+    )
 
 
 def source_inputs(wildcards):
@@ -106,9 +113,19 @@ def files_read():
     return [RUN.config_file, config["data"]["unit_table"], *raw]
 
 
+def study_settings():
+    """The study section without its text (study.narrative), which is prose for the
+    paper and the report: editing it reruns those two, not the steps that compute."""
+    return {key: value for key, value in config["study"].items() if key != "narrative"}
+
+
 def cleaning_config():
     """The parts of the config the clean step depends on (a change reruns it)."""
-    parts = {key: config[key] for key in ("study", "data", "units", "variables")}
+    parts = Digested(
+        "the clean step's config",
+        {key: config[key] for key in ("study", "data", "units", "variables")},
+    )
+    parts["study"] = study_settings()
     # Fetch settings change how sources are obtained, not what they hold.
     parts["data"] = {
         key: value for key, value in parts["data"].items() if key != "fetch"
@@ -122,11 +139,13 @@ def cleaning_config():
 
 
 def variable_labels():
-    return unit_labels.variable_labels(config)
+    return Digested("variable labels", unit_labels.variable_labels(config))
 
 
 def model_labels():
-    return {name: spec["label"] for name, spec in config["models"].items()}
+    return Digested(
+        "model labels", {name: spec["label"] for name, spec in config["models"].items()}
+    )
 
 
 def logged_variables():
@@ -188,6 +207,8 @@ def final_outputs():
         *exhibits.exhibit_outputs(PATHS, WITH_MULTIVERSE, WITH_VINTAGES),
         PATHS.paper_tex,
         *([PATHS.paper_pdf] if BUILD_PAPER else []),
+        # The study's one-page HTML report (rule write_report, rules/paper.smk).
+        PATHS.result("report.html"),
         *multiverse_outputs(),
     ]
 
@@ -200,5 +221,10 @@ def multiverse_outputs():
 
     return [
         multiverse_path(PATHS.results, name)
-        for name in ("specifications.parquet", "joint_tests.csv", "null_draws.parquet")
+        for name in (
+            "specifications.parquet",
+            "joint_tests.csv",
+            "null_draws.parquet",
+            "null_curve.parquet",
+        )
     ]

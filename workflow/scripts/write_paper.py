@@ -1,7 +1,9 @@
-"""Write the paper's LaTeX source, which inputs every table and figure (rule write_paper)."""
+"""Write the paper's LaTeX source: the study's text, then every table and figure
+(rule write_paper)."""
 
 import logging
 
+from innopanel.exhibits.narrative import study_narrative
 from innopanel.exhibits.paper import write_paper
 from innopanel.runlog import log_to_file
 
@@ -11,5 +13,8 @@ write_paper(
     snakemake.params.config,
     snakemake.params.tables,
     snakemake.params.figures,
+    narrative=study_narrative(
+        snakemake.params.config, snakemake.input.estimates, snakemake.input.quality
+    ),
 )
 logging.info("wrote %s", snakemake.output.tex)

@@ -24,6 +24,7 @@ from innopanel.config.data_specs import accepted_scale_breaks, cleaning_rules, v
 from innopanel.config.diagnostics import diagnostics_spec
 from innopanel.config.dimensions import variable_quantities
 from innopanel.config.exhibits import exhibit_problems
+from innopanel.config.narrative import narrative_problems
 from innopanel.config.sources import check_sources
 from innopanel.config.specs import ModelSpec, model_spec, source_specs
 from innopanel.config.unit_labels import label_unit_problems
@@ -208,6 +209,7 @@ def check_config(
     problems += check_diagnostics(config["diagnostics"], config["models"])
 
     problems.extend(exhibit_problems(config))
+    problems.extend(narrative_problems(config))
 
     if problems:
         raise ConfigError(

@@ -1,10 +1,10 @@
-"""The paper: a small LaTeX document that inputs every table and figure, and its
-compilation into a byte-reproducible PDF.
+"""The paper: the study's text (its question, data, headline and limits) followed by
+every table and figure, and its compilation into a byte-reproducible PDF.
 
-Captions live once, in ``workflow/report/<exhibit>.rst``: the HTML report renders them
-(Snakemake renders them as Jinja templates with ``snakemake.config``), and
-:func:`read_caption` renders the same files for the paper. A caption file is plain
-prose: its first paragraph is the exhibit's title, the rest its description.
+Captions live once, in ``workflow/report/<exhibit>.rst``: :func:`read_caption` renders
+them (as Jinja templates with ``snakemake.config``) for the paper and for the study's
+report (innopanel.exhibits.report), and ``snakemake --report`` renders the same files.
+A caption file is plain prose: its first paragraph is the exhibit's title, the rest its description.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from innopanel.config.caption_text import plain_text
 from innopanel.config.exhibits import VINTAGE_TABLE, caption_path
 from innopanel.config.study import run_of
 from innopanel.exhibits.latex_tables import REQUIRED_LATEX_PACKAGES, latex_escape
+from innopanel.exhibits.narrative import Narrative
 from innopanel.exhibits.vintage_tables import vintage_sentence
 from innopanel.io import atomic_path, write_text
 
@@ -62,13 +63,30 @@ def _caption(title: str, description: str) -> str:
     return rf"\caption[{short}]{{{long}}}"
 
 
+def narrative_latex(narrative: Narrative) -> list[str]:
+    """The study's text as LaTeX: the headline estimate, then one unnumbered section per
+    paragraph group (the question, the data, the reading, the limits), escaped."""
+    lines = [
+        "",
+        r"\begin{center}\fbox{\parbox{0.92\linewidth}{\raggedright\textbf{Headline.} "
+        + latex_escape(narrative.headline)
+        + r"}}\end{center}",
+    ]
+    for heading, paragraphs in narrative.sections:
+        lines += ["", rf"\section*{{{latex_escape(heading)}}}"]
+        for paragraph in paragraphs:
+            lines += [latex_escape(paragraph), ""]
+    return lines
+
+
 def paper_source(
     config: Mapping[str, Any],
     tables: Sequence[str],
     figures: Sequence[str],
     root: str | os.PathLike[str] = ".",
+    narrative: Narrative | None = None,
 ) -> str:
-    """Return the LaTeX source of the paper: a title page, then one exhibit per page.
+    """Return the LaTeX source of the paper: the study's text, then one exhibit per page.
 
     ``config`` is the run's (with its ``_run`` entry: the study, whose exhibits are
     input, and the config file, which the title page names with its SHA256). Paths are
@@ -76,6 +94,8 @@ def paper_source(
     table packages plus geometry, graphicx and caption, and sets no date and no PDF
     trailer id, so its PDF bytes depend only on its inputs. With the vintage table, the
     title page says what the vintage choice does to the headline, quoting that table.
+    ``narrative`` (the study's text, filled: innopanel.exhibits.narrative) opens the
+    paper after the title; without one the paper opens on the exhibits.
     """
     study, data = config["study"], config["data"]
     run = run_of(config)
@@ -99,25 +119,25 @@ def paper_source(
         r"\begin{document}",
         r"\maketitle",
         r"\thispagestyle{empty}",
-        r"\noindent This document collects every table and figure the workflow builds "
+    ]
+    note = latex_escape(" ".join(str(data["data_note"]).split()))
+    # Synthetic data are said to be so before anything else is read.
+    if data["synthetic"]:
+        lines.append(
+            r"\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule}"
+            r"{\raggedright\bfseries " + note + "}}"
+        )
+    lines += [
+        *(narrative_latex(narrative) if narrative is not None else []),
+        r"\medskip\noindent This document collects every table and figure the workflow builds "
         rf"for the study \texttt{{{latex_escape(run.study)}}}, each on its own page with "
         r"the caption the HTML report also shows. It was built from the config file "
-        rf"\texttt{{{latex_escape(run.config_file)}}}, whose SHA256 is\\"
+        rf"\texttt{{{latex_escape(run.config_file)}}}; its resolved config SHA256 "
+        r"(the file with every default filled in, as provenance.md gives it) is\\"
         rf"\texttt{{{run.config_sha256}}}.",
     ]
-    if data["synthetic"]:
-        lines += [
-            "",
-            r"\medskip\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule}"
-            r"{\raggedright\bfseries "
-            + latex_escape(" ".join(str(data["data_note"]).split()))
-            + "}}",
-        ]
-    else:
-        lines += [
-            "",
-            r"\medskip\noindent " + latex_escape(" ".join(str(data["data_note"]).split())),
-        ]
+    if not data["synthetic"]:
+        lines += ["", r"\medskip\noindent " + note]
     if VINTAGE_TABLE in tables:
         term = config["exhibits"]["vintage_table"]["term"]
         label = config["variables"].get(term, {}).get("label", term)
@@ -157,9 +177,10 @@ def write_paper(
     tables: Sequence[str],
     figures: Sequence[str],
     root: str | os.PathLike[str] = ".",
+    narrative: Narrative | None = None,
 ) -> None:
     """Write the paper's LaTeX source atomically."""
-    write_text(destination, paper_source(config, tables, figures, root))
+    write_text(destination, paper_source(config, tables, figures, root, narrative))
 
 
 def _errors(log: str) -> str:

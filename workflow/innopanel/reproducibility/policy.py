@@ -17,7 +17,8 @@ recorded there, so a reference states how it is to be checked.
   under reference/<study>/, where the workflow never writes.
 - figure: figures and the paper's PDF. Rendered at a fixed resolution and compared with
   a committed reference rendering under reference/<study>/, within ``FIGURE_TOLERANCE``.
-- skip: records of when sources were obtained. Rebuilt, never compared.
+- skip: records of when sources were obtained, and the HTML report, which assembles
+  outputs compared under their own classes. Rebuilt, never compared.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ def study_rules(study: str) -> tuple[tuple[str, str], ...]:
         ("skip", f"{staged}/*.retrieval.json"),
         # The multiverse's chunks and null draws are temporary: gathered, then deleted.
         ("skip", f"{paths.processed}/multiverse/*"),
+        # The report only assembles outputs each compared under its own class: the text
+        # is the paper's source (exact), the figures are renderings and provenance is
+        # compared by meaning, so its bytes (PNGs, the commit) differ between machines.
+        ("skip", f"{results}/report.html"),
         ("numeric", f"{results}/estimates/*.csv"),
         ("numeric", f"{results}/multiverse/*.csv"),
         ("numeric", f"{results}/**/*.parquet"),
