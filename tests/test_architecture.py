@@ -158,10 +158,9 @@ def test_a_breach_is_reported() -> None:
     assert allowed("innopanel.data.fetch", "innopanel.config.sources")
 
 
-def test_the_readme_layout_names_every_module_once() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    layout = readme[readme.index("## Layout") :]
+def test_the_docs_layout_names_every_module_once() -> None:
+    layout = (ROOT / "docs" / "layout.md").read_text(encoding="utf-8")
     layout = layout[: layout.index("```", layout.index("```") + 3)]
     listed = re.findall(r"^ {2,}(\w+\.py)\s", layout, flags=re.M)
     modules = sorted(p.name for p in PACKAGE.rglob("*.py") if p.name != "__init__.py")
-    assert sorted(listed) == modules, "README layout and package differ"
+    assert sorted(listed) == modules, "docs/layout.md and the package differ"

@@ -1,4 +1,4 @@
-"""The real study's numbers in the README's prose come from its committed outputs.
+"""The real study's numbers in docs/china_provinces.md come from its committed outputs.
 
 Each quoted figure of the headline paragraph and of "Across the multiverse" is rebuilt
 here from the provincial study's reference estimates, diagnostics and multiverse, in the
@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "reference" / "china_provinces"
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+README = (ROOT / "docs" / "china_provinces.md").read_text(encoding="utf-8")
 SIGNIFICANCE = 0.05
 
 

@@ -36,7 +36,7 @@ not by what is left once the differences are known:
   with both values and its reason. How many match that edition at the decimals both
   print (``equal`` or ``rounded`` as above) is reported too.
 
-The README's closing note quotes the strict, like-for-like and unverifiable counts; a
+docs/china_provinces.md quotes the strict, like-for-like and unverifiable counts; a
 test parses it and fails, showing both, when it parts from what this module measures.
 techme also keeps three misprinted province names of the yearbook files as if they were
 provinces (内蒙占, 山两, 两藏): an error on its side; the study maps them (data.aliases).
@@ -60,7 +60,7 @@ from innopanel.data.unit_names import normalise_unit_name, read_unit_table, unit
 from innopanel.data.yearbook import read_yearbook_table
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
+README = ROOT / "docs" / "china_provinces.md"
 STUDY = ROOT / "config" / "studies" / "china_provinces.yaml"
 RAW = ROOT / "data" / "raw" / "china_provinces"
 TIDY = RAW / "tidy"
@@ -256,7 +256,7 @@ def _verdict(
 
 @dataclass(frozen=True)
 class Counts:
-    """The numbers the README's closing note quotes."""
+    """The numbers docs/china_provinces.md quotes."""
 
     cells: int
     strict: int
@@ -300,7 +300,8 @@ def _failures(cells: pd.DataFrame) -> pd.DataFrame:
     return cells.loc[bad_like | bad_unverifiable]
 
 
-# The README's closing note, as the numbers appear in it (whitespace collapsed).
+# The cross-check note of docs/china_provinces.md, as the numbers appear in it
+# (whitespace collapsed).
 README_NOTE = re.compile(
     r"strict: (?P<strict>[\d,]+) of (?P<cells>[\d,]+) .*?"
     r"like-for-like: (?P<matched>[\d,]+) of (?P<like_for_like>[\d,]+) .*?"
@@ -312,7 +313,7 @@ README_NOTE = re.compile(
 
 
 def readme_counts(text: str) -> Counts | None:
-    """The counts the README's cross-check note quotes, or None if it has none."""
+    """The counts the docs' cross-check note quotes, or None if it has none."""
     found = README_NOTE.search(" ".join(text.split()))
     if found is None:
         return None
@@ -336,8 +337,8 @@ def test_tidied_tables_agree_with_the_editions_that_print_them(shipped, tidy) ->
 def test_the_readme_quotes_the_measured_counts(shipped, tidy) -> None:
     measured = counts(cross_check(tidy, shipped))
     quoted = readme_counts(README.read_text(encoding="utf-8"))
-    assert quoted is not None, f"README.md has no cross-check note matching {README_NOTE.pattern}"
-    assert quoted == measured, f"README.md quotes {quoted}\nthe cross-check measures {measured}"
+    assert quoted is not None, f"{README} has no cross-check note matching {README_NOTE.pattern}"
+    assert quoted == measured, f"{README.name} quotes {quoted}\nthe cross-check measures {measured}"
 
 
 def _altered(shipped: Shipped, key: tuple[str, int, str], edition: int, by: float) -> Shipped:

@@ -156,7 +156,7 @@ def test_the_census_break_is_found_and_the_chosen_policy_applied(built: Path) ->
 
 def _readme_vintage_rows() -> dict[str, list[str]]:
     """The README's table of the headline under each vintage policy: policy -> cells."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "china_provinces.md").read_text(encoding="utf-8")
     section = readme[readme.index("**Statistical vintages") : readme.index("**Cross-check.**")]
     rows = {}
     for line in section.splitlines():
@@ -174,7 +174,7 @@ def test_the_readme_quotes_the_vintage_table_and_the_break(built: Path) -> None:
     for policy, (estimate, se, nobs, years) in quoted.items():
         row = table.loc[policy]
         assert [estimate, se, nobs, years] == [row["Estimate"], row["SE"], row["N"], row["Years"]]
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "china_provinces.md").read_text(encoding="utf-8")
     report = json.loads((built / PATHS.result("data_quality/report.json")).read_text("utf-8"))
     (found,) = report["vintages"]["breaks"]
     shift = {u["unit_id"]: f"{u['shift']:.2f}" for u in found["units"]}

@@ -36,6 +36,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 from growth import NAME_SEED, synthetic_units  # noqa: E402
 
+from innopanel.io import write_csv  # noqa: E402
 from innopanel.synthetic.monte_carlo import Design, run_replication, summarise  # noqa: E402
 
 TARGET = (0.93, 0.97)
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         help="also fit each model with this covariance (e.g. clustered), named model[kind]",
     )
     parser.add_argument("--out", type=Path, help="write every replication's estimates here")
+    parser.add_argument(
+        "--record", type=Path, help="write the summary table as CSV here (docs quote it)"
+    )
     parser.add_argument("--units", type=int, help="cities simulated (default: the unit table's)")
     arguments = parser.parse_args(argv)
 
@@ -110,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         "coverage_mc_se",
         "in_target",
     ]
+    if arguments.record is not None:
+        write_csv(arguments.record, summary[["replications", *columns]])
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(summary[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     by_model = replications.groupby("model", sort=False)["covered"].mean()

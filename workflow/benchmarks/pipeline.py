@@ -10,6 +10,10 @@ In a temporary copy of the project (the files git tracks, no outputs):
    scripts run in one interpreter, whose outputs must equal the cold run's bytes.
 
 Usage: python workflow/benchmarks/pipeline.py [--root .] [--cores all] [--repeats 5]
+[--record docs/measured/pipeline.json]
+
+``--record`` also writes the summary as JSON, the file the docs quote their runtimes from
+(innopanel.reproducibility.quotes), with the machine and its load.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from importlib import metadata
 from pathlib import Path
 
 from innopanel.config.paths import DEFAULT_STUDY, StudyPaths
-from innopanel.io import sha256_file
+from innopanel.io import sha256_file, write_json
 from innopanel.reproducibility.benchmarking import (
     Timing,
     format_table,
@@ -69,14 +73,16 @@ def main() -> None:
     parser.add_argument(
         "--cold-repeats", type=int, default=3, help="cold runs and lower-bound runs"
     )
+    parser.add_argument("--record", type=Path, help="also write the summary as JSON here")
     arguments = parser.parse_args()
     root = arguments.root.resolve()
     cores = str(os.cpu_count()) if arguments.cores == "all" else arguments.cores
+    load_before = os.getloadavg()[0]
 
     print(
         f"== pipeline benchmark: {cores} cores of {os.cpu_count()}, Python "
         f"{platform.python_version()}, snakemake {metadata.version('snakemake')}, "
-        f"load average {os.getloadavg()[0]:.2f} =="
+        f"load average {load_before:.2f} =="
     )
     with tempfile.TemporaryDirectory(prefix="innopanel-bench-") as temporary:
         workdir = Path(temporary)
@@ -185,6 +191,33 @@ def main() -> None:
     )
     print(f"the same imports, once, in one interpreter:       {imports_once:6.2f} s")
     print(f"repeated imports the one-process run avoids:      {import_total - imports_once:6.2f} s")
+    if arguments.record:
+        write_json(
+            arguments.record,
+            {
+                "study": DEFAULT_STUDY,
+                "machine": {
+                    "cores_used": int(cores),
+                    "cores": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "snakemake": metadata.version("snakemake"),
+                    "load_average_before": round(load_before, 2),
+                    "load_average_after": round(os.getloadavg()[0], 2),
+                },
+                "jobs": len(per_rule),
+                "cold": {"wall_s": cold.wall, "cpu_s": cold.cpu, "median_wall_s": cold_median},
+                "lower_bound": {
+                    "wall_s": lower.wall,
+                    "cpu_s": lower.cpu,
+                    "median_wall_s": lower_median,
+                    "outputs_identical": identical,
+                },
+                "ratio": {"wall": ratio, "cpu": cold.cpu / lower.cpu},
+                "noop": {"best_s": noop.best, "median_s": noop.median},
+                "job_wall_sum_s": job_wall,
+                "imports": {"per_job_sum_s": import_total, "once_s": imports_once},
+            },
+        )
 
 
 if __name__ == "__main__":

@@ -29,10 +29,13 @@ import sys
 import time
 import tracemalloc
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from innopanel.io import write_csv
 from innopanel.reproducibility.benchmarking import (
     current_rss_bytes,
     format_table,
@@ -189,6 +192,7 @@ def main() -> None:
         help="BLAS/OpenMP threads of every engine; 1 is what each Snakemake job gets "
         "(threads: 1), and keeps BLAS threads from spinning on a busy machine",
     )
+    parser.add_argument("--record", type=Path, help="also write the table as CSV here")
     parser.add_argument("--measure", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--shape", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -262,6 +266,11 @@ def main() -> None:
         "se_rel_diff",
     ]
     print(format_table([{k: _short(v) for k, v in row.items()} for row in rows], columns))
+    if arguments.record:
+        # The docs quote these cells (innopanel.reproducibility.quotes); the load is
+        # recorded beside them because wall times move with it.
+        load = f"{os.getloadavg()[0]:.2f}"
+        write_csv(arguments.record, pd.DataFrame(rows, columns=columns).assign(load_average=load))
     print("\n-- innopanel / pyfixest warm time (best of repeats), by panel size --")
     print("\n".join(ratio_lines(rows)))
 
