@@ -203,3 +203,11 @@ def test_the_system_commands_name_files_that_exist() -> None:
             for word in shlex.split(command):
                 if word.endswith((".lock", ".yml", ".yaml", "/activate")):
                     assert (ROOT / word).exists() or word == ".venv/bin/activate", command
+
+
+def test_a_json_quote_reads_a_path_and_counts_a_list(tmp_path: Path) -> None:
+    (tmp_path / "report.json").write_text('{"a": {"b": [1, 2, 3], "c": 0.5}}', "utf-8")
+    assert quotes.source_value(tmp_path, "report.json", "a.b.#") == 3
+    assert quotes.source_value(tmp_path, "report.json", "a.c") == 0.5
+    with pytest.raises(quotes.QuoteError, match=r"no value at 'a\.d'"):
+        quotes.source_value(tmp_path, "report.json", "a.d")

@@ -8,7 +8,7 @@ A quoted number is written between two HTML comments, which Markdown renderers h
 The opening comment names, separated by ``;`` (a ``|`` would split a table's cell),
 the file (relative to the repository root), what to read in it and how to print it. In
 a CSV, ``column=value,...`` picks exactly one row and ``:column`` the cell; in a JSON
-file a dotted path picks the value. The format is a
+file a dotted path picks the value, and a last key ``#`` counts a list's items. The format is a
 Python format specification; a leading minus prints as "−". :func:`check` lists every
 quote whose text no longer matches its source, so prose cannot drift from the outputs;
 :func:`update` rewrites the quoted texts from their sources.
@@ -91,6 +91,9 @@ def source_value(root: Path, file: str, selector: str) -> Any:
     if path.suffix == ".json":
         value = _json(path)
         for key in selector.split("."):
+            if key == "#" and isinstance(value, list):
+                value = len(value)
+                continue
             try:
                 value = value[int(key)] if isinstance(value, list) else value[key]
             except (KeyError, IndexError, ValueError, TypeError):
