@@ -8,11 +8,11 @@ import csv
 import html
 import io
 import shutil
-import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import run_pdflatex
 from matplotlib.text import Text
 from test_figures import KINDS, build
 from test_study_text import ROOT, load, study_copy
@@ -110,15 +110,7 @@ def test_the_paper_title_and_captions_escape_a_hostile_title_and_noun(
     if shutil.which("pdflatex"):
         # Only the title page: the exhibits are not built here.
         body = source.split(r"\maketitle")[0] + "\\maketitle\n\\end{document}\n"
-        (tmp_path / "title.tex").write_text(body, encoding="utf-8")
-        run = subprocess.run(
-            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "title.tex"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert run.returncode == 0, run.stdout[-2000:]
+        run_pdflatex(tmp_path, body)
 
 
 @pytest.mark.parametrize(

@@ -276,7 +276,14 @@ def _png(path: Path) -> None:
 def _inputs(root: Path, table_names: list[str], figure_names: list[str]) -> report.ReportInputs:
     """Every exhibit, document and the unit table of the demo study, written under
     ``root`` (tables from the table tests' fixtures; each figure one small PNG)."""
-    paths = report.report_inputs(DEMO, table_names, figure_names, "config/cities.csv")
+    paths = report.ReportInputs(
+        tables={name: DEMO.table(name, "html") for name in table_names},
+        figures={name: DEMO.figure(name, "png") for name in figure_names},
+        data_quality=DEMO.result("data_quality/report.md"),
+        model_coverage=DEMO.result("data_quality/model_coverage.md"),
+        provenance=DEMO.result("provenance/provenance.md"),
+        unit_table="config/cities.csv",
+    )
     # Every model of the table tests, twice: a table wider than a 1,000-pixel window.
     golden, robustness = test_tables.golden_estimates(), test_tables.robustness_estimates()
     once = pd.concat([golden[~golden["model"].isin(robustness["model"])], robustness])

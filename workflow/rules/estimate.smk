@@ -62,3 +62,33 @@ rule model_coverage:
         unit=unit_noun(),
     script:
         "../scripts/write_model_coverage.py"
+
+
+# One fixed-effects model's partial regression (Frisch-Waugh-Lovell): the estimate
+# step's within transformation, with the model's other terms partialled out.
+rule partial_regression:
+    input:
+        panel=PATHS.panel,
+    output:
+        partial=PATHS.result("estimates/within_relationship.parquet"),
+    log:
+        PATHS.log("partial_regression"),
+    benchmark:
+        PATHS.benchmark("partial_regression")
+    conda:
+        "../../environment.yml"
+    params:
+        model=EXHIBITS["within_relationship"]["model"],
+        regressor=EXHIBITS["within_relationship"]["regressor"],
+        models=Digested(
+            "models",
+            {
+                EXHIBITS["within_relationship"]["model"]: config["models"][
+                    EXHIBITS["within_relationship"]["model"]
+                ]
+            },
+        ),
+        window={key: config["study"][key] for key in ("first_year", "last_year")},
+        data_note=config["data"]["data_note"],
+    script:
+        "../scripts/partial_regression.py"

@@ -92,36 +92,8 @@ rule plot_ranking:
         "../scripts/plot_ranking.py"
 
 
-# The within relationship is the partial regression of one fixed-effects model: the
-# estimate step's within transformation, with the model's other terms partialled out.
-rule partial_regression:
-    input:
-        panel=PATHS.panel,
-    output:
-        partial=PATHS.result("estimates/within_relationship.parquet"),
-    log:
-        PATHS.log("partial_regression"),
-    benchmark:
-        PATHS.benchmark("partial_regression")
-    conda:
-        "../../environment.yml"
-    params:
-        model=EXHIBITS["within_relationship"]["model"],
-        regressor=EXHIBITS["within_relationship"]["regressor"],
-        models=Digested(
-            "models",
-            {
-                EXHIBITS["within_relationship"]["model"]: config["models"][
-                    EXHIBITS["within_relationship"]["model"]
-                ]
-            },
-        ),
-        window={key: config["study"][key] for key in ("first_year", "last_year")},
-        data_note=config["data"]["data_note"],
-    script:
-        "../scripts/partial_regression.py"
-
-
+# The within relationship draws the partial regression of rule partial_regression
+# (estimate.smk), so its slope is the model's coefficient.
 rule plot_within_relationship:
     input:
         panel=PATHS.panel,

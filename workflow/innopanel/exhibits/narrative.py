@@ -29,11 +29,11 @@ from innopanel.config.narrative import (
 )
 from innopanel.config.study import study_unit
 from innopanel.config.unit_labels import variable_labels
+from innopanel.exhibits.table_model import display_number
 
 # Below this a p-value prints as "< 0.001": more digits claim a precision the reference
 # distribution does not have.
 SMALLEST_P = 0.001
-MINUS = "\u2212"
 EN_DASH = "\u2013"
 NBSP = "\u00a0"
 
@@ -47,11 +47,6 @@ class Narrative:
     headline: str
 
 
-def _number(value: float, digits: int) -> str:
-    text = f"{value:.{digits}f}"
-    return MINUS + text[1:] if text.startswith("-") else text
-
-
 def _p_value(p: float) -> str:
     return f"< {SMALLEST_P}" if p < SMALLEST_P else f"{p:.3f}"
 
@@ -60,13 +55,13 @@ def estimate_values(row: Mapping[str, Any], term_label: str, digits: int) -> dic
     """What each estimate placeholder prints for one row of estimates.csv."""
     p = float(row["p_value"])
     values = {
-        "coefficient": _number(float(row["estimate"]), digits),
-        "std_error": _number(float(row["std_error"]), digits),
+        "coefficient": display_number(float(row["estimate"]), digits),
+        "std_error": display_number(float(row["std_error"]), digits),
         "p_value": _p_value(p),
         # No-break spaces: "p < 0.001" is never split across lines.
         "p": f"p{NBSP}<{NBSP}{SMALLEST_P}" if p < SMALLEST_P else f"p{NBSP}={NBSP}{p:.3f}",
-        "ci_low": _number(float(row["ci_lower"]), digits),
-        "ci_high": _number(float(row["ci_upper"]), digits),
+        "ci_low": display_number(float(row["ci_lower"]), digits),
+        "ci_high": display_number(float(row["ci_upper"]), digits),
         "n_obs": f"{int(row['nobs']):,}",
         "n_units": f"{int(row['n_entities']):,}",
         "years": f"{int(row['sample_first_year'])}{EN_DASH}{int(row['sample_last_year'])}",
@@ -129,7 +124,7 @@ def placeholder_values(
         "panel.last_year": str(last),
     }
     for variable, value in true_coefficients(config).items():
-        values[f"truth.{variable}"] = _number(float(value), digits)
+        values[f"truth.{variable}"] = display_number(float(value), digits)
     return values
 
 

@@ -30,6 +30,7 @@ from innopanel.exhibits.style import (
     wrap,
 )
 from innopanel.exhibits.summary_tables import correlation_matrix
+from innopanel.exhibits.table_model import display_number
 from innopanel.vocabulary import UnitNoun, unit_words
 
 #: The columns of results/estimates/within_relationship.parquet this figure reads.
@@ -63,11 +64,6 @@ def coefficient_row(estimates: pd.DataFrame, model: str, regressor: str) -> pd.S
             f"'{regressor}'; check exhibits.within_relationship or rerun estimate_models."
         )
     return rows.iloc[0]
-
-
-def _signed(value: float) -> str:
-    """Three decimals with a true minus sign, as the tick labels print it."""
-    return f"{value:.3f}".replace("-", "\u2212")
 
 
 def _net_of(row: pd.Series, others: list[str], singular: str) -> str:
@@ -191,11 +187,11 @@ def plot_within_relationship(
         ax.axhline(0.0, color=OTHER_COLOUR, linewidth=0.8, zorder=1)
         ax.axvline(0.0, color=OTHER_COLOUR, linewidth=0.8, zorder=1)
         # Above the axes, left-aligned, so it hides no point.
+        low, high = (display_number(float(row[c]), 3) for c in ("ci_lower", "ci_upper"))
         ax.set_title(
             wrap(
-                f"Slope {_signed(estimate)}, SE {std_error:.3f} "
-                f"({lower_first(str(row['cov_label']))}), 95% CI "
-                f"{_signed(float(row['ci_lower']))} to {_signed(float(row['ci_upper']))}",
+                f"Slope {display_number(estimate, 3)}, SE {std_error:.3f} "
+                f"({lower_first(str(row['cov_label']))}), 95% CI {low} to {high}",
                 80,
             )
             + "\n"

@@ -14,14 +14,13 @@ import base64
 import html
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from innopanel.config.paths import StudyPaths
 from innopanel.config.study import run_of, study_unit
 from innopanel.exhibits.frames import unit_names
 from innopanel.exhibits.markdown_html import TABLE_BOX, inline, markdown_html
@@ -113,13 +112,12 @@ def _exhibit(kind: str, number: int, name: str, title: str, description: str, bo
     )
 
 
-def _document(anchor: str, path: str) -> str:
-    text = Path(path).read_text(encoding="utf-8")
+def _document(anchor: str, text: str) -> str:
     return f'<section class="document" id="{anchor}">\n{markdown_html(text, 1)}\n</section>'
 
 
-def _heading_of(path: str, fallback: str) -> str:
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+def _heading_of(text: str, fallback: str) -> str:
+    for line in text.splitlines():
         if line.startswith("# "):
             return line[2:].strip()
     return fallback
@@ -183,15 +181,18 @@ def report_html(
             label = "Table" if kind == "table" else "Figure"
             contents.append(f'<li><a href="#{kind}-{name}">{label} {number}. {e(title)}</a></li>')
     documents = [
-        ("data-quality", inputs.data_quality, "Data-quality report"),
-        ("model-coverage", inputs.model_coverage, "Model coverage"),
-        ("provenance", inputs.provenance, "Provenance"),
+        (anchor, Path(path).read_text(encoding="utf-8"), fallback)
+        for anchor, path, fallback in (
+            ("data-quality", inputs.data_quality, "Data-quality report"),
+            ("model-coverage", inputs.model_coverage, "Model coverage"),
+            ("provenance", inputs.provenance, "Provenance"),
+        )
     ]
-    for anchor, path, fallback in documents:
-        heading = inline(_heading_of(path, fallback))
+    for anchor, text, fallback in documents:
+        heading = inline(_heading_of(text, fallback))
         contents.append(f'<li><a href="#{anchor}">{heading}</a></li>')
     parts += ["<nav><h2>Contents</h2><ol>", *contents, "</ol></nav>", *exhibits]
-    parts += [_document(anchor, path) for anchor, path, _ in documents]
+    parts += [_document(anchor, text) for anchor, text, _ in documents]
     parts += [
         "<footer>",
         f"<p>Built by the innopanel workflow for the study <code>{e(run.study)}</code> from "
@@ -213,17 +214,3 @@ def write_report(
 ) -> None:
     """Write the report page atomically."""
     write_text(destination, report_html(config, inputs, narrative, root))
-
-
-def report_inputs(
-    paths: StudyPaths, tables: Sequence[str], figures: Sequence[str], unit_table: str
-) -> ReportInputs:
-    """The report's inputs for a study's paths and its exhibits (in the paper's order)."""
-    return ReportInputs(
-        tables={name: paths.table(name, "html") for name in tables},
-        figures={name: paths.figure(name, "png") for name in figures},
-        data_quality=paths.result("data_quality/report.md"),
-        model_coverage=paths.result("data_quality/model_coverage.md"),
-        provenance=paths.result("provenance/provenance.md"),
-        unit_table=unit_table,
-    )
